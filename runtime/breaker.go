@@ -105,7 +105,7 @@ type BreakerCounters struct {
 	ConsecutiveFailures int
 	// Calls counts admitted calls.
 	Calls uint64
-	// Failures counts reported failures.
+	// Failures counts failures reported with admitted permits.
 	Failures uint64
 	// Rejections counts calls refused while open or half-open.
 	Rejections uint64
@@ -232,14 +232,15 @@ func (b *Breaker) Rejection(p BreakerPermit) error {
 // RecordSuccess reports that the call admitted with p succeeded. In the
 // common case, closed with no failures counted, it is one atomic load.
 func (b *Breaker) RecordSuccess(p BreakerPermit) {
-	if atomic.LoadUint64(&b.word) != uint64(p) {
+	// Equal only in the permit's period with no failures counted (a closed
+	// permit carries the count it was admitted with).
+	if atomic.LoadUint64(&b.word) != uint64(p)&^breakerCountMask {
 		b.recordSuccessSlow(p)
 	}
 }
 
 // RecordFailure reports that the call admitted with p failed.
 func (b *Breaker) RecordFailure(p BreakerPermit) {
-	b.failures.Add(1)
 	b.recordFailureSlow(p)
 }
 
@@ -319,6 +320,10 @@ func (b *Breaker) recordSuccessSlow(p BreakerPermit) {
 }
 
 func (b *Breaker) recordFailureSlow(p BreakerPermit) {
+	if !p.Admitted() {
+		return
+	}
+	b.failures.Add(1)
 	for {
 		w := atomic.LoadUint64(&b.word)
 		if !breakerSamePeriod(w, p) {
