@@ -440,8 +440,11 @@ func classifierAppendNormalized(dst []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if !classifierWordRune(r) {
+		class, n := classifierASCIIClass(s[i]), 1
+		if s[i] >= utf8.RuneSelf {
+			class, n = classifierUnicodeClassAt(s, i)
+		}
+		if class&classifierWord == 0 {
 			dst = append(dst, s[i:i+n]...)
 			i += n
 			continue
@@ -471,38 +474,47 @@ func classifierAppendWord(dst []byte, s string, i int) ([]byte, int) {
 	if classifierUUIDAt(s, i) {
 		return classifierPlaceholder(dst), i + 36
 	}
-	end, hasDigit, allHex := i, false, true
+	end, all := i, classifierWord|classifierHex
+	var any uint8
 	for end < len(s) {
-		r, n := utf8.DecodeRuneInString(s[end:])
-		if !classifierWordRune(r) {
+		class, n := classifierASCIIClass(s[end]), 1
+		if s[end] >= utf8.RuneSelf {
+			class, n = classifierUnicodeClassAt(s, end)
+		}
+		if class&classifierWord == 0 {
 			break
 		}
-		hasDigit = hasDigit || classifierDigit(r)
-		allHex = allHex && r < utf8.RuneSelf && classifierHex(byte(r))
+		all &= class
+		any |= class
 		end += n
 	}
 	word := s[i:end]
 	switch {
-	case !hasDigit:
+	case any&classifierDigit == 0:
 		return append(dst, word...), end
-	case allHex:
+	case all&classifierHex != 0:
 		return classifierPlaceholder(dst), end
-	case len(word) > 2 && word[0] == '0' && (word[1] == 'x' || word[1] == 'X') && classifierAllHex(word[2:]):
+	case len(word) > 2 && word[0] == '0' && word[1]|0x20 == 'x' && classifierAllHex(word[2:]):
 		return classifierPlaceholder(dst), end
 	}
 	// A mixed word such as "v2" or "user42": keep the letters. A position
 	// just after a digit run starts a word once the run reads #, so a UUID
 	// there is stripped now, or normalising twice would strip it later.
 	for j := i; j < end; {
-		r, n := utf8.DecodeRuneInString(s[j:])
-		if !classifierDigit(r) {
+		class, n := classifierASCIIClass(s[j]), 1
+		if s[j] >= utf8.RuneSelf {
+			class, n = classifierUnicodeClassAt(s, j)
+		}
+		if class&classifierDigit == 0 {
 			dst = append(dst, s[j:j+n]...)
 			j += n
 			continue
 		}
 		for j < end {
-			r, n = utf8.DecodeRuneInString(s[j:])
-			if !classifierDigit(r) {
+			if class, n = classifierASCIIClass(s[j]), 1; s[j] >= utf8.RuneSelf {
+				class, n = classifierUnicodeClassAt(s, j)
+			}
+			if class&classifierDigit == 0 {
 				break
 			}
 			j += n
@@ -541,34 +553,55 @@ func classifierUUIDAt(s string, i int) bool {
 			if c != '-' {
 				return false
 			}
-		} else if !classifierHex(c) {
+		} else if !classifierIsHex(c) {
 			return false
 		}
 	}
 	return true
 }
 
-func classifierWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+// Character classes of the normaliser. Words are runs of letters and
+// digits; hex covers ASCII hex digits only.
+const (
+	classifierWord uint8 = 1 << iota
+	classifierDigit
+	classifierHex
+)
+
+// classifierASCIIClass returns the class of an ASCII byte (0 for any other
+// byte). Callers inline it and call classifierUnicodeClassAt beyond ASCII.
+func classifierASCIIClass(c byte) uint8 {
+	switch l := c | 0x20; {
+	case c-'0' < 10:
+		return classifierWord | classifierDigit | classifierHex
+	case l-'a' < 6:
+		return classifierWord | classifierHex
+	case l-'a' < 26:
+		return classifierWord
 	}
-	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r))
+	return 0
 }
 
-func classifierDigit(r rune) bool {
-	if r < utf8.RuneSelf {
-		return '0' <= r && r <= '9'
+func classifierUnicodeClassAt(s string, i int) (uint8, int) {
+	r, n := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == utf8.RuneError:
+		return 0, n
+	case unicode.IsDigit(r):
+		return classifierWord | classifierDigit, n
+	case unicode.IsLetter(r):
+		return classifierWord, n
 	}
-	return unicode.IsDigit(r)
+	return 0, n
 }
 
-func classifierHex(c byte) bool {
+func classifierIsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func classifierAllHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if !classifierHex(s[i]) {
+		if !classifierIsHex(s[i]) {
 			return false
 		}
 	}
