@@ -106,9 +106,9 @@ func (m *breakerModel) counters() BreakerCounters {
 	return c
 }
 
-// runBreakerModel interprets prog as a sequence of operations on a Breaker
+// breakerRunModel interprets prog as a sequence of operations on a Breaker
 // and the model side by side and fails at the first difference.
-func runBreakerModel(t *testing.T, prog []byte) {
+func breakerRunModel(t *testing.T, prog []byte) {
 	t.Helper()
 	if len(prog) < 2 {
 		return
@@ -202,7 +202,7 @@ func TestBreakerMatchesModel(t *testing.T) {
 		for i := range prog {
 			prog[i] = byte(rnd.Uint32())
 		}
-		runBreakerModel(t, prog)
+		breakerRunModel(t, prog)
 	}
 }
 
@@ -211,5 +211,5 @@ func TestBreakerMatchesModel(t *testing.T) {
 func FuzzBreakerModel(f *testing.F) {
 	f.Add([]byte{2, 1, 0, 4, 0, 0, 4, 0, 0, 4, 0, 5, 4, 0, 0, 3, 0})
 	f.Add([]byte{0, 2, 0, 4, 0, 5, 4, 0, 0, 5, 4, 0, 5, 6, 0, 7, 0, 0})
-	f.Fuzz(runBreakerModel)
+	f.Fuzz(breakerRunModel)
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,7 +94,7 @@ func TestBreakerStateString(t *testing.T) {
 	}
 }
 
-func newTestBreaker(t *testing.T, threshold, probes int, timeout time.Duration) (*Breaker, *FakeClock, *breakerTransitionLog) {
+func breakerNewTest(t *testing.T, threshold, probes int, timeout time.Duration) (*Breaker, *FakeClock, *breakerTransitionLog) {
 	t.Helper()
 	clock := NewFakeClock(time.Hour)
 	log := &breakerTransitionLog{}
@@ -110,7 +111,7 @@ func newTestBreaker(t *testing.T, threshold, probes int, timeout time.Duration) 
 	return b, clock, log
 }
 
-func mustAdmit(t *testing.T, b *Breaker) BreakerPermit {
+func breakerMustAdmit(t *testing.T, b *Breaker) BreakerPermit {
 	t.Helper()
 	p := b.Allow()
 	if !p.Admitted() {
@@ -119,7 +120,7 @@ func mustAdmit(t *testing.T, b *Breaker) BreakerPermit {
 	return p
 }
 
-func mustReject(t *testing.T, b *Breaker, wantRetryAfter time.Duration) {
+func breakerMustReject(t *testing.T, b *Breaker, wantRetryAfter time.Duration) {
 	t.Helper()
 	p := b.Allow()
 	if p.Admitted() {
@@ -139,24 +140,24 @@ func mustReject(t *testing.T, b *Breaker, wantRetryAfter time.Duration) {
 }
 
 func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
-	b, clock, log := newTestBreaker(t, 3, 1, 10*time.Second)
+	b, clock, log := breakerNewTest(t, 3, 1, 10*time.Second)
 
 	// A success in between resets the count of consecutive failures.
-	b.RecordFailure(mustAdmit(t, b))
-	b.RecordFailure(mustAdmit(t, b))
-	b.RecordSuccess(mustAdmit(t, b))
-	b.RecordFailure(mustAdmit(t, b))
-	b.RecordFailure(mustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
+	b.RecordSuccess(breakerMustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
 	if got := b.Counters(); got.State != BreakerClosed || got.ConsecutiveFailures != 2 {
 		t.Fatalf("after fail, fail, ok, fail, fail: %+v, want closed with 2 consecutive failures", got)
 	}
-	b.RecordFailure(mustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
 	if got := b.State(); got != BreakerOpen {
 		t.Fatalf("after 3 consecutive failures: %v, want open", got)
 	}
-	mustReject(t, b, 10*time.Second)
+	breakerMustReject(t, b, 10*time.Second)
 	clock.Advance(4 * time.Second)
-	mustReject(t, b, 6*time.Second)
+	breakerMustReject(t, b, 6*time.Second)
 
 	want := BreakerCounters{State: BreakerOpen, Calls: 6, Failures: 5, Rejections: 2, Opens: 1}
 	if got := b.Counters(); got != want {
@@ -184,13 +185,13 @@ func TestBreakerHalfOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, clock, log := newTestBreaker(t, 1, tt.probes, 5*time.Second)
-			b.RecordFailure(mustAdmit(t, b))
+			b, clock, log := breakerNewTest(t, 1, tt.probes, 5*time.Second)
+			b.RecordFailure(breakerMustAdmit(t, b))
 			clock.Advance(5 * time.Second)
 
 			probes := make([]BreakerPermit, tt.probes)
 			for i := range probes {
-				probes[i] = mustAdmit(t, b)
+				probes[i] = breakerMustAdmit(t, b)
 				if !probes[i].Probe() {
 					t.Fatalf("call %d in half-open is not a probe", i)
 				}
@@ -201,7 +202,7 @@ func TestBreakerHalfOpen(t *testing.T) {
 			// Every probe is out and none is overdue: reject, with the time
 			// until the probes are presumed lost.
 			clock.Advance(time.Second)
-			mustReject(t, b, 4*time.Second)
+			breakerMustReject(t, b, 4*time.Second)
 
 			tt.outcome(b, probes[0])
 			if got := b.State(); got != tt.wantState {
@@ -224,14 +225,14 @@ func TestBreakerHalfOpen(t *testing.T) {
 }
 
 func TestBreakerLostProbesAreReplaced(t *testing.T) {
-	b, clock, log := newTestBreaker(t, 1, 1, 5*time.Second)
-	b.RecordFailure(mustAdmit(t, b))
+	b, clock, log := breakerNewTest(t, 1, 1, 5*time.Second)
+	b.RecordFailure(breakerMustAdmit(t, b))
 	clock.Advance(5 * time.Second)
-	lost := mustAdmit(t, b)
-	mustReject(t, b, 5*time.Second)
+	lost := breakerMustAdmit(t, b)
+	breakerMustReject(t, b, 5*time.Second)
 	clock.Advance(5 * time.Second)
 
-	fresh := mustAdmit(t, b)
+	fresh := breakerMustAdmit(t, b)
 	if !fresh.Probe() || fresh == lost {
 		t.Fatalf("after the probe timed out: permit %x (lost %x), want a fresh probe", fresh, lost)
 	}
@@ -250,12 +251,12 @@ func TestBreakerLostProbesAreReplaced(t *testing.T) {
 }
 
 func TestBreakerIgnoresOutcomesFromEarlierPeriods(t *testing.T) {
-	b, clock, _ := newTestBreaker(t, 2, 1, time.Second)
-	slow := mustAdmit(t, b) // admitted while closed, reports late
-	b.RecordFailure(mustAdmit(t, b))
-	b.RecordFailure(mustAdmit(t, b))
+	b, clock, _ := breakerNewTest(t, 2, 1, time.Second)
+	slow := breakerMustAdmit(t, b) // admitted while closed, reports late
+	b.RecordFailure(breakerMustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
 	clock.Advance(time.Second)
-	probe := mustAdmit(t, b)
+	probe := breakerMustAdmit(t, b)
 
 	b.RecordSuccess(slow)
 	if got := b.State(); got != BreakerHalfOpen {
@@ -278,9 +279,9 @@ func TestBreakerIgnoresOutcomesFromEarlierPeriods(t *testing.T) {
 }
 
 func TestBreakerReset(t *testing.T) {
-	b, _, log := newTestBreaker(t, 1, 1, time.Hour)
-	inFlight := mustAdmit(t, b)
-	b.RecordFailure(mustAdmit(t, b))
+	b, _, log := breakerNewTest(t, 1, 1, time.Hour)
+	inFlight := breakerMustAdmit(t, b)
+	b.RecordFailure(breakerMustAdmit(t, b))
 	b.Reset()
 	if got := b.State(); got != BreakerClosed {
 		t.Fatalf("after Reset: %v, want closed", got)
@@ -297,8 +298,8 @@ func TestBreakerReset(t *testing.T) {
 }
 
 func TestBreakerPermitRejection(t *testing.T) {
-	b, _, _ := newTestBreaker(t, 1, 1, time.Minute)
-	p := mustAdmit(t, b)
+	b, _, _ := breakerNewTest(t, 1, 1, time.Minute)
+	p := breakerMustAdmit(t, b)
 	if err := b.Rejection(p); err != nil || p.RetryAfter() != 0 {
 		t.Errorf("admitted permit: Rejection = %v, RetryAfter = %v; want nil, 0", err, p.RetryAfter())
 	}
@@ -538,5 +539,31 @@ func BenchmarkBreakerOpenWithError(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		breakerBenchSink = br.Rejection(br.Allow())
+	}
+}
+
+// TestBreakerRetryClassifierInline checks with the compiler that the hot-path methods of
+// this package's resilience types stay inlinable, so that constants compiled
+// into generated code fold at the call site.
+func TestBreakerRetryClassifierInline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the compiler")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	out, err := exec.Command(goTool, "build", "-gcflags=-m", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
+	}
+	for _, fn := range []string{
+		"(*Breaker).Allow", "(*Breaker).RecordSuccess", "(*Breaker).RecordFailure",
+		"BreakerPermit.Admitted", "BreakerPermit.Probe",
+		"(*ErrorClassifier).Observe", "(*RetryRand).Uint64",
+	} {
+		if !strings.Contains(string(out), "can inline "+fn+"\n") {
+			t.Errorf("%s is not inlinable any more", fn)
+		}
 	}
 }

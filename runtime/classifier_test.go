@@ -63,7 +63,7 @@ func TestNewErrorClassifierRejectsInvalidSettings(t *testing.T) {
 	}
 }
 
-func newTestClassifier(t *testing.T, capacity, after int) *ErrorClassifier {
+func classifierNewTest(t *testing.T, capacity, after int) *ErrorClassifier {
 	t.Helper()
 	c, err := NewErrorClassifier(capacity, after)
 	if err != nil {
@@ -112,7 +112,7 @@ func TestErrorClassifierRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newTestClassifier(t, 8, 1)
+			c := classifierNewTest(t, 8, 1)
 			if got := c.Retryable(tt.err); got != tt.want {
 				t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
 			}
@@ -121,7 +121,7 @@ func TestErrorClassifierRules(t *testing.T) {
 }
 
 func TestErrorClassifierRetryableIn(t *testing.T) {
-	c := newTestClassifier(t, 8, 1)
+	c := classifierNewTest(t, 8, 1)
 	timeout := fmt.Errorf("attempt: %w", context.DeadlineExceeded)
 	if !c.RetryableIn(context.Background(), timeout) {
 		t.Error("a per-attempt timeout under a live parent is not retryable")
@@ -135,7 +135,7 @@ func TestErrorClassifierRetryableIn(t *testing.T) {
 
 func TestErrorClassifierLearnsPermanentPatterns(t *testing.T) {
 	const after = 3
-	c := newTestClassifier(t, 8, after)
+	c := classifierNewTest(t, 8, after)
 	fail := func(id int) error { return fmt.Errorf("fetch user %d: status 404", id) }
 	for i := range after {
 		if !c.Retryable(fail(i)) {
@@ -180,7 +180,7 @@ type classifierTestTyped struct{ msg string }
 func (e classifierTestTyped) Error() string { return e.msg }
 
 func TestErrorClassifierPatternTypeIsInnermost(t *testing.T) {
-	c := newTestClassifier(t, 8, 1)
+	c := classifierNewTest(t, 8, 1)
 	inner := classifierTestTyped{"disk full"}
 	c.Observe(fmt.Errorf("write block 9: %w", inner))
 	c.Observe(fmt.Errorf("write block 12: %w", inner))
@@ -191,7 +191,7 @@ func TestErrorClassifierPatternTypeIsInnermost(t *testing.T) {
 }
 
 func TestErrorClassifierDoesNotLearnRuledErrors(t *testing.T) {
-	c := newTestClassifier(t, 8, 1)
+	c := classifierNewTest(t, 8, 1)
 	for _, err := range []error{
 		context.Canceled, context.DeadlineExceeded, classifierPermanentOnly{true}, classifierRetryableOnly{false},
 	} {
@@ -204,7 +204,7 @@ func TestErrorClassifierDoesNotLearnRuledErrors(t *testing.T) {
 }
 
 func TestErrorClassifierEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newTestClassifier(t, 2, 1)
+	c := classifierNewTest(t, 2, 1)
 	a, b, d := errors.New("alpha"), errors.New("beta"), errors.New("delta")
 	c.Observe(a)
 	c.Observe(b)
@@ -228,7 +228,7 @@ func TestErrorClassifierEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestErrorClassifierRates(t *testing.T) {
-	c := newTestClassifier(t, 8, 5)
+	c := classifierNewTest(t, 8, 5)
 	if c.ErrorRate() != 0 || c.RecoverySuccessRate() != 0 {
 		t.Fatalf("rates before any call: %v, %v; want 0, 0", c.ErrorRate(), c.RecoverySuccessRate())
 	}
@@ -253,7 +253,7 @@ func TestErrorClassifierRates(t *testing.T) {
 }
 
 func TestErrorClassifierAllocations(t *testing.T) {
-	c := newTestClassifier(t, 8, 2)
+	c := classifierNewTest(t, 8, 2)
 	if n := testing.AllocsPerRun(1000, func() { c.Observe(nil) }); n != 0 {
 		t.Errorf("Observe(nil): %v allocs, want 0", n)
 	}
@@ -274,7 +274,7 @@ func TestErrorClassifierConcurrent(t *testing.T) {
 		rounds   = 500
 		capacity = 8
 	)
-	c := newTestClassifier(t, capacity, 2)
+	c := classifierNewTest(t, capacity, 2)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)

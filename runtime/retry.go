@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -151,10 +152,11 @@ func Sleep(ctx context.Context, d time.Duration) error {
 //
 // Each attempt gets a context with perAttemptTimeout when that is positive
 // (fn must honour it: attempts run on the caller's goroutine). After a
-// failure Retry stops if attempts are used up, if ctx is done, or if
-// classify (nil means every error) calls the error not retryable; otherwise
-// it waits backoff.Delay. A wait ends at once when ctx is done, and the error
-// returned then wraps both ctx.Err() and the last attempt's error.
+// failure Retry stops if attempts are used up or if classify (nil means
+// every error) calls the error not retryable, returning that error;
+// otherwise it waits backoff.Delay. If ctx is done, or becomes done during
+// the wait, Retry returns at once with an error that wraps both ctx.Err()
+// and the last attempt's error.
 //
 // Invalid arguments are reported as an error before any attempt. Jitter is
 // drawn from math/rand/v2, whose generator is per thread and lock-free, and
@@ -181,13 +183,17 @@ func Retry[T any](ctx context.Context, attempts int, backoff Backoff, perAttempt
 	defer sleeper.Stop()
 	for n := 1; ; n++ {
 		v, err := retryAttempt(ctx, perAttemptTimeout, fn)
-		if err == nil || n >= attempts || ctx.Err() != nil || (classify != nil && !classify(err)) {
+		if err == nil || n >= attempts || (classify != nil && !classify(err)) {
 			return v, n, err
 		}
 		if n == 1 && backoff.Jitter {
 			rnd = NewRetryRand(rand.Uint64())
 		}
+		// Sleep returns at once if ctx is already done.
 		if serr := sleeper.Sleep(ctx, backoff.Delay(n, rnd.Uint64())); serr != nil {
+			if errors.Is(err, serr) {
+				return v, n, err
+			}
 			return v, n, fmt.Errorf("retry stopped after attempt %d of %d: %w; last error: %w", n, attempts, serr, err)
 		}
 	}

@@ -114,7 +114,7 @@ func TestRetryRandIsDeterministicPerSeed(t *testing.T) {
 	}
 }
 
-func TestSleep(t *testing.T) {
+func TestRetrySleep(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := Sleep(cancelled, time.Hour); !errors.Is(err, context.Canceled) {
@@ -256,13 +256,14 @@ func TestRetryPerAttemptTimeout(t *testing.T) {
 func TestRetryStopsWhenParentIsDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
+	boom := errors.New("boom")
 	_, n, err := Retry(ctx, 5, Backoff{}, 0, nil, func(context.Context) (int, error) {
 		calls++
 		cancel()
-		return 0, errors.New("boom")
+		return 0, boom
 	})
-	if calls != 1 || n != 1 || err == nil {
-		t.Errorf("Retry after the parent was cancelled mid-attempt: %d calls, %d attempts, %v; want 1, 1, the error", calls, n, err)
+	if calls != 1 || n != 1 || !errors.Is(err, boom) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Retry after the parent was cancelled mid-attempt: %d calls, %d attempts, %v; want 1, 1, boom and context.Canceled", calls, n, err)
 	}
 	_, n, err = Retry(ctx, 5, Backoff{}, 0, nil, func(context.Context) (int, error) {
 		t.Error("attempt made under a cancelled context")
