@@ -50,9 +50,9 @@ type BreakerSettings struct {
 	// Clock is read only when the breaker opens or is open. Nil means
 	// SystemClock.
 	Clock Clock
-	// OnStateChange, if set, is called on every state change. Calls are
-	// serialised and made in the order of the changes; the hook must return
-	// quickly and must not call Reset.
+	// OnStateChange, if set, is called on every state change, in the order
+	// of the changes and never concurrently: transitions wait for it. It
+	// must return quickly and may call back only State and Counters.
 	OnStateChange func(step string, from, to BreakerState)
 }
 
@@ -134,9 +134,21 @@ const (
 	breakerCacheLine         = 64
 )
 
-// Breaker is a circuit breaker for one step, safe for concurrent use. Every
-// call admitted by Allow must be reported exactly once, with RecordSuccess or
-// RecordFailure.
+// Breaker is a circuit breaker for one step, safe for concurrent use:
+//
+//	p := b.Allow()
+//	if !p.Admitted() {
+//		return b.Rejection(p) // a *CircuitOpenError
+//	}
+//	out, err := step(ctx, in)
+//	if err != nil {
+//		b.RecordFailure(p)
+//	} else {
+//		b.RecordSuccess(p)
+//	}
+//
+// Every admitted call must be reported exactly once. A probe that is never
+// reported holds its half-open slot for one RecoveryTimeout.
 type Breaker struct {
 	// word and calls are plain words accessed only through sync/atomic
 	// functions: the method wrappers of atomic.Uint64 would push Allow past
