@@ -500,6 +500,42 @@ func BenchmarkBreakerClosed(b *testing.B) {
 	}
 }
 
+// breakerBenchStep is a trivial step that the compiler cannot inline away.
+//
+//go:noinline
+func breakerBenchStep(x int) (int, error) { return x + 1, nil }
+
+// BenchmarkBreakerStepDirect is the baseline for BenchmarkBreakerStepGuarded.
+func BenchmarkBreakerStepDirect(b *testing.B) {
+	x := 0
+	for b.Loop() {
+		x, _ = breakerBenchStep(x)
+	}
+}
+
+// BenchmarkBreakerStepGuarded is the step behind a closed breaker, as
+// generated code calls it.
+func BenchmarkBreakerStepGuarded(b *testing.B) {
+	br, err := NewBreaker("s", BreakerSettings{FailureThreshold: 5, RecoveryTimeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	x := 0
+	for b.Loop() {
+		p := br.Allow()
+		if !p.Admitted() {
+			b.Fatal(br.Rejection(p))
+		}
+		var err error
+		if x, err = breakerBenchStep(x); err != nil {
+			br.RecordFailure(p)
+		} else {
+			br.RecordSuccess(p)
+		}
+	}
+}
+
 func BenchmarkBreakerClosedParallel(b *testing.B) {
 	br, err := NewBreaker("s", BreakerSettings{FailureThreshold: 5, RecoveryTimeout: time.Second})
 	if err != nil {

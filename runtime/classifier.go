@@ -52,10 +52,11 @@ type ErrorClassifier struct {
 	evictions        atomic.Uint64
 
 	permanentAfter uint64
+	capacity       int
 
 	mu sync.Mutex
-	// patterns is a fixed array of at most capacity entries, linked from most
-	// to least recently used; index maps keys to slots.
+	// patterns holds at most capacity entries, linked from most to least
+	// recently used; index maps keys to slots.
 	patterns   []classifierPattern
 	index      map[uint64]int32
 	head, tail int32
@@ -128,10 +129,11 @@ func NewErrorClassifier(capacity, permanentAfter int) (*ErrorClassifier, error) 
 	if permanentAfter < 1 {
 		return nil, fmt.Errorf("runtime: error classifier: permanentAfter = %d, want >= 1", permanentAfter)
 	}
+	// Storage grows with use, so a generous capacity costs nothing up front.
 	return &ErrorClassifier{
 		permanentAfter: uint64(permanentAfter),
-		patterns:       make([]classifierPattern, 0, capacity),
-		index:          make(map[uint64]int32, capacity),
+		capacity:       capacity,
+		index:          make(map[uint64]int32, min(capacity, 64)),
 		head:           -1,
 		tail:           -1,
 	}, nil
@@ -294,9 +296,9 @@ func (c *ErrorClassifier) upsert(key uint64, err error) *classifierPattern {
 		return &c.patterns[i]
 	}
 	var i int32
-	if len(c.patterns) < cap(c.patterns) {
+	if len(c.patterns) < c.capacity {
 		i = int32(len(c.patterns))
-		c.patterns = c.patterns[:i+1]
+		c.patterns = append(c.patterns, classifierPattern{})
 	} else {
 		i = c.tail
 		c.unlink(i)

@@ -63,6 +63,15 @@ func TestNewErrorClassifierRejectsInvalidSettings(t *testing.T) {
 	}
 }
 
+func TestNewErrorClassifierLargeCapacityCostsNothingUpFront(t *testing.T) {
+	// Eager storage for 1<<30 patterns would take tens of gigabytes.
+	c := classifierNewTest(t, 1<<30, 1)
+	c.Observe(errors.New("boom"))
+	if got := c.Counters().Patterns; got != 1 {
+		t.Errorf("Patterns = %d, want 1", got)
+	}
+}
+
 func classifierNewTest(t *testing.T, capacity, after int) *ErrorClassifier {
 	t.Helper()
 	c, err := NewErrorClassifier(capacity, after)
