@@ -72,7 +72,7 @@ func (b Backoff) Delay(attempt int, rnd uint64) time.Duration {
 	}
 	delay := limit
 	if d < float64(limit) {
-		delay = time.Duration(d)
+		delay = min(time.Duration(d), limit) // float64(limit) may round up
 	}
 	if b.Jitter && delay > 0 {
 		hi, _ := bits.Mul64(rnd, uint64(delay)+1)
