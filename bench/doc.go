@@ -1,0 +1,15 @@
+// Package bench holds side-by-side benchmarks of the flujo runtime against
+// the libraries people would otherwise reach for: sony/gobreaker and
+// failsafe-go for circuit breaking, plain otter and hashicorp/golang-lru for
+// caching, mitchellh/hashstructure and encoding/json with SHA-256 for key
+// hashing, sync.Pool for pooling, and errgroup, ants and conc for work
+// distribution.
+//
+// It is a module of its own so that none of those peers enter the main
+// module's requirements. Every benchmark is named Group/variant with the
+// variant "flujo" for ours, so that `go run ./cmd/benchtable` can put each
+// peer next to ours and print the ratio:
+//
+//	go test -run '^$' -bench . -benchmem -count 5 -benchtime 1s ./... | tee bench.txt
+//	go run ./cmd/benchtable < bench.txt
+package bench
