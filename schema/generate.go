@@ -48,11 +48,11 @@ func fileDocs() map[string]string {
 
 func stepDocs() map[string]string {
 	return map[string]string{
-		"retries":                                  "Retries after the first failed attempt (attempts = retries + 1); replaces the step's Retries option.",
-		"timeout":                                  `Timeout of one attempt, as a Go duration such as "200ms" or "1.5s", at most 24h; replaces the step's Timeout option.`,
-		"cache":                                    "Turns result caching of this step on or off, whatever its declaration says.",
-		"cache_ttl_seconds":                        "Time to live of this step's cached results, in seconds; replaces optimization.cache_ttl_seconds.",
-		"circuit_breaker_failure_threshold":        "Consecutive failures that open this step's circuit breaker; replaces optimization.circuit_breaker_failure_threshold.",
+		"retries":                           "Retries after the first failed attempt (attempts = retries + 1); replaces the step's Retries option.",
+		"timeout":                           `Timeout of one attempt, as a Go duration such as "200ms" or "1.5s", at most 24h; replaces the step's Timeout option.`,
+		"cache":                             "Turns result caching of this step on or off, whatever its declaration says.",
+		"cache_ttl_seconds":                 "Time to live of this step's cached results, in seconds; replaces optimization.cache_ttl_seconds.",
+		"circuit_breaker_failure_threshold": "Consecutive failures that open this step's circuit breaker; replaces optimization.circuit_breaker_failure_threshold.",
 		"circuit_breaker_recovery_timeout_seconds": "Seconds this step's open breaker waits before a probe; replaces optimization.circuit_breaker_recovery_timeout_seconds.",
 	}
 }
