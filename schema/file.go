@@ -86,13 +86,13 @@ func (d *Duration) UnmarshalJSON(data []byte) error {
 func parseStepDuration(s string) (time.Duration, error) {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("must be a duration such as \"200ms\" or \"1.5s\", got %q", s)
+		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
 	}
 	if v <= 0 {
-		return 0, fmt.Errorf("must be > 0, got %q", s)
+		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
 	}
 	if v > MaxTimeout {
-		return 0, fmt.Errorf("must be at most 24h, got %q", s)
+		return 0, fmt.Errorf("must be at most 24h, got string %q", s)
 	}
 	return v, nil
 }

@@ -144,6 +144,12 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(name, int64(len(data)))
 	}
+	// JSON parsers may skip a byte order mark, and Windows editors write
+	// one. Blanking it rather than cutting it keeps byte columns true to
+	// the file, as Go's own positions are.
+	if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(data, bom) {
+		data = append([]byte("   "), data[len(bom):]...)
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fileError(name, nil, "file is empty; a configuration file holds a JSON object such as {}")
 	}
@@ -191,8 +197,8 @@ func decodeTree(name string, data []byte) (any, *Error) {
 	var doc any
 	err := dec.Decode(&doc)
 	if err == nil {
+		off := int(dec.InputOffset())
 		if _, terr := dec.Token(); terr != io.EOF {
-			off := int(dec.InputOffset())
 			off += len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n"))
 			return nil, syntaxError(name, data, off, "invalid JSON: unexpected data after the top-level value")
 		}

@@ -107,10 +107,10 @@ func (r *reporter) translate(e *jsonschema.ValidationError) {
 			ptr = "/steps"
 		}
 		// The pattern failure beneath says no more than this.
-		r.addKey(ptr+"/"+escapeToken(k.Property), "step key "+patternMessage(stepKeyPattern, k.Property))
+		r.addKey(ptr+"/"+escapeToken(k.Property), "step key "+patternMessage(stepKeyPattern, strconv.Quote(truncate(k.Property))))
 		return
 	case *kind.Pattern:
-		r.add(ptr, patternMessage(k.Want, k.Got))
+		r.add(ptr, patternMessage(k.Want, r.got(ptr)))
 	case *kind.Not:
 		if ptr == "/output" {
 			r.add(ptr, "must not be a test file (ending in _test.go), got "+r.got(ptr))
@@ -185,18 +185,18 @@ func typeWords(t string) string {
 	return t
 }
 
-// patternMessage words a pattern failure by what the pattern stands for.
+// patternMessage words a pattern failure by what the pattern stands for;
+// got describes what was found.
 func patternMessage(pattern, got string) string {
-	q := strconv.Quote(truncate(got))
 	switch pattern {
 	case durationPattern:
-		return `must be a duration greater than 0 such as "200ms" or "1.5s", got ` + q
+		return `must be a duration greater than 0 such as "200ms" or "1.5s", got ` + got
 	case outputPattern:
-		return `must be a Go file name such as "flujo_gen.go" (no directory, not starting with "." or "_", ending in .go), got ` + q
+		return `must be a Go file name such as "flujo_gen.go" (no directory, not starting with "." or "_", ending in .go), got ` + got
 	case stepKeyPattern:
-		return `must be "<pipeline>.<step>", got ` + q
+		return `must be "<pipeline>.<step>", got ` + got
 	}
-	return fmt.Sprintf("must match %s, got %s", pattern, q)
+	return fmt.Sprintf("must match %s, got %s", pattern, got)
 }
 
 // kindMessage is the validator's own wording, for the kinds the schema
