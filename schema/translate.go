@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -152,7 +153,7 @@ func (r *reporter) crossField(rule runtime.CrossFieldRule, ptr string) {
 
 func (r *reporter) typeMessage(ptr string, k *kind.Type) string {
 	raw := r.idx.raw(ptr)
-	if k.Got == "number" && len(k.Want) == 1 && k.Want[0] == "integer" {
+	if k.Got == "number" && slices.Contains(k.Want, "integer") {
 		return "must be an integer, got " + raw
 	}
 	if name, ok := strings.CutPrefix(ptr, "/optimization/"); ok {

@@ -37,6 +37,11 @@ type command struct {
 	help string
 }
 
+// synopsis is the command's usage line.
+func (cmd command) synopsis() string {
+	return strings.TrimSpace("flujogen " + cmd.name + " " + cmd.args)
+}
+
 func commands() []command {
 	return []command{
 		validateCommand(),
@@ -108,8 +113,8 @@ func (c *cli) run(cmd command, args []string) int {
 
 // usageError reports a wrong command line for cmd.
 func (c *cli) usageError(cmd command, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "flujogen %s: %s\nusage: flujogen %s %s\nRun 'flujogen help %s' for details.\n",
-		cmd.name, fmt.Sprintf(format, args...), cmd.name, cmd.args, cmd.name)
+	fmt.Fprintf(c.stderr, "flujogen %s: %s\nusage: %s\nRun 'flujogen help %s' for details.\n",
+		cmd.name, fmt.Sprintf(format, args...), cmd.synopsis(), cmd.name)
 	return exitUsage
 }
 
@@ -150,7 +155,7 @@ func (c *cli) usage(w io.Writer) {
 }
 
 func (c *cli) commandHelp(w io.Writer, cmd command) {
-	fmt.Fprintf(w, "usage: flujogen %s %s\n\n%s\n", cmd.name, cmd.args, cmd.help)
+	fmt.Fprintf(w, "usage: %s\n\n%s\n", cmd.synopsis(), cmd.help)
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	cmd.flags(fs)
 	if hasFlags(fs) {

@@ -20,7 +20,10 @@ func initCommand() command {
 		summary: "write a starter flujo.json",
 		help: `Init writes a flujo.json that names the schema and lists every optimization
 setting: the defaults, or those of a profile. It refuses to overwrite an existing
-file unless -force is given, and writes atomically. Profiles: ` + strings.Join(runtime.ProfileNames(), ", ") + ".",
+file unless -force is given, and writes atomically.
+
+Profiles:
+  ` + strings.Join(runtime.ProfileNames(), "\n  "),
 		flags: func(fs *flag.FlagSet) func(*cli, []string) int {
 			profile := fs.String("profile", "", "start from the named profile instead of the defaults")
 			out := fs.String("o", schema.DefaultFileName, `write to FILE; "-" prints to standard output`)
@@ -82,8 +85,11 @@ func runInit(c *cli, args []string, profile, out string, force bool) int {
 // when path exists) into place, so readers never see half a file and an
 // existing file is never clobbered by accident.
 func writeNew(path string, data []byte, force bool) (err error) {
-	if !force {
-		if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("cannot write %s: it is a directory", path)
+		}
+		if !force {
 			return fmt.Errorf("%s: %w", path, fs.ErrExist)
 		}
 	}
