@@ -29,8 +29,8 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		UpdateScripts:       *update,
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SCHEMA_FILE", filepath.Join(root, "schema", "flujo.schema.json"))
 			env.Setenv("DOCS_FILE", filepath.Join(root, "docs", "config.md"))
