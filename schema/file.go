@@ -45,12 +45,20 @@ type File struct {
 // StepOverride changes the settings of one step. A nil field keeps what the
 // step's declaration and the optimization section say.
 type StepOverride struct {
-	Retries                              *int      `json:"retries,omitempty"`
-	Timeout                              *Duration `json:"timeout,omitempty"`
-	Cache                                *bool     `json:"cache,omitempty"`
-	CacheTTLSeconds                      *int      `json:"cache_ttl_seconds,omitempty"`
-	CircuitBreakerFailureThreshold       *int      `json:"circuit_breaker_failure_threshold,omitempty"`
-	CircuitBreakerRecoveryTimeoutSeconds *int      `json:"circuit_breaker_recovery_timeout_seconds,omitempty"`
+	// Retries replaces the step's Retries option: attempts = Retries + 1.
+	Retries *int `json:"retries,omitempty"`
+	// Timeout replaces the step's Timeout option, per attempt.
+	Timeout *Duration `json:"timeout,omitempty"`
+	// Cache turns result caching of the step on or off.
+	Cache *bool `json:"cache,omitempty"`
+	// CacheTTLSeconds replaces optimization.cache_ttl_seconds for the step.
+	CacheTTLSeconds *int `json:"cache_ttl_seconds,omitempty"`
+	// CircuitBreakerFailureThreshold replaces
+	// optimization.circuit_breaker_failure_threshold for the step.
+	CircuitBreakerFailureThreshold *int `json:"circuit_breaker_failure_threshold,omitempty"`
+	// CircuitBreakerRecoveryTimeoutSeconds replaces
+	// optimization.circuit_breaker_recovery_timeout_seconds for the step.
+	CircuitBreakerRecoveryTimeoutSeconds *int `json:"circuit_breaker_recovery_timeout_seconds,omitempty"`
 }
 
 // MaxRetries is the largest retries value a step override accepts.

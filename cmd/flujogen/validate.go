@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/flujo/flujo/schema"
 )
@@ -18,7 +19,8 @@ the rules between fields, and prints every problem at once, sorted by position:
 
     flujo.json:3:29: /optimization/telemetry_batch_size: must be >= 1, got 0
 
-It prints "FILE: ok" for each valid file, and exits 1 when any file is invalid.`,
+It prints "FILE: ok" for each valid file, and exits 1 when any file is invalid.
+A FILE of "-" reads standard input, named <stdin> in messages.`,
 		flags: func(*flag.FlagSet) func(*cli, []string) int { return runValidate },
 	}
 }
@@ -34,7 +36,7 @@ func runValidate(c *cli, files []string) int {
 	}
 	code := exitOK
 	for _, f := range files {
-		if _, err := l.Load(f); err != nil {
+		if _, err := c.load(l, f); err != nil {
 			code = exitInvalid
 			var se *schema.Error
 			if errors.As(err, &se) {
@@ -46,7 +48,33 @@ func runValidate(c *cli, files []string) int {
 			c.errorf(cmd, "%s: %v", f, err)
 			continue
 		}
-		fmt.Fprintf(c.stdout, "%s: ok\n", f)
+		fmt.Fprintf(c.stdout, "%s: ok\n", displayName(f))
 	}
 	return code
+}
+
+// stdinName names standard input in messages.
+const stdinName = "<stdin>"
+
+func displayName(file string) string {
+	if file == "-" {
+		return stdinName
+	}
+	return file
+}
+
+// load loads file, or standard input for "-".
+func (c *cli) load(l *schema.Loader, file string) (*schema.Config, error) {
+	if file != "-" {
+		return l.Load(file)
+	}
+	if c.stdin == nil {
+		return l.Parse(stdinName, nil)
+	}
+	// One byte more than the limit is enough to know the input is too large.
+	data, err := io.ReadAll(io.LimitReader(c.stdin, schema.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return l.Parse(stdinName, data)
 }
