@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -71,7 +72,7 @@ func recommendCheckApplies(t *testing.T, cfg OptimizationConfig, r Recommendatio
 	}
 }
 
-func setStep(s *Stats, name string, f func(*StatsStep)) {
+func recommendSetStep(s *Stats, name string, f func(*StatsStep)) {
 	st := s.Steps[name]
 	f(&st)
 	s.Steps[name] = st
@@ -211,32 +212,32 @@ func TestRecommendRules(t *testing.T) {
 		{name: "flapping with sporadic failures: higher threshold", id: "breaker-flapping", fire: true,
 			field: "circuit_breaker_failure_threshold", current: 10, recommended: 20, priority: PriorityMedium,
 			mutate: func(s *Stats, c *OptimizationConfig) {
-				setStep(s, "a", func(st *StatsStep) {
+				recommendSetStep(s, "a", func(st *StatsStep) {
 					st.CircuitBreaker = StatsBreaker{Calls: flapCalls, Opens: recommendMinBreakerOpens, Failures: failures(recommendBreakerSporadicFailureRate / 2)}
 				})
 			}},
 		{name: "flapping with real failures: longer recovery", id: "breaker-flapping", fire: true,
 			field: "circuit_breaker_recovery_timeout_seconds", current: 60, recommended: 120,
 			mutate: func(s *Stats, c *OptimizationConfig) {
-				setStep(s, "b", func(st *StatsStep) {
+				recommendSetStep(s, "b", func(st *StatsStep) {
 					st.CircuitBreaker = StatsBreaker{Calls: flapCalls, Opens: recommendMinBreakerOpens, Failures: failures(recommendBreakerSporadicFailureRate)}
 				})
 			}},
 		{name: "flapping twice as often", id: "breaker-flapping", fire: true, priority: PriorityHigh,
 			mutate: func(s *Stats, c *OptimizationConfig) {
-				setStep(s, "a", func(st *StatsStep) {
+				recommendSetStep(s, "a", func(st *StatsStep) {
 					st.CircuitBreaker = StatsBreaker{Calls: flapCalls, Opens: 2 * recommendMinBreakerOpens}
 				})
 			}},
 		{name: "open rate just below", id: "breaker-flapping",
 			mutate: func(s *Stats, c *OptimizationConfig) {
-				setStep(s, "a", func(st *StatsStep) {
+				recommendSetStep(s, "a", func(st *StatsStep) {
 					st.CircuitBreaker = StatsBreaker{Calls: flapCalls + 1, Opens: recommendMinBreakerOpens}
 				})
 			}},
 		{name: "too few opens", id: "breaker-flapping",
 			mutate: func(s *Stats, c *OptimizationConfig) {
-				setStep(s, "a", func(st *StatsStep) {
+				recommendSetStep(s, "a", func(st *StatsStep) {
 					st.CircuitBreaker = StatsBreaker{Calls: recommendMinBreakerCalls, Opens: recommendMinBreakerOpens - 1}
 				})
 			}},
@@ -454,7 +455,7 @@ func TestRecommendOrderAndOneChangePerField(t *testing.T) {
 	s.Errors.Recoveries = 0
 	avgOf := 3 * cfg.SlowExecutionThresholdMs
 	s.Execution.TotalMs = float64(s.Execution.Count) * avgOf
-	setStep(&s, "b", func(st *StatsStep) { st.Execution.TotalMs = float64(st.Execution.Count) * avgOf })
+	recommendSetStep(&s, "b", func(st *StatsStep) { st.Execution.TotalMs = float64(st.Execution.Count) * avgOf })
 
 	recs := Recommend(s, cfg)
 	if len(recs) < 5 {
@@ -536,4 +537,22 @@ func TestRecommendClamp(t *testing.T) {
 	if _, ok := recommendFind(Recommend(s, cfg), "telemetry-drops-batch"); ok {
 		t.Error("recommended a batch size beyond the field's maximum")
 	}
+}
+
+func ExampleRecommend() {
+	cfg := DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization = true
+	s := Stats{
+		Cache:     StatsCache{Hits: 50, Misses: 950, Evictions: 400, Size: 500, Capacity: 500},
+		Telemetry: StatsTelemetry{Recorded: 5000, Exported: 4500, Dropped: 500},
+		Config:    cfg,
+	}
+	for _, r := range Recommend(s, cfg) {
+		fmt.Printf("%s %s: %s %v -> %v (automatic %v)\n",
+			r.Priority, r.ID, r.Change.Field, r.Change.Current, r.Change.Recommended, r.Automatic)
+	}
+	// Output:
+	// high telemetry-drops-batch: telemetry_batch_size 10 -> 20 (automatic true)
+	// high telemetry-drops-flush: telemetry_flush_interval_seconds 30 -> 15 (automatic true)
+	// medium cache-low-hit-rate: cache_max_size 500 -> 1000 (automatic false)
 }
