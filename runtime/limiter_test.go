@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	goruntime "runtime"
 	"strings"
@@ -664,4 +665,29 @@ func BenchmarkLimiterObserve(b *testing.B) {
 	for b.Loop() {
 		l.Observe(1000, false)
 	}
+}
+
+func ExampleLimiter() {
+	opts := DefaultLimiterOptions()
+	opts.Max = 2 // max_concurrent_executions
+	l, err := NewLimiter(opts)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for range 2 {
+		if err := l.Acquire(ctx); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println(l.ConcurrencyLevel(), l.TryAcquire())
+	l.SetLimit(1) // lowering keeps running executions and grants nothing new
+	l.Release()
+	fmt.Println(l.ConcurrencyLevel(), l.TryAcquire())
+	l.Release()
+	fmt.Println(l.TryAcquire())
+	// Output:
+	// 2 false
+	// 1 false
+	// true
 }

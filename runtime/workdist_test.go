@@ -356,3 +356,28 @@ func BenchmarkForEachIndexBusy50us(b *testing.B) {
 	ideal := float64(n) * float64(item) / float64(workers)
 	b.ReportMetric(ideal/(float64(b.Elapsed().Nanoseconds())/float64(b.N)), "efficiency")
 }
+
+func ExampleForEachIndex() {
+	in := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	out := make([]int, len(in))
+	err := ForEachIndex(context.Background(), len(in), 4, 0, func(_ context.Context, i int) {
+		out[i] = in[i] * in[i] // each index is written by exactly one worker
+	})
+	fmt.Println(out, err)
+	// Output: [1 4 9 16 25 36 49 64] <nil>
+}
+
+func ExampleForEachIndex_stopOnFailure() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var failed atomic.Int64
+	failed.Store(-1)
+	err := ForEachIndex(ctx, 1000, 1, 0, func(_ context.Context, i int) {
+		if i == 3 {
+			failed.Store(int64(i))
+			cancel() // stops the items not yet started
+		}
+	})
+	fmt.Println(err, failed.Load())
+	// Output: context canceled 3
+}
