@@ -205,8 +205,9 @@ type ResourceOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultResourceOptions returns the Python original's thresholds (500 MB,
-// 80% CPU) with a one-second sampling interval.
+// DefaultResourceOptions returns the default memory_pressure_threshold_mb
+// (500) and cpu_usage_threshold_percent (80) with a one-second sampling
+// interval.
 func DefaultResourceOptions() ResourceOptions {
 	return ResourceOptions{MemoryThresholdMB: 500, CPUThresholdPercent: 80, Interval: time.Second}
 }
