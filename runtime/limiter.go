@@ -272,6 +272,17 @@ func (l *Limiter) grab() bool {
 }
 
 func (l *Limiter) acquireSlow(ctx context.Context) error {
+	// A lost CAS race is not a full limiter: retry without the lock, or
+	// contended callers would queue on mu while permits are free.
+	for {
+		s := l.state.Load()
+		if uint32(s) >= uint32(s>>32) {
+			break
+		}
+		if l.state.CompareAndSwap(s, s+1) {
+			return nil
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		l.rejected.Add(1)
 		return err

@@ -190,8 +190,10 @@ type ResourceOptions struct {
 	// figure is critical pressure. It must be positive.
 	MemoryThresholdMB float64
 	// CPUThresholdPercent is cpu_usage_threshold_percent, within (0, 100]:
-	// process CPU use, as a share of GOMAXPROCS processors, at or above
-	// which the process counts as CPU-overloaded.
+	// process CPU use at or above which the process counts as
+	// CPU-overloaded. Use is measured against GOMAXPROCS processors, not
+	// NumCPU, because that is what the process can run on: the runtime
+	// lowers GOMAXPROCS to a container's CPU quota.
 	CPUThresholdPercent float64
 	// Interval is the time between background samples; it must be positive.
 	Interval time.Duration
