@@ -69,6 +69,8 @@ type Monitor struct {
 	// scratch readings for Rotate and Snapshot, guarded by mu.
 	cur, recent, base histogramCounts
 
+	windows atomic.Uint64 // windows closed so far
+
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -197,7 +199,11 @@ func (m *Monitor) Rotate() {
 	for _, s := range m.steps {
 		m.rotateStep(s)
 	}
+	m.windows.Add(1)
 }
+
+// Windows returns how many windows have closed so far.
+func (m *Monitor) Windows() uint64 { return m.windows.Load() }
 
 // rotateStep closes s's window; m.mu is held.
 func (m *Monitor) rotateStep(s *StepMonitor) {
@@ -207,16 +213,20 @@ func (m *Monitor) rotateStep(s *StepMonitor) {
 	m.recent.delta(&m.cur, newest)
 	m.base.delta(newest, oldest)
 
-	regressed := false
+	// A window with too few executions has no median worth reporting, and
+	// without both medians there is no evidence of a regression.
 	var baseP50, recentP50 time.Duration
-	if rn, bn := m.recent.count(), m.base.count(); rn >= m.minSamples && bn >= m.minSamples {
-		var q [1]time.Duration
-		m.recent.quantiles(rn, []float64{0.5}, q[:])
+	var q [1]time.Duration
+	if n := m.recent.count(); n >= m.minSamples {
+		m.recent.quantiles(n, []float64{0.5}, q[:])
 		recentP50 = q[0]
-		m.base.quantiles(bn, []float64{0.5}, q[:])
-		baseP50 = q[0]
-		regressed = float64(recentP50) > float64(baseP50)*(1+m.threshold)
 	}
+	if n := m.base.count(); n >= m.minSamples {
+		m.base.quantiles(n, []float64{0.5}, q[:])
+		baseP50 = q[0]
+	}
+	regressed := recentP50 > 0 && baseP50 > 0 &&
+		float64(recentP50) > float64(baseP50)*(1+m.threshold)
 	s.baselineP50.Store(int64(baseP50))
 	s.recentP50.Store(int64(recentP50))
 	s.regressed.Store(regressed)

@@ -399,10 +399,14 @@ func (t *Telemetry) Close(ctx context.Context) error {
 	})
 	select {
 	case <-t.done:
-	case <-ctx.Done():
-		t.abandon.Store(true)
-		t.cancelExport()
-		return ctx.Err()
+	default:
+		select {
+		case <-t.done:
+		case <-ctx.Done():
+			t.abandon.Store(true)
+			t.cancelExport()
+			return ctx.Err()
+		}
 	}
 	t.cancelExport()
 	if !first {

@@ -1,0 +1,474 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// telemetryDiscardSink accepts and forgets every batch.
+type telemetryDiscardSink struct{ events atomic.Uint64 }
+
+func (s *telemetryDiscardSink) Export(_ context.Context, batch []Event) error {
+	s.events.Add(uint64(len(batch)))
+	return nil
+}
+
+// telemetryFuncSink adapts a function to Sink.
+type telemetryFuncSink func(ctx context.Context, batch []Event) error
+
+func (f telemetryFuncSink) Export(ctx context.Context, batch []Event) error { return f(ctx, batch) }
+
+// telemetryWait polls cond until it holds; it fails the test only after a
+// deadline far beyond any expected delay, so it asserts an outcome, not a
+// timing.
+func telemetryWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func newTestTelemetry(t *testing.T, opts TelemetryOptions) *Telemetry {
+	t.Helper()
+	tel, err := NewTelemetry(opts)
+	if err != nil {
+		t.Fatalf("NewTelemetry: %v", err)
+	}
+	return tel
+}
+
+func closeTelemetry(t *testing.T, tel *Telemetry) {
+	t.Helper()
+	if err := tel.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c := tel.Counters()
+	if c.Exported+c.Dropped != c.Recorded {
+		t.Fatalf("after Close: exported %d + dropped %d != recorded %d", c.Exported, c.Dropped, c.Recorded)
+	}
+}
+
+func TestNewTelemetryRejectsBadOptions(t *testing.T) {
+	sink := NewMemorySink()
+	valid := TelemetryOptions{BatchSize: 10, FlushInterval: time.Second, Sink: sink}
+	cases := []struct {
+		name   string
+		change func(*TelemetryOptions)
+		want   string
+	}{
+		{"batch size zero", func(o *TelemetryOptions) { o.BatchSize = 0 }, "BatchSize (telemetry_batch_size) is 0"},
+		{"batch size negative", func(o *TelemetryOptions) { o.BatchSize = -3 }, "BatchSize (telemetry_batch_size) is -3"},
+		{"batch size above buffer", func(o *TelemetryOptions) { o.BufferSize = 8; o.BatchSize = 9 }, "between 1 and the buffer size 8"},
+		{"interval zero", func(o *TelemetryOptions) { o.FlushInterval = 0 }, "FlushInterval (telemetry_flush_interval_seconds) is 0s"},
+		{"interval negative", func(o *TelemetryOptions) { o.FlushInterval = -time.Second }, "is -1s; it must be positive"},
+		{"buffer not power of two", func(o *TelemetryOptions) { o.BufferSize = 100 }, "BufferSize is 100"},
+		{"buffer one", func(o *TelemetryOptions) { o.BufferSize = 1; o.BatchSize = 1 }, "BufferSize is 1"},
+		{"buffer negative", func(o *TelemetryOptions) { o.BufferSize = -8 }, "BufferSize is -8"},
+		{"nil sink", func(o *TelemetryOptions) { o.Sink = nil }, "Sink is nil"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			opts := valid
+			tc.change(&opts)
+			tel, err := NewTelemetry(opts)
+			if err == nil {
+				tel.Close(context.Background())
+				t.Fatalf("NewTelemetry(%+v) succeeded, want an error", opts)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTelemetryExportsInOrderOnFlush(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sink := NewMemorySink()
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 7, FlushInterval: time.Hour, BufferSize: 64, Sink: sink})
+	const n = 50
+	for i := range n {
+		tel.Record(Event{Step: "s", Start: int64(i), End: int64(i + 10), Attempts: 1, Outcome: OutcomeSuccess})
+	}
+	if err := tel.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	got := sink.Events()
+	if len(got) != n {
+		t.Fatalf("after Flush the sink holds %d events, want %d", len(got), n)
+	}
+	for i, e := range got {
+		if e.Start != int64(i) || e.Latency() != 10 {
+			t.Fatalf("event %d = %+v, want start %d and latency 10", i, e, i)
+		}
+	}
+	if c := tel.Counters(); c.Recorded != n || c.Exported != n || c.Dropped != 0 {
+		t.Fatalf("counters = %+v, want %d recorded and exported, none dropped", c, n)
+	}
+	closeTelemetry(t, tel)
+}
+
+// telemetryBatchLog records the size of every batch it receives.
+type telemetryBatchLog struct {
+	mu    sync.Mutex
+	sizes []int
+	total int
+}
+
+func (l *telemetryBatchLog) Export(_ context.Context, batch []Event) error {
+	l.mu.Lock()
+	l.sizes = append(l.sizes, len(batch))
+	l.total += len(batch)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *telemetryBatchLog) snapshot() ([]int, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.sizes...), l.total
+}
+
+func TestTelemetryExportsFullBatchesWithoutTimer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	log := &telemetryBatchLog{}
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 5, FlushInterval: time.Hour, BufferSize: 64, Sink: log})
+	for i := range 23 {
+		tel.Record(Event{Step: "s", Start: int64(i)})
+	}
+	telemetryWait(t, "20 events in full batches", func() bool { _, n := log.snapshot(); return n == 20 })
+	sizes, _ := log.snapshot()
+	for _, s := range sizes {
+		if s != 5 {
+			t.Fatalf("batch sizes %v: the batch trigger exported a partial batch", sizes)
+		}
+	}
+	closeTelemetry(t, tel)
+	sizes, total := log.snapshot()
+	if total != 23 || sizes[len(sizes)-1] != 3 {
+		t.Fatalf("after Close: batch sizes %v (total %d), want the 3 left over in a last batch", sizes, total)
+	}
+}
+
+func TestTelemetryExportsPartialBatchOnInterval(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sink := NewMemorySink()
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 100, FlushInterval: 5 * time.Millisecond, Sink: sink})
+	for range 3 {
+		tel.Record(Event{Step: "s"})
+	}
+	telemetryWait(t, "the interval to export 3 events", func() bool { return sink.Len() == 3 })
+	closeTelemetry(t, tel)
+}
+
+func TestTelemetrySettingsChangeAtRunTime(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	log := &telemetryBatchLog{}
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 100, FlushInterval: time.Hour, BufferSize: 256, Sink: log})
+	for _, bad := range []int{0, -1, 257} {
+		if err := tel.SetBatchSize(bad); err == nil {
+			t.Fatalf("SetBatchSize(%d) succeeded", bad)
+		}
+	}
+	for _, bad := range []time.Duration{0, -time.Second} {
+		if err := tel.SetFlushInterval(bad); err == nil {
+			t.Fatalf("SetFlushInterval(%v) succeeded", bad)
+		}
+	}
+	if tel.BatchSize() != 100 || tel.FlushInterval() != time.Hour {
+		t.Fatalf("rejected settings changed the telemetry: batch %d, interval %v", tel.BatchSize(), tel.FlushInterval())
+	}
+
+	if err := tel.SetBatchSize(2); err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		tel.Record(Event{Step: "s"})
+	}
+	telemetryWait(t, "batches of the new size 2", func() bool { _, n := log.snapshot(); return n == 6 })
+	if sizes, _ := log.snapshot(); len(sizes) != 3 {
+		t.Fatalf("batch sizes %v, want three batches of 2", sizes)
+	}
+
+	if err := tel.SetBatchSize(50); err != nil {
+		t.Fatal(err)
+	}
+	tel.Record(Event{Step: "s"})
+	if err := tel.SetFlushInterval(5 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	telemetryWait(t, "the shortened interval to export", func() bool { _, n := log.snapshot(); return n == 7 })
+	closeTelemetry(t, tel)
+}
+
+func TestTelemetryAccountingIsExactUnderDrops(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const producers, per = 8, 4000
+	release := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	last := make(map[string]int64)
+	seen := 0
+	sink := telemetryFuncSink(func(_ context.Context, batch []Event) error {
+		// Hold the first batch until the producers are done, so the ring
+		// fills and drops are certain.
+		once.Do(func() { <-release })
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range batch {
+			if prev, ok := last[e.Step]; ok && e.Start <= prev {
+				t.Errorf("producer %s: event %d exported after %d", e.Step, e.Start, prev)
+			}
+			last[e.Step] = e.Start
+			seen++
+		}
+		return nil
+	})
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Millisecond, BufferSize: 16, Sink: sink})
+	var wg sync.WaitGroup
+	for p := range producers {
+		name := string(rune('a' + p))
+		wg.Go(func() {
+			for i := range per {
+				tel.Record(Event{Step: name, Start: int64(i)})
+			}
+		})
+	}
+	wg.Wait()
+	close(release)
+	// More producers race with Close: events before it are exported, events
+	// after it are dropped, and none is lost in between.
+	for p := range producers {
+		name := string(rune('A' + p))
+		wg.Go(func() {
+			for i := range per {
+				tel.Record(Event{Step: name, Start: int64(i)})
+			}
+		})
+	}
+	closeTelemetry(t, tel)
+	wg.Wait()
+	c := tel.Counters()
+	if c.Recorded != 2*producers*per {
+		t.Fatalf("Recorded = %d, want %d", c.Recorded, 2*producers*per)
+	}
+	if c.Exported+c.Dropped != c.Recorded {
+		t.Fatalf("exported %d + dropped %d != recorded %d", c.Exported, c.Dropped, c.Recorded)
+	}
+	if c.Dropped == 0 {
+		t.Fatalf("no drops with a ring of 16 and a blocked sink: %+v", c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if uint64(seen) != c.Exported {
+		t.Fatalf("the sink saw %d events, Exported = %d", seen, c.Exported)
+	}
+}
+
+func TestTelemetrySurvivesFailingSink(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var calls, errCalls, panicCalls, failedEvents, okEvents int
+	errBroken := errors.New("sink broken")
+	sink := telemetryFuncSink(func(_ context.Context, batch []Event) error {
+		calls++
+		switch calls % 3 {
+		case 1:
+			errCalls++
+			failedEvents += len(batch)
+			return errBroken
+		case 2:
+			panicCalls++
+			failedEvents += len(batch)
+			panic("sink exploded")
+		}
+		okEvents += len(batch)
+		return nil
+	})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Hour, BufferSize: 64, Sink: sink, Logger: logger})
+	var flushErrs int
+	for round := range 9 {
+		for i := range 4 + round%3 {
+			tel.Record(Event{Step: "s", Start: int64(i)})
+		}
+		if err := tel.Flush(context.Background()); err != nil {
+			flushErrs++
+		}
+	}
+	closeTelemetry(t, tel)
+	c := tel.Counters()
+	if c.Exported == 0 || errCalls == 0 || panicCalls == 0 {
+		t.Fatalf("counters = %+v after %d sink calls: want errors, panics and exports all seen", c, calls)
+	}
+	if c.SinkErrors != uint64(errCalls) || c.SinkPanics != uint64(panicCalls) {
+		t.Fatalf("counters = %+v, want %d sink errors and %d panics", c, errCalls, panicCalls)
+	}
+	if c.Exported != uint64(okEvents) || c.Dropped != uint64(failedEvents) {
+		t.Fatalf("counters = %+v, want exported %d and dropped %d", c, okEvents, failedEvents)
+	}
+	if flushErrs == 0 {
+		t.Fatalf("Flush never reported the sink's failures")
+	}
+	for _, want := range []string{"telemetry sink failed", "sink broken", "telemetry sink panicked", "sink exploded"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestTelemetryAfterClose(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sink := NewMemorySink()
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 10, FlushInterval: time.Hour, Sink: sink})
+	tel.Record(Event{Step: "before"})
+	closeTelemetry(t, tel)
+	tel.Record(Event{Step: "after"})
+	if c := tel.Counters(); c.Recorded != 2 || c.Exported != 1 || c.Dropped != 1 {
+		t.Fatalf("counters = %+v, want 2 recorded, 1 exported, 1 dropped", c)
+	}
+	if err := tel.Flush(context.Background()); !errors.Is(err, ErrTelemetryClosed) {
+		t.Fatalf("Flush after Close = %v, want ErrTelemetryClosed", err)
+	}
+	if err := tel.Close(context.Background()); !errors.Is(err, ErrTelemetryClosed) {
+		t.Fatalf("second Close = %v, want ErrTelemetryClosed", err)
+	}
+	if got := sink.Events(); len(got) != 1 || got[0].Step != "before" {
+		t.Fatalf("sink holds %+v, want only the event recorded before Close", got)
+	}
+}
+
+func TestTelemetryCloseGivesUpOnStuckSink(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	entered := make(chan struct{}, 1)
+	sink := telemetryFuncSink(func(ctx context.Context, batch []Event) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 2, FlushInterval: time.Hour, BufferSize: 16, Sink: sink})
+	for range 10 {
+		tel.Record(Event{Step: "s"})
+	}
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tel.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close with a canceled context = %v, want context.Canceled", err)
+	}
+	// The exporter drops the rest and stops; a second Close waits for it.
+	if err := tel.Close(context.Background()); !errors.Is(err, ErrTelemetryClosed) {
+		t.Fatalf("second Close = %v, want ErrTelemetryClosed", err)
+	}
+	if c := tel.Counters(); c.Exported != 0 || c.Dropped != 10 || c.Recorded != 10 {
+		t.Fatalf("counters = %+v, want all 10 dropped", c)
+	}
+}
+
+func TestTelemetryFlushHonoursContext(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	release := make(chan struct{})
+	sink := telemetryFuncSink(func(context.Context, []Event) error { <-release; return nil })
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 1, FlushInterval: time.Hour, Sink: sink})
+	tel.Record(Event{Step: "s"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tel.Flush(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Flush with a canceled context = %v, want context.Canceled", err)
+	}
+	close(release)
+	closeTelemetry(t, tel)
+	if c := tel.Counters(); c.Exported != 1 {
+		t.Fatalf("counters = %+v, want the event exported", c)
+	}
+}
+
+func TestTelemetryRecordAllocs(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sink := &telemetryDiscardSink{}
+	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 64, FlushInterval: time.Hour, Sink: sink})
+	e := Event{Step: "classify", Start: 1, End: 2, Attempts: 1}
+	if a := testing.AllocsPerRun(10000, func() { tel.Record(e) }); a != 0 {
+		t.Fatalf("Record allocates %v times per call", a)
+	}
+	closeTelemetry(t, tel)
+}
+
+func TestOutcomeNames(t *testing.T) {
+	cases := []struct {
+		o      Outcome
+		name   string
+		failed bool
+	}{
+		{OutcomeSuccess, "success", false},
+		{OutcomeFailure, "failure", true},
+		{OutcomeRejected, "rejected", true},
+		{OutcomeTimeout, "timeout", true},
+		{OutcomeCanceled, "canceled", true},
+		{OutcomeFallback, "fallback", false},
+		{Outcome(200), "outcome(200)", true},
+	}
+	for _, tc := range cases {
+		if got := tc.o.String(); got != tc.name {
+			t.Errorf("Outcome(%d).String() = %q, want %q", tc.o, got, tc.name)
+		}
+		if got := tc.o.Failed(); got != tc.failed {
+			t.Errorf("%v.Failed() = %v, want %v", tc.o, got, tc.failed)
+		}
+	}
+}
+
+func BenchmarkTelemetryRecord(b *testing.B) {
+	tel, err := NewTelemetry(TelemetryOptions{BatchSize: 256, FlushInterval: time.Second, Sink: &telemetryDiscardSink{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Close(context.Background())
+	e := Event{Step: "classify", Attempts: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Start += 1000
+		e.End = e.Start + 1000
+		tel.Record(e)
+	}
+	b.StopTimer()
+	c := tel.Counters()
+	b.ReportMetric(float64(c.Dropped)/float64(max(c.Recorded, 1)), "dropped/op")
+}
+
+func BenchmarkTelemetryRecordParallel(b *testing.B) {
+	tel, err := NewTelemetry(TelemetryOptions{BatchSize: 256, FlushInterval: time.Second, Sink: &telemetryDiscardSink{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Close(context.Background())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		e := Event{Step: "classify", Attempts: 1}
+		for pb.Next() {
+			e.Start += 1000
+			e.End = e.Start + 1000
+			tel.Record(e)
+		}
+	})
+	b.StopTimer()
+	c := tel.Counters()
+	b.ReportMetric(float64(c.Dropped)/float64(max(c.Recorded, 1)), "dropped/op")
+}
