@@ -172,8 +172,9 @@ type Telemetry struct {
 	// closed. It is the only word every producer writes.
 	enq atomic.Uint64
 	_   telemetryPad
-	// wakeAt is the position from which producers wake the exporter: the
-	// consumer's position plus the batch size, kept by the exporter.
+	// wakeAt is the position from which producers wake the exporter, kept
+	// by the exporter: a batch past its position when it is parked, half
+	// the ring past it when it is active.
 	wakeAt atomic.Uint64
 	mask   uint64
 	slots  []telemetrySlot
@@ -415,31 +416,75 @@ func (t *Telemetry) Close(ctx context.Context) error {
 	return nil
 }
 
+// The exporter has two modes. Parked, it sleeps until the flush timer or a
+// producer's wake-up, which comes when a full batch is waiting. Active (it
+// exported something recently), it polls for full batches every
+// telemetryLinger instead, and producers wake it only when the ring is half
+// full. A wake-up costs the producer a channel send that may start a thread,
+// about a microsecond; polling keeps that cost off the hot path under steady
+// load, while batches keep their size. The exporter parks again after
+// telemetryIdleLingers polls that found no full batch.
+const (
+	telemetryLinger      = time.Millisecond
+	telemetryIdleLingers = 3
+)
+
 // run is the exporter goroutine.
 func (t *Telemetry) run() {
 	defer close(t.done)
 	batch := make([]Event, 0, t.batchSize.Load())
-	timer := time.NewTimer(t.FlushInterval())
-	defer timer.Stop()
+	flush := time.NewTimer(t.FlushInterval())
+	defer flush.Stop()
+	linger := time.NewTimer(telemetryLinger)
+	linger.Stop()
+	defer linger.Stop()
+	active, idle := false, 0
 	for {
+		var lingerC <-chan time.Time
+		if active {
+			lingerC = linger.C
+		}
+		var n int
 		select {
 		case <-t.wake:
-			batch, _ = t.drain(batch, telemetryDrainFull)
-		case <-timer.C:
-			batch, _ = t.drain(batch, telemetryDrainPublished)
-			timer.Reset(t.FlushInterval())
+			batch, n, _ = t.drain(batch, telemetryDrainFull)
+		case <-lingerC:
+			batch, n, _ = t.drain(batch, telemetryDrainFull)
+		case <-flush.C:
+			batch, n, _ = t.drain(batch, telemetryDrainPublished)
+			flush.Reset(t.FlushInterval())
 		case <-t.retune:
-			timer.Reset(t.FlushInterval())
-			batch, _ = t.drain(batch, telemetryDrainFull)
+			flush.Reset(t.FlushInterval())
+			batch, n, _ = t.drain(batch, telemetryDrainFull)
 		case req := <-t.flushes:
 			var err error
-			batch, err = t.drain(batch, telemetryDrainAll)
+			batch, n, err = t.drain(batch, telemetryDrainAll)
 			req.done <- err
 		case <-t.stop:
 			// Close set the closed bit before closing stop, so the limit
 			// drain reads is final.
 			t.drain(batch, telemetryDrainAll)
 			return
+		}
+		switch {
+		case n > 0:
+			active, idle = true, 0
+		case active:
+			idle++
+			active = idle < telemetryIdleLingers
+		}
+		deq := t.deq.Load()
+		size := uint64(t.batchSize.Load())
+		if active {
+			t.wakeAt.Store(deq + max(size, t.mask/2+1))
+			linger.Reset(telemetryLinger)
+			continue
+		}
+		t.wakeAt.Store(deq + size)
+		// A producer that crossed the threshold before it saw the store
+		// above did not wake us; its claim is visible now.
+		if t.enq.Load()&^telemetryClosedBit-deq >= size {
+			t.signal()
 		}
 	}
 }
@@ -449,7 +494,7 @@ type telemetryDrainMode uint8
 
 const (
 	// telemetryDrainFull exports full batches only and leaves a partial
-	// one for the timer.
+	// one for the flush timer.
 	telemetryDrainFull telemetryDrainMode = iota
 	// telemetryDrainPublished exports every event already published below
 	// the position current when drain starts.
@@ -462,10 +507,11 @@ const (
 
 // drain exports queued events in batches of the current batch size. Its
 // limit is fixed when it starts, so a steady stream of new events cannot keep
-// a Flush from returning. It returns the batch buffer for reuse and the first
-// Sink error.
-func (t *Telemetry) drain(batch []Event, mode telemetryDrainMode) ([]Event, error) {
+// a Flush from returning. It returns the batch buffer for reuse, the number of
+// events taken from the ring and the first Sink error.
+func (t *Telemetry) drain(batch []Event, mode telemetryDrainMode) ([]Event, int, error) {
 	var firstErr error
+	taken := 0
 	limit := t.enq.Load() &^ telemetryClosedBit
 	for {
 		size := uint64(t.batchSize.Load())
@@ -477,8 +523,7 @@ func (t *Telemetry) drain(batch []Event, mode telemetryDrainMode) ([]Event, erro
 		if mode == telemetryDrainFull {
 			limit = t.enq.Load() &^ telemetryClosedBit
 			if limit-deq < size {
-				t.wakeAt.Store(deq + size)
-				return batch, firstErr
+				return batch, taken, firstErr
 			}
 		}
 		n := min(size, limit-deq)
@@ -499,10 +544,10 @@ func (t *Telemetry) drain(batch []Event, mode telemetryDrainMode) ([]Event, erro
 			deq++
 		}
 		t.deq.Store(deq)
-		t.wakeAt.Store(deq + size)
 		if len(batch) == 0 {
-			return batch, firstErr
+			return batch, taken, firstErr
 		}
+		taken += len(batch)
 		if err := t.export(batch); err != nil && firstErr == nil {
 			firstErr = err
 		}
