@@ -2,10 +2,10 @@ package runtime
 
 import (
 	"bytes"
-	"math"
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
