@@ -273,6 +273,24 @@ func NewTelemetry(opts TelemetryOptions) (*Telemetry, error) {
 // Record queues e for export. It never blocks and allocates nothing; when
 // the ring is full, or after Close, it drops e and counts the drop.
 func (t *Telemetry) Record(e Event) {
+	// Fast path: the slot at the current position is free and the claim
+	// succeeds at the first try. A closed ring never passes the seq test,
+	// since telemetryClosedBit is never part of a slot's seq.
+	pos := t.enq.Load()
+	slot := &t.slots[pos&t.mask]
+	if slot.seq.Load() == pos && t.enq.CompareAndSwap(pos, pos+1) {
+		slot.ev = e
+		slot.seq.Store(pos + 1)
+		if pos+1 >= t.wakeAt.Load() {
+			t.signal()
+		}
+		return
+	}
+	t.recordSlow(e)
+}
+
+// recordSlow is Record after a lost race or on a full or closed ring.
+func (t *Telemetry) recordSlow(e Event) {
 	pos := t.enq.Load()
 	for {
 		if pos&telemetryClosedBit != 0 {
