@@ -57,8 +57,8 @@ func TestHistogramBuckets(t *testing.T) {
 	}
 }
 
-// exactQuantile is the nearest-rank quantile of sorted values.
-func exactQuantile(sorted []int64, q float64) int64 {
+// histogramExactQuantile is the nearest-rank quantile of sorted values.
+func histogramExactQuantile(sorted []int64, q float64) int64 {
 	rank := int(math.Ceil(q * float64(len(sorted))))
 	return sorted[max(rank, 1)-1]
 }
@@ -110,7 +110,7 @@ func TestHistogramSnapshotAccuracy(t *testing.T) {
 				q   float64
 				got time.Duration
 			}{{0.50, s.P50}, {0.95, s.P95}, {0.99, s.P99}} {
-				want := exactQuantile(values, p.q)
+				want := histogramExactQuantile(values, p.q)
 				if err := math.Abs(float64(int64(p.got)-want)) / float64(max(want, 1)); err > HistogramRelativeError {
 					t.Errorf("p%.0f = %d, exact %d: relative error %.4f > %.4f", p.q*100, p.got, want, err, HistogramRelativeError)
 				}

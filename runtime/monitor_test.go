@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func newTestMonitor(t testing.TB, opts MonitorOptions) *Monitor {
+func monitorNewTest(t testing.TB, opts MonitorOptions) *Monitor {
 	t.Helper()
 	m, err := NewMonitor(opts)
 	if err != nil {
@@ -58,7 +58,7 @@ func TestNewMonitorRejectsBadOptions(t *testing.T) {
 }
 
 func TestMonitorSnapshot(t *testing.T) {
-	m := newTestMonitor(t, MonitorOptions{SlowThreshold: time.Hour, DegradationThreshold: 0.2})
+	m := monitorNewTest(t, MonitorOptions{SlowThreshold: time.Hour, DegradationThreshold: 0.2})
 	a, b := m.Step("b-second"), m.Step("a-first")
 	if m.Step("b-second") != a {
 		t.Fatal("Step returned a new handle for a registered name")
@@ -114,7 +114,7 @@ func TestMonitorSlowExecutions(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var calls []call
-	m := newTestMonitor(t, MonitorOptions{
+	m := monitorNewTest(t, MonitorOptions{
 		SlowThreshold:        10 * time.Millisecond,
 		DegradationThreshold: 0.2,
 		OnSlow: func(step string, latency time.Duration) {
@@ -189,7 +189,7 @@ func TestMonitorRegressionDetection(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newTestMonitor(t, MonitorOptions{
+			m := monitorNewTest(t, MonitorOptions{
 				SlowThreshold: time.Hour, DegradationThreshold: 0.2,
 				BaselineWindows: tc.baseline, MinWindowSamples: 20,
 			})
@@ -218,7 +218,7 @@ func TestMonitorRegressionDetection(t *testing.T) {
 }
 
 func TestMonitorRegressionClearsOnRecovery(t *testing.T) {
-	m := newTestMonitor(t, MonitorOptions{SlowThreshold: time.Hour, DegradationThreshold: 0.2, BaselineWindows: 1, MinWindowSamples: 10})
+	m := monitorNewTest(t, MonitorOptions{SlowThreshold: time.Hour, DegradationThreshold: 0.2, BaselineWindows: 1, MinWindowSamples: 10})
 	fast, slow := m.Step("fast"), m.Step("slow")
 	monitorWindow(m, slow, 20, time.Millisecond)
 	for range 20 {
@@ -241,7 +241,7 @@ func TestMonitorRegressionClearsOnRecovery(t *testing.T) {
 
 func TestMonitorConcurrentUse(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	m := newTestMonitor(t, MonitorOptions{SlowThreshold: 5 * time.Millisecond, DegradationThreshold: 0.2, WindowInterval: time.Millisecond})
+	m := monitorNewTest(t, MonitorOptions{SlowThreshold: 5 * time.Millisecond, DegradationThreshold: 0.2, WindowInterval: time.Millisecond})
 	names := []string{"a", "b", "c", "d"}
 	const goroutines, per = 8, 2000
 	var wg sync.WaitGroup
@@ -294,7 +294,7 @@ func TestMonitorWindowGoroutineRotates(t *testing.T) {
 }
 
 func TestStepMonitorRecordAllocs(t *testing.T) {
-	m := newTestMonitor(t, MonitorOptions{SlowThreshold: time.Microsecond, DegradationThreshold: 0.2, OnSlow: func(string, time.Duration) {}})
+	m := monitorNewTest(t, MonitorOptions{SlowThreshold: time.Microsecond, DegradationThreshold: 0.2, OnSlow: func(string, time.Duration) {}})
 	s := m.Step("s")
 	v := int64(0)
 	if a := testing.AllocsPerRun(1000, func() { v += 997; s.Record(v, v%3 != 0) }); a != 0 {
@@ -303,7 +303,7 @@ func TestStepMonitorRecordAllocs(t *testing.T) {
 }
 
 func BenchmarkStepMonitorRecord(b *testing.B) {
-	m := newTestMonitor(b, MonitorOptions{SlowThreshold: time.Second, DegradationThreshold: 0.2})
+	m := monitorNewTest(b, MonitorOptions{SlowThreshold: time.Second, DegradationThreshold: 0.2})
 	s := m.Step("s")
 	b.ReportAllocs()
 	v := int64(1000)

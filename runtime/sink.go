@@ -72,7 +72,7 @@ func NewSlogSink(logger *slog.Logger, level slog.Level) *SlogSink {
 	return &SlogSink{logger: logger, level: level}
 }
 
-// Export logs the batch, one record per event, with the attributes step,
+// Export logs the batch, one record per event, until ctx is done, with the attributes step,
 // outcome, attempts, latency, cache_hit and, when the breaker moved,
 // breaker_from and breaker_to.
 func (s *SlogSink) Export(ctx context.Context, batch []Event) error {
@@ -80,6 +80,9 @@ func (s *SlogSink) Export(ctx context.Context, batch []Event) error {
 		return nil
 	}
 	for i := range batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		e := &batch[i]
 		attrs := [7]slog.Attr{
 			slog.String("step", e.Step),
@@ -96,7 +99,7 @@ func (s *SlogSink) Export(ctx context.Context, batch []Event) error {
 		}
 		s.logger.LogAttrs(ctx, s.level, "step executed", attrs[:n]...)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // JSONLinesSink writes one JSON object per event, one per line, to an
@@ -120,7 +123,7 @@ func (s *JSONLinesSink) Export(_ context.Context, batch []Event) error {
 	defer s.mu.Unlock()
 	b := s.buf[:0]
 	for i := range batch {
-		b = appendEventJSON(b, &batch[i])
+		b = sinkAppendEventJSON(b, &batch[i])
 		b = append(b, '\n')
 	}
 	s.buf = b
@@ -128,11 +131,11 @@ func (s *JSONLinesSink) Export(_ context.Context, batch []Event) error {
 	return err
 }
 
-// appendEventJSON appends e as a JSON object. It is written by hand so
+// sinkAppendEventJSON appends e as a JSON object. It is written by hand so
 // exporting a batch costs no reflection and one buffer for the whole run.
-func appendEventJSON(b []byte, e *Event) []byte {
+func sinkAppendEventJSON(b []byte, e *Event) []byte {
 	b = append(b, `{"step":`...)
-	b = appendJSONString(b, e.Step)
+	b = sinkAppendJSONString(b, e.Step)
 	b = append(b, `,"outcome":"`...)
 	b = append(b, e.Outcome.String()...)
 	b = append(b, `","attempts":`...)
@@ -152,10 +155,10 @@ func appendEventJSON(b []byte, e *Event) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string. Step names are nearly always
+// sinkAppendJSONString appends s as a JSON string. Step names are nearly always
 // plain ASCII, which is copied as is; anything else goes through
 // encoding/json for correct escaping.
-func appendJSONString(b []byte, s string) []byte {
+func sinkAppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/bits"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,17 @@ func (o Outcome) Failed() bool {
 
 // MarshalText encodes the outcome as its name.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText decodes an outcome from its name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for i, name := range telemetryOutcomeNames {
+		if string(b) == name {
+			*o = Outcome(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("runtime: unknown outcome %q; want one of %s", b, strings.Join(telemetryOutcomeNames[:], ", "))
+}
 
 // Event is one step execution as telemetry records it. It is plain data:
 // recording copies it into a preallocated slot and allocates nothing.

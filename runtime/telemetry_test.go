@@ -42,7 +42,7 @@ func telemetryWait(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func newTestTelemetry(t *testing.T, opts TelemetryOptions) *Telemetry {
+func telemetryNewTest(t *testing.T, opts TelemetryOptions) *Telemetry {
 	t.Helper()
 	tel, err := NewTelemetry(opts)
 	if err != nil {
@@ -51,7 +51,7 @@ func newTestTelemetry(t *testing.T, opts TelemetryOptions) *Telemetry {
 	return tel
 }
 
-func closeTelemetry(t *testing.T, tel *Telemetry) {
+func telemetryClose(t *testing.T, tel *Telemetry) {
 	t.Helper()
 	if err := tel.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -100,7 +100,7 @@ func TestNewTelemetryRejectsBadOptions(t *testing.T) {
 func TestTelemetryExportsInOrderOnFlush(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	sink := NewMemorySink()
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 7, FlushInterval: time.Hour, BufferSize: 64, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 7, FlushInterval: time.Hour, BufferSize: 64, Sink: sink})
 	const n = 50
 	for i := range n {
 		tel.Record(Event{Step: "s", Start: int64(i), End: int64(i + 10), Attempts: 1, Outcome: OutcomeSuccess})
@@ -120,7 +120,7 @@ func TestTelemetryExportsInOrderOnFlush(t *testing.T) {
 	if c := tel.Counters(); c.Recorded != n || c.Exported != n || c.Dropped != 0 {
 		t.Fatalf("counters = %+v, want %d recorded and exported, none dropped", c, n)
 	}
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 }
 
 // telemetryBatchLog records the size of every batch it receives.
@@ -147,7 +147,7 @@ func (l *telemetryBatchLog) snapshot() ([]int, int) {
 func TestTelemetryExportsFullBatchesWithoutTimer(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	log := &telemetryBatchLog{}
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 5, FlushInterval: time.Hour, BufferSize: 64, Sink: log})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 5, FlushInterval: time.Hour, BufferSize: 64, Sink: log})
 	for i := range 23 {
 		tel.Record(Event{Step: "s", Start: int64(i)})
 	}
@@ -158,7 +158,7 @@ func TestTelemetryExportsFullBatchesWithoutTimer(t *testing.T) {
 			t.Fatalf("batch sizes %v: the batch trigger exported a partial batch", sizes)
 		}
 	}
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 	sizes, total := log.snapshot()
 	if total != 23 || sizes[len(sizes)-1] != 3 {
 		t.Fatalf("after Close: batch sizes %v (total %d), want the 3 left over in a last batch", sizes, total)
@@ -168,18 +168,18 @@ func TestTelemetryExportsFullBatchesWithoutTimer(t *testing.T) {
 func TestTelemetryExportsPartialBatchOnInterval(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	sink := NewMemorySink()
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 100, FlushInterval: 5 * time.Millisecond, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 100, FlushInterval: 5 * time.Millisecond, Sink: sink})
 	for range 3 {
 		tel.Record(Event{Step: "s"})
 	}
 	telemetryWait(t, "the interval to export 3 events", func() bool { return sink.Len() == 3 })
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 }
 
 func TestTelemetrySettingsChangeAtRunTime(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	log := &telemetryBatchLog{}
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 100, FlushInterval: time.Hour, BufferSize: 256, Sink: log})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 100, FlushInterval: time.Hour, BufferSize: 256, Sink: log})
 	for _, bad := range []int{0, -1, 257} {
 		if err := tel.SetBatchSize(bad); err == nil {
 			t.Fatalf("SetBatchSize(%d) succeeded", bad)
@@ -213,7 +213,7 @@ func TestTelemetrySettingsChangeAtRunTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	telemetryWait(t, "the shortened interval to export", func() bool { _, n := log.snapshot(); return n == 7 })
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 }
 
 func TestTelemetryAccountingIsExactUnderDrops(t *testing.T) {
@@ -239,7 +239,7 @@ func TestTelemetryAccountingIsExactUnderDrops(t *testing.T) {
 		}
 		return nil
 	})
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Millisecond, BufferSize: 16, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Millisecond, BufferSize: 16, Sink: sink})
 	var wg sync.WaitGroup
 	for p := range producers {
 		name := string(rune('a' + p))
@@ -261,7 +261,7 @@ func TestTelemetryAccountingIsExactUnderDrops(t *testing.T) {
 			}
 		})
 	}
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 	wg.Wait()
 	c := tel.Counters()
 	if c.Recorded != 2*producers*per {
@@ -301,7 +301,7 @@ func TestTelemetrySurvivesFailingSink(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Hour, BufferSize: 64, Sink: sink, Logger: logger})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 4, FlushInterval: time.Hour, BufferSize: 64, Sink: sink, Logger: logger})
 	var flushErrs int
 	for round := range 9 {
 		for i := range 4 + round%3 {
@@ -311,7 +311,7 @@ func TestTelemetrySurvivesFailingSink(t *testing.T) {
 			flushErrs++
 		}
 	}
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 	c := tel.Counters()
 	if c.Exported == 0 || errCalls == 0 || panicCalls == 0 {
 		t.Fatalf("counters = %+v after %d sink calls: want errors, panics and exports all seen", c, calls)
@@ -335,9 +335,9 @@ func TestTelemetrySurvivesFailingSink(t *testing.T) {
 func TestTelemetryAfterClose(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	sink := NewMemorySink()
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 10, FlushInterval: time.Hour, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 10, FlushInterval: time.Hour, Sink: sink})
 	tel.Record(Event{Step: "before"})
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 	tel.Record(Event{Step: "after"})
 	if c := tel.Counters(); c.Recorded != 2 || c.Exported != 1 || c.Dropped != 1 {
 		t.Fatalf("counters = %+v, want 2 recorded, 1 exported, 1 dropped", c)
@@ -364,7 +364,7 @@ func TestTelemetryCloseGivesUpOnStuckSink(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 2, FlushInterval: time.Hour, BufferSize: 16, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 2, FlushInterval: time.Hour, BufferSize: 16, Sink: sink})
 	for range 10 {
 		tel.Record(Event{Step: "s"})
 	}
@@ -387,7 +387,7 @@ func TestTelemetryFlushHonoursContext(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	release := make(chan struct{})
 	sink := telemetryFuncSink(func(context.Context, []Event) error { <-release; return nil })
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 1, FlushInterval: time.Hour, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 1, FlushInterval: time.Hour, Sink: sink})
 	tel.Record(Event{Step: "s"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -395,7 +395,7 @@ func TestTelemetryFlushHonoursContext(t *testing.T) {
 		t.Fatalf("Flush with a canceled context = %v, want context.Canceled", err)
 	}
 	close(release)
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 	if c := tel.Counters(); c.Exported != 1 {
 		t.Fatalf("counters = %+v, want the event exported", c)
 	}
@@ -404,12 +404,12 @@ func TestTelemetryFlushHonoursContext(t *testing.T) {
 func TestTelemetryRecordAllocs(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	sink := &telemetryDiscardSink{}
-	tel := newTestTelemetry(t, TelemetryOptions{BatchSize: 64, FlushInterval: time.Hour, Sink: sink})
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 64, FlushInterval: time.Hour, Sink: sink})
 	e := Event{Step: "classify", Start: 1, End: 2, Attempts: 1}
 	if a := testing.AllocsPerRun(10000, func() { tel.Record(e) }); a != 0 {
 		t.Fatalf("Record allocates %v times per call", a)
 	}
-	closeTelemetry(t, tel)
+	telemetryClose(t, tel)
 }
 
 func TestOutcomeNames(t *testing.T) {
@@ -432,6 +432,11 @@ func TestOutcomeNames(t *testing.T) {
 		}
 		if got := tc.o.Failed(); got != tc.failed {
 			t.Errorf("%v.Failed() = %v, want %v", tc.o, got, tc.failed)
+		}
+		var back Outcome
+		err := back.UnmarshalText([]byte(tc.name))
+		if known := int(tc.o) < len(telemetryOutcomeNames); known != (err == nil) || (known && back != tc.o) {
+			t.Errorf("UnmarshalText(%q) = %v, %v", tc.name, back, err)
 		}
 	}
 }
@@ -542,7 +547,7 @@ func BenchmarkObservedStep(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { tel.Close(context.Background()) })
-		m := newTestMonitor(b, MonitorOptions{SlowThreshold: time.Second, DegradationThreshold: 0.2})
+		m := monitorNewTest(b, MonitorOptions{SlowThreshold: time.Second, DegradationThreshold: 0.2})
 		return tel, m.Step("step")
 	}
 	var sinkhole uint64
