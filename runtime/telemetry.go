@@ -237,24 +237,25 @@ func telemetryCheckFlushInterval(d time.Duration) error {
 	return nil
 }
 
-// NewTelemetry validates opts and starts the exporter goroutine. Close stops
-// it.
+// NewTelemetry validates opts, reporting every invalid field, and starts the
+// exporter goroutine. Close stops it.
 func NewTelemetry(opts TelemetryOptions) (*Telemetry, error) {
+	var errs []error
 	size := opts.BufferSize
 	if size == 0 {
 		size = DefaultTelemetryBufferSize
 	}
 	if size < 2 || bits.OnesCount(uint(size)) != 1 {
-		return nil, fmt.Errorf("runtime: telemetry BufferSize is %d; it must be a power of two of at least 2, or 0 for %d", opts.BufferSize, DefaultTelemetryBufferSize)
+		errs = append(errs, fmt.Errorf("runtime: telemetry BufferSize is %d; it must be a power of two of at least 2, or 0 for %d", opts.BufferSize, DefaultTelemetryBufferSize))
+	} else {
+		errs = append(errs, telemetryCheckBatchSize(opts.BatchSize, size))
 	}
-	if err := telemetryCheckBatchSize(opts.BatchSize, size); err != nil {
-		return nil, err
-	}
-	if err := telemetryCheckFlushInterval(opts.FlushInterval); err != nil {
-		return nil, err
-	}
+	errs = append(errs, telemetryCheckFlushInterval(opts.FlushInterval))
 	if opts.Sink == nil {
-		return nil, errors.New("runtime: telemetry Sink is nil; a Sink is required (MemorySink, SlogSink, JSONLinesSink or your own)")
+		errs = append(errs, errors.New("runtime: telemetry Sink is nil; a Sink is required (MemorySink, SlogSink, JSONLinesSink or your own)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	logger := opts.Logger
 	if logger == nil {

@@ -79,6 +79,7 @@ func TestNewTelemetryRejectsBadOptions(t *testing.T) {
 		{"buffer one", func(o *TelemetryOptions) { o.BufferSize = 1; o.BatchSize = 1 }, "BufferSize is 1"},
 		{"buffer negative", func(o *TelemetryOptions) { o.BufferSize = -8 }, "BufferSize is -8"},
 		{"nil sink", func(o *TelemetryOptions) { o.Sink = nil }, "Sink is nil"},
+		{"every problem at once", func(o *TelemetryOptions) { *o = TelemetryOptions{} }, "telemetry_batch_size) is 0; it must be between 1 and the buffer size 4096\nruntime: telemetry FlushInterval (telemetry_flush_interval_seconds) is 0s; it must be positive\nruntime: telemetry Sink is nil"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
