@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -311,4 +312,35 @@ func BenchmarkStepMonitorRecord(b *testing.B) {
 		s.Record(v, true)
 		v = (v + 7919) & (1<<24 - 1)
 	}
+}
+
+func ExampleMonitor() {
+	m, err := NewMonitor(MonitorOptions{
+		SlowThreshold:        time.Second,
+		DegradationThreshold: 0.2,
+		BaselineWindows:      1,
+		MinWindowSamples:     1,
+		OnSlow: func(step string, latency time.Duration) {
+			fmt.Println("slow:", step, latency)
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close(context.Background())
+	fetch := m.Step("fetch") // once, when the executor is built
+	fetch.Record(int64(100*time.Millisecond), true)
+	m.Rotate()
+	fetch.Record(int64(1500*time.Millisecond), false)
+	m.Rotate()
+	for _, r := range m.Regressions() {
+		fmt.Printf("regressed: %s, recent median %v, over %.0fx the baseline\n", r.Step, r.Recent, math.Floor(1+r.Slowdown))
+	}
+	s := m.Snapshot().Steps[0]
+	fmt.Println(s.Step, s.Count, s.Errors, s.Slow, s.MaxMs)
+	// Output:
+	// slow: fetch 1.5s
+	// regressed: fetch, recent median 1.5s, over 15x the baseline
+	// fetch 2 1 1 1500
 }

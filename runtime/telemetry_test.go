@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"strings"
@@ -605,4 +606,30 @@ func BenchmarkObservedStep(b *testing.B) {
 	if sinkhole == 42 {
 		b.Log(sinkhole)
 	}
+}
+
+func ExampleTelemetry() {
+	sink := NewMemorySink()
+	tel, err := NewTelemetry(TelemetryOptions{BatchSize: 10, FlushInterval: 30 * time.Second, Sink: sink})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	clock := NewFakeClock(0)
+	for _, step := range []string{"classify", "route"} {
+		start := clock.Nanotime() // the executor's own readings at the step's boundaries
+		end := clock.Advance(3 * time.Millisecond)
+		tel.Record(Event{Step: step, Start: start, End: end, Attempts: 1, Outcome: OutcomeSuccess})
+	}
+	if err := tel.Close(context.Background()); err != nil {
+		fmt.Println(err)
+	}
+	for _, e := range sink.Events() {
+		fmt.Println(e.Step, e.Outcome, e.Latency())
+	}
+	fmt.Printf("%+v\n", tel.Counters())
+	// Output:
+	// classify success 3ms
+	// route success 3ms
+	// {Recorded:2 Exported:2 Dropped:0 SinkErrors:0 SinkPanics:0}
 }
