@@ -544,7 +544,7 @@ func BenchmarkObservedStep(b *testing.B) {
 	rounds := telemetrySpinFor(time.Microsecond)
 	clock := SystemClock{}
 	newObservers := func(b *testing.B) (*Telemetry, *StepMonitor) {
-		tel, err := NewTelemetry(TelemetryOptions{BatchSize: 256, FlushInterval: time.Second, Sink: &telemetryDiscardSink{}})
+		tel, err := NewTelemetry(TelemetryOptions{BatchSize: 256, FlushInterval: time.Second, BufferSize: telemetryBenchBuffer, Sink: &telemetryDiscardSink{}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -633,3 +633,7 @@ func ExampleTelemetry() {
 	// route success 3ms
 	// {Recorded:2 Exported:2 Dropped:0 SinkErrors:0 SinkPanics:0}
 }
+
+// telemetryBenchBuffer is the ring size of BenchmarkObservedStep. It is a
+// constant so a run can try another size by editing one line.
+const telemetryBenchBuffer = 1 << 16
