@@ -66,7 +66,7 @@ type Monitor struct {
 
 	mu    sync.Mutex // guards steps and the rotation state of every step
 	steps map[string]*StepMonitor
-	// scratch readings for Rotate and Snapshot, guarded by mu.
+	// scratch readings for Rotate, guarded by mu.
 	cur, recent, base histogramCounts
 
 	windows atomic.Uint64 // windows closed so far
