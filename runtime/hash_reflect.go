@@ -372,7 +372,7 @@ func (r *ReflectHasher) plan(t reflect.Type) *hashPlan {
 		return pl
 	}
 	c := hashCompiler{known: old, built: map[reflect.Type]*hashPlan{}}
-	pl := c.planFor(t)
+	pl := c.planFor(t, "")
 	next := make(map[reflect.Type]*hashPlan, len(old)+len(c.built))
 	for k, v := range old {
 		next[k] = v
@@ -395,9 +395,11 @@ type hashCompiler struct {
 	known map[reflect.Type]*hashPlan
 	built map[reflect.Type]*hashPlan
 	err   *UnhashableError
+	at    string // path from the root to the plan being compiled
 }
 
-func (c *hashCompiler) planFor(t reflect.Type) *hashPlan {
+// planFor returns the plan for t, found at path at from the root.
+func (c *hashCompiler) planFor(t reflect.Type, at string) *hashPlan {
 	if pl, ok := c.known[t]; ok && pl.err == nil {
 		return pl
 	}
@@ -406,13 +408,16 @@ func (c *hashCompiler) planFor(t reflect.Type) *hashPlan {
 	}
 	pl := &hashPlan{typ: t, id: HashTypeIdentity(t), direct: hashIsDirect(t)}
 	c.built[t] = pl
+	saved := c.at
+	c.at = at
 	pl.ops = c.appendOps(nil, t, 0, "")
+	c.at = saved
 	return pl
 }
 
 func (c *hashCompiler) fail(path, reason string) {
 	if c.err == nil {
-		c.err = &UnhashableError{Path: path, Reason: reason}
+		c.err = &UnhashableError{Path: c.at + path, Reason: reason}
 	}
 }
 
@@ -467,14 +472,14 @@ func (c *hashCompiler) appendOps(ops []hashOp, t reflect.Type, off uintptr, path
 			op.code, op.n = hopByteArray, t.Len()
 			break
 		}
-		elem := c.appendOps(nil, et, 0, "")
+		elem := c.appendOps(nil, et, 0, "[]")
 		if t.Len()*len(elem) <= hashFlattenMax {
 			for i := range t.Len() {
 				ops = c.appendOps(ops, et, off+uintptr(i)*et.Size(), path+"["+strconv.Itoa(i)+"]")
 			}
 			return ops
 		}
-		op.code, op.n, op.size, op.elem = hopArray, t.Len(), et.Size(), c.planFor(et)
+		op.code, op.n, op.size, op.elem = hopArray, t.Len(), et.Size(), c.planFor(et, c.at+path+"[]")
 	case reflect.Slice:
 		et := t.Elem()
 		if et.Kind() == reflect.Uint8 && !et.Implements(hashableType) {
@@ -482,14 +487,14 @@ func (c *hashCompiler) appendOps(ops []hashOp, t reflect.Type, off uintptr, path
 			break
 		}
 		op.code, op.size, op.typ = hopSlice, et.Size(), t
-		op.elem = c.planFor(et)
+		op.elem = c.planFor(et, c.at+path+"[]")
 	case reflect.Map:
 		op.code, op.typ = hopMap, t
-		op.key = c.planFor(t.Key())
-		op.elem = c.planFor(t.Elem())
+		op.key = c.planFor(t.Key(), c.at+path+"[key]")
+		op.elem = c.planFor(t.Elem(), c.at+path+"[]")
 	case reflect.Pointer:
 		op.code, op.typ = hopPtr, t.Elem()
-		op.elem = c.planFor(t.Elem())
+		op.elem = c.planFor(t.Elem(), c.at+path)
 	case reflect.Interface:
 		op.code, op.typ = hopIface, t
 	default: // Func, Chan, UnsafePointer
