@@ -119,9 +119,13 @@ func codecPack(c *Compressor, enc []byte, above int) []byte {
 	return codecClip(append(enc, codecTagPlain))
 }
 
+// codecClip drops the spare capacity an encoder's growing buffer leaves,
+// when it is more than an eighth.
 func codecClip(b []byte) []byte {
 	if cap(b)-len(b) > len(b)/8 {
-		return append([]byte(nil), b...)
+		c := make([]byte, len(b))
+		copy(c, b)
+		return c
 	}
 	return b
 }
