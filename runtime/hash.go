@@ -17,8 +17,12 @@ import (
 //
 // A value of static type T adds to the running Hash h as follows:
 //
-//   - T implements Hashable: h.AddUint(v.Hash64()). This wins over every rule
-//     below. A pointer type that implements Hashable adds h.AddNil() when nil.
+//   - T, not an interface, implements Hashable: h.AddUint(v.Hash64()). This
+//     wins over every rule below. Go's method sets decide: *T implements it
+//     when T does, and a struct embedding a Hashable type implements it by
+//     promotion, which leaves its other fields out; declare Hash64 on the
+//     outer type to count them. A pointer type that implements Hashable adds
+//     h.AddNil() when nil.
 //   - time.Time: h.AddTime(v), which reads the instant only: equal instants
 //     (time.Time.Equal) hash equal whatever their location, and the
 //     monotonic reading is ignored.

@@ -80,7 +80,7 @@ func (r *ReflectHasher) Hash(v any) (sum uint64, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			sum, err = 0, &UnhashableError{Type: t.String(), Reason: fmt.Sprintf("Hash64 panicked: %v", p)}
+			sum, err = 0, &UnhashableError{Type: t.String(), Reason: fmt.Sprintf("panic while hashing: %v", p)}
 		}
 	}()
 	var st hashWalk

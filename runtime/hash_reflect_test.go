@@ -595,6 +595,11 @@ func TestReflectHasherRoots(t *testing.T) {
 		{"hashable", propMoney{units: 3}, seed.AddUint(propMoney{units: 3}.Hash64()).Sum64()},
 		{"hashable pointer", &propToken{v: 4}, seed.AddUint((&propToken{v: 4}).Hash64()).Sum64()},
 		{"nil hashable pointer", (*propToken)(nil), seed.AddNil().Sum64()},
+		{"pointer to value-receiver hashable", &propMoney{units: 3}, seed.AddUint(propMoney{units: 3}.Hash64()).Sum64()},
+		{"promoted Hash64", struct {
+			propMoney
+			X int
+		}{propMoney{units: 3}, 9}, seed.AddUint(propMoney{units: 3}.Hash64()).Sum64()},
 		{"empty struct", struct{}{}, seed.Sum64()},
 		{"blank field only", struct{ _ *int }{}, seed.Sum64()},
 		{"time", time.Unix(5, 6), seed.AddTime(time.Unix(5, 6)).Sum64()},
@@ -650,7 +655,7 @@ func TestReflectHasherErrors(t *testing.T) {
 		{"pointer cycle", loop, "?", "cycle"},
 		{"slice cycle", s, "?", "cycle"},
 		{"map cycle", m, "?", "cycle"},
-		{"panicking Hash64", propPanics{}, "", "panicked"},
+		{"panicking Hash64", propPanics{}, "", "panic"},
 	}
 	for _, c := range cases {
 		_, err := rh.Hash(c.v)
