@@ -57,8 +57,8 @@ type ResultCacheStats struct {
 }
 
 // ResultCache caches step results under 64-bit input hashes, bounded in size
-// and age. It is built on otter (S3-FIFO eviction, per-entry expiry) and is
-// safe for concurrent use.
+// and age. It is built on otter (adaptive W-TinyLFU eviction, expiry on a
+// timer wheel) and is safe for concurrent use.
 //
 // A hash collision between two different inputs returns the other input's
 // result; use ResultCacheK where the input type is comparable.
@@ -75,7 +75,8 @@ type ResultCache[V any] struct {
 
 // ResultCacheK is a ResultCache for comparable inputs: it stores the input
 // with the result and compares it on a hit, so a hash collision is a miss,
-// never a wrong result.
+// never a wrong result. Inputs compare with ==: one holding a NaN never
+// equals itself and always misses.
 type ResultCacheK[K comparable, V any] struct {
 	plain  *cacheCore[cacheWithInput[K, V]]
 	packed *cacheCore[cacheWithInput[K, []byte]]

@@ -17,7 +17,7 @@ import (
 // one seed it returns what a generated inline hasher returns for an equal
 // value. It compiles a plan once per reflect.Type and caches it; fields are
 // read through their offsets, unexported ones included. It is safe for
-// concurrent use.
+// concurrent use; make one with NewReflectHasher or NewStableReflectHasher.
 type ReflectHasher struct {
 	seed   Hash
 	stable StableHash
@@ -318,7 +318,8 @@ type hashPlan struct {
 }
 
 // hashWalk tracks reference depth, and past hashCycleDepth the references on
-// the current path, to detect cycles without cost for ordinary values.
+// the current path, to detect cycles without cost for ordinary values. On an
+// error the walk is abandoned, so enter and leave need not pair up then.
 type hashWalk struct {
 	depth int
 	seen  map[hashRef]struct{}
@@ -620,12 +621,12 @@ func (r *ReflectHasher) execSlice(a *hashAcc, st *hashWalk, op *hashOp, q unsafe
 	if !st.enter(ref) {
 		return &UnhashableError{Path: op.path, Reason: "reference cycle"}
 	}
-	defer st.leave(ref)
 	for j := range n {
 		if err := r.exec(a, st, op.elem, unsafe.Add(data, uintptr(j)*op.size)); err != nil {
 			return hashWrapErr(err, op.path+"["+strconv.Itoa(j)+"]")
 		}
 	}
+	st.leave(ref)
 	return nil
 }
 
@@ -639,10 +640,10 @@ func (r *ReflectHasher) execPtr(a *hashAcc, st *hashWalk, op *hashOp, w unsafe.P
 	if !st.enter(ref) {
 		return &UnhashableError{Path: op.path, Reason: "reference cycle"}
 	}
-	defer st.leave(ref)
 	if err := r.exec(a, st, op.elem, w); err != nil {
 		return hashWrapErr(err, op.path)
 	}
+	st.leave(ref)
 	return nil
 }
 
@@ -655,7 +656,6 @@ func (r *ReflectHasher) execMap(a *hashAcc, st *hashWalk, op *hashOp, m reflect.
 	if !st.enter(ref) {
 		return &UnhashableError{Path: op.path, Reason: "reference cycle"}
 	}
-	defer st.leave(ref)
 	kp, vp := reflect.New(op.typ.Key()), reflect.New(op.typ.Elem())
 	kv, vv := kp.Elem(), vp.Elem()
 	var sum uint64
@@ -673,6 +673,7 @@ func (r *ReflectHasher) execMap(a *hashAcc, st *hashWalk, op *hashOp, m reflect.
 		}
 		sum += e.sum()
 	}
+	st.leave(ref)
 	a.addLen(m.Len())
 	a.addUint(sum)
 	return nil
