@@ -64,7 +64,7 @@ type ResultCacheStats struct {
 // result; use ResultCacheK where the input type is comparable.
 //
 // Measured on the reference machine (2 vCPU AMD EPYC, shared): a hit costs
-// 50-60 ns (ResultCacheK: 75-95 ns) and a miss about 40 ns, neither
+// 50-80 ns (ResultCacheK: 75-95 ns) and a miss about 40 ns, neither
 // allocating. The precise clock read that the TTL check needs is about a
 // third of a hit; a coarse Clock saves most of it.
 type ResultCache[V any] struct {
