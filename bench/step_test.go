@@ -18,3 +18,7 @@ var errBenchStep = errors.New("step failed")
 //
 //go:noinline
 func benchFailingStep(_ context.Context, _ int) (int, error) { return 0, errBenchStep }
+
+// benchErrSink receives the errors of the open-breaker benchmarks, so that
+// they escape to the heap as errors returned to a caller do.
+var benchErrSink error
