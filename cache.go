@@ -1,0 +1,81 @@
+package flujo
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// resultCache is a size-bounded LRU of step outputs with per-entry expiry.
+type resultCache struct {
+	mu    sync.Mutex
+	max   int
+	clock runtime.Clock
+	ll    *list.List
+	m     map[string]*list.Element
+}
+
+type cacheEntry struct {
+	key     string
+	value   any
+	expires int64
+}
+
+func newResultCache(max int, clock runtime.Clock) *resultCache {
+	return &resultCache{max: max, clock: clock, ll: list.New(), m: map[string]*list.Element{}}
+}
+
+func (c *resultCache) get(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.m[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*cacheEntry)
+	if c.clock.Nanotime() >= e.expires {
+		c.ll.Remove(el)
+		delete(c.m, key)
+		return nil, false
+	}
+	c.ll.MoveToFront(el)
+	return e.value, true
+}
+
+func (c *resultCache) set(key string, v any, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp := c.clock.Nanotime() + int64(ttl)
+	if el, ok := c.m[key]; ok {
+		e := el.Value.(*cacheEntry)
+		e.value, e.expires = v, exp
+		c.ll.MoveToFront(el)
+		return
+	}
+	c.m[key] = c.ll.PushFront(&cacheEntry{key: key, value: v, expires: exp})
+	for c.ll.Len() > c.max {
+		el := c.ll.Back()
+		c.ll.Remove(el)
+		delete(c.m, el.Value.(*cacheEntry).key)
+	}
+}
+
+// cacheKey returns the key of a step's input: the step's fingerprint and a
+// sha256 over the canonical JSON of the fingerprint and the input. ok is
+// false when the input cannot be encoded; the step then runs uncached.
+func cacheKey(fingerprint string, in any) (key string, ok bool) {
+	data, err := json.Marshal(struct {
+		Step  string `json:"step"`
+		Input any    `json:"input"`
+	}{fingerprint, in})
+	if err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), true
+}

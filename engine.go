@@ -1,0 +1,57 @@
+package flujo
+
+import (
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// engine is one configuration in force with the components built from it.
+// Runs load it once and use it throughout, so a configuration change never
+// reaches a run half way.
+type engine struct {
+	cfg runtime.OptimizationConfig
+
+	stepOpt bool // reuse tree analyses
+	ctxOpt  bool // copy-on-write state in Parallel
+	algoOpt bool // fast input hashing for cache keys
+
+	cache    *resultCache // nil when caching is off
+	cacheTTL time.Duration
+	breakers *breakerSet // nil when breakers are off
+}
+
+func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *engine {
+	e := &engine{
+		cfg:      cfg,
+		stepOpt:  cfg.EnableStepOptimization,
+		ctxOpt:   cfg.EnableContextOptimization,
+		algoOpt:  cfg.EnableAlgorithmOptimization,
+		cacheTTL: time.Duration(cfg.CacheTTLSeconds) * time.Second,
+	}
+	if cfg.EnableCacheOptimization {
+		if old != nil && old.cache != nil && old.cfg.CacheMaxSize == cfg.CacheMaxSize &&
+			old.cfg.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
+			e.cache = old.cache
+		} else {
+			e.cache = newResultCache(cfg.CacheMaxSize, c.clock)
+		}
+	}
+	if cfg.EnableCircuitBreaker {
+		if old != nil && old.breakers != nil &&
+			old.cfg.CircuitBreakerFailureThreshold == cfg.CircuitBreakerFailureThreshold &&
+			old.cfg.CircuitBreakerRecoveryTimeoutSeconds == cfg.CircuitBreakerRecoveryTimeoutSeconds {
+			e.breakers = old.breakers
+		} else {
+			e.breakers = &breakerSet{
+				threshold: cfg.CircuitBreakerFailureThreshold,
+				recovery:  int64(cfg.CircuitBreakerRecoveryTimeoutSeconds) * int64(time.Second),
+				clock:     c.clock,
+			}
+		}
+	}
+	return e
+}
+
+// stop releases the engine's background work.
+func (e *engine) stop() {}

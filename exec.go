@@ -1,0 +1,299 @@
+package flujo
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+)
+
+// execRun is one run: the executor, the configuration in force when it
+// started and the analysis of its declaration.
+type execRun struct {
+	core *ExecutorCore
+	eng  *engine
+	tree *treeInfo
+}
+
+// frame is what a node runs with besides its input: the state it may read
+// and write (a *S, or nil) and the budget it charges (nil without limits).
+type frame struct {
+	state  any
+	budget *budget
+}
+
+// exec runs n on in. The StepResult says how n ran; a non-nil abort error
+// (a usage limit exceeded, or ctx done) ends the whole run: no fallback,
+// retry or failure policy applies to it.
+func (r *execRun) exec(ctx context.Context, n Node, in any, fr frame) (StepResult, error) {
+	b := n.base()
+	var res StepResult
+	var abort error
+	if l, ok := n.(*leafNode); ok {
+		res, abort = r.leaf(ctx, l, in, fr)
+	} else {
+		res, abort = r.composite(ctx, n, in, fr)
+	}
+	if abort == nil && !res.Success && b.set.fallback != nil {
+		return r.fallback(ctx, b, in, fr, res)
+	}
+	return res, abort
+}
+
+// composite runs a composite node under its Timeout and checks its output
+// with its validators.
+func (r *execRun) composite(ctx context.Context, n Node, in any, fr frame) (StepResult, error) {
+	b := n.base()
+	start := r.core.clock.Nanotime()
+	cctx := ctx
+	if b.set.timeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, b.set.timeout)
+		defer cancel()
+	}
+	var res StepResult
+	var abort error
+	switch n := n.(type) {
+	case *pipelineNode:
+		res, abort = r.pipeline(cctx, n, in, fr)
+	case *parallelNode:
+		res, abort = r.parallel(cctx, n, in, fr)
+	case *loopNode:
+		res, abort = r.loop(cctx, n, in, fr)
+	case *branchNode:
+		res, abort = r.branch(cctx, n, in, fr)
+	case *mapNode:
+		res, abort = r.mapEach(cctx, n, in, fr)
+	}
+	if abort != nil && cctx != ctx && ctx.Err() == nil && cctx.Err() != nil && !isUsageLimit(abort) {
+		// The node's own deadline passed: a failure of this node, not an
+		// abort of the run.
+		abort = nil
+		res.Success, res.Output = false, nil
+		res.Err = &StepTimeoutError{Step: b.name, Timeout: b.set.timeout}
+		res.Feedback = failureFeedback(res.Err)
+	}
+	if abort == nil && res.Success {
+		for _, v := range b.set.validators {
+			if err := v(res.Output); err != nil {
+				res.Success, res.Output = false, nil
+				res.Err = &ValidationFailedError{Step: b.name, Err: err}
+				res.Feedback = failureFeedback(res.Err)
+				break
+			}
+		}
+	}
+	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
+	return res, abort
+}
+
+func isUsageLimit(err error) bool {
+	var u *UsageLimitExceededError
+	return errors.As(err, &u)
+}
+
+// fallback runs b's fallback after b failed with primary.
+func (r *execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, primary StepResult) (StepResult, error) {
+	fb, abort := r.exec(ctx, b.set.fallback, in, fr)
+	res := primary
+	res.FallbackTriggered = true
+	res.OriginalError = primary.Err
+	res.Attempts += fb.Attempts
+	res.Cost += fb.Cost
+	res.Tokens += fb.Tokens
+	res.Latency += fb.Latency
+	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
+	if abort != nil {
+		return res, abort
+	}
+	if fb.Success {
+		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
+		return res, nil
+	}
+	res.Err = &FallbackError{Original: primary.Err, Fallback: fb.Err}
+	res.Feedback = fallbackFeedback(primary.Feedback, fb.Feedback)
+	return res, nil
+}
+
+// leaf runs a Step, StepS or Func: cache lookup, then attempts under the
+// circuit breaker with backoff between them, each validated.
+func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (StepResult, error) {
+	clock := r.core.clock
+	start := clock.Nanotime()
+	res := StepResult{Name: n.name}
+
+	var key string
+	caching := false
+	if r.eng.cache != nil && n.set.cache {
+		key, caching = cacheKey(r.tree.nodes[&n.nodeBase].fingerprint, in)
+		if caching {
+			if v, ok := r.eng.cache.get(key); ok {
+				res.Success, res.CacheHit = true, true
+				res.Output = r.cacheOut(n, v)
+				res.Latency = time.Duration(clock.Nanotime() - start)
+				return res, nil
+			}
+		}
+	}
+
+	var br *stepBreaker
+	if r.eng.breakers != nil {
+		br = r.eng.breakers.get(&n.nodeBase)
+	}
+	var out any
+	var err error
+	attempts := n.set.retries + 1
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if attempt > 1 && n.set.backoff[1] > 0 {
+			if e := r.core.sleep(ctx, n.set.backoffDelay(attempt)); e != nil {
+				return r.aborted(res, start, e)
+			}
+		}
+		if e := ctx.Err(); e != nil {
+			return r.aborted(res, start, e)
+		}
+		if br != nil && !br.allow() {
+			err = &CircuitOpenError{Step: n.name}
+			break
+		}
+		res.Attempts = attempt
+		out, err = r.attempt(ctx, n, in, fr)
+		if err == nil {
+			for _, v := range n.set.validators {
+				if verr := v(out); verr != nil {
+					err = &ValidationFailedError{Step: n.name, Err: verr}
+					break
+				}
+			}
+		}
+		if ctx.Err() != nil && err != nil {
+			// The caller gave up; the failure says nothing about the step.
+			if br != nil {
+				br.release()
+			}
+			return r.aborted(res, start, ctx.Err())
+		}
+		if br != nil {
+			br.record(err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = failureFeedback(err)
+		return res, nil
+	}
+	res.Success, res.Output = true, out
+	if u, ok := out.(UsageReporter); ok {
+		usage := u.Usage()
+		res.Cost, res.Tokens = usage.Cost, usage.Tokens()
+	}
+	if caching {
+		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
+	}
+	if e := fr.budget.add(res.Cost, res.Tokens); e != nil {
+		return res, e
+	}
+	return res, nil
+}
+
+// aborted finishes the result of a leaf whose run was aborted.
+func (r *execRun) aborted(res StepResult, start int64, err error) (StepResult, error) {
+	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
+	res.Err = err
+	res.Feedback = failureFeedback(err)
+	return res, err
+}
+
+func (r *execRun) ttl(n *leafNode) time.Duration {
+	if n.set.cacheTTL > 0 {
+		return n.set.cacheTTL
+	}
+	return r.eng.cacheTTL
+}
+
+// cacheIn is the value stored for out: a deep copy, so the caller may
+// mutate the output it received without changing the cache.
+func (r *execRun) cacheIn(n *leafNode, out any) any {
+	if n.set.immutable {
+		return out
+	}
+	return r.core.plans.deepCopy(out)
+}
+
+// cacheOut is the value a hit returns: a deep copy, so the caller may
+// mutate it without changing the cache.
+func (r *execRun) cacheOut(n *leafNode, v any) any {
+	if n.set.immutable {
+		return v
+	}
+	return r.core.plans.deepCopy(v)
+}
+
+// attempt calls the step function once. A StepS works on a private copy of
+// the state, written back only when the call succeeds. With a Timeout, the
+// call runs in its own goroutine and is abandoned when it overruns.
+func (r *execRun) attempt(ctx context.Context, n *leafNode, in any, fr frame) (any, error) {
+	var work any
+	if n.kind == kindStepS {
+		work = r.core.plans.newCopy(fr.state)
+	}
+	var out any
+	var err error
+	if n.set.timeout <= 0 {
+		out, err = call(ctx, n, in, work)
+	} else {
+		out, err = r.attemptTimeout(ctx, n, in, work)
+	}
+	if err == nil && work != nil {
+		r.core.plans.copyInto(fr.state, work)
+	}
+	return out, err
+}
+
+type attemptResult struct {
+	out any
+	err error
+}
+
+func (r *execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work any) (any, error) {
+	actx, cancel := context.WithTimeout(ctx, n.set.timeout)
+	defer cancel()
+	done := make(chan attemptResult, 1)
+	r.core.goTracked(func() {
+		out, err := call(actx, n, in, work)
+		done <- attemptResult{out, err}
+	})
+	select {
+	case a := <-done:
+		if a.err != nil && actx.Err() != nil && ctx.Err() == nil {
+			return nil, &StepTimeoutError{Step: n.name, Timeout: n.set.timeout}
+		}
+		return a.out, a.err
+	case <-actx.Done():
+		select {
+		case a := <-done:
+			if a.err == nil {
+				return a.out, nil
+			}
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &StepTimeoutError{Step: n.name, Timeout: n.set.timeout}
+	}
+}
+
+// call runs the step function, turning a panic into a *PanicError.
+func call(ctx context.Context, n *leafNode, in any, st any) (out any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, &PanicError{Step: n.name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return n.call(ctx, in, st)
+}
