@@ -8,12 +8,12 @@ import "sync"
 type budget struct {
 	mu sync.Mutex
 	// user are the run's limits, reported in errors.
-	user                UsageLimits
-	hasCost, hasTokens  bool
-	costLimit           float64
-	tokenLimit          int
-	cost                float64
-	tokens              int
+	user               UsageLimits
+	hasCost, hasTokens bool
+	costLimit          float64
+	tokenLimit         int
+	cost               float64
+	tokens             int
 }
 
 func newBudget(l UsageLimits) *budget {

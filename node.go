@@ -66,7 +66,7 @@ type nodeBase struct {
 }
 
 // Name returns the node's declared name.
-func (b *nodeBase) Name() string  { return b.name }
+func (b *nodeBase) Name() string    { return b.name }
 func (b *nodeBase) base() *nodeBase { return b }
 
 // withOptions returns a copy of b with opts appended and the settings

@@ -1,0 +1,25 @@
+package flujo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujotest"
+	"github.com/flujo/flujo/runtime"
+)
+
+func newCore(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
+	c, err := flujo.NewExecutorCore(cfg, flujo.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+func TestSemantics(t *testing.T) { flujotest.RunSemantics(t, newCore) }
