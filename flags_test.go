@@ -1,0 +1,119 @@
+package flujo
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// Each test runs the same declaration with a flag on and off and shows the
+// behaviour differs.
+
+func TestFlagStepOptimization(t *testing.T) {
+	p := Pipeline("p", Func("a", func(n int) int { return n }), Func("b", func(n int) int { return n }))
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableStepOptimization = on })
+		for i := range 5 {
+			if _, err := c.Execute(context.Background(), p, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := int64(5)
+		if on {
+			want = 1
+		}
+		if got := c.analyses.Load(); got != want {
+			t.Errorf("enable_step_optimization=%v: %d analyses for 5 runs, want %d", on, got, want)
+		}
+	}
+}
+
+type flagState struct {
+	Notes []string
+	Count int
+}
+
+func TestFlagContextOptimization(t *testing.T) {
+	p := Parallel("fan", func(a, b, c int) int { return a + b + c },
+		Func("pure", func(n int) int { return n }),
+		StepS("count", func(_ context.Context, n int, s *flagState) (int, error) { s.Count++; return n, nil }),
+		StepS("look", func(_ context.Context, n int, s *flagState) (int, error) { return n + len(s.Notes), nil }),
+	)
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableContextOptimization = on })
+		st := &flagState{Notes: []string{"x"}}
+		out, _, err := Run[int](context.Background(), c, p, 1, WithState(st))
+		if err != nil || out != 4 || st.Count != 1 {
+			t.Fatalf("on=%v: out %d err %v state %+v", on, out, err, st)
+		}
+		want := int64(3) // every branch gets a copy
+		if on {
+			want = 2 // the branch without a StepS shares the original
+		}
+		if got := c.stateCopies.Load(); got != want {
+			t.Errorf("enable_context_optimization=%v: %d state copies, want %d", on, got, want)
+		}
+	}
+}
+
+func TestFlagCacheOptimization(t *testing.T) {
+	calls := 0
+	n := Step("s", func(_ context.Context, s string) (string, error) { calls++; return s, nil }, Cache())
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCacheOptimization = on })
+		calls = 0
+		for range 3 {
+			c.Execute(context.Background(), n, "x")
+		}
+		want := 3
+		if on {
+			want = 1
+		}
+		if calls != want {
+			t.Errorf("enable_cache_optimization=%v: %d calls, want %d", on, calls, want)
+		}
+	}
+}
+
+func TestFlagCacheMaxSizeAndTTL(t *testing.T) {
+	calls := 0
+	n := Step("s", func(_ context.Context, s string) (string, error) { calls++; return s, nil }, Cache())
+	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) {
+		c.EnableCacheOptimization, c.CacheMaxSize, c.CacheTTLSeconds = true, 1, 10
+	})
+	for _, in := range []string{"a", "b", "a", "a"} {
+		c.Execute(context.Background(), n, in)
+	}
+	if calls != 3 {
+		t.Errorf("cache_max_size=1: %d calls for a,b,a,a, want 3", calls)
+	}
+	clock.Advance(10 * time.Second)
+	c.Execute(context.Background(), n, "a")
+	if calls != 4 {
+		t.Errorf("cache_ttl_seconds=10: entry still served after 10s")
+	}
+}
+
+func TestFlagCircuitBreaker(t *testing.T) {
+	calls := 0
+	n := Step("s", func(_ context.Context, s string) (string, error) { calls++; return "", errors.New("down") }, Retries(0))
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) {
+			c.EnableCircuitBreaker, c.CircuitBreakerFailureThreshold = on, 3
+		})
+		calls = 0
+		for range 6 {
+			c.Execute(context.Background(), n, "x")
+		}
+		want := 6
+		if on {
+			want = 3
+		}
+		if calls != want {
+			t.Errorf("enable_circuit_breaker=%v: %d calls, want %d", on, calls, want)
+		}
+	}
+}
