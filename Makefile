@@ -1,0 +1,62 @@
+# flujo for Go. `make test` is what CI runs; `make demo` runs the main job on
+# the embedded default configuration.
+
+GO       ?= go
+FLUJOGEN := $(GO) run ./cmd/flujogen
+PROFILES := high-throughput memory-constrained latency-sensitive data-processing real-time-api batch-monitoring
+NESTED   := contrib/otel bench
+BENCHTIME ?= 1s
+COUNT    ?= 5
+
+.PHONY: all test vet unit nested check-generated demo bench generate schema fmt
+
+all: test
+
+## test: everything CI must pass.
+test: vet unit nested check-generated
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+nested:
+	@for m in $(NESTED); do \
+		if [ -f $$m/go.mod ]; then \
+			echo "== $$m"; \
+			(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...) || exit 1; \
+		fi; \
+	done
+
+## check-generated: committed generated files are what the generators produce.
+check-generated:
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	$(FLUJOGEN) schema > $$tmp && diff -u schema/flujo.schema.json $$tmp || { echo "schema/flujo.schema.json is stale: run make schema"; exit 1; }
+
+## demo: validate and print the default configuration and every profile.
+demo:
+	@echo "== default configuration (embedded defaults)"
+	@$(FLUJOGEN) init -o -
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	for p in $(PROFILES); do \
+		echo "== profile $$p"; \
+		$(FLUJOGEN) init -profile $$p -o $$tmp/$$p.json && \
+		$(FLUJOGEN) validate $$tmp/$$p.json && cat $$tmp/$$p.json || exit 1; \
+	done
+
+## bench: side-by-side benchmarks against the peers, printed as one table.
+bench:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) -benchtime $(BENCHTIME) ./... | tee bench.txt
+	cd bench && $(GO) run ./cmd/benchtable < bench.txt
+
+## generate: regenerate everything generated.
+generate: schema
+	$(GO) generate ./...
+
+## schema: regenerate the committed JSON Schema and the configuration reference.
+schema:
+	$(FLUJOGEN) schema > schema/flujo.schema.json.tmp && mv schema/flujo.schema.json.tmp schema/flujo.schema.json
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
