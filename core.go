@@ -188,7 +188,6 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if o.limits != nil {
 		fr.budget = newBudget(*o.limits)
 	}
-	start := c.clock.Nanotime()
 	res, abort := r.exec(ctx, node, input, fr)
 	pr := &PipelineResult{
 		Output:      res.Output,
@@ -196,7 +195,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		TotalCost:   res.Cost,
 		TotalTokens: res.Tokens,
 		FinalState:  fr.state,
-		Latency:     time.Duration(c.clock.Nanotime() - start),
+		Latency:     res.Latency,
 	}
 	if b.kind == kindPipeline {
 		pr.Steps = res.Steps
