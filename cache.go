@@ -18,6 +18,8 @@ type resultCache struct {
 	clock runtime.Clock
 	ll    *list.List
 	m     map[string]*list.Element
+
+	hits, misses, evictions, expiries uint64 // guarded by mu
 }
 
 type cacheEntry struct {
@@ -35,15 +37,19 @@ func (c *resultCache) get(key string) (any, bool) {
 	defer c.mu.Unlock()
 	el, ok := c.m[key]
 	if !ok {
+		c.misses++
 		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
 	if c.clock.Nanotime() >= e.expires {
 		c.ll.Remove(el)
 		delete(c.m, key)
+		c.misses++
+		c.expiries++
 		return nil, false
 	}
 	c.ll.MoveToFront(el)
+	c.hits++
 	return e.value, true
 }
 
@@ -62,7 +68,20 @@ func (c *resultCache) set(key string, v any, ttl time.Duration) {
 		el := c.ll.Back()
 		c.ll.Remove(el)
 		delete(c.m, el.Value.(*cacheEntry).key)
+		c.evictions++
 	}
+}
+
+// cacheCounters are a result cache's counters at one moment.
+type cacheCounters struct {
+	hits, misses, evictions, expiries uint64
+	size, capacity                    int
+}
+
+func (c *resultCache) counters() cacheCounters {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cacheCounters{c.hits, c.misses, c.evictions, c.expiries, c.ll.Len(), c.max}
 }
 
 // cacheKey returns the key of a step's input: the step's fingerprint and a
