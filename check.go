@@ -285,6 +285,10 @@ func (c *checker) parallel(n *parallelNode) {
 		c.addf(n, "join must be a function, got %s", t)
 		return
 	}
+	if n.join.IsNil() {
+		c.addf(n, "join function is nil")
+		return
+	}
 	if t.IsVariadic() {
 		c.addf(n, "join must not be variadic: give it one parameter per branch")
 		return

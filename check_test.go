@@ -66,6 +66,7 @@ func TestDeclarationErrors(t *testing.T) {
 			return Parallel("enrich", joinTS, Step("sentiment", sentimentOf), s("crm"))
 		}, `parallel "enrich": join parameter 1 is flujo.ticket, but step "sentiment" produces flujo.sentiment`},
 		{"join arity", func() Node { return Parallel("enrich", joinTS, s("crm")) }, "join takes 2 parameters, but there are 1 branches"},
+		{"join nil func", func() Node { return Parallel("enrich", (func(ticket) ticket)(nil), s("crm")) }, "join function is nil"},
 		{"join not a func", func() Node { return Parallel("enrich", 42, s("crm")) }, "join must be a function, got int"},
 		{"join returns two non-error", func() Node {
 			return Parallel("enrich", func(ticket) (ticket, ticket) { return ticket{}, ticket{} }, s("crm"))
