@@ -32,7 +32,8 @@ nested:
 ## check-generated: committed generated files are what the generators produce.
 check-generated:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
-	$(FLUJOGEN) schema > $$tmp && diff -u schema/flujo.schema.json $$tmp || { echo "schema/flujo.schema.json is stale: run make schema"; exit 1; }
+	$(FLUJOGEN) schema > $$tmp && diff -u schema/flujo.schema.json $$tmp || { echo "schema/flujo.schema.json is stale: run make schema"; exit 1; }; \
+	$(FLUJOGEN) schema -docs > $$tmp && diff -u docs/config.md $$tmp || { echo "docs/config.md is stale: run make schema"; exit 1; }
 
 ## demo: validate and print the default configuration and every profile.
 demo:
@@ -57,6 +58,7 @@ generate: schema
 ## schema: regenerate the committed JSON Schema and the configuration reference.
 schema:
 	$(FLUJOGEN) schema > schema/flujo.schema.json.tmp && mv schema/flujo.schema.json.tmp schema/flujo.schema.json
+	$(FLUJOGEN) schema -docs > docs/config.md.tmp && mv docs/config.md.tmp docs/config.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

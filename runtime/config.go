@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"reflect"
@@ -491,7 +492,7 @@ func (c OptimizationConfig) overlayJSON(data []byte) (OptimizationConfig, error)
 	if raw == nil {
 		return c, errors.New("config must be a JSON object, got null")
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return c, errors.New("malformed config JSON: unexpected data after the object")
 	}
 	out := c.Clone()
@@ -607,7 +608,7 @@ func setField(c *OptimizationConfig, f ConfigField, raw json.RawMessage) *FieldE
 		return nil
 	}
 	var num json.Number
-	if err := json.Unmarshal(raw, &num); err != nil {
+	if strings.HasPrefix(text, `"`) || json.Unmarshal(raw, &num) != nil {
 		return typeErr()
 	}
 	r, ok := new(big.Rat).SetString(num.String())
@@ -629,6 +630,10 @@ func setField(c *OptimizationConfig, f ConfigField, raw json.RawMessage) *FieldE
 		return &FieldError{Field: f.Name, Value: text, Message: fmt.Sprintf("must be <= %s, got %s", fmtNum(f.Max), text)}
 	}
 	v, _ := r.Float64()
+	if f.ExclusiveMin && v <= f.Min {
+		// A positive value below float64's resolution: keep it positive.
+		v = math.Nextafter(f.Min, math.Inf(1))
+	}
 	switch fv.Kind() {
 	case reflect.Pointer:
 		n := int(r.Num().Int64())

@@ -253,3 +253,19 @@ func TestClosestName(t *testing.T) {
 		}
 	}
 }
+
+func TestImportEdgeNumbers(t *testing.T) {
+	base := DefaultOptimizationConfig()
+	if _, err := base.Import([]byte(`{"telemetry_batch_size": "10"}`), "json"); err == nil || !strings.Contains(err.Error(), `got string "10"`) {
+		t.Errorf("quoted number: %v", err)
+	}
+	c, err := base.Import([]byte(`{"telemetry_flush_interval_seconds": 1e-400}`), "json")
+	if err != nil || c.TelemetryFlushIntervalSeconds <= 0 {
+		t.Errorf("tiny positive number: %v, %v", err, c.TelemetryFlushIntervalSeconds)
+	}
+	for _, doc := range []string{`{}]`, `{}}`, `{} {}`} {
+		if _, err := base.Import([]byte(doc), "json"); err == nil {
+			t.Errorf("%s: trailing data accepted", doc)
+		}
+	}
+}

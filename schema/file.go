@@ -1,0 +1,144 @@
+// Package schema defines flujo.json, the configuration file that flujogen
+// reads: its Go types, the JSON Schema generated from them
+// (flujo.schema.json, committed and embedded), and loading with every
+// problem reported at its file:line:col.
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// SchemaURL is where the committed schema is published; `flujogen init`
+// writes it as the "$schema" of new files so editors offer completion.
+const SchemaURL = "https://raw.githubusercontent.com/flujo/flujo/main/schema/flujo.schema.json"
+
+// DefaultFileName is the configuration file flujogen looks for.
+const DefaultFileName = "flujo.json"
+
+// DefaultOutput is the name of the generated file when "output" is not set.
+const DefaultOutput = "flujo_gen.go"
+
+// MaxFileSize is the largest configuration file Load reads, in bytes.
+const MaxFileSize = 1 << 20
+
+// File is the flujo.json document as written. Every member is optional.
+type File struct {
+	// Schema is the JSON Schema the document claims to follow; editors use
+	// it, flujogen ignores it.
+	Schema string `json:"$schema,omitempty"`
+	// Optimization is a partial runtime.OptimizationConfig: decoding lays
+	// it over the defaults, so absent fields keep their default.
+	Optimization *runtime.OptimizationConfig `json:"optimization,omitempty"`
+	// Steps overrides settings of single steps, keyed "<pipeline>.<step>".
+	Steps map[string]StepOverride `json:"steps,omitempty"`
+	// Output is the name of the generated Go file, in the package folder.
+	Output string `json:"output,omitempty"`
+}
+
+// StepOverride changes the settings of one step. A nil field keeps what the
+// step's declaration and the optimization section say.
+type StepOverride struct {
+	// Retries replaces the step's Retries option: attempts = Retries + 1.
+	Retries *int `json:"retries,omitempty"`
+	// Timeout replaces the step's Timeout option, per attempt.
+	Timeout *Duration `json:"timeout,omitempty"`
+	// Cache turns result caching of the step on or off.
+	Cache *bool `json:"cache,omitempty"`
+	// CacheTTLSeconds replaces optimization.cache_ttl_seconds for the step.
+	CacheTTLSeconds *int `json:"cache_ttl_seconds,omitempty"`
+	// CircuitBreakerFailureThreshold replaces
+	// optimization.circuit_breaker_failure_threshold for the step.
+	CircuitBreakerFailureThreshold *int `json:"circuit_breaker_failure_threshold,omitempty"`
+	// CircuitBreakerRecoveryTimeoutSeconds replaces
+	// optimization.circuit_breaker_recovery_timeout_seconds for the step.
+	CircuitBreakerRecoveryTimeoutSeconds *int `json:"circuit_breaker_recovery_timeout_seconds,omitempty"`
+}
+
+// MaxRetries is the largest retries value a step override accepts.
+const MaxRetries = 1000
+
+// MaxTimeout is the longest timeout a step override accepts (messages say "24h").
+const MaxTimeout = 24 * time.Hour
+
+// Duration is a time.Duration written in JSON as a Go duration string such
+// as "200ms", "1.5s" or "2m".
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a positive duration string of at most MaxTimeout.
+func (d *Duration) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"200ms\", got %s", data)
+	}
+	v, err := parseStepDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// parseStepDuration parses a step timeout and checks its range.
+func parseStepDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
+	}
+	if v <= 0 {
+		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
+	}
+	if v > MaxTimeout {
+		return 0, fmt.Errorf("must be at most 24h, got string %q", s)
+	}
+	return v, nil
+}
+
+// Config is the effective configuration: the defaults with a file laid over them.
+type Config struct {
+	// Path is the file the configuration came from; empty for the defaults.
+	Path string
+	// Optimization is the complete, validated optimization configuration.
+	Optimization runtime.OptimizationConfig
+	// Steps holds the step overrides, keyed "<pipeline>.<step>".
+	Steps map[string]StepOverride
+	// Output is the name of the generated file.
+	Output string
+}
+
+// Default returns the configuration used when there is no flujo.json.
+func Default() *Config {
+	return &Config{
+		Optimization: runtime.DefaultOptimizationConfig(),
+		Steps:        map[string]StepOverride{},
+		Output:       DefaultOutput,
+	}
+}
+
+// Step returns the override for step in pipeline, if the file has one.
+func (c *Config) Step(pipeline, step string) (StepOverride, bool) {
+	o, ok := c.Steps[pipeline+"."+step]
+	return o, ok
+}
+
+// StepKeys returns the keys of the step overrides, sorted.
+func (c *Config) StepKeys() []string {
+	return slices.Sorted(maps.Keys(c.Steps))
+}
+
+// SplitStepKey splits a "<pipeline>.<step>" key at its first dot.
+func SplitStepKey(key string) (pipeline, step string, ok bool) {
+	pipeline, step, ok = strings.Cut(key, ".")
+	return pipeline, step, ok && pipeline != "" && step != ""
+}

@@ -1,0 +1,295 @@
+package schema
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+//go:embed flujo.schema.json
+var embeddedSchema []byte
+
+// Embedded returns the committed flujo.schema.json that loading validates against.
+func Embedded() []byte { return bytes.Clone(embeddedSchema) }
+
+// Loader validates and decodes configuration files. It holds the compiled
+// schema, so one Loader serves many files; it is safe for concurrent use.
+type Loader struct {
+	file         *jsonschema.Schema
+	optimization *jsonschema.Schema
+	// properties lists the member names each object schema declares, in
+	// schema order, keyed by the schema's location ("#" fragment); it
+	// feeds the "did you mean" suggestions.
+	properties map[string][]string
+}
+
+// NewLoader compiles the embedded schema.
+func NewLoader() (*Loader, error) {
+	return newLoader(embeddedSchema)
+}
+
+func newLoader(schemaJSON []byte) (*Loader, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(SchemaURL, doc); err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	l := &Loader{properties: map[string][]string{}}
+	if l.file, err = c.Compile(SchemaURL); err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	if l.optimization, err = c.Compile(SchemaURL + "#/$defs/" + optimizationDef); err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	idx, err := indexJSON(schemaJSON)
+	if err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	for ptr, n := range idx.nodes {
+		if parent, ok := strings.CutSuffix(ptr, "/properties"); ok {
+			l.properties[parent] = n.members
+		}
+	}
+	return l, nil
+}
+
+// Load reads and validates the configuration file at path with a new Loader.
+func Load(path string) (*Config, error) {
+	l, err := NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.Load(path)
+}
+
+// Parse validates and decodes data, naming it name in problems, with a new Loader.
+func Parse(name string, data []byte) (*Config, error) {
+	l, err := NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.Parse(name, data)
+}
+
+// Load reads the configuration file at path and parses it. Every problem
+// is reported in an *Error; a missing file, a directory and a file over
+// MaxFileSize are problems too.
+func (l *Loader) Load(path string) (*Config, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fileError(path, err, "no such file")
+	case err != nil:
+		return nil, fileError(path, err, "cannot read: %v", unwrapPathError(err))
+	case fi.IsDir():
+		msg := "is a directory, not a configuration file"
+		if inner := filepath.Join(path, DefaultFileName); isRegular(inner) {
+			msg += fmt.Sprintf(" (did you mean %s?)", inner)
+		}
+		return nil, fileError(path, nil, "%s", msg)
+	case fi.Size() > MaxFileSize:
+		return nil, tooLarge(path, fi.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileError(path, err, "cannot read: %v", unwrapPathError(err))
+	}
+	defer f.Close()
+	// The file may grow after Stat, or not be a regular file at all.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fileError(path, err, "cannot read: %v", unwrapPathError(err))
+	}
+	return l.Parse(path, data)
+}
+
+func isRegular(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func tooLarge(name string, size int64) *Error {
+	return fileError(name, nil, "file is too large: %d bytes, the limit is %d bytes (1 MiB)", size, MaxFileSize)
+}
+
+// Parse validates data against the schema and decodes it over the
+// defaults. It reports every problem at once, sorted by position, in an
+// *Error: malformed JSON, duplicate members, schema violations (types,
+// ranges, unknown fields with a suggestion, cross-field rules) and what
+// only Go checks (a step timeout over MaxTimeout).
+func (l *Loader) Parse(name string, data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(name, int64(len(data)))
+	}
+	// JSON parsers may skip a byte order mark, and Windows editors write
+	// one. Blanking it rather than cutting it keeps byte columns true to
+	// the file, as Go's own positions are.
+	if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(data, bom) {
+		data = append([]byte("   "), data[len(bom):]...)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fileError(name, nil, "file is empty; a configuration file holds a JSON object such as {}")
+	}
+	doc, perr := decodeTree(name, data)
+	if perr != nil {
+		return nil, perr
+	}
+	idx, err := indexJSON(data)
+	if err != nil {
+		// encoding/json accepted what the index cannot read: report it
+		// rather than guess positions.
+		return nil, fileError(name, err, "cannot index JSON: %v", err)
+	}
+	r := reporter{name: name, idx: idx, loader: l}
+	for _, d := range idx.duplicates {
+		line, col := idx.position(d.first)
+		r.addAt(d.next, d.pointer, fmt.Sprintf("duplicate field %q (first at %d:%d)", d.name, line, col))
+	}
+	if len(idx.badNumbers) > 0 {
+		// Exact arithmetic cannot hold these, so no range check can run.
+		for _, ptr := range idx.badNumbers {
+			r.add(ptr, "number out of range, got "+describeValue(idx.raw(ptr)))
+		}
+		return nil, r.err()
+	}
+	if verr := l.file.Validate(doc); verr != nil {
+		var ve *jsonschema.ValidationError
+		if !errors.As(verr, &ve) {
+			return nil, fileError(name, verr, "%v", verr)
+		}
+		r.translate(ve)
+	}
+	r.checkTimeouts(doc)
+	if len(r.problems) > 0 {
+		return nil, r.err()
+	}
+	return r.decode(data)
+}
+
+// decodeTree decodes data for schema validation, reporting malformed JSON
+// at the position where decoding stopped.
+func decodeTree(name string, data []byte) (any, *Error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc any
+	err := dec.Decode(&doc)
+	if err == nil {
+		off := int(dec.InputOffset())
+		if _, terr := dec.Token(); terr != io.EOF {
+			off += len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n"))
+			return nil, syntaxError(name, data, off, "invalid JSON: unexpected data after the top-level value")
+		}
+		return doc, nil
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		// Offset counts the byte that failed.
+		return nil, syntaxError(name, data, max(int(se.Offset)-1, 0), "invalid JSON: "+se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		end := len(bytes.TrimRight(data, " \t\r\n"))
+		return nil, syntaxError(name, data, end, "invalid JSON: unexpected end of file")
+	default:
+		return nil, fileError(name, err, "invalid JSON: %v", err)
+	}
+}
+
+func syntaxError(name string, data []byte, off int, msg string) *Error {
+	line, col := 1, 1
+	for _, c := range data[:min(off, len(data))] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return &Error{Problems: []Problem{{File: name, Line: line, Col: col, Message: msg, offset: off}}}
+}
+
+// checkTimeouts checks what the duration pattern cannot: the upper bound.
+func (r *reporter) checkTimeouts(doc any) {
+	root, _ := doc.(map[string]any)
+	steps, _ := root["steps"].(map[string]any)
+	for key, v := range steps {
+		o, _ := v.(map[string]any)
+		s, ok := o["timeout"].(string)
+		if !ok || r.has("/steps/"+escapeToken(key)+"/timeout") {
+			continue
+		}
+		if _, err := parseStepDuration(s); err != nil {
+			r.add("/steps/"+escapeToken(key)+"/timeout", err.Error())
+		}
+	}
+}
+
+// decode decodes a document the schema accepted into a Config, strictly,
+// and validates the result once more with runtime.Validate.
+func (r *reporter) decode(data []byte) (*Config, error) {
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		var ve *runtime.ValidationError
+		if errors.As(err, &ve) {
+			r.runtimeProblems(ve)
+		} else {
+			r.add("", err.Error())
+		}
+		return nil, r.err()
+	}
+	cfg := Default()
+	cfg.Path = r.name
+	if f.Optimization != nil {
+		cfg.Optimization = *f.Optimization
+	}
+	if err := cfg.Optimization.Validate(); err != nil {
+		var ve *runtime.ValidationError
+		if !errors.As(err, &ve) {
+			r.add("/optimization", err.Error())
+			return nil, r.err()
+		}
+		r.runtimeProblems(ve)
+		return nil, r.err()
+	}
+	if f.Steps != nil {
+		cfg.Steps = f.Steps
+	}
+	if f.Output != "" {
+		cfg.Output = f.Output
+	}
+	return cfg, nil
+}
+
+func (r *reporter) runtimeProblems(ve *runtime.ValidationError) {
+	for _, p := range ve.Problems {
+		ptr := "/optimization/" + escapeToken(p.Field)
+		if strings.HasPrefix(p.Message, "unknown field") {
+			r.addKey(ptr, p.Message)
+			continue
+		}
+		r.add(ptr, p.Message)
+	}
+}
