@@ -19,7 +19,15 @@ type engine struct {
 	cache    *resultCache // nil when caching is off
 	cacheTTL time.Duration
 	breakers *breakerSet // nil when breakers are off
+	// classifier learns which errors never recover; nil when
+	// enable_optimized_error_handling is off, and then every failure but a
+	// cancellation is retried.
+	classifier *runtime.ErrorClassifier
 }
+
+// classifierPermanentAfter is how many failed retries of an error pattern,
+// none recovering, class the pattern permanent.
+const classifierPermanentAfter = 3
 
 func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *engine {
 	e := &engine{
@@ -43,11 +51,15 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *e
 			old.cfg.CircuitBreakerRecoveryTimeoutSeconds == cfg.CircuitBreakerRecoveryTimeoutSeconds {
 			e.breakers = old.breakers
 		} else {
-			e.breakers = &breakerSet{
-				threshold: cfg.CircuitBreakerFailureThreshold,
-				recovery:  int64(cfg.CircuitBreakerRecoveryTimeoutSeconds) * int64(time.Second),
-				clock:     c.clock,
-			}
+			e.breakers = newBreakerSet(cfg, c.clock, c.logger)
+		}
+	}
+	if cfg.EnableOptimizedErrorHandling {
+		if old != nil && old.classifier != nil && old.cfg.ErrorCacheSize == cfg.ErrorCacheSize {
+			e.classifier = old.classifier
+		} else {
+			// The size was validated with the config, so this cannot fail.
+			e.classifier, _ = runtime.NewErrorClassifier(cfg.ErrorCacheSize, classifierPermanentAfter)
 		}
 	}
 	return e
