@@ -17,13 +17,13 @@ import (
 // runtime.OptimizationConfig that can be replaced while it runs
 // (ImportConfig), and is safe for concurrent use.
 type ExecutorCore struct {
-	eng    atomic.Pointer[engine]
-	mu     sync.Mutex // serialises configuration changes
+	eng     atomic.Pointer[engine]
+	mu      sync.Mutex // serialises configuration changes
 	clock   runtime.Clock
 	logger  *slog.Logger
 	sink    runtime.Sink            // telemetry sink; nil means the logger at debug level
 	sampler runtime.ResourceSampler // nil means the process's own readings
-	sleep  func(ctx context.Context, d time.Duration) error
+	sleep   func(ctx context.Context, d time.Duration) error
 
 	plans copyPlans
 	trees sync.Map // *nodeBase of a root -> *treeInfo
