@@ -242,7 +242,8 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		fr.budget = newBudget(*o.limits)
 	}
 	c.runs.inFlight.Add(1)
-	res, abort := r.exec(ctx, node, input, fr)
+	var res StepResult
+	abort := r.exec(ctx, node, input, fr, &res)
 	c.runs.inFlight.Add(-1)
 	pr := &PipelineResult{
 		Output:      res.Output,
