@@ -191,6 +191,7 @@ type InputTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *InputTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
 }
@@ -203,6 +204,7 @@ type StateTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *StateTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
 }
