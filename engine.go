@@ -22,7 +22,7 @@ type engine struct {
 	// slowNs is slow_execution_threshold_ms in nanoseconds.
 	slowNs int64
 
-	cache    *resultCache // nil when caching is off
+	cache    *cacheSet // nil when caching is off
 	cacheTTL time.Duration
 	breakers *breakerSet // nil when breakers are off
 	// classifier learns which errors never recover; nil when
@@ -76,11 +76,17 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 	oc := old.cfg
 
 	if cfg.EnableCacheOptimization {
-		if old.cache != nil && oc.CacheMaxSize == cfg.CacheMaxSize && oc.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
+		if old.cache != nil && oc.CacheMaxSize == cfg.CacheMaxSize && oc.CacheTTLSeconds == cfg.CacheTTLSeconds &&
+			oc.CacheCompression == cfg.CacheCompression && oc.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
 			e.cache = old.cache
+		} else if cs, err := newCacheSet(cfg, c.clock); err != nil {
+			errs = append(errs, err)
 		} else {
-			e.cache = newResultCache(cfg.CacheMaxSize, c.clock)
+			e.cache = cs
 		}
+	}
+	if old.cache != nil && e.cache != old.cache {
+		retired = append(retired, old.cache.close)
 	}
 	if cfg.EnableCircuitBreaker {
 		if old.breakers != nil && oc.CircuitBreakerFailureThreshold == cfg.CircuitBreakerFailureThreshold &&
@@ -192,6 +198,9 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 // ownClosers returns the closers of the components e built itself.
 func (e *engine) ownClosers(old *engine) []closer {
 	var cs []closer
+	if e.cache != nil && e.cache != old.cache {
+		cs = append(cs, e.cache.close)
+	}
 	if e.telemetry != nil && e.telemetry != old.telemetry {
 		cs = append(cs, e.telemetry.Close)
 	}

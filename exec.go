@@ -135,15 +135,16 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 
 	info := r.tree.nodes[&n.nodeBase]
 	srt := info.step
-	var key string
-	caching := false
+	var key uint64
+	var cache stepCache
 	if r.eng.cache != nil && n.set.cache {
-		key, caching = cacheKey(info.fingerprint, in)
-		if caching {
-			if v, ok := r.eng.cache.get(key); ok {
+		if k, ok := r.eng.cache.key(info.fingerprint, in); ok {
+			key, cache = k, r.eng.cache.forStep(n)
+		}
+		if cache != nil {
+			if v, ok := cache.get(key); ok {
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
-				res.Latency = time.Duration(clock.Nanotime() - start)
 				srt.cacheHits.Add(1)
 				r.finish(srt, res, start, 0, nil, runtime.OutcomeSuccess)
 				return nil
@@ -234,8 +235,9 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		usage := u.Usage()
 		res.Cost, res.Tokens = usage.Cost, usage.Tokens()
 	}
-	if caching {
-		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
+	if cache != nil && !r.eng.cache.paused.Load() {
+		// An output the codec cannot encode is simply not cached.
+		_ = cache.set(key, r.cacheIn(n, out))
 	}
 	r.finish(srt, res, start, brFrom, br, runtime.OutcomeSuccess)
 	return fr.budget.add(res.Cost, res.Tokens)
@@ -281,17 +283,10 @@ func (r execRun) aborted(res *StepResult, start int64, err error) error {
 	return err
 }
 
-func (r execRun) ttl(n *leafNode) time.Duration {
-	if n.set.cacheTTL > 0 {
-		return n.set.cacheTTL
-	}
-	return r.eng.cacheTTL
-}
-
 // cacheIn is the value stored for out: a deep copy, so the caller may
 // mutate the output it received without changing the cache.
 func (r execRun) cacheIn(n *leafNode, out any) any {
-	if n.set.immutable {
+	if n.set.immutable || r.eng.cache.encoded {
 		return out
 	}
 	return r.core.plans.deepCopy(out)
@@ -300,7 +295,7 @@ func (r execRun) cacheIn(n *leafNode, out any) any {
 // cacheOut is the value a hit returns: a deep copy, so the caller may
 // mutate it without changing the cache.
 func (r execRun) cacheOut(n *leafNode, v any) any {
-	if n.set.immutable {
+	if n.set.immutable || r.eng.cache.encoded {
 		return v
 	}
 	return r.core.plans.deepCopy(v)

@@ -192,9 +192,16 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		s.Errors.CachedPatterns = cc.Patterns
 	}
 	if eng.cache != nil {
-		cc := eng.cache.counters()
-		s.Cache = runtime.StatsCache{Hits: cc.hits, Misses: cc.misses, Evictions: cc.evictions,
-			Expiries: cc.expiries, Size: cc.size, Capacity: cc.capacity, AdmissionPaused: eng.cache.paused.Load()}
+		s.Cache = eng.cache.stats()
+		eng.cache.each(func(b *nodeBase, sc stepCache) {
+			cs := sc.stats()
+			st := s.Steps[b.name]
+			st.Cache.Evictions += cs.Evictions
+			st.Cache.Expiries += cs.Expiries
+			st.Cache.Size += cs.Size
+			st.Cache.Capacity += cs.Capacity
+			s.Steps[b.name] = st
+		})
 	}
 	return s
 }
