@@ -42,7 +42,7 @@ func (t typedCache[V]) get(key uint64) (any, bool) {
 	return v, true
 }
 
-func (t typedCache[V]) set(key uint64, v any) error    { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) set(key uint64, v any) error     { return t.c.Set(key, as[V](v)) }
 func (t typedCache[V]) stats() runtime.ResultCacheStats { return t.c.Stats() }
 func (t typedCache[V]) shrink(fraction float64)         { t.c.Shrink(fraction) }
 func (t typedCache[V]) restore()                        { t.c.RestoreCapacity() }
