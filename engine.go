@@ -23,7 +23,9 @@ type engine struct {
 	slowNs int64
 
 	cache    *cacheSet // nil when caching is off
-	cacheTTL time.Duration
+	// scratch pools the working space of Parallel runs; nil when
+	// enable_object_pool is off.
+	scratch *runtime.Pool[parallelScratch]
 	breakers *breakerSet // nil when breakers are off
 	// classifier learns which errors never recover; nil when
 	// enable_optimized_error_handling is off, and then every failure but a
@@ -68,7 +70,6 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		stepOpt:  cfg.EnableStepOptimization,
 		ctxOpt:   cfg.EnableContextOptimization,
 		algoOpt:  cfg.EnableAlgorithmOptimization,
-		cacheTTL: time.Duration(cfg.CacheTTLSeconds) * time.Second,
 		slowNs:   int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
 	}
 	var retired []closer
@@ -103,6 +104,16 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 			errs = append(errs, err)
 		} else {
 			e.classifier = cl
+		}
+	}
+
+	if cfg.EnableObjectPool {
+		if old.scratch != nil && oc.ObjectPoolMaxSize == cfg.ObjectPoolMaxSize && oc.ObjectPoolCleanupThreshold == cfg.ObjectPoolCleanupThreshold {
+			e.scratch = old.scratch
+		} else if p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, nil, resetScratch); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.scratch = p
 		}
 	}
 
@@ -228,11 +239,16 @@ func (c *ExecutorCore) newResources(cfg runtime.OptimizationConfig, e *engine) (
 	if err != nil {
 		return nil, err
 	}
-	// Under pressure the cache stops growing and gives back half its
-	// entries; the limiter is lowered by the manager itself.
+	// Under pressure the caches stop growing and give back half their
+	// capacity and the pools drop their idle objects; the limiter is
+	// lowered by the manager itself.
 	if err := rm.RegisterShrinker("result-cache", func(level runtime.PressureLevel) {
-		if cache := c.eng.Load().cache; cache != nil {
-			cache.shrink(level)
+		e := c.eng.Load()
+		if e.cache != nil {
+			e.cache.shrink(level)
+		}
+		if e.scratch != nil && level >= runtime.PressureHigh {
+			e.scratch.Shrink()
 		}
 	}); err != nil {
 		return nil, err
@@ -241,6 +257,25 @@ func (c *ExecutorCore) newResources(cfg runtime.OptimizationConfig, e *engine) (
 		return nil, err
 	}
 	return rm, nil
+}
+
+// getScratch returns working space for a Parallel of k branches.
+func (e *engine) getScratch(k int) *parallelScratch {
+	var sc *parallelScratch
+	if e.scratch != nil {
+		sc = e.scratch.Get()
+	} else {
+		sc = &parallelScratch{}
+	}
+	sc.prepare(k)
+	return sc
+}
+
+// putScratch returns working space whose branches have all reported.
+func (e *engine) putScratch(sc *parallelScratch) {
+	if e.scratch != nil {
+		e.scratch.Put(sc)
+	}
 }
 
 func equalMax(a, b *int) bool {

@@ -236,3 +236,22 @@ func TestFlagCacheCompression(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagObjectPool(t *testing.T) {
+	p := Parallel("fan", func(a, b int) int { return a + b }, Func("l", func(n int) int { return n }), Func("r", func(n int) int { return n }))
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableObjectPool = on })
+		for i := range 10 {
+			if out, _, err := Run[int](context.Background(), c, p, i); err != nil || out != 2*i {
+				t.Fatalf("out %d err %v", out, err)
+			}
+		}
+		ps := c.OptimizationStats().Memory.ObjectPool
+		if on && (ps.Gets != 10 || ps.Hits < 9 || ps.Capacity != 50) {
+			t.Errorf("enable_object_pool=true: pool %+v, want 10 gets reusing one object", ps)
+		}
+		if !on && ps.Gets != 0 {
+			t.Errorf("enable_object_pool=false: pool %+v", ps)
+		}
+	}
+}

@@ -128,6 +128,11 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		MaxMs:   nsToMs(c.runs.maxNs.Load()),
 		Slow:    c.runs.slow.Load(),
 	}
+	if p := eng.scratch; p != nil {
+		ps := p.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops,
+			Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	l := eng.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	if rm := eng.resources; rm != nil {
