@@ -22,10 +22,10 @@ type engine struct {
 	// slowNs is slow_execution_threshold_ms in nanoseconds.
 	slowNs int64
 
-	cache    *cacheSet // nil when caching is off
+	cache *cacheSet // nil when caching is off
 	// scratch pools the working space of Parallel runs; nil when
 	// enable_object_pool is off.
-	scratch *runtime.Pool[parallelScratch]
+	scratch  *runtime.Pool[parallelScratch]
 	breakers *breakerSet // nil when breakers are off
 	// classifier learns which errors never recover; nil when
 	// enable_optimized_error_handling is off, and then every failure but a
@@ -66,11 +66,11 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		old = &engine{}
 	}
 	e := &engine{
-		cfg:      cfg,
-		stepOpt:  cfg.EnableStepOptimization,
-		ctxOpt:   cfg.EnableContextOptimization,
-		algoOpt:  cfg.EnableAlgorithmOptimization,
-		slowNs:   int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
+		cfg:     cfg,
+		stepOpt: cfg.EnableStepOptimization,
+		ctxOpt:  cfg.EnableContextOptimization,
+		algoOpt: cfg.EnableAlgorithmOptimization,
+		slowNs:  int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
 	}
 	var retired []closer
 	var errs []error
