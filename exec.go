@@ -173,13 +173,13 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			}
 			if d := n.set.backoff.Delay(attempt-1, 0); d > 0 {
 				if e := r.core.sleep(ctx, d); e != nil {
-					return r.aborted(res, start, e)
+					return r.aborted(srt, res, start, e)
 				}
 			}
 			prev = err
 		}
 		if e := ctx.Err(); e != nil {
-			return r.aborted(res, start, e)
+			return r.aborted(srt, res, start, e)
 		}
 		var permit runtime.BreakerPermit
 		if br != nil {
@@ -189,7 +189,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			}
 		}
 		if e := lim.Acquire(ctx); e != nil {
-			return r.aborted(res, start, e)
+			return r.aborted(srt, res, start, e)
 		}
 		res.Attempts = attempt
 		out, err = r.attempt(ctx, n, in, fr)
@@ -205,7 +205,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		if ctx.Err() != nil && err != nil {
 			// The caller gave up; the failure says nothing about the step,
 			// so neither the breaker nor the classifier hears of it.
-			return r.aborted(res, start, ctx.Err())
+			return r.aborted(srt, res, start, ctx.Err())
 		}
 		if br != nil {
 			if err == nil {
@@ -248,11 +248,15 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 func (r execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
 	end := r.core.clock.Nanotime()
 	res.Latency = time.Duration(end - start)
-	srt.record(res, r.eng.slowNs)
-	if m := r.eng.monitor; m != nil {
-		srt.monitor(m).Record(end-start, res.Success)
+	// A cancelled execution says nothing about the step: only telemetry
+	// hears of it.
+	if outcome != runtime.OutcomeCanceled {
+		srt.record(res, r.eng.slowNs)
+		if m := r.eng.monitor; m != nil {
+			srt.monitor(m).Record(end-start, res.Success)
+		}
+		r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	}
-	r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	if t := r.eng.telemetry; t != nil {
 		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 		if br != nil {
@@ -276,10 +280,10 @@ func outcomeOf(err error) runtime.Outcome {
 }
 
 // aborted finishes the result of a leaf whose run was aborted.
-func (r execRun) aborted(res *StepResult, start int64, err error) error {
-	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
+func (r execRun) aborted(srt *stepRuntime, res *StepResult, start int64, err error) error {
 	res.Err = err
 	res.Feedback = failureFeedback(err)
+	r.finish(srt, res, start, 0, nil, runtime.OutcomeCanceled)
 	return err
 }
 
