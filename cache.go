@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flujo/flujo/runtime"
@@ -20,6 +21,10 @@ type resultCache struct {
 	m     map[string]*list.Element
 
 	hits, misses, evictions, expiries uint64 // guarded by mu
+
+	// paused stops admission of new results (the auto-tuner's response to
+	// memory pressure); lookups still serve what the cache holds.
+	paused atomic.Bool
 }
 
 type cacheEntry struct {
@@ -54,6 +59,9 @@ func (c *resultCache) get(key string) (any, bool) {
 }
 
 func (c *resultCache) set(key string, v any, ttl time.Duration) {
+	if c.paused.Load() {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	exp := c.clock.Nanotime() + int64(ttl)
@@ -65,6 +73,24 @@ func (c *resultCache) set(key string, v any, ttl time.Duration) {
 	}
 	c.m[key] = c.ll.PushFront(&cacheEntry{key: key, value: v, expires: exp})
 	for c.ll.Len() > c.max {
+		el := c.ll.Back()
+		c.ll.Remove(el)
+		delete(c.m, el.Value.(*cacheEntry).key)
+		c.evictions++
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the cache stops
+// admitting results and drops its older half; below, it admits again.
+func (c *resultCache) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		c.paused.Store(false)
+		return
+	}
+	c.paused.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := c.ll.Len() / 2; n > 0; n-- {
 		el := c.ll.Back()
 		c.ll.Remove(el)
 		delete(c.m, el.Value.(*cacheEntry).key)

@@ -124,6 +124,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	start := clock.Nanotime()
 	res := StepResult{Name: n.name}
 
+	srt := r.core.stepRT(&n.nodeBase)
 	var key string
 	caching := false
 	if r.eng.cache != nil && n.set.cache {
@@ -133,16 +134,24 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				res.Latency = time.Duration(clock.Nanotime() - start)
+				srt.cacheHits.Add(1)
+				r.finish(srt, &res, start, 0, nil, runtime.OutcomeSuccess)
 				return res, nil
 			}
+			srt.cacheMisses.Add(1)
 		}
 	}
 
 	var br *runtime.Breaker
 	if r.eng.breakers != nil {
-		br = r.eng.breakers.get(&n.nodeBase)
+		br = srt.breaker(r.eng.breakers)
 	}
 	cl := r.eng.classifier
+	lim := r.eng.limiter
+	var brFrom uint8
+	if br != nil {
+		brFrom = uint8(br.State())
+	}
 	var out any
 	var err, prev error
 	attempts := n.set.retries + 1
@@ -168,8 +177,12 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 				break
 			}
 		}
+		if e := lim.Acquire(ctx); e != nil {
+			return r.aborted(res, start, e)
+		}
 		res.Attempts = attempt
 		out, err = r.attempt(ctx, n, in, fr)
+		lim.Release()
 		if err == nil {
 			for _, v := range n.set.validators {
 				if verr := v(out); verr != nil {
@@ -200,10 +213,10 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 			break
 		}
 	}
-	res.Latency = time.Duration(clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
+		r.finish(srt, &res, start, brFrom, br, outcomeOf(err))
 		return res, nil
 	}
 	res.Success, res.Output = true, out
@@ -214,10 +227,43 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if caching {
 		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
 	}
+	r.finish(srt, &res, start, brFrom, br, runtime.OutcomeSuccess)
 	if e := fr.budget.add(res.Cost, res.Tokens); e != nil {
 		return res, e
 	}
 	return res, nil
+}
+
+// finish sets the latency of a leaf's result and reports the execution to
+// the step's counters, the monitor, the adaptive limiter and telemetry.
+func (r *execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
+	end := r.core.clock.Nanotime()
+	res.Latency = time.Duration(end - start)
+	srt.record(res, r.eng.slowNs)
+	if m := r.eng.monitor; m != nil {
+		srt.monitor(m).Record(end-start, res.Success)
+	}
+	r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if t := r.eng.telemetry; t != nil {
+		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+		if br != nil {
+			ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(br.State())
+		}
+		t.Record(ev)
+	}
+}
+
+// outcomeOf classifies the error of a failed leaf for telemetry.
+func outcomeOf(err error) runtime.Outcome {
+	var co *CircuitOpenError
+	var te *StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
 }
 
 // aborted finishes the result of a leaf whose run was aborted.
