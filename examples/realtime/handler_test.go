@@ -183,7 +183,7 @@ func TestBreakerOpensThenRecovers(t *testing.T) {
 		t.Errorf("open breaker: status %d, want 503", rec.Code)
 	}
 	clock.Advance(recovery / 2)
-	if rec := s.ask(q); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != fmt.Sprint(int((recovery / 2).Seconds())) {
+	if rec := s.ask(q); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != fmt.Sprint(int((recovery/2).Seconds())) {
 		t.Errorf("half way: status %d Retry-After %q, want 503 and %v", rec.Code, rec.Header().Get("Retry-After"), recovery/2)
 	}
 	if got := s.upstream.Calls(); got != calls {
