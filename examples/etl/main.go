@@ -86,8 +86,15 @@ func printReport(w io.Writer, rep Report) {
 
 func money(cents int64) string { return fmt.Sprintf("%d.%02d", cents/100, cents%100) }
 
-// printStats prints the executor's live counters and what it recommends.
-func printStats(w io.Writer, core *flujo.ExecutorCore) error {
+// statsSource is what printStats reads: the ExecutorCore, or any executor
+// with the same reporting methods.
+type statsSource interface {
+	OptimizationStats() runtime.Stats
+	PerformanceRecommendations() []runtime.Recommendation
+}
+
+// printStats prints an executor's live counters and what it recommends.
+func printStats(w io.Writer, core statsSource) error {
 	data, err := json.MarshalIndent(core.OptimizationStats(), "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding stats: %w", err)
