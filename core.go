@@ -191,6 +191,7 @@ type InputTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *InputTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
 }
@@ -203,6 +204,7 @@ type StateTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *StateTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
 }
@@ -242,7 +244,8 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		fr.budget = newBudget(*o.limits)
 	}
 	c.runs.inFlight.Add(1)
-	res, abort := r.exec(ctx, node, input, fr)
+	var res StepResult
+	abort := r.exec(ctx, node, input, fr, &res)
 	c.runs.inFlight.Add(-1)
 	pr := &PipelineResult{
 		Output:      res.Output,
