@@ -1,0 +1,101 @@
+package flujo
+
+import (
+	"reflect"
+	"strings"
+)
+
+// treeInfo is the analysis of a declaration: what the executor would
+// otherwise work out on every run. With enable_step_optimization it is built
+// once per root node and kept by the executor; without, every run builds it.
+type treeInfo struct {
+	// state is the S of the tree's StepS, or nil.
+	state reflect.Type
+	nodes map[*nodeBase]*nodeInfo
+	core  *ExecutorCore
+}
+
+// nodeInfo is the analysis of one node.
+type nodeInfo struct {
+	// fingerprint identifies a leaf step for the cache: kind, name,
+	// signature and options.
+	fingerprint string
+	// writes reports that a StepS runs in the node, so it may write state.
+	writes bool
+	// branchWrites, for a Parallel, is writes of each branch.
+	branchWrites []bool
+	// step is the executor's record of a leaf step.
+	step *stepRuntime
+}
+
+func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
+	b := root.base()
+	if eng.stepOpt {
+		if t, ok := c.trees.Load(b); ok {
+			return t.(*treeInfo)
+		}
+	}
+	t := analyse(root, c)
+	c.analyses.Add(1)
+	if eng.stepOpt {
+		c.trees.Store(b, t)
+	}
+	return t
+}
+
+func analyse(root Node, c *ExecutorCore) *treeInfo {
+	t := &treeInfo{state: stateTypeOf(root), nodes: map[*nodeBase]*nodeInfo{}, core: c}
+	t.walk(root)
+	return t
+}
+
+// walk analyses n and everything it may run; it returns whether n may write
+// state.
+func (t *treeInfo) walk(n Node) bool {
+	if n == nil {
+		return false
+	}
+	b := n.base()
+	if ni, ok := t.nodes[b]; ok {
+		return ni.writes
+	}
+	ni := &nodeInfo{}
+	t.nodes[b] = ni
+	if b.kind.leaf() {
+		ni.fingerprint = fingerprint(b)
+		ni.step = t.core.stepRT(b)
+	}
+	writes := b.kind == kindStepS
+	for _, ch := range children(n) {
+		w := t.walk(ch)
+		writes = writes || w
+		if _, ok := n.(*parallelNode); ok {
+			ni.branchWrites = append(ni.branchWrites, w)
+		}
+	}
+	if t.walk(b.set.fallback) {
+		writes = true
+	}
+	if t.walk(b.set.def) {
+		writes = true
+	}
+	ni.writes = writes
+	return writes
+}
+
+// fingerprint renders what makes two steps interchangeable for the cache.
+func fingerprint(b *nodeBase) string {
+	var s strings.Builder
+	s.WriteString(b.kind.String())
+	s.WriteByte('|')
+	s.WriteString(b.name)
+	s.WriteByte('|')
+	s.WriteString(typeName(b.in))
+	s.WriteString("->")
+	s.WriteString(typeName(b.out))
+	for _, o := range b.opts {
+		s.WriteByte('|')
+		s.WriteString(o.String())
+	}
+	return s.String()
+}

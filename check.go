@@ -1,0 +1,410 @@
+package flujo
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// DeclarationError lists every problem found in a declaration. The DSL's
+// constructors and With panic with it; Check returns it.
+type DeclarationError struct {
+	// Problems are the messages, in the order the declaration was walked,
+	// each naming the node and the types involved.
+	Problems []string
+}
+
+// Error describes the problem.
+func (e *DeclarationError) Error() string {
+	if len(e.Problems) == 1 {
+		return "flujo: " + e.Problems[0]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "flujo: %d problems:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  flujo: ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// Check walks a declaration and returns a *DeclarationError listing every
+// problem: outputs that do not fit the next input, join parameters that do
+// not fit the branch outputs, loop bodies whose input and output differ,
+// branch cases of different types, duplicate names, two state types, options
+// on the wrong kind of node, invalid option values and fallbacks of other
+// types, too deep or leading back into their chain. It returns nil for a
+// sound declaration. Nodes built by the DSL have passed Check already.
+func Check(n Node) error {
+	if n == nil {
+		return &DeclarationError{Problems: []string{"node is nil"}}
+	}
+	c := &checker{root: n, names: map[string]bool{}, checkedChain: map[*nodeBase]bool{}, cut: map[*nodeBase]bool{}}
+	c.visit(n)
+	if len(c.problems) == 0 {
+		return nil
+	}
+	return &DeclarationError{Problems: c.problems}
+}
+
+type checker struct {
+	root     Node
+	problems []string
+	names    map[string]bool
+	// state is the first state type seen, stateStep the step that uses it.
+	state     reflect.Type
+	stateStep string
+	// checkedChain marks nodes whose fallback chain has been checked.
+	checkedChain map[*nodeBase]bool
+	// cut marks fallback nodes that close a loop; the walk stops there.
+	cut map[*nodeBase]bool
+}
+
+func (c *checker) addf(n Node, format string, args ...any) {
+	c.problems = append(c.problems, describe(n)+": "+fmt.Sprintf(format, args...))
+}
+
+// describe names a node as messages do: `step "classify"`, `parallel "enrich"`.
+func describe(n Node) string {
+	b := n.base()
+	kind := "step"
+	if !b.kind.leaf() {
+		kind = b.kind.String()
+	}
+	return fmt.Sprintf("%s %q", kind, b.name)
+}
+
+func typeName(t reflect.Type) string {
+	if t == nil {
+		return "nothing"
+	}
+	return t.String()
+}
+
+// fits reports whether a value of type out may be passed where in is expected.
+func fits(out, in reflect.Type) bool {
+	return out != nil && in != nil && out.AssignableTo(in)
+}
+
+func (c *checker) visit(n Node) {
+	b := n.base()
+	if b.name == "" {
+		c.addf(n, "name is empty")
+	} else if c.names[b.name] {
+		c.problems = append(c.problems, fmt.Sprintf("%s: name %q is used by more than one node", describe(c.root), b.name))
+	}
+	c.names[b.name] = true
+	for _, p := range b.problems {
+		c.addf(n, "%s", p)
+	}
+	c.options(n)
+	switch n := n.(type) {
+	case *leafNode:
+		if n.kind == kindStepS {
+			c.stateType(n, n.state)
+		}
+	case *pipelineNode:
+		c.pipeline(n)
+	case *parallelNode:
+		c.parallel(n)
+	case *loopNode:
+		c.loop(n)
+	case *branchNode:
+		c.branch(n)
+	case *mapNode:
+		c.mapNode(n)
+	}
+	for _, o := range b.opts {
+		if (o.kind == optFallback || o.kind == optDefault) && o.node != nil && !c.cut[o.node.base()] {
+			c.visit(o.node)
+		}
+	}
+}
+
+func (c *checker) stateType(n Node, s reflect.Type) {
+	if c.state == nil {
+		c.state, c.stateStep = s, n.Name()
+		return
+	}
+	if c.state != s {
+		c.addf(n, "uses state %s, but step %q uses state %s; a pipeline has one state type", typeName(s), c.stateStep, typeName(c.state))
+	}
+}
+
+// appliesTo reports whether an option kind may be set on a node kind, and
+// if not, what it applies to.
+func appliesTo(o optionKind, k nodeKind) (bool, string) {
+	switch o {
+	case optRetries, optBackoff:
+		return k.leaf(), "a leaf step (Step, StepS or Func)"
+	case optCache, optCacheTTL, optImmutable:
+		return k == kindStep || k == kindFunc, "a Step or a Func"
+	case optMerge, optOnBranchFailure:
+		return k == kindParallel, "a Parallel"
+	case optMaxLoops:
+		return k == kindLoop, "a Loop"
+	case optDefault:
+		return k == kindBranch, "a Branch"
+	case optConcurrency:
+		return k == kindMap, "a Map"
+	}
+	return true, ""
+}
+
+func (c *checker) options(n Node) {
+	b := n.base()
+	for _, o := range b.opts {
+		if o.kind == 0 {
+			c.addf(n, "zero Option; build options with the DSL's functions")
+			continue
+		}
+		if ok, what := appliesTo(o.kind, b.kind); !ok {
+			if b.kind == kindStepS && (o.kind == optCache || o.kind == optCacheTTL) {
+				c.addf(n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key", o.kind)
+			} else {
+				c.addf(n, "%s applies to %s, not to a %s", o.kind, what, b.kind)
+			}
+			continue
+		}
+		switch o.kind {
+		case optRetries:
+			if o.n < 0 {
+				c.addf(n, "Retries(%d): must be >= 0", o.n)
+			}
+		case optBackoff:
+			if o.d1 < 0 || o.d2 < o.d1 {
+				c.addf(n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
+			}
+		case optTimeout, optCacheTTL:
+			if o.d1 <= 0 {
+				c.addf(n, "%s(%v): must be > 0", o.kind, o.d1)
+			}
+		case optMaxLoops, optConcurrency:
+			if o.n < 1 {
+				c.addf(n, "%s(%d): must be >= 1", o.kind, o.n)
+			}
+		case optMerge:
+			if o.merge > NoMerge {
+				c.addf(n, "Merge(%v): unknown strategy", o.merge)
+			}
+		case optOnBranchFailure:
+			if o.policy > Ignore {
+				c.addf(n, "OnBranchFailure(%v): unknown policy", o.policy)
+			}
+		case optValidate:
+			if o.validate == nil {
+				c.addf(n, "Validate: function is nil")
+			} else if b.out != nil && !fits(b.out, o.vtype) {
+				c.addf(n, "Validate[%s] does not fit the output type %s", typeName(o.vtype), typeName(b.out))
+			}
+		case optFallback:
+			c.fallback(n, o.node)
+		case optDefault:
+			if o.node == nil {
+				c.addf(n, "Default(nil)")
+			}
+		}
+	}
+}
+
+func (c *checker) fallback(n Node, fb Node) {
+	if fb == nil {
+		c.addf(n, "Fallback(nil)")
+		return
+	}
+	b, f := n.base(), fb.base()
+	if f.in != b.in || f.out != b.out {
+		c.addf(n, "fallback %q takes %s and produces %s, but the step takes %s and produces %s",
+			f.name, typeName(f.in), typeName(f.out), typeName(b.in), typeName(b.out))
+	}
+	if c.checkedChain[b] {
+		return
+	}
+	chain := []string{b.name}
+	for cur := fb; cur != nil; cur = cur.base().set.fallback {
+		cb := cur.base()
+		c.checkedChain[cb] = true
+		for _, name := range chain {
+			if name == cb.name {
+				c.cut[cb] = true
+				c.addf(n, "fallback loop: %s", strings.Join(append(chain, cb.name), " -> "))
+				return
+			}
+		}
+		chain = append(chain, cb.name)
+		if len(chain)-1 > MaxFallbackDepth {
+			c.addf(n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			return
+		}
+	}
+}
+
+func (c *checker) pipeline(n *pipelineNode) {
+	if len(n.nodes) == 0 {
+		c.addf(n, "has no steps")
+		return
+	}
+	var prev Node
+	for i, s := range n.nodes {
+		if s == nil {
+			c.addf(n, "node %d is nil", i+1)
+			prev = nil
+			continue
+		}
+		c.visit(s)
+		if prev != nil && !fits(prev.base().out, s.base().in) {
+			c.addf(n, "%s expects input %s, but %s produces %s",
+				describe(s), typeName(s.base().in), describe(prev), typeName(prev.base().out))
+		}
+		prev = s
+	}
+}
+
+var errorType = reflect.TypeFor[error]()
+
+func (c *checker) parallel(n *parallelNode) {
+	if len(n.branches) == 0 {
+		c.addf(n, "has no branches")
+	}
+	for i, br := range n.branches {
+		if br == nil {
+			c.addf(n, "branch %d is nil", i+1)
+			continue
+		}
+		c.visit(br)
+		if n.in != nil && !fits(n.in, br.base().in) {
+			c.addf(n, "all branches receive the same input, but %s expects %s and %s expects %s",
+				describe(br), typeName(br.base().in), describe(n.branches[0]), typeName(n.in))
+		}
+	}
+	if !n.join.IsValid() {
+		c.addf(n, "join function is nil")
+		return
+	}
+	t := n.join.Type()
+	if t.Kind() != reflect.Func {
+		c.addf(n, "join must be a function, got %s", t)
+		return
+	}
+	if n.join.IsNil() {
+		c.addf(n, "join function is nil")
+		return
+	}
+	if t.IsVariadic() {
+		c.addf(n, "join must not be variadic: give it one parameter per branch")
+		return
+	}
+	if t.NumOut() == 0 || t.NumOut() > 2 || (t.NumOut() == 2 && t.Out(1) != errorType) {
+		c.addf(n, "join must return Out or (Out, error), got %s", t)
+	}
+	if t.NumIn() != len(n.branches) {
+		c.addf(n, "join takes %d parameters, but there are %d branches", t.NumIn(), len(n.branches))
+		return
+	}
+	for i, br := range n.branches {
+		if br != nil && !fits(br.base().out, t.In(i)) {
+			c.addf(n, "join parameter %d is %s, but %s produces %s", i+1, typeName(t.In(i)), describe(br), typeName(br.base().out))
+		}
+	}
+}
+
+func (c *checker) loop(n *loopNode) {
+	if n.body == nil {
+		c.addf(n, "body is nil")
+		return
+	}
+	c.visit(n.body)
+	b := n.body.base()
+	if b.in != n.in || b.out != n.out {
+		c.addf(n, "body %s takes %s and produces %s; a loop body must take and produce %s",
+			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in))
+	}
+}
+
+func (c *checker) branch(n *branchNode) {
+	if len(n.keys) == 0 && n.set.def == nil {
+		c.addf(n, "has no cases and no Default")
+	}
+	var first Node
+	check := func(label string, cs Node) {
+		if cs == nil {
+			c.addf(n, "%s is nil", label)
+			return
+		}
+		c.visit(cs)
+		b := cs.base()
+		if !fits(n.in, b.in) {
+			c.addf(n, "%s (%s) expects input %s, but the chooser takes %s", label, describe(cs), typeName(b.in), typeName(n.in))
+		}
+		if first == nil {
+			first = cs
+		} else if b.out != first.base().out {
+			c.addf(n, "%s (%s) produces %s, but %s produces %s; all cases must produce one type",
+				label, describe(cs), typeName(b.out), describe(first), typeName(first.base().out))
+		}
+	}
+	for _, k := range n.keys {
+		check(fmt.Sprintf("case %q", k), n.cases[k])
+	}
+	if d := n.set.def; d != nil {
+		c.cut[d.base()] = true // checked here, not again as an option
+		check("Default", d)
+	}
+}
+
+func (c *checker) mapNode(n *mapNode) {
+	if n.body == nil {
+		c.addf(n, "body is nil")
+		return
+	}
+	c.visit(n.body)
+	b := n.body.base()
+	if b.in != n.in.Elem() || b.out != n.out.Elem() {
+		c.addf(n, "body %s takes %s and produces %s, but the map takes %s and produces %s",
+			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in), typeName(n.out))
+	}
+	if n.set.concurrency > 1 && usesState(n.body) {
+		c.addf(n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", n.set.concurrency)
+	}
+}
+
+// usesState reports whether any StepS runs in n, its fallbacks and defaults
+// included.
+func usesState(n Node) bool {
+	if n == nil {
+		return false
+	}
+	b := n.base()
+	if b.kind == kindStepS {
+		return true
+	}
+	if usesState(b.set.fallback) || usesState(b.set.def) {
+		return true
+	}
+	for _, ch := range children(n) {
+		if usesState(ch) {
+			return true
+		}
+	}
+	return false
+}
+
+// stateTypeOf returns the state type S of the StepS in n, or nil.
+func stateTypeOf(n Node) reflect.Type {
+	if n == nil {
+		return nil
+	}
+	if l, ok := n.(*leafNode); ok && l.kind == kindStepS {
+		return l.state
+	}
+	b := n.base()
+	for _, ch := range children(n) {
+		if s := stateTypeOf(ch); s != nil {
+			return s
+		}
+	}
+	if s := stateTypeOf(b.set.fallback); s != nil {
+		return s
+	}
+	return stateTypeOf(b.set.def)
+}

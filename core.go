@@ -1,0 +1,371 @@
+package flujo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// ExecutorCore runs declarations dynamically. It is configured by a
+// runtime.OptimizationConfig that can be replaced while it runs
+// (ImportConfig), and is safe for concurrent use.
+type ExecutorCore struct {
+	eng     atomic.Pointer[engine]
+	mu      sync.Mutex // serialises configuration changes
+	clock   runtime.Clock
+	logger  *slog.Logger
+	sink    runtime.Sink            // telemetry sink; nil means the logger at debug level
+	sampler runtime.ResourceSampler // nil means the process's own readings
+	sleep   func(ctx context.Context, d time.Duration) error
+
+	plans copyPlans
+	trees sync.Map // *nodeBase of a root -> *treeInfo
+	track tracker
+
+	closeOnce sync.Once
+	closeErr  error
+
+	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
+	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
+
+	steps sync.Map // *nodeBase of a leaf -> *stepRuntime
+	runs  runCounters
+
+	// counters read by tests and stats
+	analyses    atomic.Int64 // tree analyses performed
+	stateCopies atomic.Int64 // deep copies of the state made for Parallel branches
+}
+
+// CoreOption configures an ExecutorCore at construction.
+type CoreOption func(*ExecutorCore)
+
+// WithClock makes the executor read time from clock: latencies, circuit
+// breaker recovery and cache expiry. Tests pass a *runtime.FakeClock.
+func WithClock(clock runtime.Clock) CoreOption {
+	return func(c *ExecutorCore) { c.clock = clock }
+}
+
+// WithLogger sets the logger for the executor's own events (configuration
+// changes, breaker transitions). The default discards them.
+func WithLogger(l *slog.Logger) CoreOption {
+	return func(c *ExecutorCore) { c.logger = l }
+}
+
+// WithSink sends the telemetry events (enable_optimized_telemetry) to sink.
+// Without it they go to the logger (WithLogger) at debug level.
+func WithSink(sink runtime.Sink) CoreOption {
+	return func(c *ExecutorCore) { c.sink = sink }
+}
+
+// WithResourceSampler makes the resource manager (enable_memory_optimization)
+// read memory and CPU from s instead of the process's own figures.
+func WithResourceSampler(s runtime.ResourceSampler) CoreOption {
+	return func(c *ExecutorCore) { c.sampler = s }
+}
+
+// NewExecutorCore returns an executor configured by cfg. An invalid cfg is
+// an error that lists every problem.
+func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*ExecutorCore, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler), sleep: sleepCtx}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	c.track.init()
+	eng, _, err := c.newEngine(cfg.Clone(), nil)
+	if err != nil {
+		return nil, err
+	}
+	c.eng.Store(eng)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.startTunerLocked(cfg); err != nil {
+		closeAll(context.Background(), eng.closers())
+		return nil, err
+	}
+	return c, nil
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (c *ExecutorCore) OptimizationConfig() runtime.OptimizationConfig {
+	return c.eng.Load().cfg.Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (c *ExecutorCore) ExportConfig(format string) ([]byte, error) {
+	return c.eng.Load().cfg.Export(format)
+}
+
+// ImportConfig lays data, a whole or partial configuration in format
+// ("json"), over the configuration in force, validates the result and
+// applies it at once: runs that start afterwards use it, runs in flight
+// finish with the old one. A rejected document changes nothing. Every field
+// takes effect without a restart; components whose settings changed start
+// afresh (a new breaker threshold resets the breakers, a new cache size
+// empties the cache), the others keep their state.
+func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.eng.Load()
+	cfg, err := old.cfg.Import(data, format)
+	if err != nil {
+		return err
+	}
+	eng, retired, err := c.newEngine(cfg, old)
+	if err != nil {
+		return err
+	}
+	c.eng.Store(eng)
+	c.logger.Info("flujo: configuration applied")
+	// Runs still using the old components finish against closed ones:
+	// telemetry then counts their events as dropped.
+	if err := closeAll(context.Background(), retired); err != nil {
+		c.logger.Warn("flujo: closing replaced components", "error", err)
+	}
+	return c.startTunerLocked(cfg)
+}
+
+// Close stops the executor: later Execute calls return ErrClosed, and Close
+// waits until every run and every goroutine the executor started has ended,
+// abandoned attempts of steps that overran their Timeout included, or until
+// ctx is done.
+func (c *ExecutorCore) Close(ctx context.Context) error {
+	idle := c.track.close()
+	if err := c.stopTuner(ctx); err != nil {
+		return fmt.Errorf("flujo: close: %w", err)
+	}
+	select {
+	case <-idle:
+		c.closeOnce.Do(func() { c.closeErr = closeAll(ctx, c.eng.Load().closers()) })
+		return c.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+func closeAll(ctx context.Context, cs []closer) error {
+	var errs []error
+	for _, cl := range cs {
+		errs = append(errs, cl(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ExecOption configures one run.
+type ExecOption func(*execOptions)
+
+type execOptions struct {
+	state  any
+	limits *UsageLimits
+}
+
+// WithState runs with ptr, a *S, as the pipeline state; the run updates it
+// in place. Without WithState, a run whose steps read state starts from a
+// new zero S, returned in PipelineResult.FinalState.
+func WithState(ptr any) ExecOption {
+	return func(o *execOptions) { o.state = ptr }
+}
+
+// WithUsageLimits bounds the run's usage.
+func WithUsageLimits(l UsageLimits) ExecOption {
+	return func(o *execOptions) { o.limits = &l }
+}
+
+// InputTypeError is returned by Execute when the input does not fit the
+// root node's input type.
+type InputTypeError struct {
+	Node     string
+	Expected reflect.Type
+	Got      reflect.Type
+}
+
+// Error describes the problem.
+func (e *InputTypeError) Error() string {
+	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
+}
+
+// StateTypeError is returned by Execute when WithState's value is not the
+// *S the declaration's StepS use.
+type StateTypeError struct {
+	Node     string
+	Expected reflect.Type
+	Got      reflect.Type
+}
+
+// Error describes the problem.
+func (e *StateTypeError) Error() string {
+	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
+}
+
+// Execute runs node on input. A failed run returns its result and an error:
+// a *StepError naming the node that failed, a *UsageLimitExceededError
+// carrying the partial result, or the context's error when ctx was
+// cancelled. Errors found before any step runs (wrong input or state type,
+// closed executor) return a nil result.
+func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts ...ExecOption) (*PipelineResult, error) {
+	if !c.track.add() {
+		return nil, ErrClosed
+	}
+	defer c.track.done()
+	if node == nil {
+		return nil, errors.New("flujo: Execute: node is nil")
+	}
+	var o execOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	eng := c.eng.Load()
+	b := node.base()
+	if !b.accept(input) {
+		return nil, &InputTypeError{Node: b.name, Expected: b.in, Got: reflect.TypeOf(input)}
+	}
+	r := execRun{core: c, eng: eng, tree: c.tree(eng, node)}
+	fr := frame{state: o.state}
+	if st := r.tree.state; st != nil {
+		if o.state == nil {
+			fr.state = reflect.New(st).Interface()
+		} else if t := reflect.TypeOf(o.state); t != reflect.PointerTo(st) {
+			return nil, &StateTypeError{Node: b.name, Expected: reflect.PointerTo(st), Got: t}
+		}
+	}
+	if o.limits != nil {
+		fr.budget = newBudget(*o.limits)
+	}
+	var res StepResult
+	abort := r.exec(ctx, node, input, fr, &res)
+	pr := &PipelineResult{
+		Output:      res.Output,
+		Success:     res.Success && abort == nil,
+		TotalCost:   res.Cost,
+		TotalTokens: res.Tokens,
+		FinalState:  fr.state,
+		Latency:     res.Latency,
+	}
+	if b.kind == kindPipeline {
+		pr.Steps = res.Steps
+	} else {
+		pr.Steps = []StepResult{res}
+	}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		var ule *UsageLimitExceededError
+		if errors.As(abort, &ule) {
+			ule.Partial = pr
+			ule.Cost, ule.Tokens = fr.budget.totals()
+		}
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &StepError{Path: failurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	c.runs.record(pr, eng.slowNs)
+	return pr, pr.Err
+}
+
+// failurePath follows the failed results down to the innermost failed node.
+func failurePath(res StepResult) []string {
+	path := []string{res.Name}
+	for {
+		next := -1
+		for i := range res.Steps {
+			if !res.Steps[i].Success {
+				next = i
+			}
+		}
+		if next < 0 || res.FallbackTriggered {
+			return path
+		}
+		res = res.Steps[next]
+		path = append(path, res.Name)
+	}
+}
+
+// Run executes node and returns its output as Out. It is Execute for callers
+// that know the output type.
+func Run[Out any](ctx context.Context, c *ExecutorCore, node Node, input any, opts ...ExecOption) (Out, *PipelineResult, error) {
+	res, err := c.Execute(ctx, node, input, opts...)
+	var out Out
+	if err != nil {
+		return out, res, err
+	}
+	if res.Output != nil {
+		v, ok := res.Output.(Out)
+		if !ok {
+			return out, res, fmt.Errorf("flujo: Run: output is %T, not %v", res.Output, reflect.TypeFor[Out]())
+		}
+		out = v
+	}
+	return out, res, nil
+}
+
+// tracker counts runs and the goroutines they start, so Close can wait for
+// them. Its state is one atomic word: the count, with the top bit set once
+// closed.
+type tracker struct {
+	state atomic.Int64
+	idle  chan struct{}
+	once  sync.Once
+}
+
+const trackerClosed = int64(1) << 62
+
+func (t *tracker) init() { t.idle = make(chan struct{}) }
+
+// add counts a new run; false once closed.
+func (t *tracker) add() bool {
+	for {
+		s := t.state.Load()
+		if s&trackerClosed != 0 {
+			return false
+		}
+		if t.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// addChild counts a goroutine started by a counted run; it is accepted even
+// after Close began, since its run is still counted.
+func (t *tracker) addChild() { t.state.Add(1) }
+
+func (t *tracker) done() {
+	if t.state.Add(-1) == trackerClosed {
+		t.once.Do(func() { close(t.idle) })
+	}
+}
+
+func (t *tracker) close() <-chan struct{} {
+	for {
+		s := t.state.Load()
+		if t.state.CompareAndSwap(s, s|trackerClosed) {
+			if s&^trackerClosed == 0 {
+				t.once.Do(func() { close(t.idle) })
+			}
+			return t.idle
+		}
+	}
+}
+
+// go runs f in a counted goroutine.
+func (c *ExecutorCore) goTracked(f func()) {
+	c.track.addChild()
+	go func() {
+		defer c.track.done()
+		f()
+	}()
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error { return runtime.Sleep(ctx, d) }

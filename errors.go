@@ -1,0 +1,181 @@
+package flujo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// ErrClosed is returned by Execute after Close.
+var ErrClosed = errors.New("flujo: executor is closed")
+
+// StepError is returned by Execute when a run fails: it names the node that
+// failed, as a path from the root, and wraps its error.
+type StepError struct {
+	Path     []string
+	Feedback string
+	Err      error
+}
+
+// Error describes the problem.
+func (e *StepError) Error() string {
+	return fmt.Sprintf("flujo: step %q failed: %s", strings.Join(e.Path, "/"), e.Feedback)
+}
+
+// Unwrap returns the failed node's error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// PanicError is the error of an attempt whose step function panicked.
+type PanicError struct {
+	Step  string
+	Value any
+	// Stack is the goroutine's stack at the panic.
+	Stack []byte
+}
+
+// Error describes the problem.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("step %q panicked: %v\n%s", e.Step, e.Value, e.Stack)
+}
+
+// StepTimeoutError is the error of an attempt or a composite node that
+// overran its Timeout.
+type StepTimeoutError struct {
+	Step    string
+	Timeout time.Duration
+}
+
+// Error describes the problem.
+func (e *StepTimeoutError) Error() string {
+	return fmt.Sprintf("step %q timed out after %v", e.Step, e.Timeout)
+}
+
+// Is makes errors.Is(err, context.DeadlineExceeded) hold.
+func (e *StepTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// ValidationFailedError is the error of an attempt whose output a Validate
+// function rejected.
+type ValidationFailedError struct {
+	Step string
+	Err  error
+}
+
+// Error describes the problem.
+func (e *ValidationFailedError) Error() string {
+	return fmt.Sprintf("step %q: validation failed: %v", e.Step, e.Err)
+}
+
+// Unwrap returns the validator's error.
+func (e *ValidationFailedError) Unwrap() error { return e.Err }
+
+// FallbackError is the error of a node whose fallback failed too.
+type FallbackError struct {
+	Original error
+	Fallback error
+}
+
+// Error describes the problem.
+func (e *FallbackError) Error() string {
+	return fmt.Sprintf("original error: %v; fallback error: %v", e.Original, e.Fallback)
+}
+
+// Unwrap returns both errors, for errors.Is and errors.As.
+func (e *FallbackError) Unwrap() []error { return []error{e.Original, e.Fallback} }
+
+// MaxLoopsError is the error of a Loop whose exit condition did not hold
+// after MaxLoops iterations.
+type MaxLoopsError struct {
+	Loop     string
+	MaxLoops int
+}
+
+// Error describes the problem.
+func (e *MaxLoopsError) Error() string {
+	return fmt.Sprintf("loop %q reached max_loops (%d) without meeting its exit condition", e.Loop, e.MaxLoops)
+}
+
+// NoBranchError is the error of a Branch whose chooser returned a key with
+// no case and that has no Default.
+type NoBranchError struct {
+	Branch string
+	Key    string
+}
+
+// Error describes the problem.
+func (e *NoBranchError) Error() string {
+	return fmt.Sprintf("branch %q has no case for key %q and no Default", e.Branch, e.Key)
+}
+
+// MergeConflictError is the error of a Parallel merging with
+// ErrorOnConflict when two branches wrote the same state field.
+type MergeConflictError struct {
+	Parallel string
+	Field    string
+	Branches [2]string
+}
+
+// Error describes the problem.
+func (e *MergeConflictError) Error() string {
+	return fmt.Sprintf("parallel %q: branches %q and %q both wrote state field %s", e.Parallel, e.Branches[0], e.Branches[1], e.Field)
+}
+
+// JoinError is the error returned by a Parallel's join function.
+type JoinError struct {
+	Parallel string
+	Err      error
+}
+
+// Error describes the problem.
+func (e *JoinError) Error() string { return fmt.Sprintf("parallel %q: join: %v", e.Parallel, e.Err) }
+
+// Unwrap returns the join function's error.
+func (e *JoinError) Unwrap() error { return e.Err }
+
+// UsageLimitExceededError aborts a run whose usage went above a limit. The
+// partial result holds every step that ran, the one that went over
+// included.
+type UsageLimitExceededError struct {
+	// Limit names the limit: "total_cost_limit" or "total_tokens_limit".
+	Limit  string
+	Limits UsageLimits
+	// Cost and Tokens are the run's totals when it was aborted.
+	Cost    float64
+	Tokens  int
+	Partial *PipelineResult
+}
+
+// Error describes the problem.
+func (e *UsageLimitExceededError) Error() string {
+	if e.Limit == "total_tokens_limit" {
+		return fmt.Sprintf("flujo: token limit of %d exceeded (used %d)", e.Limits.TotalTokensLimit, e.Tokens)
+	}
+	return fmt.Sprintf("flujo: cost limit of %g exceeded (used %g)", e.Limits.TotalCostLimit, e.Cost)
+}
+
+// errorTypeName is the error's dynamic type as feedback shows it: the Go
+// type with the pointer star dropped, e.g. "errors.errorString" or
+// "flujo.StepTimeoutError".
+func errorTypeName(err error) string {
+	return strings.TrimPrefix(reflect.TypeOf(err).String(), "*")
+}
+
+// failureFeedback is the feedback of a step whose last attempt failed.
+func failureFeedback(err error) string {
+	var v *ValidationFailedError
+	if errors.As(err, &v) {
+		return "Validation failed: " + v.Err.Error()
+	}
+	var p *PanicError
+	if errors.As(err, &p) {
+		// The stack stays in the error; feedback keeps to one line.
+		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
+	}
+	return "Agent execution failed with " + errorTypeName(err) + ": " + err.Error()
+}
+
+func fallbackFeedback(original, fallback string) string {
+	return "Original error: " + original + "; Fallback error: " + fallback
+}

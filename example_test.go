@@ -1,0 +1,70 @@
+package flujo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/runtime"
+)
+
+type Ticket struct{ Text string }
+
+type Triaged struct {
+	Ticket Ticket
+	Queue  string
+}
+
+var errFlaky = errors.New("model overloaded")
+
+func Classify(_ context.Context, t Ticket) (Ticket, error) {
+	if strings.Contains(t.Text, "overload") {
+		return Ticket{}, errFlaky
+	}
+	return t, nil
+}
+
+func Heuristic(_ context.Context, t Ticket) (Ticket, error) { return t, nil }
+
+func Queue(t Ticket) string {
+	if strings.Contains(t.Text, "down") {
+		return "urgent"
+	}
+	return "normal"
+}
+
+func Page(_ context.Context, t Ticket) (Triaged, error)    { return Triaged{t, "page"}, nil }
+func Enqueue(_ context.Context, t Ticket) (Triaged, error) { return Triaged{t, "queue"}, nil }
+
+var Triage = flujo.Pipeline("triage",
+	flujo.Step("classify", Classify, flujo.Retries(2), flujo.Fallback(flujo.Step("heuristic", Heuristic))),
+	flujo.Branch("route", Queue, map[string]flujo.Node{
+		"urgent": flujo.Step("page", Page),
+		"normal": flujo.Step("queue", Enqueue),
+	}),
+)
+
+func Example() {
+	core, err := flujo.NewExecutorCore(runtime.DefaultOptimizationConfig())
+	if err != nil {
+		panic(err)
+	}
+	defer core.Close(context.Background())
+
+	out, res, err := flujo.Run[Triaged](context.Background(), core, Triage, Ticket{"site down, overload"})
+	if err != nil {
+		panic(err)
+	}
+	classify, _ := res.Step("classify")
+	route, _ := res.Step("route")
+	fmt.Println(out.Queue, classify.Attempts, classify.FallbackTriggered, route.BranchKey)
+	// Output: page 4 true urgent
+}
+
+func ExampleCheck() {
+	defer func() { fmt.Println(recover()) }()
+	flujo.Pipeline("bad", flujo.Step("route", Page), flujo.Step("classify", Classify))
+	// Output: flujo: pipeline "bad": step "classify" expects input flujo_test.Ticket, but step "route" produces flujo_test.Triaged
+}

@@ -1,0 +1,266 @@
+package flujo
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// Option tunes a node. Options are plain values built from constants, so the
+// code generator can read them from the source.
+type Option struct {
+	kind     optionKind
+	n        int
+	d1, d2   time.Duration
+	node     Node
+	merge    MergeStrategy
+	policy   BranchFailurePolicy
+	validate func(any) error
+	// vtype is the parameter type of a Validate function.
+	vtype reflect.Type
+}
+
+type optionKind uint8
+
+const (
+	optRetries optionKind = iota + 1
+	optBackoff
+	optTimeout
+	optFallback
+	optCache
+	optCacheTTL
+	optImmutable
+	optValidate
+	optMerge
+	optOnBranchFailure
+	optMaxLoops
+	optDefault
+	optConcurrency
+)
+
+var optionNames = [...]string{
+	optRetries:         "Retries",
+	optBackoff:         "Backoff",
+	optTimeout:         "Timeout",
+	optFallback:        "Fallback",
+	optCache:           "Cache",
+	optCacheTTL:        "CacheTTL",
+	optImmutable:       "ImmutableOutput",
+	optValidate:        "Validate",
+	optMerge:           "Merge",
+	optOnBranchFailure: "OnBranchFailure",
+	optMaxLoops:        "MaxLoops",
+	optDefault:         "Default",
+	optConcurrency:     "Concurrency",
+}
+
+func (k optionKind) String() string { return optionNames[k] }
+
+// String renders the option as it would be written in Go, with the name of a
+// node argument in place of the node. Step fingerprints are built from it.
+func (o Option) String() string {
+	name := o.kind.String()
+	switch o.kind {
+	case optRetries, optMaxLoops, optConcurrency:
+		return name + "(" + strconv.Itoa(o.n) + ")"
+	case optBackoff:
+		return name + "(" + o.d1.String() + ", " + o.d2.String() + ")"
+	case optTimeout, optCacheTTL:
+		return name + "(" + o.d1.String() + ")"
+	case optFallback, optDefault:
+		if o.node == nil {
+			return name + "(nil)"
+		}
+		return name + "(" + strconv.Quote(o.node.Name()) + ")"
+	case optValidate:
+		return fmt.Sprintf("Validate[%v]", o.vtype)
+	case optMerge:
+		return name + "(" + o.merge.String() + ")"
+	case optOnBranchFailure:
+		return name + "(" + o.policy.String() + ")"
+	}
+	return name + "()"
+}
+
+// DefaultRetries is the number of retries of a step that has no Retries
+// option: one, so two attempts, as in Flujo.
+const DefaultRetries = 1
+
+// DefaultMaxLoops is the iteration limit of a Loop without MaxLoops.
+const DefaultMaxLoops = 5
+
+// MaxFallbackDepth is the longest chain of fallbacks a node may declare.
+const MaxFallbackDepth = 10
+
+// Retries sets how many times a failed attempt is retried: a step makes at
+// most n+1 attempts. Leaf steps only; n >= 0.
+func Retries(n int) Option { return Option{kind: optRetries, n: n} }
+
+// Backoff waits between attempts: initial before the second attempt, then
+// twice the previous wait, never more than max. Leaf steps only;
+// 0 <= initial <= max. Without Backoff, retries follow each other at once.
+func Backoff(initial, max time.Duration) Option {
+	return Option{kind: optBackoff, d1: initial, d2: max}
+}
+
+// Timeout bounds each attempt of a leaf step, or the whole run of a
+// composite node. d > 0. A step that overruns is abandoned: its result is
+// discarded and its goroutine is waited for by ExecutorCore.Close.
+func Timeout(d time.Duration) Option { return Option{kind: optTimeout, d1: d} }
+
+// Fallback runs node when the primary fails after its last attempt. node
+// must take and produce the same types as the primary. Fallbacks may have
+// fallbacks, at most MaxFallbackDepth deep, and may not lead back to a node
+// of the chain.
+func Fallback(node Node) Option { return Option{kind: optFallback, node: node} }
+
+// Cache stores successful outputs of a Step or Func, keyed by the step's
+// fingerprint and the hash of its input, when the executor's config enables
+// caching (enable_cache_optimization). A StepS cannot be cached: the key
+// does not include the state it reads.
+func Cache() Option { return Option{kind: optCache} }
+
+// CacheTTL caches like Cache with a time to live of d instead of the
+// configured cache_ttl_seconds. d > 0.
+func CacheTTL(d time.Duration) Option { return Option{kind: optCacheTTL, d1: d} }
+
+// ImmutableOutput declares that callers never mutate a cached step's output,
+// so a cache hit returns the stored value itself instead of a deep copy.
+func ImmutableOutput() Option { return Option{kind: optImmutable} }
+
+// Validate checks each output of the node. A validator error fails the
+// attempt with the feedback "Validation failed: <error>" and counts as a
+// failed attempt, so it is retried like any other failure. Out must be the
+// node's output type.
+func Validate[Out any](fn func(Out) error) Option {
+	o := Option{kind: optValidate, vtype: reflect.TypeFor[Out]()}
+	if fn != nil {
+		o.validate = func(v any) error { return fn(as[Out](v)) }
+	}
+	return o
+}
+
+// MergeStrategy says how a Parallel merges the state written by its branches
+// back into the state it was given.
+type MergeStrategy uint8
+
+const (
+	// MergeUpdate copies every field a branch wrote back, in branch order,
+	// so a later branch's write wins. It is the default.
+	MergeUpdate MergeStrategy = iota
+	// ErrorOnConflict fails the Parallel when two branches wrote one field.
+	ErrorOnConflict
+	// KeepFirst copies each written field from the first branch, in branch
+	// order, that wrote it.
+	KeepFirst
+	// NoMerge discards every branch's writes.
+	NoMerge
+)
+
+var mergeNames = [...]string{MergeUpdate: "MergeUpdate", ErrorOnConflict: "ErrorOnConflict", KeepFirst: "KeepFirst", NoMerge: "NoMerge"}
+
+// String returns the strategy's Go name.
+func (m MergeStrategy) String() string {
+	if int(m) < len(mergeNames) {
+		return mergeNames[m]
+	}
+	return "MergeStrategy(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Merge sets a Parallel's merge strategy.
+func Merge(strategy MergeStrategy) Option { return Option{kind: optMerge, merge: strategy} }
+
+// BranchFailurePolicy says what a Parallel does when a branch fails.
+type BranchFailurePolicy uint8
+
+const (
+	// Propagate fails the Parallel when any branch fails and cancels the
+	// branches still running. It is the default.
+	Propagate BranchFailurePolicy = iota
+	// Ignore lets the Parallel succeed when branches fail: a failed branch
+	// passes the zero value of its output type to the join, and its state
+	// writes are discarded.
+	Ignore
+)
+
+var policyNames = [...]string{Propagate: "Propagate", Ignore: "Ignore"}
+
+// String returns the policy's Go name.
+func (p BranchFailurePolicy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return "BranchFailurePolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// OnBranchFailure sets a Parallel's branch failure policy.
+func OnBranchFailure(policy BranchFailurePolicy) Option {
+	return Option{kind: optOnBranchFailure, policy: policy}
+}
+
+// MaxLoops sets a Loop's iteration limit; n >= 1.
+func MaxLoops(n int) Option { return Option{kind: optMaxLoops, n: n} }
+
+// Default names the node a Branch runs when no case matches the key.
+func Default(node Node) Option { return Option{kind: optDefault, node: node} }
+
+// Concurrency bounds how many elements a Map processes at once; n >= 1.
+func Concurrency(n int) Option { return Option{kind: optConcurrency, n: n} }
+
+// settings are a node's options resolved: the last option of a kind wins,
+// validators add up.
+type settings struct {
+	retries     int
+	backoff     runtime.Backoff
+	timeout     time.Duration
+	fallback    Node
+	cache       bool
+	cacheTTL    time.Duration
+	immutable   bool
+	validators  []func(any) error
+	merge       MergeStrategy
+	onFailure   BranchFailurePolicy
+	maxLoops    int
+	def         Node
+	concurrency int
+}
+
+func resolveSettings(opts []Option) settings {
+	s := settings{retries: DefaultRetries, maxLoops: DefaultMaxLoops, concurrency: 1}
+	for _, o := range opts {
+		switch o.kind {
+		case optRetries:
+			s.retries = o.n
+		case optBackoff:
+			s.backoff = runtime.Backoff{Initial: o.d1, Max: o.d2, Multiplier: 2}
+		case optTimeout:
+			s.timeout = o.d1
+		case optFallback:
+			s.fallback = o.node
+		case optCache:
+			s.cache = true
+		case optCacheTTL:
+			s.cache, s.cacheTTL = true, o.d1
+		case optImmutable:
+			s.immutable = true
+		case optValidate:
+			if o.validate != nil {
+				s.validators = append(s.validators, o.validate)
+			}
+		case optMerge:
+			s.merge = o.merge
+		case optOnBranchFailure:
+			s.onFailure = o.policy
+		case optMaxLoops:
+			s.maxLoops = o.n
+		case optDefault:
+			s.def = o.node
+		case optConcurrency:
+			s.concurrency = o.n
+		}
+	}
+	return s
+}
