@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,9 +156,13 @@ func BenchmarkCache(b *testing.B) {
 	for _, ci := range cacheImpls() {
 		b.Run("hit-parallel/"+ci.name, func(b *testing.B) {
 			get := fill(b, ci, s, hit)
+			// Each goroutine starts at its own place in the key sequence,
+			// so they read different keys at any moment, as independent
+			// callers do.
+			var goroutines atomic.Int64
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
-				i := 0
+				i := int(goroutines.Add(1)) * 97
 				for pb.Next() {
 					if _, ok := get(hit[i&mask]); !ok {
 						panic("miss on a stored key")
