@@ -157,7 +157,7 @@ func TestBackoffDelays(t *testing.T) {
 	s := resolveSettings([]Option{Backoff(10*time.Millisecond, 35*time.Millisecond)})
 	var got []time.Duration
 	for a := 2; a <= 5; a++ {
-		got = append(got, s.backoffDelay(a))
+		got = append(got, s.backoff.Delay(a-1, 0))
 	}
 	want := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 35 * time.Millisecond, 35 * time.Millisecond}
 	for i := range want {

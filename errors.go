@@ -67,16 +67,6 @@ func (e *ValidationFailedError) Error() string {
 // Unwrap returns the validator's error.
 func (e *ValidationFailedError) Unwrap() error { return e.Err }
 
-// CircuitOpenError is the error of a step whose circuit breaker is open: the
-// step function was not called.
-type CircuitOpenError struct {
-	Step string
-}
-
-func (e *CircuitOpenError) Error() string {
-	return fmt.Sprintf("step %q: circuit breaker is open", e.Step)
-}
-
 // FallbackError is the error of a node whose fallback failed too.
 type FallbackError struct {
 	Original error

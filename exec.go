@@ -5,6 +5,8 @@ import (
 	"errors"
 	"runtime/debug"
 	"time"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // execRun is one run: the executor, the configuration in force when it
@@ -122,6 +124,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	start := clock.Nanotime()
 	res := StepResult{Name: n.name}
 
+	srt := r.core.stepRT(&n.nodeBase)
 	var key string
 	caching := false
 	if r.eng.cache != nil && n.set.cache {
@@ -131,30 +134,43 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				res.Latency = time.Duration(clock.Nanotime() - start)
+				srt.cacheHits.Add(1)
+				srt.record(&res, r.eng.slowNs)
 				return res, nil
 			}
+			srt.cacheMisses.Add(1)
 		}
 	}
 
-	var br *stepBreaker
+	var br *runtime.Breaker
 	if r.eng.breakers != nil {
-		br = r.eng.breakers.get(&n.nodeBase)
+		br = srt.breaker(r.eng.breakers)
 	}
+	cl := r.eng.classifier
 	var out any
-	var err error
+	var err, prev error
 	attempts := n.set.retries + 1
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if attempt > 1 && n.set.backoff[1] > 0 {
-			if e := r.core.sleep(ctx, n.set.backoffDelay(attempt)); e != nil {
-				return r.aborted(res, start, e)
+		if attempt > 1 {
+			if cl != nil && !cl.RetryableIn(ctx, err) {
+				break // declared or learned permanent
 			}
+			if d := n.set.backoff.Delay(attempt-1, 0); d > 0 {
+				if e := r.core.sleep(ctx, d); e != nil {
+					return r.aborted(res, start, e)
+				}
+			}
+			prev = err
 		}
 		if e := ctx.Err(); e != nil {
 			return r.aborted(res, start, e)
 		}
-		if br != nil && !br.allow() {
-			err = &CircuitOpenError{Step: n.name}
-			break
+		var permit runtime.BreakerPermit
+		if br != nil {
+			if permit = br.Allow(); !permit.Admitted() {
+				err = br.Rejection(permit)
+				break
+			}
 		}
 		res.Attempts = attempt
 		out, err = r.attempt(ctx, n, in, fr)
@@ -167,14 +183,22 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 			}
 		}
 		if ctx.Err() != nil && err != nil {
-			// The caller gave up; the failure says nothing about the step.
-			if br != nil {
-				br.release()
-			}
+			// The caller gave up; the failure says nothing about the step,
+			// so neither the breaker nor the classifier hears of it.
 			return r.aborted(res, start, ctx.Err())
 		}
 		if br != nil {
-			br.record(err == nil)
+			if err == nil {
+				br.RecordSuccess(permit)
+			} else {
+				br.RecordFailure(permit)
+			}
+		}
+		if cl != nil {
+			cl.Observe(err)
+			if prev != nil {
+				cl.ObserveRecovery(prev, err == nil)
+			}
 		}
 		if err == nil {
 			break
@@ -184,6 +208,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
+		srt.record(&res, r.eng.slowNs)
 		return res, nil
 	}
 	res.Success, res.Output = true, out
@@ -194,6 +219,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if caching {
 		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
 	}
+	srt.record(&res, r.eng.slowNs)
 	if e := fr.budget.add(res.Cost, res.Tokens); e != nil {
 		return res, e
 	}

@@ -117,3 +117,41 @@ func TestFlagCircuitBreaker(t *testing.T) {
 		}
 	}
 }
+
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "account closed" }
+func (permanentErr) Permanent() bool { return true }
+
+func TestFlagOptimizedErrorHandling(t *testing.T) {
+	declared := Step("declared", func(_ context.Context, s string) (string, error) { return "", permanentErr{} }, Retries(3))
+	learned := Step("learned", func(_ context.Context, s string) (string, error) { return "", errors.New("db gone") }, Retries(1))
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) {
+			c.EnableOptimizedErrorHandling, c.EnableCircuitBreaker = on, false
+		})
+		res, _ := c.Execute(context.Background(), declared, "x")
+		want := 4
+		if on {
+			want = 1 // declared permanent: not retried
+		}
+		if got := res.Steps[0].Attempts; got != want {
+			t.Errorf("enable_optimized_error_handling=%v: %d attempts of a permanent error, want %d", on, got, want)
+		}
+		var attempts []int
+		for range 5 {
+			res, _ := c.Execute(context.Background(), learned, "x")
+			attempts = append(attempts, res.Steps[0].Attempts)
+		}
+		wantSeq := []int{2, 2, 2, 2, 2}
+		if on {
+			wantSeq = []int{2, 2, 2, 1, 1} // three failed retries class the pattern permanent
+		}
+		for i := range wantSeq {
+			if attempts[i] != wantSeq[i] {
+				t.Errorf("enable_optimized_error_handling=%v: attempts %v, want %v", on, attempts, wantSeq)
+				break
+			}
+		}
+	}
+}

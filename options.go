@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // Option tunes a node. Options are plain values built from constants, so the
@@ -212,7 +214,7 @@ func Concurrency(n int) Option { return Option{kind: optConcurrency, n: n} }
 // validators add up.
 type settings struct {
 	retries     int
-	backoff     [2]time.Duration
+	backoff     runtime.Backoff
 	timeout     time.Duration
 	fallback    Node
 	cache       bool
@@ -233,7 +235,7 @@ func resolveSettings(opts []Option) settings {
 		case optRetries:
 			s.retries = o.n
 		case optBackoff:
-			s.backoff = [2]time.Duration{o.d1, o.d2}
+			s.backoff = runtime.Backoff{Initial: o.d1, Max: o.d2, Multiplier: 2}
 		case optTimeout:
 			s.timeout = o.d1
 		case optFallback:
@@ -261,13 +263,4 @@ func resolveSettings(opts []Option) settings {
 		}
 	}
 	return s
-}
-
-// backoffDelay returns the wait before attempt number attempt (2 or more).
-func (s *settings) backoffDelay(attempt int) time.Duration {
-	d, limit := s.backoff[0], s.backoff[1]
-	for i := 2; i < attempt && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
 }
