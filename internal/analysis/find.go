@@ -169,6 +169,9 @@ type nodeBuild struct {
 	keys     []string
 	// casesBad is set when the cases argument could not be read.
 	casesBad bool
+	// spread is set when the call's arguments are spread from a slice, so
+	// its children are unknown.
+	spread bool
 	elemIn   types.Type
 	elemOut  types.Type
 }
@@ -336,6 +339,7 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 	if call.Ellipsis.IsValid() {
 		a.spread(p, call, desc)
 		args = args[:len(args)-1]
+		n.spread = true
 	}
 	var optArgs []ast.Expr
 	switch fn {
@@ -418,7 +422,7 @@ func (n *nodeBuild) lastOpt(fn dslFunc) *optionVal {
 func (a *analyzer) nodeName(p *pkgInfo, e ast.Expr, fn dslFunc) string {
 	tv := p.info.Types[e]
 	if tv.Value == nil || tv.Value.Kind() != constant.String {
-		a.errorf(a.pos(e.Pos()), "%s name %s is not a constant; flujogen reads names from the source, so write a string constant", fn.kind(), types.ExprString(e))
+		a.errorf(a.pos(e.Pos()), "%s name (%s) is not a constant; flujogen reads names from the source, so write a string constant such as \"classify\"", fn.kind(), types.ExprString(e))
 		return types.ExprString(e)
 	}
 	return constant.StringVal(tv.Value)

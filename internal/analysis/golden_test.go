@@ -122,7 +122,6 @@ func diffLines(want, got string) string {
 	return b.String()
 }
 
-
 // scrub replaces the temporary module directory with a fixed name.
 func scrub(t testing.TB, data []byte) []byte {
 	dir := moduleDir(t)
