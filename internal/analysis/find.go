@@ -171,9 +171,9 @@ type nodeBuild struct {
 	casesBad bool
 	// spread is set when the call's arguments are spread from a slice, so
 	// its children are unknown.
-	spread bool
-	elemIn   types.Type
-	elemOut  types.Type
+	spread  bool
+	elemIn  types.Type
+	elemOut types.Type
 }
 
 // optionVal is one option as written.
