@@ -31,7 +31,7 @@ type ExplainPipeline struct {
 type ExplainNode struct {
 	// Label says how the parent runs the node, such as `case "urgent"`,
 	// "fallback" or "default"; empty for a plain child.
-	Label                          string
+	Label                         string
 	Kind, Name, Pos, Var, In, Out string
 	// Options are the options as declared, such as "Retries(2)".
 	Options []string
