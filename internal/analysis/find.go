@@ -329,10 +329,12 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 	n.use = n.pos
 	args := call.Args
 	n.name = a.nodeName(p, args[0], fn)
-	var targs []types.Type
+	// The type arguments of the instantiation; missing ones (never, for a
+	// package that type-checks) stay nil, which the checks skip.
+	targs := make([]types.Type, 3)
 	if inst, ok := p.info.Instances[id]; ok {
-		for i := range inst.TypeArgs.Len() {
-			targs = append(targs, inst.TypeArgs.At(i))
+		for i := range min(inst.TypeArgs.Len(), len(targs)) {
+			targs[i] = inst.TypeArgs.At(i)
 		}
 	}
 	desc := n.describe()
@@ -389,7 +391,9 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 		}
 	case dslMap:
 		n.elemIn, n.elemOut = targs[0], targs[1]
-		n.in, n.out = types.NewSlice(targs[0]), types.NewSlice(targs[1])
+		if targs[0] != nil && targs[1] != nil {
+			n.in, n.out = types.NewSlice(targs[0]), types.NewSlice(targs[1])
+		}
 		n.addChild(a.node(p, args[1], desc+": body"), p, args[1])
 		optArgs = args[2:]
 	}
@@ -591,7 +595,9 @@ func (a *analyzer) funcArg(p *pkgInfo, e ast.Expr, desc, role string) *funcArg {
 	f := &funcArg{pos: a.pos(e.Pos())}
 	tv := p.info.Types[e]
 	f.typ = tv.Type
-	f.sig, _ = tv.Type.Underlying().(*types.Signature)
+	if tv.Type != nil {
+		f.sig, _ = tv.Type.Underlying().(*types.Signature)
+	}
 	if tv.IsNil() {
 		f.isNil = true
 		return f

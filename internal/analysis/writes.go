@@ -19,7 +19,7 @@ type writeResult struct {
 // field of the struct state.
 func (r *writeResult) fields(state types.Type) []string {
 	set := map[string]bool{}
-	if r.all {
+	if r.all && state != nil {
 		if st, ok := state.Underlying().(*types.Struct); ok {
 			for i := range st.NumFields() {
 				set[st.Field(i).Name()] = true
