@@ -123,3 +123,65 @@ var Strict = flujo.Parallel("strict", Keep,
 	flujo.StepS("pointer", Pointer),
 	flujo.StepS("reads", Reads),
 ).With(flujo.Merge(flujo.ErrorOnConflict))
+
+var registry []*State
+
+// Stores keeps the state pointer in a package variable: everything.
+func Stores(ctx context.Context, in In, st *State) (In, error) {
+	registry = append(registry, st)
+	return in, nil
+}
+
+// Ranges writes through the elements of a slice of pointers and a range
+// alias of a map.
+func Ranges(ctx context.Context, in In, st *State) (In, error) {
+	for i := range st.Names {
+		st.Names[i] = in.Key
+	}
+	for k := range st.Index {
+		if k == "" {
+			clear(st.Meta.Labels)
+		}
+	}
+	return in, nil
+}
+
+// Closure writes inside a function literal it calls.
+func Closure(ctx context.Context, in In, st *State) (In, error) {
+	bump := func() { st.Hits.N++ }
+	bump()
+	return in, nil
+}
+
+// Helper hands the state to another function of the package: everything.
+func Helper(ctx context.Context, in In, st *State) (In, error) {
+	fill(st)
+	return in, nil
+}
+
+func fill(st *State) { st.Unused = "x" }
+
+// Copied writes into a slice with copy and through a slice alias.
+func Copied(ctx context.Context, in In, st *State) (In, error) {
+	names := st.Names[:1]
+	names[0] = in.Key
+	copy(*st.Log, []string{in.Key})
+	return in, nil
+}
+
+// Whole assigns the state as a whole.
+func Whole(ctx context.Context, in In, st *State) (In, error) {
+	*st = State{Count: 1}
+	return in, nil
+}
+
+func Keep6(a, b, c, d, e, f In) In { return a }
+
+var More = flujo.Parallel("more", Keep6,
+	flujo.StepS("stores", Stores),
+	flujo.StepS("ranges", Ranges),
+	flujo.StepS("closure", Closure),
+	flujo.StepS("helper", Helper),
+	flujo.StepS("copied", Copied),
+	flujo.StepS("whole", Whole),
+)
