@@ -286,6 +286,9 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 			return nil
 		}
 		v := dp.vars[obj.Name()]
+		if v != nil && isRef(v.init) {
+			return a.varNode(v, e) // var A = B: B's node
+		}
 		if v == nil || !a.isNodeDecl(dp, v.init) {
 			a.errorf(a.pos(e.Pos()), "%s refers to variable %s, which is not initialised with a flujo DSL call; flujogen reads nodes from their declarations, so initialise it with flujo.Step, flujo.Pipeline or another DSL function", what, types.ExprString(e))
 			return nil
@@ -313,6 +316,16 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 	}
 	a.errorf(a.pos(e.Pos()), "%s (%s) is not a node declared with the DSL", what, types.ExprString(e))
 	return nil
+}
+
+// isRef reports whether e names something, as a variable initialised with
+// another variable does.
+func isRef(e ast.Expr) bool {
+	switch ast.Unparen(e).(type) {
+	case *ast.Ident, *ast.SelectorExpr:
+		return true
+	}
+	return false
 }
 
 // spread reports a call whose last argument is spread with "...": the

@@ -78,8 +78,9 @@ func Load(ctx context.Context, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-// LoadTiming is Load split in its two phases, for benchmarks and reports.
-type LoadTiming struct {
+// Loaded is the result of Load's first phase, go/packages loading, which
+// LoadPackages and Analyze run apart for measurements.
+type Loaded struct {
 	// Packages are the loaded packages, ready for Analyze.
 	Packages []*packages.Package
 	// Fset is their file set.
@@ -87,17 +88,17 @@ type LoadTiming struct {
 }
 
 // LoadPackages runs the go/packages phase of Load alone.
-func LoadPackages(ctx context.Context, opts LoadOptions) (*LoadTiming, error) {
+func LoadPackages(ctx context.Context, opts LoadOptions) (*Loaded, error) {
 	pkgs, fset, err := loadPackages(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LoadTiming{Packages: pkgs, Fset: fset}, nil
+	return &Loaded{Packages: pkgs, Fset: fset}, nil
 }
 
 // Analyze runs the analysis phase of Load on packages LoadPackages loaded
 // with the same options.
-func Analyze(l *LoadTiming, opts LoadOptions) (*Model, error) {
+func Analyze(l *Loaded, opts LoadOptions) (*Model, error) {
 	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
 	if err != nil {
 		return nil, err

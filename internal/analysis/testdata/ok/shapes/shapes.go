@@ -100,3 +100,8 @@ var Counting = flujo.Pipeline("counting",
 	flujo.Func("words", Words),
 	flujo.Step("count", Count),
 )
+
+// NormalizedAgain names the same node as Normalized.
+var NormalizedAgain = Normalized
+
+var Again = flujo.Pipeline("again", NormalizedAgain)
