@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"sort"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // Node is a declared step or composition. Nodes are immutable values: With
@@ -96,8 +98,11 @@ type leafNode struct {
 	call func(ctx context.Context, in any, st any) (any, error)
 	// fn is the declared function, kept for reflection by tools.
 	fn any
+	// newCache builds a result cache of the step's output type.
+	newCache func(runtime.ResultCacheOptions) (stepCache, error)
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *leafNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -132,6 +137,7 @@ func Step[In, Out any](name string, fn func(context.Context, In) (Out, error), o
 	n := &leafNode{
 		nodeBase: newBase(name, kindStep, reflect.TypeFor[In](), reflect.TypeFor[Out](), acceptor[In](), opts),
 		fn:       fn,
+		newCache: newTypedCache[Out],
 	}
 	if fn == nil {
 		n.problems = append(n.problems, "function is nil")
@@ -176,6 +182,7 @@ func Func[In, Out any](name string, fn func(In) Out, opts ...Option) Node {
 	n := &leafNode{
 		nodeBase: newBase(name, kindFunc, reflect.TypeFor[In](), reflect.TypeFor[Out](), acceptor[In](), opts),
 		fn:       fn,
+		newCache: newTypedCache[Out],
 	}
 	if fn == nil {
 		n.problems = append(n.problems, "function is nil")
@@ -193,6 +200,7 @@ type pipelineNode struct {
 	nodes []Node
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *pipelineNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -222,6 +230,7 @@ type parallelNode struct {
 	joinErr bool
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *parallelNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -257,6 +266,7 @@ type loopNode struct {
 	until func(any) bool
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *loopNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -285,6 +295,7 @@ type branchNode struct {
 	cases  map[string]Node
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *branchNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -331,6 +342,7 @@ type mapNode struct {
 	gather func([]any) any
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *mapNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
