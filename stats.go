@@ -92,7 +92,6 @@ func (s *stepRuntime) record(res *StepResult, slowNs int64) {
 
 // runCounters count whole runs (Execute calls).
 type runCounters struct {
-	inFlight       atomic.Int64
 	runs, failures atomic.Uint64
 	slow           atomic.Uint64
 	totalNs, maxNs atomic.Int64
