@@ -148,6 +148,29 @@ func TestTable(t *testing.T) {
 	}
 }
 
+func TestRatio(t *testing.T) {
+	peer := &row{name: "G/peer"}
+	for _, tc := range []struct {
+		ns   float64
+		want string
+	}{
+		{2, "0.004x"},
+		{250, "0.50x"},
+		{5000, "10.0x"},
+		{250000, "500x"},
+	} {
+		if got := ratio(peer, tc.ns, true, 500); got != tc.want {
+			t.Errorf("ratio(%v over 500) = %q, want %q", tc.ns, got, tc.want)
+		}
+	}
+	if got := ratio(&row{name: "G/flujo"}, 5, true, 5); got != "ours" {
+		t.Errorf("ratio of ours = %q", got)
+	}
+	if got := ratio(peer, 5, true, 0); got != "" {
+		t.Errorf("ratio without ours = %q", got)
+	}
+}
+
 func TestRunWithoutResults(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(strings.NewReader("PASS\nok x 0.1s\n"), &out, &errOut); code != 1 {

@@ -155,6 +155,8 @@ func ratio(r *row, ns float64, hasNs bool, base float64) string {
 	}
 	q := ns / base
 	switch {
+	case q < 0.1:
+		return fmt.Sprintf("%.3fx", q)
 	case q < 10:
 		return fmt.Sprintf("%.2fx", q)
 	case q < 100:
