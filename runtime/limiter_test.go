@@ -1,0 +1,693 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func newTestLimiter(t testing.TB, mutate func(*LimiterOptions)) *Limiter {
+	t.Helper()
+	opts := DefaultLimiterOptions()
+	if mutate != nil {
+		mutate(&opts)
+	}
+	l, err := NewLimiter(opts)
+	if err != nil {
+		t.Fatalf("NewLimiter(%+v): %v", opts, err)
+	}
+	return l
+}
+
+// limiterWaitFor spins until cond holds; the tests use it to wait for a
+// goroutine to park, never to assert on timing.
+func limiterWaitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		goruntime.Gosched()
+	}
+}
+
+func TestNewLimiterRejectsInvalidOptions(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*LimiterOptions)
+		field  string
+	}{
+		{"negative max", func(o *LimiterOptions) { o.Max = -1 }, "Max"},
+		{"huge max", func(o *LimiterOptions) { o.Max = limiterMaxLimit + 1 }, "Max"},
+		{"zero min", func(o *LimiterOptions) { o.Min = 0 }, "Min"},
+		{"min above max", func(o *LimiterOptions) { o.Min, o.Max = 5, 4 }, "Min"},
+		{"negative initial", func(o *LimiterOptions) { o.Max, o.Initial = 8, -1 }, "Initial"},
+		{"initial above max", func(o *LimiterOptions) { o.Max, o.Initial = 8, 9 }, "Initial"},
+		{"initial below min", func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 3, 8, 2 }, "Initial"},
+		{"unknown algorithm", func(o *LimiterOptions) { o.Adaptive, o.Algorithm = true, 9 }, "Algorithm"},
+		{"zero window samples", func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, 0 }, "WindowSamples"},
+		{"negative window", func(o *LimiterOptions) { o.Adaptive, o.Window = true, -time.Second }, "Window"},
+		{"backoff one", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 1 }, "BackoffRatio"},
+		{"backoff zero", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 0 }, "BackoffRatio"},
+		{"tolerance below one", func(o *LimiterOptions) { o.Adaptive, o.Tolerance = true, 0.5 }, "Tolerance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := DefaultLimiterOptions()
+			tt.mutate(&opts)
+			l, err := NewLimiter(opts)
+			if err == nil {
+				t.Fatalf("NewLimiter(%+v) = %v, nil; want an error naming %s", opts, l, tt.field)
+			}
+			if !strings.Contains(err.Error(), "LimiterOptions."+tt.field) {
+				t.Errorf("error %q does not name LimiterOptions.%s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestNewLimiterDefaults(t *testing.T) {
+	procs := goruntime.GOMAXPROCS(0)
+	auto := AutoConcurrencyLimit(procs)
+
+	fixed := newTestLimiter(t, nil)
+	if fixed.Max() != auto || fixed.Limit() != auto || fixed.Min() != 1 {
+		t.Errorf("fixed auto limiter: max %d limit %d min %d; want max=limit=%d min 1", fixed.Max(), fixed.Limit(), fixed.Min(), auto)
+	}
+	adaptive := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive = true })
+	if want := min(max(procs, 1), auto); adaptive.Limit() != want {
+		t.Errorf("adaptive limiter starts at %d; want %d", adaptive.Limit(), want)
+	}
+	explicit := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.Min, o.Initial = 10, 2, 3 })
+	if explicit.Limit() != 3 || explicit.Max() != 10 || explicit.Min() != 2 {
+		t.Errorf("explicit limiter: %+v", explicit.Stats())
+	}
+	if got := AutoConcurrencyLimit(1); got != 4 {
+		t.Errorf("AutoConcurrencyLimit(1) = %d; want 4", got)
+	}
+	if got := AutoConcurrencyLimit(8); got != 32 {
+		t.Errorf("AutoConcurrencyLimit(8) = %d; want 32", got)
+	}
+}
+
+func TestLimiterTryAcquireUpToLimit(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 3 })
+	for i := range 3 {
+		if !l.TryAcquire() {
+			t.Fatalf("TryAcquire #%d failed below the limit", i+1)
+		}
+	}
+	if l.TryAcquire() {
+		t.Fatal("TryAcquire succeeded at the limit")
+	}
+	if l.InFlight() != 3 || l.ConcurrencyLevel() != 3 || l.Available() != 0 || l.Rejected() != 1 {
+		t.Fatalf("after filling: %+v available %d", l.Stats(), l.Available())
+	}
+	l.Release()
+	if !l.TryAcquire() {
+		t.Fatal("TryAcquire failed after a Release")
+	}
+	for range 3 {
+		l.Release()
+	}
+	if l.InFlight() != 0 || l.Available() != 3 {
+		t.Fatalf("after releasing all: %+v", l.Stats())
+	}
+}
+
+func TestLimiterReleaseWithoutAcquirePanics(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 2 })
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Fatal("Release without Acquire did not panic")
+			}
+		}()
+		l.Release()
+	}()
+	if l.Limit() != 2 || l.InFlight() != 0 {
+		t.Fatalf("state after the bad Release: limit %d in-flight %d; want 2, 0", l.Limit(), l.InFlight())
+	}
+	if !l.TryAcquire() || !l.TryAcquire() || l.TryAcquire() {
+		t.Fatal("limiter no longer grants exactly its limit")
+	}
+}
+
+func TestLimiterAcquireHonoursContext(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 1 })
+	if err := l.Acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	if err := l.Acquire(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Acquire on a full limiter with a done context = %v; want context.Canceled", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- l.Acquire(ctx) }()
+	limiterWaitFor(t, "the waiter to queue", func() bool { return l.Waiting() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Acquire = %v; want context.Canceled", err)
+	}
+	if l.Waiting() != 0 || l.InFlight() != 1 || l.Rejected() != 2 {
+		t.Fatalf("after cancellation: %+v", l.Stats())
+	}
+	l.Release()
+	if err := l.Acquire(context.Background()); err != nil {
+		t.Fatalf("Acquire after the queue emptied: %v", err)
+	}
+	l.Release()
+}
+
+func TestLimiterWakesWaitersInOrder(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 1 })
+	if !l.TryAcquire() {
+		t.Fatal("TryAcquire on an empty limiter failed")
+	}
+	const n = 5
+	order := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Acquire(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			l.Release()
+		}()
+		limiterWaitFor(t, "waiter to queue", func() bool { return l.Waiting() == i+1 })
+	}
+	if l.TryAcquire() {
+		t.Fatal("TryAcquire overtook queued callers")
+	}
+	l.Release()
+	wg.Wait()
+	close(order)
+	want := 0
+	for got := range order {
+		if got != want {
+			t.Fatalf("waiter %d served in position %d", got, want)
+		}
+		want++
+	}
+	if st := l.Stats(); st.ConcurrencyLevel != 0 || st.Waiting != 0 || st.Waited != n {
+		t.Fatalf("after the queue drained: %+v", st)
+	}
+}
+
+func TestLimiterSetLimit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 2, 6, 4 })
+	for range 4 {
+		if !l.TryAcquire() {
+			t.Fatal("TryAcquire below the limit failed")
+		}
+	}
+	l.SetLimit(1)
+	if l.Limit() != 2 {
+		t.Fatalf("SetLimit(1) with Min 2: limit %d; want 2", l.Limit())
+	}
+	if l.Available() != 0 || l.TryAcquire() {
+		t.Fatal("a lowered limit handed out a permit")
+	}
+	// Two releases bring in-flight to the new limit: still nothing free.
+	l.Release()
+	l.Release()
+	if l.TryAcquire() {
+		t.Fatal("permit granted with in-flight at the lowered limit")
+	}
+
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() { errc <- l.Acquire(context.Background()) }()
+	}
+	limiterWaitFor(t, "two waiters", func() bool { return l.Waiting() == 2 })
+	l.SetLimit(100)
+	if l.Limit() != 6 {
+		t.Fatalf("SetLimit(100) with Max 6: limit %d; want 6", l.Limit())
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.InFlight() != 4 {
+		t.Fatalf("raising the limit served %d waiters; want in-flight 4, got %d", 2, l.InFlight())
+	}
+	for range 4 {
+		l.Release()
+	}
+}
+
+// limiterModel is the sequential specification the property tests check
+// the Limiter against.
+type limiterModel struct {
+	min, max, limit, inflight int
+}
+
+// limiterRunOps interprets ops as a random sequence of limiter operations
+// and checks every invariant after each.
+func limiterRunOps(t *testing.T, ops []byte) {
+	t.Helper()
+	if len(ops) < 3 {
+		return
+	}
+	minL := 1 + int(ops[0]%4)
+	maxL := minL + int(ops[1]%12)
+	init := minL + int(ops[2])%(maxL-minL+1)
+	alg := LimitAIMD
+	if ops[2]&1 == 1 {
+		alg = LimitGradient2
+	}
+	l, err := NewLimiter(LimiterOptions{
+		Max: maxL, Min: minL, Initial: init,
+		Adaptive: true, Algorithm: alg, WindowSamples: 3, BackoffRatio: 0.7, Tolerance: 1.5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := limiterModel{min: minL, max: maxL, limit: init}
+	for i := 3; i+1 < len(ops); i += 2 {
+		op, arg := ops[i]%5, int(ops[i+1])
+		availBefore := l.Available()
+		limitBefore := l.Limit()
+		switch op {
+		case 0: // TryAcquire
+			got := l.TryAcquire()
+			if want := m.inflight < m.limit; got != want {
+				t.Fatalf("op %d: TryAcquire = %v with in-flight %d limit %d", i, got, m.inflight, m.limit)
+			}
+			if got {
+				m.inflight++
+				if m.inflight > l.Limit() {
+					t.Fatalf("op %d: in-flight %d above limit %d at acquire", i, m.inflight, l.Limit())
+				}
+			}
+		case 1: // Release
+			if m.inflight > 0 {
+				l.Release()
+				m.inflight--
+			}
+		case 2: // SetLimit
+			n := arg%(maxL+4) - 2
+			l.SetLimit(n)
+			m.limit = min(max(n, minL), maxL)
+			if l.Limit() != m.limit {
+				t.Fatalf("op %d: SetLimit(%d) gave %d; want %d", i, n, l.Limit(), m.limit)
+			}
+		case 3, 4: // Observe: latency and drops drive the adaptive algorithm
+			l.Observe(int64(1+arg%8)*int64(time.Millisecond), arg%7 == 0)
+			m.limit = l.Limit() // the algorithm's choice; bounds checked below
+		}
+		if l.Limit() < limitBefore && l.Available() > availBefore {
+			t.Fatalf("op %d: limit fell %d -> %d but available rose %d -> %d", i, limitBefore, l.Limit(), availBefore, l.Available())
+		}
+		if lim := l.Limit(); lim < minL || lim > maxL {
+			t.Fatalf("op %d: limit %d outside [%d, %d]", i, lim, minL, maxL)
+		}
+		if l.InFlight() != m.inflight {
+			t.Fatalf("op %d: in-flight %d; model says %d", i, l.InFlight(), m.inflight)
+		}
+		if want := max(0, m.limit-m.inflight); l.Available() != want {
+			t.Fatalf("op %d: available %d; want %d", i, l.Available(), want)
+		}
+	}
+}
+
+func TestLimiterPropertyRandomOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		ops := make([]byte, 3+r.IntN(400))
+		for i := range ops {
+			ops[i] = byte(r.Uint32())
+		}
+		limiterRunOps(t, ops)
+	}
+}
+
+func FuzzLimiterOps(f *testing.F) {
+	f.Add([]byte{0, 5, 2, 0, 0, 0, 0, 2, 0, 1, 0, 3, 7, 3, 0, 3, 14})
+	f.Add([]byte{3, 11, 9, 0, 1, 0, 1, 0, 1, 2, 200, 1, 0, 4, 0, 4, 0, 4, 0})
+	seed := make([]byte, 64)
+	binary.LittleEndian.PutUint64(seed, 0x9e3779b97f4a7c15)
+	f.Add(seed)
+	f.Fuzz(limiterRunOps)
+}
+
+// TestLimiterConcurrentInvariants hammers one limiter from many goroutines
+// with acquires, cancellations and limit changes.
+func TestLimiterConcurrentInvariants(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const (
+		minL, maxL = 2, 8
+		workers    = 16
+		rounds     = 400
+	)
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial = minL, maxL, 4 })
+	var holders atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for range rounds {
+				switch r.IntN(10) {
+				case 0:
+					l.SetLimit(r.IntN(maxL + 3))
+					continue
+				case 1:
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					if err := l.Acquire(ctx); err != nil {
+						continue
+					}
+				case 2:
+					if !l.TryAcquire() {
+						continue
+					}
+				default:
+					if err := l.Acquire(context.Background()); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if h := holders.Add(1); h > maxL {
+					t.Errorf("%d holders with Max %d", h, maxL)
+				}
+				if lim := l.Limit(); lim < minL || lim > maxL {
+					t.Errorf("limit %d outside [%d, %d]", lim, minL, maxL)
+				}
+				goruntime.Gosched()
+				holders.Add(-1)
+				l.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if st := l.Stats(); st.ConcurrencyLevel != 0 || st.Waiting != 0 {
+		t.Fatalf("after all goroutines finished: %+v", st)
+	}
+	if l.state.Load()&limiterQueued != 0 {
+		t.Fatal("queued bit left set with an empty queue")
+	}
+}
+
+// TestLimiterFixedLimitNeverExceeded checks the exact bound when nobody
+// moves the limit.
+func TestLimiterFixedLimitNeverExceeded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const limit = 3
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = limit })
+	var holders, peak atomic.Int64
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 300 {
+				if err := l.Acquire(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				h := holders.Add(1)
+				for p := peak.Load(); h > p && !peak.CompareAndSwap(p, h); p = peak.Load() {
+				}
+				goruntime.Gosched()
+				holders.Add(-1)
+				l.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > limit {
+		t.Fatalf("peak holders %d above limit %d", p, limit)
+	}
+}
+
+func limiterObserveWindow(l *Limiter, samples int, latency time.Duration, drop bool) {
+	for i := range samples {
+		l.Observe(int64(latency), drop && i == 0)
+	}
+}
+
+// limiterHold fills the limiter so windows count as fully utilised.
+func limiterHold(t *testing.T, l *Limiter) (release func()) {
+	t.Helper()
+	n := 0
+	for l.TryAcquire() {
+		n++
+	}
+	return func() {
+		for range n {
+			l.Release()
+		}
+	}
+}
+
+func TestLimiterAIMD(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.Algorithm, o.Min, o.Max, o.Initial, o.WindowSamples, o.BackoffRatio = true, LimitAIMD, 2, 12, 4, 10, 0.5
+	})
+	release := limiterHold(t, l)
+	for i := range 3 {
+		limiterObserveWindow(l, 10, time.Millisecond, false)
+		release()
+		release = limiterHold(t, l)
+		if want := 5 + i; l.Limit() != want {
+			t.Fatalf("after %d healthy windows: limit %d; want %d", i+1, l.Limit(), want)
+		}
+	}
+	// A partial window changes nothing.
+	limiterObserveWindow(l, 9, time.Millisecond, false)
+	if l.Limit() != 7 {
+		t.Fatalf("partial window moved the limit to %d", l.Limit())
+	}
+	l.Observe(int64(time.Millisecond), true) // completes the window with a drop
+	if l.Limit() != 3 {
+		t.Fatalf("window with a drop: limit %d; want floor(7*0.5)=3", l.Limit())
+	}
+	limiterObserveWindow(l, 10, time.Millisecond, true)
+	if l.Limit() != 2 {
+		t.Fatalf("limit %d went below Min 2", l.Limit())
+	}
+	release()
+
+	// Latency rise: far above the long-run average backs off even without drops.
+	l.SetLimit(10)
+	release = limiterHold(t, l)
+	limiterObserveWindow(l, 10, 10*time.Millisecond, false)
+	if l.Limit() != 5 {
+		t.Fatalf("after a tenfold latency rise: limit %d; want 5", l.Limit())
+	}
+	release()
+
+	// An idle window (in-flight well under the limit) does not grow the limit.
+	before := l.Limit()
+	limiterObserveWindow(l, 10, time.Millisecond, false)
+	if l.Limit() != before {
+		t.Fatalf("idle window moved the limit %d -> %d", before, l.Limit())
+	}
+	if l.Stats().LimitUpdates == 0 {
+		t.Fatal("no limit update counted")
+	}
+}
+
+func TestLimiterGradient2(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.Algorithm, o.Min, o.Max, o.Initial, o.WindowSamples = true, LimitGradient2, 2, 40, 8, 5
+	})
+	// Steady latency with full utilisation: the limit probes upward to Max.
+	prev := l.Limit()
+	for range 200 {
+		release := limiterHold(t, l)
+		limiterObserveWindow(l, 5, time.Millisecond, false)
+		release()
+		if l.Limit() < prev {
+			t.Fatalf("steady latency lowered the limit %d -> %d", prev, l.Limit())
+		}
+		prev = l.Limit()
+	}
+	if l.Limit() != 40 {
+		t.Fatalf("steady latency reached only %d; want Max 40", l.Limit())
+	}
+	// Latency rises fourfold: the gradient falls to its floor.
+	for range 5 {
+		release := limiterHold(t, l)
+		limiterObserveWindow(l, 5, 4*time.Millisecond, false)
+		release()
+	}
+	if l.Limit() >= 40 {
+		t.Fatalf("latency rise left the limit at %d", l.Limit())
+	}
+	// Drops push it down to Min and never below.
+	for range 50 {
+		limiterObserveWindow(l, 5, time.Millisecond, true)
+	}
+	if l.Limit() != 2 {
+		t.Fatalf("sustained drops: limit %d; want Min 2", l.Limit())
+	}
+	// Application-limited windows leave the limit alone.
+	l.SetLimit(20)
+	limiterObserveWindow(l, 50, time.Millisecond, false)
+	if l.Limit() != 20 {
+		t.Fatalf("idle windows moved the limit to %d", l.Limit())
+	}
+}
+
+func TestLimiterWindowDuration(t *testing.T) {
+	clock := NewFakeClock(0)
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.Algorithm, o.Max, o.Initial, o.WindowSamples, o.Window, o.Clock = true, LimitAIMD, 10, 4, 2, time.Second, clock
+	})
+	release := limiterHold(t, l)
+	defer release()
+	limiterObserveWindow(l, 6, time.Millisecond, false)
+	if l.Limit() != 4 {
+		t.Fatalf("window closed before its duration: limit %d", l.Limit())
+	}
+	clock.Advance(time.Second)
+	limiterObserveWindow(l, 2, time.Millisecond, false)
+	if l.Limit() != 5 {
+		t.Fatalf("window after its duration: limit %d; want 5", l.Limit())
+	}
+}
+
+func TestLimiterFixedIgnoresObserve(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 5 })
+	limiterObserveWindow(l, 1000, time.Second, true)
+	if l.Limit() != 5 || l.Stats().LimitUpdates != 0 {
+		t.Fatalf("fixed limiter moved: %+v", l.Stats())
+	}
+}
+
+func TestLimiterHotPathDoesNotAllocate(t *testing.T) {
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.Max, o.WindowSamples = true, 64, 8 })
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := l.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l.Observe(1000, false)
+		l.Release()
+		if l.TryAcquire() {
+			l.Release()
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Acquire/Observe/Release/TryAcquire allocate %v times per run", allocs)
+	}
+}
+
+func TestLimitAlgorithmString(t *testing.T) {
+	for a, want := range map[LimitAlgorithm]string{LimitAIMD: "aimd", LimitGradient2: "gradient2", 7: "LimitAlgorithm(7)"} {
+		if got := a.String(); got != want {
+			t.Errorf("%d.String() = %q; want %q", uint8(a), got, want)
+		}
+	}
+}
+
+func BenchmarkLimiterAcquireRelease(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Max = 64 })
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Acquire(ctx); err != nil {
+			b.Fatal(err)
+		}
+		l.Release()
+	}
+}
+
+func BenchmarkLimiterTryAcquireRelease(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Max = 64 })
+	b.ReportAllocs()
+	for b.Loop() {
+		if l.TryAcquire() {
+			l.Release()
+		}
+	}
+}
+
+func BenchmarkLimiterAcquireReleaseParallel(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Max = limiterMaxLimit })
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Acquire(ctx); err != nil {
+				b.Fatal(err)
+			}
+			l.Release()
+		}
+	})
+}
+
+// BenchmarkLimiterContended keeps the limiter full so callers queue.
+func BenchmarkLimiterContended(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Max = 1 })
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Acquire(ctx); err != nil {
+				b.Fatal(err)
+			}
+			l.Release()
+		}
+	})
+}
+
+func BenchmarkLimiterObserve(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Adaptive, o.Max = true, 64 })
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Observe(1000, false)
+	}
+}
+
+func ExampleLimiter() {
+	opts := DefaultLimiterOptions()
+	opts.Max = 2 // max_concurrent_executions
+	l, err := NewLimiter(opts)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for range 2 {
+		if err := l.Acquire(ctx); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println(l.ConcurrencyLevel(), l.TryAcquire())
+	l.SetLimit(1) // lowering keeps running executions and grants nothing new
+	l.Release()
+	fmt.Println(l.ConcurrencyLevel(), l.TryAcquire())
+	l.Release()
+	fmt.Println(l.TryAcquire())
+	// Output:
+	// 2 false
+	// 1 false
+	// true
+}
