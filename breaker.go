@@ -2,7 +2,6 @@ package flujo
 
 import (
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/flujo/flujo/runtime"
@@ -12,11 +11,11 @@ import (
 // step function was not called.
 type CircuitOpenError = runtime.CircuitOpenError
 
-// breakerSet holds one runtime.Breaker per step, created on first use from
-// the configuration's threshold and recovery timeout.
+// breakerSet is the breaker settings of one configuration. Each step builds
+// its runtime.Breaker from them on first use (stepRuntime.breaker), and
+// builds a new one when a configuration change brings new settings.
 type breakerSet struct {
 	settings runtime.BreakerSettings
-	m        sync.Map // *nodeBase -> *runtime.Breaker
 }
 
 func newBreakerSet(cfg runtime.OptimizationConfig, clock runtime.Clock, logger *slog.Logger) *breakerSet {
@@ -28,22 +27,4 @@ func newBreakerSet(cfg runtime.OptimizationConfig, clock runtime.Clock, logger *
 			logger.Info("flujo: circuit breaker", "step", step, "from", from.String(), "to", to.String())
 		},
 	}}
-}
-
-func (s *breakerSet) get(b *nodeBase) *runtime.Breaker {
-	if br, ok := s.m.Load(b); ok {
-		return br.(*runtime.Breaker)
-	}
-	// The settings were validated with the config, so NewBreaker cannot fail.
-	br, _ := runtime.NewBreaker(b.name, s.settings)
-	actual, _ := s.m.LoadOrStore(b, br)
-	return actual.(*runtime.Breaker)
-}
-
-// each calls f with every breaker created so far.
-func (s *breakerSet) each(f func(*runtime.Breaker)) {
-	s.m.Range(func(_, v any) bool {
-		f(v.(*runtime.Breaker))
-		return true
-	})
 }

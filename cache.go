@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flujo/flujo/runtime"
@@ -20,6 +21,10 @@ type resultCache struct {
 	m     map[string]*list.Element
 
 	hits, misses, evictions, expiries uint64 // guarded by mu
+
+	// paused stops admission of new results (the auto-tuner's response to
+	// memory pressure); lookups still serve what the cache holds.
+	paused atomic.Bool
 }
 
 type cacheEntry struct {
@@ -54,6 +59,9 @@ func (c *resultCache) get(key string) (any, bool) {
 }
 
 func (c *resultCache) set(key string, v any, ttl time.Duration) {
+	if c.paused.Load() {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	exp := c.clock.Nanotime() + int64(ttl)

@@ -27,6 +27,12 @@ type ExecutorCore struct {
 	trees sync.Map // *nodeBase of a root -> *treeInfo
 	track tracker
 
+	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
+	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
+
+	steps sync.Map // *nodeBase of a leaf -> *stepRuntime
+	runs  runCounters
+
 	// counters read by tests and stats
 	analyses    atomic.Int64 // tree analyses performed
 	stateCopies atomic.Int64 // deep copies of the state made for Parallel branches
@@ -62,6 +68,11 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 	}
 	c.track.init()
 	c.eng.Store(c.newEngine(cfg.Clone(), nil))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.startTunerLocked(cfg); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -92,7 +103,7 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	}
 	c.eng.Store(c.newEngine(cfg, old))
 	c.logger.Info("flujo: configuration applied")
-	return nil
+	return c.startTunerLocked(cfg)
 }
 
 // Close stops the executor: later Execute calls return ErrClosed, and Close
@@ -101,6 +112,9 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 // ctx is done.
 func (c *ExecutorCore) Close(ctx context.Context) error {
 	idle := c.track.close()
+	if err := c.stopTuner(ctx); err != nil {
+		return fmt.Errorf("flujo: close: %w", err)
+	}
 	select {
 	case <-idle:
 		c.eng.Load().stop()
@@ -188,7 +202,9 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if o.limits != nil {
 		fr.budget = newBudget(*o.limits)
 	}
+	c.runs.inFlight.Add(1)
 	res, abort := r.exec(ctx, node, input, fr)
+	c.runs.inFlight.Add(-1)
 	pr := &PipelineResult{
 		Output:      res.Output,
 		Success:     res.Success && abort == nil,
@@ -214,6 +230,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	case !res.Success:
 		pr.Err = &StepError{Path: failurePath(res), Feedback: res.Feedback, Err: res.Err}
 	}
+	c.runs.record(pr, eng.slowNs)
 	return pr, pr.Err
 }
 

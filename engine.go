@@ -16,6 +16,9 @@ type engine struct {
 	ctxOpt  bool // copy-on-write state in Parallel
 	algoOpt bool // fast input hashing for cache keys
 
+	// slowNs is slow_execution_threshold_ms in nanoseconds.
+	slowNs int64
+
 	cache    *resultCache // nil when caching is off
 	cacheTTL time.Duration
 	breakers *breakerSet // nil when breakers are off
@@ -36,6 +39,7 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *e
 		ctxOpt:   cfg.EnableContextOptimization,
 		algoOpt:  cfg.EnableAlgorithmOptimization,
 		cacheTTL: time.Duration(cfg.CacheTTLSeconds) * time.Second,
+		slowNs:   int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
 	}
 	if cfg.EnableCacheOptimization {
 		if old != nil && old.cache != nil && old.cfg.CacheMaxSize == cfg.CacheMaxSize &&

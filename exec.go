@@ -124,6 +124,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	start := clock.Nanotime()
 	res := StepResult{Name: n.name}
 
+	srt := r.core.stepRT(&n.nodeBase)
 	var key string
 	caching := false
 	if r.eng.cache != nil && n.set.cache {
@@ -133,14 +134,17 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				res.Latency = time.Duration(clock.Nanotime() - start)
+				srt.cacheHits.Add(1)
+				srt.record(&res, r.eng.slowNs)
 				return res, nil
 			}
+			srt.cacheMisses.Add(1)
 		}
 	}
 
 	var br *runtime.Breaker
 	if r.eng.breakers != nil {
-		br = r.eng.breakers.get(&n.nodeBase)
+		br = srt.breaker(r.eng.breakers)
 	}
 	cl := r.eng.classifier
 	var out any
@@ -204,6 +208,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
+		srt.record(&res, r.eng.slowNs)
 		return res, nil
 	}
 	res.Success, res.Output = true, out
@@ -214,6 +219,7 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if caching {
 		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
 	}
+	srt.record(&res, r.eng.slowNs)
 	if e := fr.budget.add(res.Cost, res.Tokens); e != nil {
 		return res, e
 	}

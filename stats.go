@@ -1,0 +1,177 @@
+package flujo
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// stepRuntime is what the executor keeps about one step across runs: its
+// counters and its circuit breaker. It lives in the executor, keyed by the
+// step's identity, so it survives configuration changes.
+type stepRuntime struct {
+	name string
+	brk  atomic.Pointer[stepBreaker]
+
+	execs, failures, retries    atomic.Uint64
+	recoveryAttempts, recovered atomic.Uint64
+	cacheHits, cacheMisses      atomic.Uint64
+	slow                        atomic.Uint64
+	totalNs, maxNs              atomic.Int64
+}
+
+// stepBreaker is a step's breaker with the settings it was built from.
+type stepBreaker struct {
+	set *breakerSet
+	b   *runtime.Breaker
+}
+
+func (c *ExecutorCore) stepRT(b *nodeBase) *stepRuntime {
+	if s, ok := c.steps.Load(b); ok {
+		return s.(*stepRuntime)
+	}
+	s, _ := c.steps.LoadOrStore(b, &stepRuntime{name: b.name})
+	return s.(*stepRuntime)
+}
+
+// breaker returns the step's breaker under set, building a new one when the
+// breaker settings changed.
+func (s *stepRuntime) breaker(set *breakerSet) *runtime.Breaker {
+	for {
+		old := s.brk.Load()
+		if old != nil && old.set == set {
+			return old.b
+		}
+		b, _ := runtime.NewBreaker(s.name, set.settings) // settings validated with the config
+		if s.brk.CompareAndSwap(old, &stepBreaker{set: set, b: b}) {
+			return b
+		}
+	}
+}
+
+// record counts one finished execution of the step.
+func (s *stepRuntime) record(res *StepResult, slowNs int64) {
+	s.execs.Add(1)
+	lat := int64(res.Latency)
+	s.totalNs.Add(lat)
+	if lat > s.maxNs.Load() {
+		s.maxNs.Store(lat) // racy maximum: a concurrent larger value may be lost for one snapshot
+	}
+	if lat > slowNs {
+		s.slow.Add(1)
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// runCounters count whole runs (Execute calls).
+type runCounters struct {
+	inFlight       atomic.Int64
+	runs, failures atomic.Uint64
+	slow           atomic.Uint64
+	totalNs, maxNs atomic.Int64
+}
+
+func (rc *runCounters) record(res *PipelineResult, slowNs int64) {
+	rc.runs.Add(1)
+	lat := int64(res.Latency)
+	rc.totalNs.Add(lat)
+	if lat > rc.maxNs.Load() {
+		rc.maxNs.Store(lat)
+	}
+	if lat > slowNs {
+		rc.slow.Add(1)
+	}
+	if !res.Success {
+		rc.failures.Add(1)
+	}
+}
+
+func nsToMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
+// OptimizationStats returns a snapshot of the executor's live counters: runs,
+// steps, cache, error classifier, breakers and memory, with the
+// configuration in force.
+func (c *ExecutorCore) OptimizationStats() runtime.Stats {
+	eng := c.eng.Load()
+	s := runtime.Stats{Config: eng.cfg.Clone(), Steps: map[string]runtime.StatsStep{}}
+	s.Memory.UsageMB = float64(heapBytes()) / (1 << 20)
+	s.Execution = runtime.StatsExecution{
+		Count:   c.runs.runs.Load(),
+		TotalMs: nsToMs(c.runs.totalNs.Load()),
+		MaxMs:   nsToMs(c.runs.maxNs.Load()),
+		Slow:    c.runs.slow.Load(),
+	}
+	s.Concurrency.Level = int(c.runs.inFlight.Load())
+	if m := eng.cfg.MaxConcurrentExecutions; m != nil {
+		s.Concurrency.Limit, s.Concurrency.Max = *m, *m
+	}
+	c.steps.Range(func(_, v any) bool {
+		sr := v.(*stepRuntime)
+		st := s.Steps[sr.name]
+		st.Execution.Count += sr.execs.Load()
+		st.Execution.TotalMs += nsToMs(sr.totalNs.Load())
+		st.Execution.MaxMs = max(st.Execution.MaxMs, nsToMs(sr.maxNs.Load()))
+		st.Execution.Slow += sr.slow.Load()
+		st.Errors.Executions += sr.execs.Load()
+		st.Errors.Failures += sr.failures.Load()
+		st.Errors.Retries += sr.retries.Load()
+		st.Errors.RecoveryAttempts += sr.recoveryAttempts.Load()
+		st.Errors.Recoveries += sr.recovered.Load()
+		st.Cache.Hits += sr.cacheHits.Load()
+		st.Cache.Misses += sr.cacheMisses.Load()
+		if sb := sr.brk.Load(); sb != nil && sb.set == eng.breakers {
+			bc := sb.b.Counters()
+			st.CircuitBreaker.Calls += bc.Calls
+			st.CircuitBreaker.Failures += bc.Failures
+			st.CircuitBreaker.Rejections += bc.Rejections
+			st.CircuitBreaker.Opens += bc.Opens
+			st.CircuitBreaker.State = max(st.CircuitBreaker.State, statsBreakerState(bc.State))
+		}
+		s.Steps[sr.name] = st
+		return true
+	})
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	if cl := eng.classifier; cl != nil {
+		cc := cl.Counters()
+		s.Errors.SkippedRetries = cc.SkippedRetries
+		s.Errors.CachedPatterns = cc.Patterns
+	}
+	if eng.cache != nil {
+		cc := eng.cache.counters()
+		s.Cache = runtime.StatsCache{Hits: cc.hits, Misses: cc.misses, Evictions: cc.evictions,
+			Expiries: cc.expiries, Size: cc.size, Capacity: cc.capacity, AdmissionPaused: eng.cache.paused.Load()}
+	}
+	return s
+}
+
+func statsBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
+	switch s {
+	case runtime.BreakerOpen:
+		return runtime.StatsBreakerOpen
+	case runtime.BreakerHalfOpen:
+		return runtime.StatsBreakerHalfOpen
+	}
+	return runtime.StatsBreakerClosed
+}
+
+// PerformanceRecommendations derives recommendations from the live
+// counters (OptimizationStats) and the configuration in force.
+func (c *ExecutorCore) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(c.OptimizationStats(), c.OptimizationConfig())
+}

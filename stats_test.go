@@ -1,0 +1,102 @@
+package flujo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+func TestOptimizationStatsFromLiveCounters(t *testing.T) {
+	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) {
+		c.EnableCacheOptimization, c.CircuitBreakerFailureThreshold, c.SlowExecutionThresholdMs = true, 2, 5
+	})
+	cached := Step("cached", func(_ context.Context, s string) (string, error) { clock.Advance(10 * time.Millisecond); return s, nil }, Cache())
+	failing := Step("failing", func(_ context.Context, s string) (string, error) { return "", errors.New("down") }, Retries(0))
+	for _, in := range []string{"a", "a", "b"} {
+		c.Execute(context.Background(), cached, in)
+	}
+	for range 3 {
+		c.Execute(context.Background(), failing, "x")
+	}
+	s := c.OptimizationStats()
+	cs, fs := s.Steps["cached"], s.Steps["failing"]
+	if cs.Execution.Count != 3 || cs.Cache.Hits != 1 || cs.Cache.Misses != 2 || cs.Execution.Slow != 2 {
+		t.Errorf("cached step: %+v", cs)
+	}
+	if s.Cache.Hits != 1 || s.Cache.Size != 2 || s.Cache.Capacity != 500 {
+		t.Errorf("cache: %+v", s.Cache)
+	}
+	if fs.Errors.Failures != 3 || fs.CircuitBreaker.Opens != 1 || fs.CircuitBreaker.Rejections != 1 ||
+		fs.CircuitBreaker.State != runtime.StatsBreakerOpen {
+		t.Errorf("failing step: %+v", fs)
+	}
+	if s.Execution.Count != 6 || s.Errors.Failures != 3 || s.Execution.Slow != 2 || s.Memory.UsageMB <= 0 {
+		t.Errorf("totals: execution %+v errors %+v", s.Execution, s.Errors)
+	}
+	if !s.Config.Equal(c.OptimizationConfig()) {
+		t.Error("stats config differs from the config in force")
+	}
+	b, err := json.Marshal(s)
+	if err != nil || !strings.Contains(string(b), `"hit_rate"`) {
+		t.Errorf("json: %v %s", err, b)
+	}
+}
+
+func TestRecommendationsFollowCounters(t *testing.T) {
+	c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCircuitBreaker = false })
+	if r := c.PerformanceRecommendations(); r != nil {
+		t.Fatalf("idle executor got advice: %+v", r)
+	}
+	failing := Step("failing", func(_ context.Context, s string) (string, error) { return "", errors.New("down") })
+	for range 60 {
+		c.Execute(context.Background(), failing, "x")
+	}
+	recs := c.PerformanceRecommendations()
+	if len(recs) == 0 {
+		t.Fatal("no advice after 60 failing runs")
+	}
+	found := false
+	for _, r := range recs {
+		found = found || strings.Contains(r.Description+r.ID, "error")
+	}
+	if !found {
+		t.Errorf("no error-rate advice: %+v", recs)
+	}
+}
+
+func TestFlagAutomaticOptimization(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, on := range []bool{true, false} {
+		cfg := runtime.DefaultOptimizationConfig()
+		cfg.EnableAutomaticOptimization = on
+		cfg.EnableCacheOptimization = true
+		tick := make(chan time.Time)
+		c, err := NewExecutorCore(cfg, WithClock(runtime.NewFakeClock(0)), func(c *ExecutorCore) { c.tunerTick = tick })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (c.tuner != nil) != on {
+			t.Errorf("enable_automatic_optimization=%v: tuner running %v", on, c.tuner != nil)
+		}
+		if on {
+			// The tuner applies run-time changes through the executor.
+			if err := c.applyTuning("telemetry_batch_size", 40); err != nil || c.OptimizationConfig().TelemetryBatchSize != 40 {
+				t.Errorf("apply: %v", err)
+			}
+			if err := c.applyTuning(runtime.CacheAdmissionAction, false); err != nil || !c.OptimizationStats().Cache.AdmissionPaused {
+				t.Errorf("cache admission: %v", err)
+			}
+			tick <- time.Now()
+		}
+		if err := c.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
