@@ -1,0 +1,588 @@
+package gen
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/runtime"
+)
+
+// guards emits the stale-output guards: one signature assertion per
+// function the executors call, and the runtime version guard.
+func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
+	seen := map[string]bool{}
+	type guard struct {
+		key  string
+		sig  jen.Code
+		ref  jen.Code
+	}
+	var list []guard
+	add := func(fr analysis.FuncRef, sig jen.Code) {
+		key := fmt.Sprintf("%s.%s.%s.%v", fr.PkgPath, fr.Recv, fr.Name, fr.TypeArgs)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		list = append(list, guard{key, sig, g.fn(fr)})
+	}
+	for _, pg := range pipes {
+		for _, n := range pg.nodes {
+			in, out := pg.in(n), pg.out(n)
+			ctx := jen.Qual("context", "Context")
+			switch n.Kind {
+			case analysis.KindStep:
+				add(n.Step.Func, jen.Func().Params(ctx, in, ).Params(out, jen.Error()))
+			case analysis.KindStepS:
+				add(n.Step.Func, jen.Func().Params(ctx, in, jen.Op("*").Add(g.typ(n.Step.State.Type, n.Pos))).Params(out, jen.Error()))
+			case analysis.KindFunc:
+				add(n.Step.Func, jen.Func().Params(in).Add(out))
+			case analysis.KindLoop:
+				add(n.Loop.Until, jen.Func().Params(in).Bool())
+			case analysis.KindBranch:
+				add(n.Branch.Chooser, jen.Func().Params(in).String())
+			case analysis.KindParallel:
+				ps := make([]jen.Code, len(n.Parallel.JoinParams))
+				for i, p := range n.Parallel.JoinParams {
+					ps[i] = g.typ(p.Type, n.Pos)
+				}
+				if n.Parallel.JoinReturnsError {
+					add(n.Parallel.Join, jen.Func().Params(ps...).Params(pg.out(n), jen.Error()))
+				} else {
+					add(n.Parallel.Join, jen.Func().Params(ps...).Add(pg.out(n)))
+				}
+			}
+			for _, v := range n.Options.Validate {
+				add(v, jen.Func().Params(pg.out(n)).Error())
+			}
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].key < list[j].key })
+	defs := make([]jen.Code, len(list))
+	for i, gd := range list {
+		defs[i] = jen.Id("_").Add(gd.sig).Op("=").Add(gd.ref)
+	}
+	f.Comment(StaleMessage)
+	f.Var().Defs(defs...)
+	f.Line()
+	f.Comment("This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
+	f.Const().Id("_").Op("=").Add(qr("SupportPackageIsVersion1"))
+}
+
+// helpers emits the file-level support code the executors share.
+func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
+	usage := false
+	for _, pg := range pipes {
+		usage = usage || pg.usage
+	}
+	g.usesBudget = usage
+	fields := []jen.Code{jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
+	if usage {
+		fields = append(fields, jen.Id("budget").Op("*").Id("flujogenBudget"))
+	}
+	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
+	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
+	for _, src := range helperSources(usage) {
+		f.Add(src)
+	}
+}
+
+// configCode emits statements that set the fields of c which differ from
+// the defaults.
+func configCode(cfg runtime.OptimizationConfig) []jen.Code {
+	def := reflect.ValueOf(runtime.DefaultOptimizationConfig())
+	v := reflect.ValueOf(cfg)
+	t := v.Type()
+	var out []jen.Code
+	for i := 0; i < t.NumField(); i++ {
+		fv, dv := v.Field(i), def.Field(i)
+		if reflect.DeepEqual(fv.Interface(), dv.Interface()) {
+			continue
+		}
+		name := t.Field(i).Name
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				out = append(out, c("c."+name+" = nil"))
+			} else {
+				out = append(out, jen.Block(c(fmt.Sprintf("n := %v", fv.Elem().Interface())), c("c."+name+" = &n")))
+			}
+			continue
+		}
+		out = append(out, jen.Id("c."+name).Op("=").Lit(fv.Interface()))
+	}
+	return out
+}
+
+// emit writes the pipeline's executor type, constructor, methods and node
+// methods.
+func (pg *pipelineGen) emit(f *jen.File) {
+	g := pg.g
+	cfg := g.cfg.Optimization
+	p := pg.p
+	X := pg.X
+	in, out := pg.g.typ(p.In.Type, p.Pos), pg.g.typ(p.Out.Type, p.Pos)
+	monitoring := cfg.EnablePerformanceMonitoring
+	classifier := cfg.EnableOptimizedErrorHandling
+
+	fields := []jen.Code{
+		jen.Id("clock").Add(qr("Clock")),
+		jen.Id("mu").Qual("sync", "Mutex"),
+		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
+		jen.Id("track").Id("flujogenTracker"),
+	}
+	if classifier {
+		fields = append(fields, jen.Id("classifier").Op("*").Add(qr("ErrorClassifier")))
+	}
+	for _, lp := range pg.leaves {
+		if lp.breaker {
+			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")).Comment(strq(lp.n.Name)))
+		}
+	}
+	if monitoring {
+		fields = append(fields,
+			jen.Id("runs, failures, slow").Qual("sync/atomic", "Uint64"),
+			jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"),
+		)
+	}
+	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
+	f.Type().Id(X).Struct(fields...)
+
+	cfgFn := "flujogenConfig" + X
+	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
+	f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
+		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
+
+	// Constructor.
+	ctor := []jen.Code{
+		c("if clock == nil { clock = {} }", qr("SystemClock").Values()),
+		c("e := &" + X + "{clock: clock}"),
+		c("cfg := " + cfgFn + "()"),
+		c("e.cfg.Store(&cfg)"),
+		c("e.track.init()"),
+		c("var err error"),
+	}
+	if classifier {
+		ctor = append(ctor, c(fmt.Sprintf("if e.classifier, err = {}(%d, %d); err != nil { return nil, err }", cfg.ErrorCacheSize, classifierPermanentAfter), qr("NewErrorClassifier")))
+	}
+	for _, lp := range pg.leaves {
+		if lp.breaker {
+			ctor = append(ctor, c(fmt.Sprintf("if e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock}); err != nil { return nil, err }",
+				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
+		}
+	}
+	ctor = append(ctor, c("_ = err"), c("return e, nil"))
+	f.Commentf("%s returns an executor of %s that reads time from clock (nil: the system clock).", pg.ctor, p.Var)
+	f.Func().Id(pg.ctor).Params(jen.Id("clock").Add(qr("Clock"))).Params(jen.Op("*").Id(X), jen.Error()).Block(ctor...)
+
+	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
+	stateParam := []jen.Code{}
+	stateInit := []jen.Code{c("r.state = nil")}
+	finalState := "nil"
+	if pg.stateKey != "" {
+		stateParam = []jen.Code{jen.Id("st").Op("*").Add(pg.stateType())}
+		stateInit = []jen.Code{c("r.state = st"), c("if st == nil { r.state = new({}) }", pg.stateType())}
+		finalState = "r.state"
+	}
+	root := p.Root
+	startRun := []jen.Code{}
+	endRun := func(success string) []jen.Code { return nil }
+	if monitoring {
+		startRun = []jen.Code{c("start := e.clock.Nanotime()")}
+		endRun = func(success string) []jen.Code {
+			return []jen.Code{c("e.record(e.clock.Nanotime()-start, " + success + ")")}
+		}
+	}
+
+	// Execute: the fast path.
+	exec := []jen.Code{
+		c("if !e.track.add() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
+		c("defer e.track.done()"),
+		c("var r {}", jen.Id("flujogenRun").Types(pg.stateType())),
+	}
+	exec = append(exec, stateInit...)
+	exec = append(exec, startRun...)
+	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"))
+	exec = append(exec, endRun("abort == nil && res.Success")...)
+	exec = append(exec,
+		c("if abort != nil { return *new({}), abort }", out.Clone()),
+		c("if !res.Success { return *new({}), &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err} }", out.Clone(), qf("StepError")),
+		c("return out, nil"),
+	)
+	f.Commentf("Execute runs %s on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.", p.Var)
+	f.Add(recv()).Id("Execute").Params(append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)...).Params(out.Clone(), jen.Error()).Block(exec...)
+
+	// ExecuteResult: the recorded path.
+	er := []jen.Code{
+		c("if !e.track.add() { return nil, {} }", qf("ErrClosed")),
+		c("defer e.track.done()"),
+		c("r := {}{record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
+	}
+	er = append(er, stateInit...)
+	if pg.usage {
+		er = append(er, c("if limits != nil { r.budget = flujogenNewBudget(*limits) }"))
+	} else {
+		er = append(er, c("_ = limits // no output of this pipeline reports usage"))
+	}
+	er = append(er, startRun...)
+	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"))
+	er = append(er, endRun("abort == nil && res.Success")...)
+	steps := "[]{}{res}"
+	if root.Kind == analysis.KindPipeline {
+		steps = "res.Steps"
+	}
+	er = append(er,
+		c("pr := &{}{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}", qf("PipelineResult")),
+	)
+	if steps == "res.Steps" {
+		er = append(er, c("pr.Steps = res.Steps"))
+	} else {
+		er = append(er, c("pr.Steps = []{}{res}", qf("StepResult")))
+	}
+	if finalState != "nil" {
+		er = append(er, c("pr.FinalState = r.state"))
+	}
+	ule := ""
+	if pg.usage {
+		ule = "var ule *{}\nif {}(abort, &ule) {\nule.Partial = pr\nule.Cost, ule.Tokens = r.budget.totals()\n}\n"
+	}
+	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}\n}"
+	if pg.usage {
+		er = append(er, c(sw, qf("UsageLimitExceededError"), jen.Qual("errors", "As"), qf("StepError")))
+	} else {
+		er = append(er, c(sw, qf("StepError")))
+	}
+	er = append(er, c("return pr, pr.Err"))
+	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
+	resParams = append(resParams, jen.Id("limits").Op("*").Add(qf("UsageLimits")))
+	f.Commentf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.", p.Var)
+	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(er...)
+
+	callArgs := "ctx, in"
+	if pg.stateKey != "" {
+		callArgs += ", st"
+	}
+	f.Comment("ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.")
+	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
+		c("res, err := e.ExecuteResult("+callArgs+", limits)"),
+		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
+		c("return res, flujogenMetrics(res), err"),
+	)
+
+	// Stats.
+	stats := []jen.Code{
+		c("cfg := *e.cfg.Load()"),
+		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
+		c("s.Memory.UsageMB = flujogenHeapMB()"),
+		c("s.Concurrency.Level = int(e.track.running())"),
+	}
+	if monitoring {
+		stats = append(stats, c("s.Execution = {}{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}", qr("StatsExecution")))
+	}
+	for _, lp := range pg.leaves {
+		if !lp.breaker {
+			continue
+		}
+		stats = append(stats, jen.Block(
+			c("bc := e."+brkName(lp.n)+".Counters()"),
+			c("st := s.Steps["+strq(lp.n.Name)+"]"),
+			c("st.CircuitBreaker.Calls += bc.Calls"),
+			c("st.CircuitBreaker.Failures += bc.Failures"),
+			c("st.CircuitBreaker.Rejections += bc.Rejections"),
+			c("st.CircuitBreaker.Opens += bc.Opens"),
+			c("st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))"),
+			c("s.Steps["+strq(lp.n.Name)+"] = st"),
+		))
+	}
+	if classifier {
+		stats = append(stats, c("cc := e.classifier.Counters()"), c("s.Errors.SkippedRetries = cc.SkippedRetries"), c("s.Errors.CachedPatterns = cc.Patterns"))
+	}
+	stats = append(stats, c("return s"))
+	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.")
+	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(stats...)
+
+	f.Comment("PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.")
+	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(
+		c("return {}(e.OptimizationStats(), *e.cfg.Load())", qr("Recommend")))
+
+	f.Comment("OptimizationConfig returns a copy of the configuration in force.")
+	f.Add(recv()).Id("OptimizationConfig").Params().Add(qr("OptimizationConfig")).Block(c("return e.cfg.Load().Clone()"))
+
+	f.Comment("ExportConfig encodes the configuration in force in format (\"json\").")
+	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.cfg.Load().Export(format)"))
+
+	f.Commentf("ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into %s cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.", X)
+	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(
+		c("e.mu.Lock()"),
+		c("defer e.mu.Unlock()"),
+		c("cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "+strq(X)+")"),
+		c("if cfg != nil { e.cfg.Store(cfg) }"),
+		c("return err"),
+	)
+
+	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.")
+	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
+		c("select {\ncase <-e.track.close():\nreturn nil\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+
+	if monitoring {
+		f.Comment("record counts one finished run.")
+		f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
+			c("e.runs.Add(1)"),
+			c("e.totalNs.Add(ns)"),
+			c("if ns > e.maxNs.Load() { e.maxNs.Store(ns) }"),
+			c("if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 { e.slow.Add(1) }"),
+			c("if !ok { e.failures.Add(1) }"),
+		)
+	}
+
+	pg.emitNode(f, root)
+}
+
+// helperSources returns the file-level helpers.
+func helperSources(usage bool) []jen.Code {
+	var out []jen.Code
+	out = append(out, jen.Comment("flujogenFeedback is the feedback of a step whose last attempt failed."),
+		c(`func flujogenFeedback(err error) string {
+	var v *{}
+	if {}(err, &v) {
+		return "Validation failed: " + v.Err.Error()
+	}
+	var p *{}
+	if {}(err, &p) {
+		return {}("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
+	}
+	return "Agent execution failed with " + {}({}(err).String(), "*") + ": " + err.Error()
+}`, qf("ValidationFailedError"), jen.Qual("errors", "As"), qf("PanicError"), jen.Qual("errors", "As"), jen.Qual("fmt", "Sprintf"),
+			jen.Qual("strings", "TrimPrefix"), jen.Qual("reflect", "TypeOf")))
+	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
+		c(`func flujogenIsUsageLimit(err error) bool {
+	var u *{}
+	return {}(err, &u)
+}`, qf("UsageLimitExceededError"), jen.Qual("errors", "As")))
+	out = append(out, jen.Comment("flujogenFailurePath follows the failed results down to the innermost failed node."),
+		c(`func flujogenFailurePath(res {}) []string {
+	path := []string{res.Name}
+	for {
+		next := -1
+		for i := range res.Steps {
+			if !res.Steps[i].Success {
+				next = i
+			}
+		}
+		if next < 0 || res.FallbackTriggered {
+			return path
+		}
+		res = res.Steps[next]
+		path = append(path, res.Name)
+	}
+}`, qf("StepResult")))
+	out = append(out, jen.Comment("flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed."),
+		c(`type flujogenTracker struct {
+	state {}
+	idle  chan bool
+	once  {}
+}`, jen.Qual("sync/atomic", "Int64"), jen.Qual("sync", "Once")),
+		c(`const flujogenClosed = int64(1) << 62`),
+		c(`func (t *flujogenTracker) init() { t.idle = make(chan bool) }`),
+		c(`func (t *flujogenTracker) add() bool {
+	for {
+		s := t.state.Load()
+		if s&flujogenClosed != 0 {
+			return false
+		}
+		if t.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}`),
+		c(`func (t *flujogenTracker) addChild() { t.state.Add(1) }`),
+		c(`func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }`),
+		c(`func (t *flujogenTracker) done() {
+	if t.state.Add(-1) == flujogenClosed {
+		t.once.Do(func() { close(t.idle) })
+	}
+}`),
+		c(`func (t *flujogenTracker) close() <-chan bool {
+	for {
+		s := t.state.Load()
+		if t.state.CompareAndSwap(s, s|flujogenClosed) {
+			if s&^flujogenClosed == 0 {
+				t.once.Do(func() { close(t.idle) })
+			}
+			return t.idle
+		}
+	}
+}`))
+	out = append(out, jen.Comment("flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does."),
+		c(`func flujogenMetrics(res *{}) {} {
+	var m {}
+	m.ExecutionTimeMs = float64(res.Latency) / float64({})
+	m.MemoryUsageMb = flujogenHeapMB()
+	flujogenWalk(res.Steps, func(s *{}) {
+		if len(s.Steps) == 0 || s.FallbackTriggered {
+			m.CacheHit = m.CacheHit || s.CacheHit
+		}
+	})
+	m.Attempts = flujogenLeafAttempts(res.Steps)
+	return m
+}`, qf("PipelineResult"), qf("Metrics"), qf("Metrics"), jen.Qual("time", "Millisecond"), qf("StepResult")),
+		c(`func flujogenLeafAttempts(steps []{}) int {
+	n := 0
+	for i := range steps {
+		s := &steps[i]
+		switch {
+		case s.FallbackTriggered:
+			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
+			if len(primary) == 0 {
+				n += s.Attempts - fb[0].Attempts
+			} else {
+				n += flujogenLeafAttempts(primary)
+			}
+			n += flujogenLeafAttempts(fb)
+		case len(s.Steps) == 0:
+			n += s.Attempts
+		default:
+			n += flujogenLeafAttempts(s.Steps)
+		}
+	}
+	return n
+}`, qf("StepResult")),
+		c(`func flujogenWalk(steps []{}, f func(*{})) {
+	for i := range steps {
+		f(&steps[i])
+		flujogenWalk(steps[i].Steps, f)
+	}
+}`, qf("StepResult"), qf("StepResult")),
+		c(`func flujogenHeapMB() float64 {
+	s := []{}{{Name: "/memory/classes/heap/objects:bytes"}}
+	{}(s)
+	if s[0].Value.Kind() != {} {
+		return 0
+	}
+	return float64(s[0].Value.Uint64()) / (1 << 20)
+}`, jen.Qual("runtime/metrics", "Sample"), jen.Qual("runtime/metrics", "Read"), jen.Qual("runtime/metrics", "KindUint64")),
+		c(`func flujogenBreakerState(s {}) {} {
+	switch s {
+	case {}:
+		return {}
+	case {}:
+		return {}
+	}
+	return {}
+}`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")),
+	)
+	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error."),
+		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string) (*{}, error) {
+	next, err := cfg.Import(data, format)
+	if err != nil {
+		return nil, err
+	}
+	was, now := cfg.ToMap(), next.ToMap()
+	var compiled []string
+	runtimeFields := make(map[string]any)
+	for _, f := range {}() {
+		if f.Runtime {
+			runtimeFields[f.Name] = now[f.Name]
+		} else if {}("%v", was[f.Name]) != {}("%v", now[f.Name]) {
+			compiled = append(compiled, f.Name)
+		}
+	}
+	if len(compiled) == 0 {
+		return &next, nil
+	}
+	patch, err := {}(runtimeFields)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := cfg.Import(patch, "json")
+	if err != nil {
+		return nil, err
+	}
+	return &applied, {}("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, {}(compiled, ", "))
+}`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
+			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
+	if usage {
+		out = append(out, jen.Comment("flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches."),
+			c(`type flujogenBudget struct {
+	mu                 {}
+	user               {}
+	hasCost, hasTokens bool
+	costLimit          float64
+	tokenLimit         int
+	cost               float64
+	tokens             int
+}`, jen.Qual("sync", "Mutex"), qf("UsageLimits")),
+			c(`func flujogenNewBudget(l {}) *flujogenBudget {
+	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
+}`, qf("UsageLimits")),
+			c(`func (b *flujogenBudget) add(cost float64, tokens int) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cost += cost
+	b.tokens += tokens
+	switch {
+	case b.hasCost && b.cost > b.costLimit:
+		return &{}{Limit: "total_cost_limit", Limits: b.user}
+	case b.hasTokens && b.tokens > b.tokenLimit:
+		return &{}{Limit: "total_tokens_limit", Limits: b.user}
+	}
+	return nil
+}`, qf("UsageLimitExceededError"), qf("UsageLimitExceededError")),
+			c(`func (b *flujogenBudget) totals() (float64, int) {
+	if b == nil {
+		return 0, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cost, b.tokens
+}`),
+			c(`func (b *flujogenBudget) split(n int) []*flujogenBudget {
+	parts := make([]*flujogenBudget, n)
+	if b == nil {
+		return parts
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range parts {
+		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
+		if b.hasCost {
+			p.costLimit = (b.costLimit - b.cost) / float64(n)
+		}
+		if b.hasTokens {
+			rest := b.tokenLimit - b.tokens
+			p.tokenLimit = rest / n
+			if i < rest%n {
+				p.tokenLimit++
+			}
+		}
+		parts[i] = p
+	}
+	return parts
+}`),
+			c(`func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
+	if b == nil {
+		return
+	}
+	var cost float64
+	var tokens int
+	for _, p := range parts {
+		c, t := p.totals()
+		cost += c
+		tokens += t
+	}
+	b.mu.Lock()
+	b.cost += cost
+	b.tokens += tokens
+	b.mu.Unlock()
+}`))
+	}
+	return out
+}
+
+var _ = strings.Join
