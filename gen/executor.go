@@ -586,3 +586,43 @@ func helperSources(usage bool) []jen.Code {
 }
 
 var _ = strings.Join
+
+// runners emits FlujogenRunners: every executor of the file behind one
+// dynamically typed signature, for differential tests against the
+// ExecutorCore.
+func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
+	f.Comment("FlujogenRunner runs one generated executor with dynamically typed input and state.")
+	f.Type().Id("FlujogenRunner").Struct(
+		jen.Id("Run").Func().Params(jen.Qual("context", "Context"), jen.Any(), jen.Any(), jen.Op("*").Add(qf("UsageLimits"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()),
+		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
+		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
+	)
+	body := []jen.Code{c("m := make(map[string]FlujogenRunner)")}
+	for _, pg := range pipes {
+		in := g.typ(pg.p.In.Type, pg.p.Pos)
+		call := "return e.ExecuteResult(ctx, v, limits)"
+		pre := []jen.Code{}
+		if pg.stateKey != "" {
+			call = "return e.ExecuteResult(ctx, v, s, limits)"
+			pre = append(pre, c("s, ok := st.(*{})", pg.stateType()),
+				c("if st != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}(st), Got: {}(st)} }", qf("StateTypeError"), jen.Qual("reflect", "TypeOf"), jen.Qual("reflect", "TypeOf")))
+		}
+		run := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Any(), jen.Id("st").Any(), jen.Id("limits").Op("*").Add(qf("UsageLimits"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
+			append(append([]jen.Code{
+				c("v, ok := in.({})", in.Clone()),
+				c("if in != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[{}](), Got: {}(in)} }", qf("InputTypeError"), jen.Qual("reflect", "TypeFor"), in.Clone(), jen.Qual("reflect", "TypeOf")),
+			}, pre...), c(call))...)
+		body = append(body, jen.Block(
+			c("e, err := "+pg.ctor+"(clock)"),
+			c("if err != nil { return nil, err }"),
+			jen.Id("m").Index(jen.Lit(pg.p.Var)).Op("=").Id("FlujogenRunner").Values(jen.Dict{
+				jen.Id("Run"):    run,
+				jen.Id("Close"):  jen.Id("e.Close"),
+				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
+			}),
+		))
+	}
+	body = append(body, c("return m, nil"))
+	f.Comment("FlujogenRunners builds every executor of this file, keyed by pipeline variable.")
+	f.Func().Id("FlujogenRunners").Params(jen.Id("clock").Add(qr("Clock"))).Params(jen.Map(jen.String()).Id("FlujogenRunner"), jen.Error()).Block(body...)
+}

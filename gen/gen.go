@@ -69,6 +69,22 @@ func (l Errors) Error() string {
 // without pipelines yields nil bytes and no error: there is nothing to
 // generate. Unsupported declarations are errors, never silently wrong code.
 func Generate(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config) ([]byte, error) {
+	return GenerateWith(m, pkg, cfg, Options{})
+}
+
+// Options change where the generated code lives and what it adds.
+type Options struct {
+	// PkgPath and PkgName, when set, emit the file into another package
+	// than the declarations', referring to their functions and types by
+	// import; the equivalence tests use it.
+	PkgPath, PkgName string
+	// Runners adds FlujogenRunners, which builds every executor of the file
+	// behind one dynamically typed signature, for differential tests.
+	Runners bool
+}
+
+// GenerateWith is Generate with options.
+func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, opts Options) ([]byte, error) {
 	if cfg == nil {
 		cfg = schema.Default()
 	}
@@ -76,7 +92,11 @@ func Generate(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config) ([]b
 		return nil, nil
 	}
 	g := &generator{model: m, pkg: pkg, cfg: cfg}
-	f := jen.NewFilePathName(pkg.Path, pkg.Name)
+	path, name := pkg.Path, pkg.Name
+	if opts.PkgPath != "" {
+		path, name = opts.PkgPath, opts.PkgName
+	}
+	f := jen.NewFilePathName(path, name)
 	f.HeaderComment(Header)
 	f.HeaderComment(BuildConstraint)
 	g.importNames(f)
@@ -99,6 +119,9 @@ func Generate(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config) ([]b
 	g.helpers(f, emitted)
 	for _, pg := range emitted {
 		pg.emit(f)
+	}
+	if opts.Runners {
+		g.runners(f, emitted)
 	}
 	g.copyFuncs(f)
 	if len(g.errs) > 0 {

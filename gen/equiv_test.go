@@ -1,0 +1,136 @@
+package gen
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujotest"
+	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
+	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
+	"github.com/flujo/flujo/runtime"
+)
+
+// suiteVars names the suite's package-level declarations, which the
+// generated test executors are keyed by.
+var suiteVars = map[flujo.Node]string{
+	flujotest.FlakyDefault: "FlakyDefault", flujotest.FlakyRetries3: "FlakyRetries3", flujotest.FailOnce: "FailOnce",
+	flujotest.Validated: "Validated", flujotest.Panics: "Panics", flujotest.BackoffLong: "BackoffLong",
+	flujotest.TimesOut: "TimesOut", flujotest.WithFallback: "WithFallback", flujotest.WithFailedFallback: "WithFailedFallback",
+	flujotest.CachedTags: "CachedTags", flujotest.BreakerFail: "BreakerFail", flujotest.BreakerFlaky: "BreakerFlaky",
+	flujotest.CountTo3: "CountTo3", flujotest.CountForever: "CountForever", flujotest.CountForever2: "CountForever2",
+	flujotest.RouteWithDefault: "RouteWithDefault", flujotest.RouteNoDefault: "RouteNoDefault",
+	flujotest.MapEcho: "MapEcho", flujotest.MapFlakyInOrder: "MapFlakyInOrder", flujotest.Spend3: "Spend3",
+	flujotest.ParallelSpend: "ParallelSpend", flujotest.StateRetry: "StateRetry", flujotest.ParallelBlocks: "ParallelBlocks",
+	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
+}
+
+type runnerSet struct {
+	cfg     runtime.OptimizationConfig
+	runners func(runtime.Clock) (map[string]runner, error)
+}
+
+type runner struct {
+	run   func(context.Context, any, any, *flujo.UsageLimits) (*flujo.PipelineResult, error)
+	close func(context.Context) error
+}
+
+func variants() []runnerSet {
+	return []runnerSet{
+		{equivVariants()["defaults"], func(c runtime.Clock) (map[string]runner, error) {
+			m, err := gendefaults.FlujogenRunners(c)
+			out := map[string]runner{}
+			for k, v := range m {
+				out[k] = runner{v.Run, v.Close}
+			}
+			return out, err
+		}},
+		{equivVariants()["breaker"], func(c runtime.Clock) (map[string]runner, error) {
+			m, err := breaker.FlujogenRunners(c)
+			out := map[string]runner{}
+			for k, v := range m {
+				out[k] = runner{v.Run, v.Close}
+			}
+			return out, err
+		}},
+	}
+}
+
+// sameCompiled reports whether a and b agree on every field that
+// generation compiles in.
+func sameCompiled(a, b runtime.OptimizationConfig) bool {
+	am, bm := a.ToMap(), b.ToMap()
+	for _, f := range runtime.ConfigFields() {
+		if !f.Runtime && fmt.Sprint(am[f.Name]) != fmt.Sprint(bm[f.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// genEngine runs the suite's declarations on generated executors.
+type genEngine struct {
+	t       testing.TB
+	runners map[string]runner
+}
+
+func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	name, ok := suiteVars[node]
+	if !ok {
+		e.t.Skipf("%q is not a package-level declaration: no generated executor", node.Name())
+	}
+	r, ok := e.runners[name]
+	if !ok {
+		e.t.Skipf("%s was not generated", name)
+	}
+	state, limits := execOptions(opts)
+	return r.run(ctx, input, state, limits)
+}
+
+// execOptions reads WithState and WithUsageLimits back from options, which
+// keep them in unexported fields.
+func execOptions(opts []flujo.ExecOption) (state any, limits *flujo.UsageLimits) {
+	if len(opts) == 0 {
+		return nil, nil
+	}
+	fv := reflect.ValueOf(opts[0])
+	p := reflect.New(fv.Type().In(0).Elem())
+	for _, o := range opts {
+		reflect.ValueOf(o).Call([]reflect.Value{p})
+	}
+	read := func(name string) any {
+		f := p.Elem().FieldByName(name)
+		return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface()
+	}
+	state = read("state")
+	limits, _ = read("limits").(*flujo.UsageLimits)
+	return state, limits
+}
+
+func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
+	for _, v := range variants() {
+		if !sameCompiled(v.cfg, cfg) {
+			continue
+		}
+		rs, err := v.runners(clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, r := range rs {
+				if err := r.close(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		return &genEngine{t: t, runners: rs}
+	}
+	t.Skip("no generated variant for this configuration")
+	return nil
+}
+
+// TestGeneratedSemantics runs the semantics suite on generated executors.
+func TestGeneratedSemantics(t *testing.T) { flujotest.RunSemantics(t, newGenEngine) }
