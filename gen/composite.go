@@ -294,7 +294,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	conc := n.Options.Concurrency
 	seq := c(`for i := range in {
 	ab := error(nil)
-	outs[i], ab = e.`+runName(body)+`(ctx, in[i], r, &results[i])
+	outs[i], ab = e.` + runName(body) + `(ctx, in[i], r, &results[i])
 	finished[i] = true
 	if ab != nil {
 		abort = ab

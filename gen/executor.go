@@ -17,9 +17,9 @@ import (
 func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 	seen := map[string]bool{}
 	type guard struct {
-		key  string
-		sig  jen.Code
-		ref  jen.Code
+		key string
+		sig jen.Code
+		ref jen.Code
 	}
 	var list []guard
 	add := func(fr analysis.FuncRef, sig jen.Code) {
@@ -36,7 +36,7 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 			ctx := jen.Qual("context", "Context")
 			switch n.Kind {
 			case analysis.KindStep:
-				add(n.Step.Func, jen.Func().Params(ctx, in, ).Params(out, jen.Error()))
+				add(n.Step.Func, jen.Func().Params(ctx, in).Params(out, jen.Error()))
 			case analysis.KindStepS:
 				add(n.Step.Func, jen.Func().Params(ctx, in, jen.Op("*").Add(g.typ(n.Step.State.Type, n.Pos))).Params(out, jen.Error()))
 			case analysis.KindFunc:

@@ -187,19 +187,19 @@ func (g *generator) unsupported(pos, what string) {
 // guesses a package name from its path.
 func (g *generator) importNames(f *jen.File) {
 	names := map[string]string{
-		"context":       "context",
-		"errors":        "errors",
-		"fmt":           "fmt",
-		"reflect":       "reflect",
-		"runtime/debug": "debug",
+		"context":         "context",
+		"errors":          "errors",
+		"fmt":             "fmt",
+		"reflect":         "reflect",
+		"runtime/debug":   "debug",
 		"runtime/metrics": "metrics",
-		"strings":       "strings",
-		"sync":          "sync",
-		"sync/atomic":   "atomic",
-		"time":          "time",
-		"encoding/json": "json",
-		flujoPath:       "flujo",
-		runtimePath:     "runtime",
+		"strings":         "strings",
+		"sync":            "sync",
+		"sync/atomic":     "atomic",
+		"time":            "time",
+		"encoding/json":   "json",
+		flujoPath:         "flujo",
+		runtimePath:       "runtime",
 	}
 	for _, p := range g.model.Packages {
 		names[p.Path] = p.Name

@@ -247,10 +247,10 @@ func (pg *pipelineGen) emitNode(f *jen.File, n *analysis.Node) {
 func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary string) {
 	fb := n.Options.Fallback
 	body := []jen.Code{
-		c("out, abort := e."+primary+"(ctx, in, r, res)"),
+		c("out, abort := e." + primary + "(ctx, in, r, res)"),
 		c("if abort != nil || res.Success { return out, abort }"),
 		c("var fb {}", qf("StepResult")),
-		c("fout, abort := e."+runName(fb)+"(ctx, in, r, &fb)"),
+		c("fout, abort := e." + runName(fb) + "(ctx, in, r, &fb)"),
 		c("res.FallbackTriggered = true"),
 		c("res.OriginalError = res.Err"),
 		c("res.Attempts += fb.Attempts"),
