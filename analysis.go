@@ -12,6 +12,7 @@ type treeInfo struct {
 	// state is the S of the tree's StepS, or nil.
 	state reflect.Type
 	nodes map[*nodeBase]*nodeInfo
+	core  *ExecutorCore
 }
 
 // nodeInfo is the analysis of one node.
@@ -23,6 +24,8 @@ type nodeInfo struct {
 	writes bool
 	// branchWrites, for a Parallel, is writes of each branch.
 	branchWrites []bool
+	// step is the executor's record of a leaf step.
+	step *stepRuntime
 }
 
 func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
@@ -32,7 +35,7 @@ func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
 			return t.(*treeInfo)
 		}
 	}
-	t := analyse(root)
+	t := analyse(root, c)
 	c.analyses.Add(1)
 	if eng.stepOpt {
 		c.trees.Store(b, t)
@@ -40,8 +43,8 @@ func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
 	return t
 }
 
-func analyse(root Node) *treeInfo {
-	t := &treeInfo{state: stateTypeOf(root), nodes: map[*nodeBase]*nodeInfo{}}
+func analyse(root Node, c *ExecutorCore) *treeInfo {
+	t := &treeInfo{state: stateTypeOf(root), nodes: map[*nodeBase]*nodeInfo{}, core: c}
 	t.walk(root)
 	return t
 }
@@ -60,6 +63,7 @@ func (t *treeInfo) walk(n Node) bool {
 	t.nodes[b] = ni
 	if b.kind.leaf() {
 		ni.fingerprint = fingerprint(b)
+		ni.step = t.core.stepRT(b)
 	}
 	writes := b.kind == kindStepS
 	for _, ch := range children(n) {

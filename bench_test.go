@@ -37,3 +37,26 @@ func BenchmarkOneStepPipeline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOneStepPipelineBare runs the same pipeline with every enable_*
+// flag off: the cost of the engine itself, without its components.
+func BenchmarkOneStepPipelineBare(b *testing.B) {
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableObjectPool, cfg.EnableContextOptimization, cfg.EnableMemoryOptimization = false, false, false
+	cfg.EnableStepOptimization, cfg.EnableAlgorithmOptimization, cfg.EnableConcurrencyOptimization = false, false, false
+	cfg.EnableOptimizedTelemetry, cfg.EnablePerformanceMonitoring = false, false
+	cfg.EnableOptimizedErrorHandling, cfg.EnableCircuitBreaker = false, false
+	c, err := NewExecutorCore(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	p := Pipeline("one", Step("inc", benchStep))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := c.Execute(ctx, p, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

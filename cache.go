@@ -80,6 +80,24 @@ func (c *resultCache) set(key string, v any, ttl time.Duration) {
 	}
 }
 
+// shrink reacts to memory pressure: from high pressure on, the cache stops
+// admitting results and drops its older half; below, it admits again.
+func (c *resultCache) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		c.paused.Store(false)
+		return
+	}
+	c.paused.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := c.ll.Len() / 2; n > 0; n-- {
+		el := c.ll.Back()
+		c.ll.Remove(el)
+		delete(c.m, el.Value.(*cacheEntry).key)
+		c.evictions++
+	}
+}
+
 // cacheCounters are a result cache's counters at one moment.
 type cacheCounters struct {
 	hits, misses, evictions, expiries uint64

@@ -14,6 +14,7 @@ type DeclarationError struct {
 	Problems []string
 }
 
+// Error describes the problem.
 func (e *DeclarationError) Error() string {
 	if len(e.Problems) == 1 {
 		return "flujo: " + e.Problems[0]

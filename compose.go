@@ -31,70 +31,74 @@ func guard(name string, f func()) (err error) {
 	return nil
 }
 
-func (r *execRun) pipeline(ctx context.Context, n *pipelineNode, in any, fr frame) (StepResult, error) {
-	res := StepResult{Name: n.name, Attempts: 1, Steps: make([]StepResult, 0, len(n.nodes))}
+func (r execRun) pipeline(ctx context.Context, n *pipelineNode, in any, fr frame, res *StepResult) error {
+	*res = StepResult{Name: n.name, Attempts: 1, Steps: make([]StepResult, len(n.nodes))}
 	v := in
-	for _, s := range n.nodes {
-		sr, abort := r.exec(ctx, s, v, fr)
-		res.Steps = append(res.Steps, sr)
+	for i, s := range n.nodes {
+		sr := &res.Steps[i]
+		abort := r.exec(ctx, s, v, fr, sr)
 		res.Cost += sr.Cost
 		res.Tokens += sr.Tokens
+		res.Latency += sr.Latency
 		if abort != nil {
+			res.Steps = res.Steps[:i+1]
 			res.Err = abort
-			return res, abort
+			return abort
 		}
 		if !sr.Success {
-			failWith(&res, &sr)
-			return res, nil
+			res.Steps = res.Steps[:i+1]
+			failWith(res, sr)
+			return nil
 		}
 		v = sr.Output
 	}
 	res.Success, res.Output = true, v
-	return res, nil
+	return nil
 }
 
-func (r *execRun) loop(ctx context.Context, n *loopNode, in any, fr frame) (StepResult, error) {
-	res := StepResult{Name: n.name}
+func (r execRun) loop(ctx context.Context, n *loopNode, in any, fr frame, res *StepResult) error {
+	*res = StepResult{Name: n.name}
 	v := in
 	for i := 1; i <= n.set.maxLoops; i++ {
 		if err := ctx.Err(); err != nil {
 			res.Err = err
-			return res, err
+			return err
 		}
-		sr, abort := r.exec(ctx, n.body, v, fr)
+		res.Steps = append(res.Steps, StepResult{})
+		sr := &res.Steps[len(res.Steps)-1]
+		abort := r.exec(ctx, n.body, v, fr, sr)
 		res.Attempts = i
-		res.Steps = append(res.Steps, sr)
 		res.Cost += sr.Cost
 		res.Tokens += sr.Tokens
 		if abort != nil {
 			res.Err = abort
-			return res, abort
+			return abort
 		}
 		if !sr.Success {
-			failWith(&res, &sr)
-			return res, nil
+			failWith(res, sr)
+			return nil
 		}
 		v = sr.Output
 		var done bool
 		if err := guard(n.name, func() { done = n.until(v) }); err != nil {
-			fail(&res, err)
-			return res, nil
+			fail(res, err)
+			return nil
 		}
 		if done {
 			res.Success, res.Output = true, v
-			return res, nil
+			return nil
 		}
 	}
-	fail(&res, &MaxLoopsError{Loop: n.name, MaxLoops: n.set.maxLoops})
-	return res, nil
+	fail(res, &MaxLoopsError{Loop: n.name, MaxLoops: n.set.maxLoops})
+	return nil
 }
 
-func (r *execRun) branch(ctx context.Context, n *branchNode, in any, fr frame) (StepResult, error) {
-	res := StepResult{Name: n.name, Attempts: 1}
+func (r execRun) branch(ctx context.Context, n *branchNode, in any, fr frame, res *StepResult) error {
+	*res = StepResult{Name: n.name, Attempts: 1}
 	var key string
 	if err := guard(n.name, func() { key = n.choose(in) }); err != nil {
-		fail(&res, err)
-		return res, nil
+		fail(res, err)
+		return nil
 	}
 	res.BranchKey = key
 	node, ok := n.cases[key]
@@ -102,33 +106,34 @@ func (r *execRun) branch(ctx context.Context, n *branchNode, in any, fr frame) (
 		node = n.set.def
 	}
 	if node == nil {
-		fail(&res, &NoBranchError{Branch: n.name, Key: key})
-		return res, nil
+		fail(res, &NoBranchError{Branch: n.name, Key: key})
+		return nil
 	}
-	sr, abort := r.exec(ctx, node, in, fr)
-	res.Steps = []StepResult{sr}
+	res.Steps = make([]StepResult, 1)
+	sr := &res.Steps[0]
+	abort := r.exec(ctx, node, in, fr, sr)
 	res.Cost, res.Tokens = sr.Cost, sr.Tokens
 	if abort != nil {
 		res.Err = abort
-		return res, abort
+		return abort
 	}
 	if !sr.Success {
-		failWith(&res, &sr)
-		return res, nil
+		failWith(res, sr)
+		return nil
 	}
 	res.Success, res.Output = true, sr.Output
-	return res, nil
+	return nil
 }
 
-// branchOutcome is what a Parallel branch or a Map element sends back.
+// branchOutcome is what a Parallel branch sends back; its result is in
+// the Parallel's results slice, at index i.
 type branchOutcome struct {
 	i     int
-	res   StepResult
 	abort error
 }
 
-func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame) (StepResult, error) {
-	res := StepResult{Name: n.name, Attempts: 1}
+func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame, res *StepResult) error {
+	*res = StepResult{Name: n.name, Attempts: 1}
 	k := len(n.branches)
 	info := r.tree.nodes[&n.nodeBase]
 
@@ -150,21 +155,21 @@ func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr fram
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan branchOutcome, k)
+	results := make([]StepResult, k)
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: budgets[i]}
 		r.core.goTracked(func() {
-			sr, abort := r.exec(bctx, br, in, bfr)
-			done <- branchOutcome{i, sr, abort}
+			abort := r.exec(bctx, br, in, bfr, &results[i])
+			done <- branchOutcome{i, abort}
 		})
 	}
-	results := make([]StepResult, k)
 	finished := make([]bool, k)
 	var abort error
 	failed := -1
 	for range k {
 		select {
 		case o := <-done:
-			results[o.i], finished[o.i] = o.res, true
+			finished[o.i] = true
 			switch {
 			case o.abort != nil && (ctx.Err() != nil || isUsageLimit(o.abort)):
 				if abort == nil {
@@ -173,7 +178,7 @@ func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr fram
 				}
 			case o.abort != nil:
 				// cancelled because a sibling failed
-			case !o.res.Success && n.set.onFailure == Propagate && (failed < 0 || o.i < failed):
+			case !results[o.i].Success && n.set.onFailure == Propagate && (failed < 0 || o.i < failed):
 				failed = o.i
 				cancel()
 			}
@@ -182,7 +187,7 @@ func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr fram
 			// goroutines the executor still counts.
 			res.Steps = finishedResults(results, finished)
 			res.Err = ctx.Err()
-			return res, ctx.Err()
+			return ctx.Err()
 		}
 	}
 	fr.budget.absorb(budgets)
@@ -193,18 +198,18 @@ func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr fram
 	}
 	if abort != nil {
 		res.Err = abort
-		return res, abort
+		return abort
 	}
 	if failed >= 0 {
-		f := results[failed]
+		f := &results[failed]
 		res.Success, res.Err = false, f.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", f.Name, f.Feedback)
-		return res, nil
+		return nil
 	}
 	if fr.state != nil {
 		if err := r.merge(n, fr.state, states, results); err != nil {
-			fail(&res, err)
-			return res, nil
+			fail(res, err)
+			return nil
 		}
 	}
 	args := make([]reflect.Value, k)
@@ -218,15 +223,15 @@ func (r *execRun) parallel(ctx context.Context, n *parallelNode, in any, fr fram
 	}
 	var outs []reflect.Value
 	if err := guard(n.name, func() { outs = n.join.Call(args) }); err != nil {
-		fail(&res, err)
-		return res, nil
+		fail(res, err)
+		return nil
 	}
 	if n.joinErr && !outs[1].IsNil() {
-		fail(&res, &JoinError{Parallel: n.name, Err: outs[1].Interface().(error)})
-		return res, nil
+		fail(res, &JoinError{Parallel: n.name, Err: outs[1].Interface().(error)})
+		return nil
 	}
 	res.Success, res.Output = true, outs[0].Interface()
-	return res, nil
+	return nil
 }
 
 func finishedResults(results []StepResult, finished []bool) []StepResult {
@@ -242,7 +247,7 @@ func finishedResults(results []StepResult, finished []bool) []StepResult {
 // merge writes the state changes of the successful branches back into
 // state, by n's strategy. Changes are found by comparing each branch's copy
 // with the original, field by field, before anything is merged.
-func (r *execRun) merge(n *parallelNode, state any, states []any, results []StepResult) error {
+func (r execRun) merge(n *parallelNode, state any, states []any, results []StepResult) error {
 	if n.set.merge == NoMerge {
 		return nil
 	}
@@ -279,8 +284,8 @@ func (r *execRun) merge(n *parallelNode, state any, states []any, results []Step
 	return nil
 }
 
-func (r *execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame) (StepResult, error) {
-	res := StepResult{Name: n.name, Attempts: 1}
+func (r execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame, res *StepResult) error {
+	*res = StepResult{Name: n.name, Attempts: 1}
 	items := n.split(in)
 	outs := make([]any, len(items))
 	results := make([]StepResult, len(items))
@@ -291,8 +296,9 @@ func (r *execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame) (St
 	workers := min(n.set.concurrency, len(items))
 	if workers <= 1 {
 		for i, item := range items {
-			sr, ab := r.exec(ctx, n.body, item, fr)
-			results[i], finished[i], outs[i] = sr, true, sr.Output
+			ab := r.exec(ctx, n.body, item, fr, &results[i])
+			finished[i], outs[i] = true, results[i].Output
+			sr := &results[i]
 			if ab != nil {
 				abort = ab
 				break
@@ -316,7 +322,8 @@ func (r *execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame) (St
 					if i >= len(items) || mctx.Err() != nil {
 						return
 					}
-					sr, ab := r.exec(mctx, n.body, items[i], fr)
+					var sr StepResult
+					ab := r.exec(mctx, n.body, items[i], fr, &sr)
 					mu.Lock()
 					results[i], finished[i], outs[i] = sr, true, sr.Output
 					switch {
@@ -339,7 +346,7 @@ func (r *execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame) (St
 			case <-done:
 			case <-ctx.Done():
 				res.Err = ctx.Err()
-				return res, ctx.Err()
+				return ctx.Err()
 			}
 		}
 	}
@@ -350,12 +357,12 @@ func (r *execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame) (St
 	}
 	if abort != nil {
 		res.Err = abort
-		return res, abort
+		return abort
 	}
 	if failed >= 0 {
-		failWith(&res, &results[failed])
-		return res, nil
+		failWith(res, &results[failed])
+		return nil
 	}
 	res.Success, res.Output = true, n.gather(outs)
-	return res, nil
+	return nil
 }

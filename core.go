@@ -17,15 +17,20 @@ import (
 // runtime.OptimizationConfig that can be replaced while it runs
 // (ImportConfig), and is safe for concurrent use.
 type ExecutorCore struct {
-	eng    atomic.Pointer[engine]
-	mu     sync.Mutex // serialises configuration changes
-	clock  runtime.Clock
-	logger *slog.Logger
-	sleep  func(ctx context.Context, d time.Duration) error
+	eng     atomic.Pointer[engine]
+	mu      sync.Mutex // serialises configuration changes
+	clock   runtime.Clock
+	logger  *slog.Logger
+	sink    runtime.Sink            // telemetry sink; nil means the logger at debug level
+	sampler runtime.ResourceSampler // nil means the process's own readings
+	sleep   func(ctx context.Context, d time.Duration) error
 
 	plans copyPlans
 	trees sync.Map // *nodeBase of a root -> *treeInfo
 	track tracker
+
+	closeOnce sync.Once
+	closeErr  error
 
 	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
 	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
@@ -53,6 +58,18 @@ func WithLogger(l *slog.Logger) CoreOption {
 	return func(c *ExecutorCore) { c.logger = l }
 }
 
+// WithSink sends the telemetry events (enable_optimized_telemetry) to sink.
+// Without it they go to the logger (WithLogger) at debug level.
+func WithSink(sink runtime.Sink) CoreOption {
+	return func(c *ExecutorCore) { c.sink = sink }
+}
+
+// WithResourceSampler makes the resource manager (enable_memory_optimization)
+// read memory and CPU from s instead of the process's own figures.
+func WithResourceSampler(s runtime.ResourceSampler) CoreOption {
+	return func(c *ExecutorCore) { c.sampler = s }
+}
+
 // NewExecutorCore returns an executor configured by cfg. An invalid cfg is
 // an error that lists every problem.
 func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*ExecutorCore, error) {
@@ -67,10 +84,15 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	c.track.init()
-	c.eng.Store(c.newEngine(cfg.Clone(), nil))
+	eng, _, err := c.newEngine(cfg.Clone(), nil)
+	if err != nil {
+		return nil, err
+	}
+	c.eng.Store(eng)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.startTunerLocked(cfg); err != nil {
+		closeAll(context.Background(), eng.closers())
 		return nil, err
 	}
 	return c, nil
@@ -101,8 +123,17 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	if err != nil {
 		return err
 	}
-	c.eng.Store(c.newEngine(cfg, old))
+	eng, retired, err := c.newEngine(cfg, old)
+	if err != nil {
+		return err
+	}
+	c.eng.Store(eng)
 	c.logger.Info("flujo: configuration applied")
+	// Runs still using the old components finish against closed ones:
+	// telemetry then counts their events as dropped.
+	if err := closeAll(context.Background(), retired); err != nil {
+		c.logger.Warn("flujo: closing replaced components", "error", err)
+	}
 	return c.startTunerLocked(cfg)
 }
 
@@ -117,11 +148,19 @@ func (c *ExecutorCore) Close(ctx context.Context) error {
 	}
 	select {
 	case <-idle:
-		c.eng.Load().stop()
-		return nil
+		c.closeOnce.Do(func() { c.closeErr = closeAll(ctx, c.eng.Load().closers()) })
+		return c.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
+}
+
+func closeAll(ctx context.Context, cs []closer) error {
+	var errs []error
+	for _, cl := range cs {
+		errs = append(errs, cl(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // ExecOption configures one run.
@@ -152,6 +191,7 @@ type InputTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *InputTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
 }
@@ -164,6 +204,7 @@ type StateTypeError struct {
 	Got      reflect.Type
 }
 
+// Error describes the problem.
 func (e *StateTypeError) Error() string {
 	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
 }
@@ -203,7 +244,8 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		fr.budget = newBudget(*o.limits)
 	}
 	c.runs.inFlight.Add(1)
-	res, abort := r.exec(ctx, node, input, fr)
+	var res StepResult
+	abort := r.exec(ctx, node, input, fr, &res)
 	c.runs.inFlight.Add(-1)
 	pr := &PipelineResult{
 		Output:      res.Output,

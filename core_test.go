@@ -183,6 +183,9 @@ func TestCloseWaitsAndRefuses(t *testing.T) {
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
 
 func TestCancellationLeavesNoGoroutine(t *testing.T) {

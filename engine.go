@@ -1,6 +1,9 @@
 package flujo
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/flujo/flujo/runtime"
@@ -26,13 +29,40 @@ type engine struct {
 	// enable_optimized_error_handling is off, and then every failure but a
 	// cancellation is retried.
 	classifier *runtime.ErrorClassifier
+	// limiter bounds concurrent step attempts (max_concurrent_executions,
+	// adaptive with enable_concurrency_optimization). Always set.
+	limiter *runtime.Limiter
+	// telemetry records one event per step execution; nil when
+	// enable_optimized_telemetry is off.
+	telemetry *runtime.Telemetry
+	// monitor keeps per-step latency histograms and detects regressions;
+	// nil when enable_performance_monitoring is off.
+	monitor *runtime.Monitor
+	// resources samples memory and CPU in the background and sheds load
+	// under pressure; nil when enable_memory_optimization is off.
+	resources *runtime.ResourceManager
 }
 
 // classifierPermanentAfter is how many failed retries of an error pattern,
 // none recovering, class the pattern permanent.
 const classifierPermanentAfter = 3
 
-func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *engine {
+// limiterWindowSamples is the adaptive limiter's window.
+const limiterWindowSamples = 100
+
+// resourceInterval is the resource manager's sampling interval.
+const resourceInterval = time.Second
+
+// closer stops a component that an engine no longer uses.
+type closer func(ctx context.Context) error
+
+// newEngine builds the engine of cfg. Components whose settings did not
+// change are taken over from old; the ones old used and the new engine does
+// not are returned, to be closed once runs in flight are done with them.
+func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*engine, []closer, error) {
+	if old == nil {
+		old = &engine{}
+	}
 	e := &engine{
 		cfg:      cfg,
 		stepOpt:  cfg.EnableStepOptimization,
@@ -41,33 +71,176 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) *e
 		cacheTTL: time.Duration(cfg.CacheTTLSeconds) * time.Second,
 		slowNs:   int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
 	}
+	var retired []closer
+	var errs []error
+	oc := old.cfg
+
 	if cfg.EnableCacheOptimization {
-		if old != nil && old.cache != nil && old.cfg.CacheMaxSize == cfg.CacheMaxSize &&
-			old.cfg.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
+		if old.cache != nil && oc.CacheMaxSize == cfg.CacheMaxSize && oc.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
 			e.cache = old.cache
 		} else {
 			e.cache = newResultCache(cfg.CacheMaxSize, c.clock)
 		}
 	}
 	if cfg.EnableCircuitBreaker {
-		if old != nil && old.breakers != nil &&
-			old.cfg.CircuitBreakerFailureThreshold == cfg.CircuitBreakerFailureThreshold &&
-			old.cfg.CircuitBreakerRecoveryTimeoutSeconds == cfg.CircuitBreakerRecoveryTimeoutSeconds {
+		if old.breakers != nil && oc.CircuitBreakerFailureThreshold == cfg.CircuitBreakerFailureThreshold &&
+			oc.CircuitBreakerRecoveryTimeoutSeconds == cfg.CircuitBreakerRecoveryTimeoutSeconds {
 			e.breakers = old.breakers
 		} else {
 			e.breakers = newBreakerSet(cfg, c.clock, c.logger)
 		}
 	}
 	if cfg.EnableOptimizedErrorHandling {
-		if old != nil && old.classifier != nil && old.cfg.ErrorCacheSize == cfg.ErrorCacheSize {
+		if old.classifier != nil && oc.ErrorCacheSize == cfg.ErrorCacheSize {
 			e.classifier = old.classifier
+		} else if cl, err := runtime.NewErrorClassifier(cfg.ErrorCacheSize, classifierPermanentAfter); err != nil {
+			errs = append(errs, err)
 		} else {
-			// The size was validated with the config, so this cannot fail.
-			e.classifier, _ = runtime.NewErrorClassifier(cfg.ErrorCacheSize, classifierPermanentAfter)
+			e.classifier = cl
 		}
 	}
-	return e
+
+	e.limiter = old.limiter
+	switch {
+	case e.limiter != nil && equalMax(oc.MaxConcurrentExecutions, cfg.MaxConcurrentExecutions) &&
+		oc.EnableConcurrencyOptimization == cfg.EnableConcurrencyOptimization:
+	case e.limiter != nil && !cfg.EnableConcurrencyOptimization && !oc.EnableConcurrencyOptimization &&
+		cfg.MaxConcurrentExecutions != nil && *cfg.MaxConcurrentExecutions <= e.limiter.Max():
+		// A lower fixed cap: lowering the limit in place never frees a
+		// permit, where a new limiter would admit its whole limit on top
+		// of the executions still holding the old one's permits.
+		e.limiter.SetLimit(*cfg.MaxConcurrentExecutions)
+	default:
+		opts := runtime.DefaultLimiterOptions()
+		if m := cfg.MaxConcurrentExecutions; m != nil {
+			opts.Max = *m
+		}
+		opts.Adaptive = cfg.EnableConcurrencyOptimization
+		opts.WindowSamples = limiterWindowSamples
+		l, err := runtime.NewLimiter(opts)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		e.limiter = l
+	}
+
+	if cfg.EnableOptimizedTelemetry {
+		flush := time.Duration(cfg.TelemetryFlushIntervalSeconds * float64(time.Second))
+		if t := old.telemetry; t != nil {
+			e.telemetry = t
+			if err := t.SetBatchSize(cfg.TelemetryBatchSize); err != nil {
+				errs = append(errs, err)
+			}
+			if err := t.SetFlushInterval(flush); err != nil {
+				errs = append(errs, err)
+			}
+		} else if t, err := runtime.NewTelemetry(runtime.TelemetryOptions{
+			BatchSize: cfg.TelemetryBatchSize, FlushInterval: flush, Sink: c.sinkOrDefault(), Logger: c.logger,
+		}); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.telemetry = t
+		}
+	}
+	if old.telemetry != nil && e.telemetry != old.telemetry {
+		retired = append(retired, old.telemetry.Close)
+	}
+
+	if cfg.EnablePerformanceMonitoring {
+		if old.monitor != nil && oc.SlowExecutionThresholdMs == cfg.SlowExecutionThresholdMs &&
+			oc.PerformanceDegradationThreshold == cfg.PerformanceDegradationThreshold &&
+			oc.OptimizationAnalysisIntervalSeconds == cfg.OptimizationAnalysisIntervalSeconds {
+			e.monitor = old.monitor
+		} else if m, err := runtime.NewMonitor(runtime.MonitorOptions{
+			SlowThreshold:        time.Duration(e.slowNs),
+			DegradationThreshold: cfg.PerformanceDegradationThreshold,
+			WindowInterval:       time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second)),
+		}); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.monitor = m
+		}
+	}
+	if old.monitor != nil && e.monitor != old.monitor {
+		retired = append(retired, old.monitor.Close)
+	}
+
+	if cfg.EnableMemoryOptimization {
+		if old.resources != nil && e.limiter == old.limiter && oc.MemoryPressureThresholdMb == cfg.MemoryPressureThresholdMb &&
+			oc.CPUUsageThresholdPercent == cfg.CPUUsageThresholdPercent {
+			e.resources = old.resources
+		} else if rm, err := c.newResources(cfg, e); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.resources = rm
+		}
+	}
+	if old.resources != nil && e.resources != old.resources {
+		retired = append(retired, old.resources.Close)
+	}
+
+	if err := errors.Join(errs...); err != nil {
+		// Close what was built for this engine alone.
+		for _, cl := range e.ownClosers(old) {
+			cl(context.Background())
+		}
+		return nil, nil, err
+	}
+	return e, retired, nil
 }
 
-// stop releases the engine's background work.
-func (e *engine) stop() {}
+// ownClosers returns the closers of the components e built itself.
+func (e *engine) ownClosers(old *engine) []closer {
+	var cs []closer
+	if e.telemetry != nil && e.telemetry != old.telemetry {
+		cs = append(cs, e.telemetry.Close)
+	}
+	if e.monitor != nil && e.monitor != old.monitor {
+		cs = append(cs, e.monitor.Close)
+	}
+	if e.resources != nil && e.resources != old.resources {
+		cs = append(cs, e.resources.Close)
+	}
+	return cs
+}
+
+// closers returns every component of e that needs closing.
+func (e *engine) closers() []closer { return e.ownClosers(&engine{}) }
+
+func (c *ExecutorCore) newResources(cfg runtime.OptimizationConfig, e *engine) (*runtime.ResourceManager, error) {
+	rm, err := runtime.NewResourceManager(runtime.ResourceOptions{
+		MemoryThresholdMB:   cfg.MemoryPressureThresholdMb,
+		CPUThresholdPercent: cfg.CPUUsageThresholdPercent,
+		Interval:            resourceInterval,
+		Limit:               e.limiter,
+		Sampler:             c.sampler,
+		Logger:              c.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Under pressure the cache stops growing and gives back half its
+	// entries; the limiter is lowered by the manager itself.
+	if err := rm.RegisterShrinker("result-cache", func(level runtime.PressureLevel) {
+		if cache := c.eng.Load().cache; cache != nil {
+			cache.shrink(level)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := rm.Start(); err != nil {
+		return nil, err
+	}
+	return rm, nil
+}
+
+func equalMax(a, b *int) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+func (c *ExecutorCore) sinkOrDefault() runtime.Sink {
+	if c.sink != nil {
+		return c.sink
+	}
+	return runtime.NewSlogSink(c.logger, slog.LevelDebug)
+}

@@ -20,6 +20,7 @@ type StepError struct {
 	Err      error
 }
 
+// Error describes the problem.
 func (e *StepError) Error() string {
 	return fmt.Sprintf("flujo: step %q failed: %s", strings.Join(e.Path, "/"), e.Feedback)
 }
@@ -35,6 +36,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error describes the problem.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("step %q panicked: %v\n%s", e.Step, e.Value, e.Stack)
 }
@@ -46,6 +48,7 @@ type StepTimeoutError struct {
 	Timeout time.Duration
 }
 
+// Error describes the problem.
 func (e *StepTimeoutError) Error() string {
 	return fmt.Sprintf("step %q timed out after %v", e.Step, e.Timeout)
 }
@@ -60,6 +63,7 @@ type ValidationFailedError struct {
 	Err  error
 }
 
+// Error describes the problem.
 func (e *ValidationFailedError) Error() string {
 	return fmt.Sprintf("step %q: validation failed: %v", e.Step, e.Err)
 }
@@ -73,6 +77,7 @@ type FallbackError struct {
 	Fallback error
 }
 
+// Error describes the problem.
 func (e *FallbackError) Error() string {
 	return fmt.Sprintf("original error: %v; fallback error: %v", e.Original, e.Fallback)
 }
@@ -87,6 +92,7 @@ type MaxLoopsError struct {
 	MaxLoops int
 }
 
+// Error describes the problem.
 func (e *MaxLoopsError) Error() string {
 	return fmt.Sprintf("loop %q reached max_loops (%d) without meeting its exit condition", e.Loop, e.MaxLoops)
 }
@@ -98,6 +104,7 @@ type NoBranchError struct {
 	Key    string
 }
 
+// Error describes the problem.
 func (e *NoBranchError) Error() string {
 	return fmt.Sprintf("branch %q has no case for key %q and no Default", e.Branch, e.Key)
 }
@@ -110,6 +117,7 @@ type MergeConflictError struct {
 	Branches [2]string
 }
 
+// Error describes the problem.
 func (e *MergeConflictError) Error() string {
 	return fmt.Sprintf("parallel %q: branches %q and %q both wrote state field %s", e.Parallel, e.Branches[0], e.Branches[1], e.Field)
 }
@@ -120,6 +128,7 @@ type JoinError struct {
 	Err      error
 }
 
+// Error describes the problem.
 func (e *JoinError) Error() string { return fmt.Sprintf("parallel %q: join: %v", e.Parallel, e.Err) }
 
 // Unwrap returns the join function's error.
@@ -138,6 +147,7 @@ type UsageLimitExceededError struct {
 	Partial *PipelineResult
 }
 
+// Error describes the problem.
 func (e *UsageLimitExceededError) Error() string {
 	if e.Limit == "total_tokens_limit" {
 		return fmt.Sprintf("flujo: token limit of %d exceeded (used %d)", e.Limits.TotalTokensLimit, e.Tokens)

@@ -24,48 +24,54 @@ type frame struct {
 	budget *budget
 }
 
-// exec runs n on in. The StepResult says how n ran; a non-nil abort error
+// exec runs n on in and writes how it ran to *res. A non-nil abort error
 // (a usage limit exceeded, or ctx done) ends the whole run: no fallback,
-// retry or failure policy applies to it.
-func (r *execRun) exec(ctx context.Context, n Node, in any, fr frame) (StepResult, error) {
+// retry or failure policy applies to it. Results are written in place, not
+// returned, because they are large and copying them is most of the cost of
+// a short run.
+func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepResult) error {
 	b := n.base()
-	var res StepResult
 	var abort error
 	if l, ok := n.(*leafNode); ok {
-		res, abort = r.leaf(ctx, l, in, fr)
+		abort = r.leaf(ctx, l, in, fr, res)
 	} else {
-		res, abort = r.composite(ctx, n, in, fr)
+		abort = r.composite(ctx, n, in, fr, res)
 	}
 	if abort == nil && !res.Success && b.set.fallback != nil {
 		return r.fallback(ctx, b, in, fr, res)
 	}
-	return res, abort
+	return abort
 }
 
 // composite runs a composite node under its Timeout and checks its output
 // with its validators.
-func (r *execRun) composite(ctx context.Context, n Node, in any, fr frame) (StepResult, error) {
+func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *StepResult) error {
 	b := n.base()
-	start := r.core.clock.Nanotime()
+	// A plain Pipeline's latency is the sum of its steps': two clock
+	// readings fewer on the shortest path.
+	timed := n.(Node).base().kind != kindPipeline || b.set.timeout > 0 || len(b.set.validators) > 0
+	var start int64
+	if timed {
+		start = r.core.clock.Nanotime()
+	}
 	cctx := ctx
 	if b.set.timeout > 0 {
 		var cancel context.CancelFunc
 		cctx, cancel = context.WithTimeout(ctx, b.set.timeout)
 		defer cancel()
 	}
-	var res StepResult
 	var abort error
 	switch n := n.(type) {
 	case *pipelineNode:
-		res, abort = r.pipeline(cctx, n, in, fr)
+		abort = r.pipeline(cctx, n, in, fr, res)
 	case *parallelNode:
-		res, abort = r.parallel(cctx, n, in, fr)
+		abort = r.parallel(cctx, n, in, fr, res)
 	case *loopNode:
-		res, abort = r.loop(cctx, n, in, fr)
+		abort = r.loop(cctx, n, in, fr, res)
 	case *branchNode:
-		res, abort = r.branch(cctx, n, in, fr)
+		abort = r.branch(cctx, n, in, fr, res)
 	case *mapNode:
-		res, abort = r.mapEach(cctx, n, in, fr)
+		abort = r.mapEach(cctx, n, in, fr, res)
 	}
 	if abort != nil && cctx != ctx && ctx.Err() == nil && cctx.Err() != nil && !isUsageLimit(abort) {
 		// The node's own deadline passed: a failure of this node, not an
@@ -85,8 +91,10 @@ func (r *execRun) composite(ctx context.Context, n Node, in any, fr frame) (Step
 			}
 		}
 	}
-	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
-	return res, abort
+	if timed {
+		res.Latency = time.Duration(r.core.clock.Nanotime() - start)
+	}
+	return abort
 }
 
 func isUsageLimit(err error) bool {
@@ -94,10 +102,11 @@ func isUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// fallback runs b's fallback after b failed with primary.
-func (r *execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, primary StepResult) (StepResult, error) {
-	fb, abort := r.exec(ctx, b.set.fallback, in, fr)
-	res := primary
+// fallback runs b's fallback after b failed with the result in *res.
+func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, res *StepResult) error {
+	var fb StepResult
+	abort := r.exec(ctx, b.set.fallback, in, fr, &fb)
+	primary := *res
 	res.FallbackTriggered = true
 	res.OriginalError = primary.Err
 	res.Attempts += fb.Attempts
@@ -106,37 +115,38 @@ func (r *execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, p
 	res.Latency += fb.Latency
 	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
 	if abort != nil {
-		return res, abort
+		return abort
 	}
 	if fb.Success {
 		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return res, nil
+		return nil
 	}
 	res.Err = &FallbackError{Original: primary.Err, Fallback: fb.Err}
 	res.Feedback = fallbackFeedback(primary.Feedback, fb.Feedback)
-	return res, nil
+	return nil
 }
 
 // leaf runs a Step, StepS or Func: cache lookup, then attempts under the
 // circuit breaker with backoff between them, each validated.
-func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (StepResult, error) {
+func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *StepResult) error {
 	clock := r.core.clock
 	start := clock.Nanotime()
-	res := StepResult{Name: n.name}
+	*res = StepResult{Name: n.name}
 
-	srt := r.core.stepRT(&n.nodeBase)
+	info := r.tree.nodes[&n.nodeBase]
+	srt := info.step
 	var key string
 	caching := false
 	if r.eng.cache != nil && n.set.cache {
-		key, caching = cacheKey(r.tree.nodes[&n.nodeBase].fingerprint, in)
+		key, caching = cacheKey(info.fingerprint, in)
 		if caching {
 			if v, ok := r.eng.cache.get(key); ok {
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				res.Latency = time.Duration(clock.Nanotime() - start)
 				srt.cacheHits.Add(1)
-				srt.record(&res, r.eng.slowNs)
-				return res, nil
+				r.finish(srt, res, start, 0, nil, runtime.OutcomeSuccess)
+				return nil
 			}
 			srt.cacheMisses.Add(1)
 		}
@@ -147,6 +157,11 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 		br = srt.breaker(r.eng.breakers)
 	}
 	cl := r.eng.classifier
+	lim := r.eng.limiter
+	var brFrom uint8
+	if br != nil {
+		brFrom = uint8(br.State())
+	}
 	var out any
 	var err, prev error
 	attempts := n.set.retries + 1
@@ -172,8 +187,12 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 				break
 			}
 		}
+		if e := lim.Acquire(ctx); e != nil {
+			return r.aborted(res, start, e)
+		}
 		res.Attempts = attempt
 		out, err = r.attempt(ctx, n, in, fr)
+		lim.Release()
 		if err == nil {
 			for _, v := range n.set.validators {
 				if verr := v(out); verr != nil {
@@ -204,12 +223,11 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 			break
 		}
 	}
-	res.Latency = time.Duration(clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
-		srt.record(&res, r.eng.slowNs)
-		return res, nil
+		r.finish(srt, res, start, brFrom, br, outcomeOf(err))
+		return nil
 	}
 	res.Success, res.Output = true, out
 	if u, ok := out.(UsageReporter); ok {
@@ -219,22 +237,51 @@ func (r *execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame) (Step
 	if caching {
 		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
 	}
-	srt.record(&res, r.eng.slowNs)
-	if e := fr.budget.add(res.Cost, res.Tokens); e != nil {
-		return res, e
+	r.finish(srt, res, start, brFrom, br, runtime.OutcomeSuccess)
+	return fr.budget.add(res.Cost, res.Tokens)
+}
+
+// finish sets the latency of a leaf's result and reports the execution to
+// the step's counters, the monitor, the adaptive limiter and telemetry.
+func (r execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
+	end := r.core.clock.Nanotime()
+	res.Latency = time.Duration(end - start)
+	srt.record(res, r.eng.slowNs)
+	if m := r.eng.monitor; m != nil {
+		srt.monitor(m).Record(end-start, res.Success)
 	}
-	return res, nil
+	r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if t := r.eng.telemetry; t != nil {
+		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+		if br != nil {
+			ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(br.State())
+		}
+		t.Record(ev)
+	}
+}
+
+// outcomeOf classifies the error of a failed leaf for telemetry.
+func outcomeOf(err error) runtime.Outcome {
+	var co *CircuitOpenError
+	var te *StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
 }
 
 // aborted finishes the result of a leaf whose run was aborted.
-func (r *execRun) aborted(res StepResult, start int64, err error) (StepResult, error) {
+func (r execRun) aborted(res *StepResult, start int64, err error) error {
 	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
 	res.Err = err
 	res.Feedback = failureFeedback(err)
-	return res, err
+	return err
 }
 
-func (r *execRun) ttl(n *leafNode) time.Duration {
+func (r execRun) ttl(n *leafNode) time.Duration {
 	if n.set.cacheTTL > 0 {
 		return n.set.cacheTTL
 	}
@@ -243,7 +290,7 @@ func (r *execRun) ttl(n *leafNode) time.Duration {
 
 // cacheIn is the value stored for out: a deep copy, so the caller may
 // mutate the output it received without changing the cache.
-func (r *execRun) cacheIn(n *leafNode, out any) any {
+func (r execRun) cacheIn(n *leafNode, out any) any {
 	if n.set.immutable {
 		return out
 	}
@@ -252,7 +299,7 @@ func (r *execRun) cacheIn(n *leafNode, out any) any {
 
 // cacheOut is the value a hit returns: a deep copy, so the caller may
 // mutate it without changing the cache.
-func (r *execRun) cacheOut(n *leafNode, v any) any {
+func (r execRun) cacheOut(n *leafNode, v any) any {
 	if n.set.immutable {
 		return v
 	}
@@ -262,7 +309,7 @@ func (r *execRun) cacheOut(n *leafNode, v any) any {
 // attempt calls the step function once. A StepS works on a private copy of
 // the state, written back only when the call succeeds. With a Timeout, the
 // call runs in its own goroutine and is abandoned when it overruns.
-func (r *execRun) attempt(ctx context.Context, n *leafNode, in any, fr frame) (any, error) {
+func (r execRun) attempt(ctx context.Context, n *leafNode, in any, fr frame) (any, error) {
 	var work any
 	if n.kind == kindStepS {
 		work = r.core.plans.newCopy(fr.state)
@@ -285,7 +332,7 @@ type attemptResult struct {
 	err error
 }
 
-func (r *execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work any) (any, error) {
+func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work any) (any, error) {
 	actx, cancel := context.WithTimeout(ctx, n.set.timeout)
 	defer cancel()
 	done := make(chan attemptResult, 1)

@@ -98,6 +98,7 @@ type leafNode struct {
 	fn any
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *leafNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -193,6 +194,7 @@ type pipelineNode struct {
 	nodes []Node
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *pipelineNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -222,6 +224,7 @@ type parallelNode struct {
 	joinErr bool
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *parallelNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -257,6 +260,7 @@ type loopNode struct {
 	until func(any) bool
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *loopNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -285,6 +289,7 @@ type branchNode struct {
 	cases  map[string]Node
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *branchNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)
@@ -331,6 +336,7 @@ type mapNode struct {
 	gather func([]any) any
 }
 
+// With returns a copy of the node with opts added; see Node.
 func (n *mapNode) With(opts ...Option) Node {
 	c := *n
 	c.nodeBase = n.nodeBase.withOptions(opts)

@@ -13,6 +13,7 @@ import (
 type stepRuntime struct {
 	name string
 	brk  atomic.Pointer[stepBreaker]
+	mon  atomic.Pointer[stepMonitor]
 
 	execs, failures, retries    atomic.Uint64
 	recoveryAttempts, recovered atomic.Uint64
@@ -48,6 +49,22 @@ func (s *stepRuntime) breaker(set *breakerSet) *runtime.Breaker {
 			return b
 		}
 	}
+}
+
+// stepMonitor is a step's monitor handle with the monitor it belongs to.
+type stepMonitor struct {
+	m *runtime.Monitor
+	s *runtime.StepMonitor
+}
+
+// monitor returns the step's handle in m, registering it on first use.
+func (s *stepRuntime) monitor(m *runtime.Monitor) *runtime.StepMonitor {
+	if sm := s.mon.Load(); sm != nil && sm.m == m {
+		return sm.s
+	}
+	h := m.Step(s.name)
+	s.mon.Store(&stepMonitor{m: m, s: h})
+	return h
 }
 
 // record counts one finished execution of the step.
@@ -111,9 +128,20 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		MaxMs:   nsToMs(c.runs.maxNs.Load()),
 		Slow:    c.runs.slow.Load(),
 	}
-	s.Concurrency.Level = int(c.runs.inFlight.Load())
-	if m := eng.cfg.MaxConcurrentExecutions; m != nil {
-		s.Concurrency.Limit, s.Concurrency.Max = *m, *m
+	l := eng.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	if rm := eng.resources; rm != nil {
+		snap := rm.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	if t := eng.telemetry; t != nil {
+		tc := t.Counters()
+		s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped,
+			SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: t.BatchSize(), FlushIntervalSeconds: t.FlushInterval().Seconds()}
 	}
 	c.steps.Range(func(_, v any) bool {
 		sr := v.(*stepRuntime)
@@ -140,6 +168,17 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		s.Steps[sr.name] = st
 		return true
 	})
+	if m := eng.monitor; m != nil {
+		snap := m.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				fillPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		fillPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
 	for _, st := range s.Steps {
 		s.Errors.Executions += st.Errors.Executions
 		s.Errors.Failures += st.Errors.Failures
@@ -158,6 +197,10 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 			Expiries: cc.expiries, Size: cc.size, Capacity: cc.capacity, AdmissionPaused: eng.cache.paused.Load()}
 	}
 	return s
+}
+
+func fillPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
 func statsBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
