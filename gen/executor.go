@@ -86,7 +86,13 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	}
 	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
 	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
-	for _, src := range helperSources(usage) {
+	breakers := false
+	for _, pg := range pipes {
+		for _, lp := range pg.leaves {
+			breakers = breakers || lp.breaker
+		}
+	}
+	for _, src := range helperSources(usage, breakers) {
 		f.Add(src)
 	}
 }
@@ -342,7 +348,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 }
 
 // helperSources returns the file-level helpers.
-func helperSources(usage bool) []jen.Code {
+func helperSources(usage, breakers bool) []jen.Code {
 	var out []jen.Code
 	out = append(out, jen.Comment("flujogenFeedback is the feedback of a step whose last attempt failed."),
 		c(`func flujogenFeedback(err error) string {
@@ -464,7 +470,10 @@ func helperSources(usage bool) []jen.Code {
 	}
 	return float64(s[0].Value.Uint64()) / (1 << 20)
 }`, jen.Qual("runtime/metrics", "Sample"), jen.Qual("runtime/metrics", "Read"), jen.Qual("runtime/metrics", "KindUint64")),
-		c(`func flujogenBreakerState(s {}) {} {
+	)
+	if breakers {
+		out = append(out, jen.Comment("flujogenBreakerState maps a breaker state to its stats state."),
+			c(`func flujogenBreakerState(s {}) {} {
 	switch s {
 	case {}:
 		return {}
@@ -472,8 +481,8 @@ func helperSources(usage bool) []jen.Code {
 		return {}
 	}
 	return {}
-}`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")),
-	)
+}`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")))
+	}
 	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error."),
 		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string) (*{}, error) {
 	next, err := cfg.Import(data, format)

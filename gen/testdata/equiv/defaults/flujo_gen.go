@@ -178,6 +178,8 @@ func flujogenHeapMB() float64 {
 	}
 	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
+
+// flujogenBreakerState maps a breaker state to its stats state.
 func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
 	switch s {
 	case runtime.BreakerOpen:
