@@ -388,8 +388,10 @@ type HashPlan struct {
 
 // HashNode is the plan for one value within the input.
 type HashNode struct {
-	// Path is the value's path from the input: "in", "in.Items[i]",
-	// "in.Tags[key]", "in.Tags[value]", "(*in.Next)".
+	// Path is the value's path from the input, written as Go reads it:
+	// "in", "in.Items[i]", "in.Next.Name" (through a pointer to a struct),
+	// "*in.Count" (through another pointer), "in.Tags[k]" for a map's
+	// values and "key(in.Tags)" for its keys.
 	Path string `json:"path"`
 	// Type is the value's type key.
 	Type string `json:"type"`
@@ -405,8 +407,9 @@ type HashNode struct {
 	Key *HashNode `json:"key,omitempty"`
 	// Ref is the named type key of a HashRef node.
 	Ref string `json:"ref,omitempty"`
-	// CycleCheck marks a pointer that may close a cycle of values: the
-	// hasher must track the pointers it has followed.
+	// CycleCheck marks a pointer, slice or map whose elements lead back to
+	// a recursive type, so values may form a cycle: the hasher must track
+	// what it has followed.
 	CycleCheck bool `json:"cycleCheck,omitempty"`
 }
 
@@ -487,8 +490,12 @@ type CopyNode struct {
 	// Fields are the struct fields that need more than assignment, in
 	// declaration order.
 	Fields []*CopyField `json:"fields,omitempty"`
-	// Elem is the element plan of an array, slice, map or pointer.
+	// Elem is the element plan of an array, slice, map (the value) or
+	// pointer.
 	Elem *CopyNode `json:"elem,omitempty"`
+	// Key is a map's key plan, when keys hold references (the dynamic
+	// engine copies them too); nil otherwise.
+	Key *CopyNode `json:"key,omitempty"`
 	// Ref is the named type key of a CopyRef node.
 	Ref string `json:"ref,omitempty"`
 	// CycleCheck marks a pointer that may close a cycle of values.

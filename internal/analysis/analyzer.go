@@ -1,0 +1,237 @@
+package analysis
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+
+	"github.com/flujo/flujo/schema"
+)
+
+// analyzer is one analysis run over loaded packages.
+type analyzer struct {
+	dir    string // absolute; positions are shown relative to it
+	fset   *token.FileSet
+	pkgs   []*pkgInfo // sorted by import path
+	byPath map[string]*pkgInfo
+	errs   errorSet
+	types  *typeTable
+	// Plans and write sets are kept by type key and function key: steps
+	// sharing a type or a function share the work.
+	hashes map[string]*HashPlan
+	copies map[string]*CopyPlan
+	writes map[string]*writeResult
+	// building guards against a variable's declaration referring to
+	// itself.
+	building map[*varDecl]bool
+}
+
+// pkgInfo is one loaded package and its indexes.
+type pkgInfo struct {
+	pkg    *packages.Package
+	path   string
+	dir    string
+	info   *types.Info
+	tpkg   *types.Package
+	vars   map[string]*varDecl // package-level variables with an initialiser
+	order  []*varDecl          // the same, in source order
+	funcs  map[string]*ast.FuncDecl
+	config *schema.Config
+}
+
+// varDecl is a package-level variable and its initialiser.
+type varDecl struct {
+	pkg  *pkgInfo
+	name *ast.Ident
+	init ast.Expr
+}
+
+func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *analyzer {
+	a := &analyzer{
+		dir:      dir,
+		fset:     fset,
+		byPath:   map[string]*pkgInfo{},
+		types:    newTypeTable(),
+		hashes:   map[string]*HashPlan{},
+		copies:   map[string]*CopyPlan{},
+		writes:   map[string]*writeResult{},
+		building: map[*varDecl]bool{},
+	}
+	for _, p := range pkgs {
+		pi := &pkgInfo{
+			pkg:   p,
+			path:  p.PkgPath,
+			info:  p.TypesInfo,
+			tpkg:  p.Types,
+			vars:  map[string]*varDecl{},
+			funcs: map[string]*ast.FuncDecl{},
+		}
+		if len(p.GoFiles) > 0 {
+			pi.dir = filepath.Dir(p.GoFiles[0])
+		}
+		files := slices.Clone(p.Syntax)
+		slices.SortFunc(files, func(x, y *ast.File) int {
+			return strings.Compare(fset.File(x.Pos()).Name(), fset.File(y.Pos()).Name())
+		})
+		for _, f := range files {
+			pi.index(f)
+		}
+		a.pkgs = append(a.pkgs, pi)
+		a.byPath[p.PkgPath] = pi
+	}
+	return a
+}
+
+// index records the file's package-level variables and functions.
+func (p *pkgInfo) index(f *ast.File) {
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			if d.Tok != token.VAR {
+				continue
+			}
+			for _, s := range d.Specs {
+				vs := s.(*ast.ValueSpec)
+				if len(vs.Values) != len(vs.Names) {
+					continue
+				}
+				for i, n := range vs.Names {
+					if n.Name == "_" {
+						continue
+					}
+					v := &varDecl{pkg: p, name: n, init: vs.Values[i]}
+					p.vars[n.Name] = v
+					p.order = append(p.order, v)
+				}
+			}
+		case *ast.FuncDecl:
+			p.funcs[funcKey(d)] = d
+		}
+	}
+}
+
+// funcKey names a declared function as "Name" or a method as "Recv.Name",
+// Recv the receiver's base type name.
+func funcKey(d *ast.FuncDecl) string {
+	if d.Recv == nil || len(d.Recv.List) == 0 {
+		return d.Name.Name
+	}
+	t := d.Recv.List[0].Type
+	for {
+		switch x := t.(type) {
+		case *ast.StarExpr:
+			t = x.X
+			continue
+		case *ast.ParenExpr:
+			t = x.X
+			continue
+		case *ast.IndexExpr:
+			t = x.X
+			continue
+		case *ast.IndexListExpr:
+			t = x.X
+			continue
+		case *ast.Ident:
+			return x.Name + "." + d.Name.Name
+		}
+		return d.Name.Name
+	}
+}
+
+// pos renders a source position for the model and for errors.
+func (a *analyzer) pos(p token.Pos) position {
+	if !p.IsValid() {
+		return position{}
+	}
+	ps := a.fset.Position(p)
+	return position{file: a.display(ps.Filename), line: ps.Line, col: ps.Column}
+}
+
+// sourcePos is pos for an object that may come from export data: only
+// positions in loaded source files count.
+func (a *analyzer) sourcePos(obj types.Object) string {
+	if obj == nil || obj.Pkg() == nil || a.byPath[obj.Pkg().Path()] == nil {
+		return ""
+	}
+	return a.pos(obj.Pos()).String()
+}
+
+func (a *analyzer) errorf(p position, format string, args ...any) {
+	a.errs.add(errorAt(p, format, args...))
+}
+
+// run finds every pipeline declaration, checks it and builds the model.
+func (a *analyzer) run() *Model {
+	m := &Model{Packages: []*Package{}, Types: a.types.types}
+	for _, p := range a.pkgs {
+		mp := &Package{
+			Path:      p.path,
+			Name:      p.pkg.Name,
+			Dir:       p.dir,
+			Files:     []string{},
+			Pipelines: []*Pipeline{},
+		}
+		if p.pkg.Module != nil {
+			mp.Module, mp.ModuleDir = p.pkg.Module.Path, p.pkg.Module.Dir
+		}
+		for _, f := range p.pkg.GoFiles {
+			mp.Files = append(mp.Files, filepath.Base(f))
+		}
+		slices.Sort(mp.Files)
+		var roots []*nodeBuild
+		for _, v := range p.order {
+			if !a.isNodeDecl(p, v.init) {
+				continue
+			}
+			root := a.varNode(v, v.name)
+			if root == nil {
+				continue
+			}
+			root.varName = "" // the pipeline itself, not a reference
+			roots = append(roots, root)
+			a.check(root)
+			mp.Pipelines = append(mp.Pipelines, a.pipeline(p, v, root))
+		}
+		a.usedBy(p, mp, roots)
+		m.Packages = append(m.Packages, mp)
+	}
+	return m
+}
+
+// isNodeDecl reports whether a variable's initialiser declares a node: a
+// DSL constructor call or a With call on one.
+func (a *analyzer) isNodeDecl(p *pkgInfo, e ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	fn, _ := a.callee(p, call.Fun)
+	return fn.isNode() || fn == dslWith
+}
+
+// usedBy fills Pipeline.UsedBy from the references between declarations.
+func (a *analyzer) usedBy(p *pkgInfo, mp *Package, roots []*nodeBuild) {
+	users := map[string]map[string]bool{}
+	for i, r := range roots {
+		owner := mp.Pipelines[i].Var
+		r.walk(func(n *nodeBuild) {
+			if n.varName != "" && n.pkg == p && n.varName != owner {
+				if users[n.varName] == nil {
+					users[n.varName] = map[string]bool{}
+				}
+				users[n.varName][owner] = true
+			}
+		})
+	}
+	for _, pl := range mp.Pipelines {
+		for u := range users[pl.Var] {
+			pl.UsedBy = append(pl.UsedBy, u)
+		}
+		slices.Sort(pl.UsedBy)
+	}
+}

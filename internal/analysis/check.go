@@ -1,0 +1,428 @@
+package analysis
+
+import (
+	"fmt"
+	"go/types"
+	"strings"
+)
+
+// The checks mirror the DSL's declaration-time checks (flujo.Check), so a
+// declaration flujogen accepts does not panic at package init, and add
+// what only the source shows: state writes, hashability, and what
+// generated code can call. Errors point at the offending node's place.
+
+// MaxFallbackDepth is the longest chain of fallbacks a node may declare, as
+// in the DSL.
+const MaxFallbackDepth = 10
+
+// checker checks one pipeline declaration.
+type checker struct {
+	a    *analyzer
+	root *nodeBuild
+	// names maps each name to the first node that has it.
+	names map[string]*nodeBuild
+	// state is the first state type seen, stateStep the StepS using it.
+	state     types.Type
+	stateStep *nodeBuild
+	cut       map[*nodeBuild]bool
+}
+
+func (a *analyzer) check(root *nodeBuild) {
+	c := &checker{a: a, root: root, names: map[string]*nodeBuild{}, cut: map[*nodeBuild]bool{}}
+	c.visit(root)
+}
+
+func (c *checker) errorf(p position, n *nodeBuild, format string, args ...any) {
+	c.a.errorf(p, "%s: %s", n.describe(), fmt.Sprintf(format, args...))
+}
+
+func (c *checker) ts(t types.Type, n *nodeBuild) string { return typeString(t, n.pkg) }
+
+// fits reports whether a value of type out may be passed where in is
+// expected.
+func fits(out, in types.Type) bool {
+	return out != nil && in != nil && types.AssignableTo(out, in)
+}
+
+func same(x, y types.Type) bool {
+	return x != nil && y != nil && types.Identical(x, y)
+}
+
+func (c *checker) visit(n *nodeBuild) {
+	if n.name == "" {
+		c.errorf(n.use, n, "name is empty")
+	} else if prev := c.names[n.name]; prev != nil {
+		c.errorf(n.use, n, "name %q is already used by %s at %s; names must be unique within %s", n.name, prev.describe(), prev.use, c.root.describe())
+	} else {
+		c.names[n.name] = n
+	}
+	c.options(n)
+	switch n.kind {
+	case KindStep, KindStepS, KindFunc:
+		c.leaf(n)
+	case KindPipeline:
+		c.pipeline(n)
+	case KindParallel:
+		c.parallel(n)
+	case KindLoop:
+		c.loop(n)
+	case KindBranch:
+		c.branch(n)
+	case KindMap:
+		c.mapNode(n)
+	}
+	for _, o := range n.opts {
+		if (o.fn == optFallback || o.fn == optDefault) && o.node != nil && !c.cut[o.node] {
+			c.visit(o.node)
+		}
+	}
+}
+
+// leaf checks a step's function and types.
+func (c *checker) leaf(n *nodeBuild) {
+	if n.fn.isNil {
+		c.errorf(n.fn.pos, n, "function is nil")
+	}
+	if n.kind == KindStepS {
+		c.stateType(n)
+	}
+	c.nameable(n, n.fn.pos, "input", n.in)
+	c.nameable(n, n.fn.pos, "output", n.out)
+	if n.kind == KindStepS {
+		c.nameable(n, n.fn.pos, "state", n.state)
+	}
+}
+
+// nameable reports a type that generated code in the pipeline's package
+// cannot name: an unexported type of another package.
+func (c *checker) nameable(n *nodeBuild, p position, what string, t types.Type) {
+	if t == nil {
+		return
+	}
+	if obj := unnameable(t, c.root.pkg.path, map[types.Type]bool{}); obj != nil {
+		c.errorf(p, n, "unsupported signature: the %s type %s uses %s.%s, which is not exported, so code generated in package %s cannot name it; export the type",
+			what, c.ts(t, n), obj.Pkg().Name(), obj.Name(), c.root.pkg.pkg.Name)
+	}
+}
+
+func (c *checker) stateType(n *nodeBuild) {
+	if c.state == nil {
+		c.state, c.stateStep = n.state, n
+		return
+	}
+	if !same(c.state, n.state) {
+		c.errorf(n.use, n, "uses state %s, but %s at %s uses state %s; a pipeline has one state type",
+			c.ts(n.state, n), c.stateStep.describe(), c.stateStep.use, c.ts(c.state, n))
+	}
+}
+
+// appliesTo reports whether an option may be set on a node kind, and if
+// not, what it applies to.
+func appliesTo(o dslFunc, k Kind) (bool, string) {
+	switch o {
+	case optRetries, optBackoff:
+		return k.Leaf(), "a leaf step (Step, StepS or Func)"
+	case optCache, optCacheTTL, optImmutable:
+		return k == KindStep || k == KindFunc, "a Step or a Func"
+	case optMerge, optOnBranchFailure:
+		return k == KindParallel, "a Parallel"
+	case optMaxLoops:
+		return k == KindLoop, "a Loop"
+	case optDefault:
+		return k == KindBranch, "a Branch"
+	case optConcurrency:
+		return k == KindMap, "a Map"
+	}
+	return true, ""
+}
+
+// kindName names a node kind as the DSL's messages do.
+func kindName(k Kind) string {
+	switch k {
+	case KindStep:
+		return "step"
+	case KindStepS:
+		return "state step"
+	case KindFunc:
+		return "func step"
+	}
+	return strings.ToLower(string(k))
+}
+
+func (c *checker) options(n *nodeBuild) {
+	for _, o := range n.opts {
+		name := o.fn.optionName()
+		if ok, what := appliesTo(o.fn, n.kind); !ok {
+			if n.kind == KindStepS && (o.fn == optCache || o.fn == optCacheTTL) {
+				c.errorf(o.pos, n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key; remove %s or make the step a Step that does not take the state", name, name)
+			} else {
+				c.errorf(o.pos, n, "%s applies to %s, not to a %s", name, what, kindName(n.kind))
+			}
+			continue
+		}
+		if o.bad {
+			continue
+		}
+		switch o.fn {
+		case optRetries:
+			if o.n < 0 {
+				c.errorf(o.pos, n, "Retries(%d): must be >= 0", o.n)
+			}
+		case optBackoff:
+			if o.d1 < 0 || o.d2 < o.d1 {
+				c.errorf(o.pos, n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
+			}
+		case optTimeout, optCacheTTL:
+			if o.d1 <= 0 {
+				c.errorf(o.pos, n, "%s(%v): must be > 0", name, o.d1)
+			}
+			if o.fn == optCacheTTL {
+				c.cacheable(n, o)
+			}
+		case optMaxLoops, optConcurrency:
+			if o.n < 1 {
+				c.errorf(o.pos, n, "%s(%d): must be >= 1", name, o.n)
+			}
+		case optMerge:
+			if strings.HasPrefix(mergeName(o.n), "MergeStrategy(") {
+				c.errorf(o.pos, n, "Merge(MergeStrategy(%d)): unknown strategy; use flujo.MergeUpdate, flujo.ErrorOnConflict, flujo.KeepFirst or flujo.NoMerge", o.n)
+			}
+		case optOnBranchFailure:
+			if strings.HasPrefix(policyName(o.n), "BranchFailurePolicy(") {
+				c.errorf(o.pos, n, "OnBranchFailure(BranchFailurePolicy(%d)): unknown policy; use flujo.Propagate or flujo.Ignore", o.n)
+			}
+		case optValidate:
+			switch {
+			case o.validate.isNil:
+				c.errorf(o.pos, n, "Validate: function is nil")
+			case o.validate.bad:
+			case n.out != nil && o.vtype != nil && !fits(n.out, o.vtype):
+				c.errorf(o.pos, n, "Validate[%s] does not fit the output type %s", c.ts(o.vtype, n), c.ts(n.out, n))
+			}
+		case optFallback:
+			c.fallback(n, o)
+		case optDefault:
+			if o.nodeNil {
+				c.errorf(o.pos, n, "Default(nil)")
+			}
+		case optCache:
+			c.cacheable(n, o)
+		}
+	}
+}
+
+// cacheable reports Cache on a step whose input cannot be hashed.
+func (c *checker) cacheable(n *nodeBuild, o *optionVal) {
+	if n.in == nil {
+		return
+	}
+	hp := c.a.hashPlan(n.in)
+	if hp.Hashable {
+		return
+	}
+	c.errorf(o.pos, n, "%s: the input type %s cannot be hashed: %s; remove %s, or give the type a Hash64() uint64 method",
+		o.fn.optionName(), c.ts(n.in, n), unhashableText(hp.Unhashable), o.fn.optionName())
+}
+
+func unhashableText(u *Unhashable) string {
+	s := fmt.Sprintf("%s is a %s", u.Path, u.Reason)
+	if u.Pos != "" {
+		s += " (declared at " + u.Pos + ")"
+	}
+	return s
+}
+
+func (c *checker) fallback(n *nodeBuild, o *optionVal) {
+	if o.nodeNil {
+		c.errorf(o.pos, n, "Fallback(nil)")
+		return
+	}
+	fb := o.node
+	if fb == nil {
+		return
+	}
+	if !same(fb.in, n.in) || !same(fb.out, n.out) {
+		c.errorf(fb.use, n, "fallback %q takes %s and produces %s, but the node takes %s and produces %s",
+			fb.name, c.ts(fb.in, n), c.ts(fb.out, n), c.ts(n.in, n), c.ts(n.out, n))
+	}
+	chain := []string{n.name}
+	for cur := fb; cur != nil; {
+		chain = append(chain, cur.name)
+		if len(chain)-1 > MaxFallbackDepth {
+			c.errorf(o.pos, n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			return
+		}
+		next := cur.lastOpt(optFallback)
+		if next == nil {
+			break
+		}
+		cur = next.node
+	}
+}
+
+func (c *checker) pipeline(n *nodeBuild) {
+	if len(n.children) == 0 {
+		c.errorf(n.use, n, "has no steps")
+		return
+	}
+	var prev *nodeBuild
+	for i, s := range n.children {
+		if s == nil {
+			if n.nilChild[i] {
+				c.errorf(n.use, n, "node %d is nil", i+1)
+			}
+			prev = nil
+			continue
+		}
+		c.visit(s)
+		if prev != nil && prev.out != nil && s.in != nil && !fits(prev.out, s.in) {
+			c.errorf(s.use, s, "expects input %s, but %s before it produces %s",
+				c.ts(s.in, s), prev.describe(), c.ts(prev.out, s))
+		}
+		prev = s
+	}
+}
+
+func (c *checker) parallel(n *nodeBuild) {
+	if len(n.children) == 0 {
+		c.errorf(n.use, n, "has no branches")
+	}
+	for i, br := range n.children {
+		if br == nil {
+			if n.nilChild[i] {
+				c.errorf(n.use, n, "branch %d is nil", i+1)
+			}
+			continue
+		}
+		c.visit(br)
+		if n.in != nil && br.in != nil && !fits(n.in, br.in) {
+			c.errorf(br.use, br, "expects input %s, but the branches of %s all receive the input of %s, %s",
+				c.ts(br.in, br), n.describe(), n.children[0].describe(), c.ts(n.in, br))
+		}
+	}
+	c.join(n)
+	c.conflicts(n)
+}
+
+// join checks a Parallel's join function against its branches.
+func (c *checker) join(n *nodeBuild) {
+	j := n.join
+	switch {
+	case j.isNil:
+		c.errorf(j.pos, n, "join function is nil")
+		return
+	case j.bad:
+		return
+	case j.sig == nil:
+		c.errorf(j.pos, n, "unsupported signature: join must be a function, got %s", c.ts(j.typ, n))
+		return
+	case j.sig.Variadic():
+		c.errorf(j.pos, n, "unsupported signature: join must not be variadic: give it one parameter per branch")
+		return
+	}
+	res := j.sig.Results()
+	if res.Len() == 0 || res.Len() > 2 || (res.Len() == 2 && !isError(res.At(1).Type())) {
+		c.errorf(j.pos, n, "unsupported signature: join must return Out or (Out, error), got %s", c.ts(j.typ, n))
+	}
+	params := j.sig.Params()
+	if params.Len() != len(n.children) {
+		c.errorf(j.pos, n, "join takes %d parameters, but there are %d branches", params.Len(), len(n.children))
+		return
+	}
+	for i, br := range n.children {
+		if br != nil && br.out != nil && !fits(br.out, params.At(i).Type()) {
+			c.errorf(br.use, br, "produces %s, but parameter %d of the join function of %s is %s",
+				c.ts(br.out, br), i+1, n.describe(), c.ts(params.At(i).Type(), br))
+		}
+	}
+}
+
+func isError(t types.Type) bool {
+	return types.Identical(t, types.Universe.Lookup("error").Type())
+}
+
+func (c *checker) loop(n *nodeBuild) {
+	if c.a.nilFunc(n.until) {
+		c.errorf(n.until.pos, n, "until predicate is nil")
+	}
+	body := n.children[0]
+	if body == nil {
+		if n.nilChild[0] {
+			c.errorf(n.use, n, "body is nil")
+		}
+		return
+	}
+	c.visit(body)
+	if body.in != nil && body.out != nil && (!same(body.in, n.in) || !same(body.out, n.out)) {
+		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take and produce %s",
+			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.in, body))
+	}
+}
+
+func (a *analyzer) nilFunc(f *funcArg) bool { return f != nil && f.isNil }
+
+func (c *checker) branch(n *nodeBuild) {
+	if c.a.nilFunc(n.chooser) {
+		c.errorf(n.chooser.pos, n, "chooser is nil")
+	}
+	def := n.lastOpt(optDefault)
+	if len(n.keys) == 0 && !n.casesBad && (def == nil || def.nodeNil) {
+		c.errorf(n.use, n, "has no cases and no Default")
+	}
+	var first *nodeBuild
+	check := func(label string, cs *nodeBuild, isNil bool) {
+		if cs == nil {
+			if isNil {
+				c.errorf(n.use, n, "%s is nil", label)
+			}
+			return
+		}
+		c.visit(cs)
+		if cs.in != nil && !fits(n.in, cs.in) {
+			c.errorf(cs.use, cs, "%s of %s expects input %s, but the chooser takes %s", label, n.describe(), c.ts(cs.in, cs), c.ts(n.in, cs))
+		}
+		if first == nil {
+			first = cs
+		} else if cs.out != nil && first.out != nil && !same(cs.out, first.out) {
+			c.errorf(cs.use, cs, "%s of %s produces %s, but %s produces %s; all cases must produce one type",
+				label, n.describe(), c.ts(cs.out, cs), first.describe(), c.ts(first.out, cs))
+		}
+	}
+	for i, k := range n.keys {
+		check(fmt.Sprintf("case %q", k), n.children[i], n.nilChild[i])
+	}
+	if def != nil && def.node != nil {
+		c.cut[def.node] = true // checked here, not again as an option
+		check("Default", def.node, false)
+	}
+}
+
+func (c *checker) mapNode(n *nodeBuild) {
+	body := n.children[0]
+	if body == nil {
+		if n.nilChild[0] {
+			c.errorf(n.use, n, "body is nil")
+		}
+		return
+	}
+	c.visit(body)
+	if body.in != nil && body.out != nil && (!same(body.in, n.elemIn) || !same(body.out, n.elemOut)) {
+		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take %s and produce %s",
+			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body))
+	}
+	if o := n.lastOpt(optConcurrency); o != nil && o.n > 1 && usesState(body) {
+		c.errorf(o.pos, n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", o.n)
+	}
+}
+
+// usesState reports whether a StepS runs in n, fallbacks and defaults
+// included.
+func usesState(n *nodeBuild) bool {
+	found := false
+	n.walk(func(x *nodeBuild) {
+		if x.kind == KindStepS {
+			found = true
+		}
+	})
+	return found
+}

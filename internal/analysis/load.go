@@ -1,0 +1,208 @@
+// Package analysis loads Go packages that declare flujo pipelines, finds the
+// declarations, checks them and describes every step ahead of time: its
+// function, types, hashing and copying plans and state writes. The result is
+// a plain-data Model that the code generator and the explain and graph
+// commands work from.
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+
+	"github.com/flujo/flujo/schema"
+)
+
+// FlujoPath is the import path of the DSL package; calls are recognised by
+// their callee's object in this package.
+const FlujoPath = "github.com/flujo/flujo"
+
+// BuildTag is the build tag packages are loaded with. Generated files are
+// constrained by !flujogen, so the analysis never reads its own output.
+const BuildTag = "flujogen"
+
+// loadMode is what Load asks go/packages for: syntax and types of the named
+// packages only. Dependencies come from export data; NeedDeps or overlays
+// would force type-checking them from source.
+const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
+	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo |
+	packages.NeedSyntax | packages.NeedModule
+
+// LoadOptions say what to load and how.
+type LoadOptions struct {
+	// Dir is the directory the go command runs in and positions are shown
+	// relative to; empty means the current directory.
+	Dir string
+	// Env is the go command's environment; nil means the current
+	// process's.
+	Env []string
+	// Patterns are the package patterns; none means ".".
+	Patterns []string
+	// Config, when not nil, supplies the step overrides of every package.
+	Config *schema.Config
+	// ConfigFor, when not nil, supplies the configuration of the package in
+	// dir and takes precedence over Config. A nil result means none.
+	ConfigFor func(dir string) (*schema.Config, error)
+}
+
+// Load loads the packages, analyses their pipeline declarations and returns
+// the model. Problems in the sources (load errors, and every mistake in the
+// declarations) are returned together as an ErrorList, sorted by position;
+// other failures, such as a go command that cannot run, as plain errors.
+func Load(ctx context.Context, opts LoadOptions) (*Model, error) {
+	pkgs, fset, err := loadPackages(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	if err != nil {
+		return nil, err
+	}
+	a := newAnalyzer(dir, fset, pkgs)
+	if errs := a.loadErrors(pkgs); len(errs) > 0 {
+		return nil, errs
+	}
+	if err := a.configs(opts); err != nil {
+		return nil, err
+	}
+	m := a.run()
+	if errs := a.errs.sorted(); len(errs) > 0 {
+		return nil, errs
+	}
+	return m, nil
+}
+
+// LoadTiming is Load split in its two phases, for benchmarks and reports.
+type LoadTiming struct {
+	// Packages are the loaded packages, ready for Analyze.
+	Packages []*packages.Package
+	// Fset is their file set.
+	Fset *token.FileSet
+}
+
+// LoadPackages runs the go/packages phase of Load alone.
+func LoadPackages(ctx context.Context, opts LoadOptions) (*LoadTiming, error) {
+	pkgs, fset, err := loadPackages(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &LoadTiming{Packages: pkgs, Fset: fset}, nil
+}
+
+// Analyze runs the analysis phase of Load on packages LoadPackages loaded
+// with the same options.
+func Analyze(l *LoadTiming, opts LoadOptions) (*Model, error) {
+	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	if err != nil {
+		return nil, err
+	}
+	a := newAnalyzer(dir, l.Fset, l.Packages)
+	if errs := a.loadErrors(l.Packages); len(errs) > 0 {
+		return nil, errs
+	}
+	if err := a.configs(opts); err != nil {
+		return nil, err
+	}
+	m := a.run()
+	if errs := a.errs.sorted(); len(errs) > 0 {
+		return nil, errs
+	}
+	return m, nil
+}
+
+func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *token.FileSet, error) {
+	patterns := opts.Patterns
+	if len(patterns) == 0 {
+		patterns = []string{"."}
+	}
+	fset := token.NewFileSet()
+	cfg := &packages.Config{
+		Context:    ctx,
+		Mode:       loadMode,
+		Dir:        opts.Dir,
+		Env:        opts.Env,
+		BuildFlags: []string{"-tags=" + BuildTag},
+		Fset:       fset,
+	}
+	pkgs, err := packages.Load(cfg, patterns...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading packages %s: %w", strings.Join(patterns, " "), err)
+	}
+	if len(pkgs) == 0 {
+		return nil, nil, fmt.Errorf("no packages match %s", strings.Join(patterns, " "))
+	}
+	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })
+	return pkgs, fset, nil
+}
+
+// loadErrors collects the packages' own errors with their positions,
+// without repeats.
+func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
+	var set errorSet
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			file, line, col := parsePos(e.Pos)
+			if file != "" {
+				file = a.display(file)
+			}
+			set.add(Error{File: file, Line: line, Col: col, Msg: e.Msg})
+		}
+		if p.Module != nil && p.Module.Error != nil {
+			set.add(Error{Msg: p.Module.Error.Err})
+		}
+	}
+	return set.sorted()
+}
+
+// configs resolves the configuration of each package.
+func (a *analyzer) configs(opts LoadOptions) error {
+	for _, p := range a.pkgs {
+		p.config = opts.Config
+		if opts.ConfigFor == nil {
+			continue
+		}
+		c, err := opts.ConfigFor(p.dir)
+		if err != nil {
+			var se *schema.Error
+			if errors.As(err, &se) {
+				for _, pr := range se.Problems {
+					msg := pr.Message
+					if pr.Pointer != "" {
+						msg = pr.Pointer + ": " + msg
+					}
+					a.errs.add(Error{File: a.display(pr.File), Line: pr.Line, Col: pr.Col, Msg: msg})
+				}
+				if len(se.Problems) > 0 {
+					continue
+				}
+			}
+			return err
+		}
+		if c != nil {
+			p.config = c
+		}
+	}
+	return nil
+}
+
+// display renders a file name for positions: relative to the load
+// directory when inside it.
+func (a *analyzer) display(file string) string {
+	if rel, err := filepath.Rel(a.dir, file); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return file
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

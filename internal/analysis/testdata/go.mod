@@ -1,0 +1,9 @@
+module example.com/flujotest
+
+go 1.26.8
+
+require github.com/flujo/flujo v0.0.0
+
+require github.com/cespare/xxhash/v2 v2.3.0 // indirect
+
+replace github.com/flujo/flujo => ../../..
