@@ -180,7 +180,9 @@ func (f *configFinder) find(dir string) (*schema.Config, error) {
 	return cfg, nil
 }
 
-// loadModel loads the model with the analysis package.
+// loadModel loads the model with the analysis package. Load errors (a
+// package that does not compile) and declaration errors come back as one
+// positioned list.
 func loadModel(ctx context.Context, dir string, patterns []string, configFor func(string) (*schema.Config, error)) (*analysis.Model, error) {
-	return nil, errors.New("flujogen: this build has no package analysis yet (internal/analysis Load); generate and check need it")
+	return analysis.Load(ctx, analysis.LoadOptions{Dir: dir, Patterns: patterns, ConfigFor: configFor})
 }
