@@ -8,7 +8,7 @@ NESTED   := contrib/otel bench
 BENCHTIME ?= 1s
 COUNT    ?= 5
 
-.PHONY: all test vet unit nested check-generated demo bench generate schema fmt
+.PHONY: all test vet unit nested check-generated demo demo-config demo-examples bench generate schema fmt
 
 all: test
 
@@ -35,8 +35,11 @@ check-generated:
 	$(FLUJOGEN) schema > $$tmp && diff -u schema/flujo.schema.json $$tmp || { echo "schema/flujo.schema.json is stale: run make schema"; exit 1; }; \
 	$(FLUJOGEN) schema -docs > $$tmp && diff -u docs/config.md $$tmp || { echo "docs/config.md is stale: run make schema"; exit 1; }
 
-## demo: validate and print the default configuration and every profile.
-demo:
+## demo: the main job on the embedded defaults: validate and print the
+## configuration and every profile, then run the example pipelines.
+demo: demo-config demo-examples
+
+demo-config:
 	@echo "== default configuration (embedded defaults)"
 	@$(FLUJOGEN) init -o -
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
@@ -45,6 +48,14 @@ demo:
 		$(FLUJOGEN) init -profile $$p -o $$tmp/$$p.json && \
 		$(FLUJOGEN) validate $$tmp/$$p.json && cat $$tmp/$$p.json || exit 1; \
 	done
+
+demo-examples:
+	@echo "== examples/triage"
+	@$(GO) run ./examples/triage
+	@echo "== examples/etl"
+	@$(GO) run ./examples/etl
+	@echo "== examples/realtime"
+	@$(GO) run ./examples/realtime -demo
 
 ## bench: side-by-side benchmarks against the peers, printed as one table.
 bench:
