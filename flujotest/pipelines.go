@@ -30,8 +30,8 @@ var (
 	CountTo3          = flujo.Loop("count", flujo.Step("add", AddOne), AtLeast3)
 	CountForever      = flujo.Loop("count", flujo.Step("add", AddOne), Never)
 	CountForever2     = flujo.Loop("count", flujo.Step("add", AddOne), Never, flujo.MaxLoops(2))
-	RouteWithDefault  = flujo.Branch("route", ByName, routes, flujo.Default(flujo.Step("other", Other)))
-	RouteNoDefault    = flujo.Branch("route", ByName, routes)
+	RouteWithDefault  = flujo.Branch("route", ByName, map[string]flujo.Node{"upper": flujo.Step("upper", Upper), "lower": flujo.Step("lower", Lower)}, flujo.Default(flujo.Step("other", Other)))
+	RouteNoDefault    = flujo.Branch("route", ByName, map[string]flujo.Node{"upper": flujo.Step("upper", Upper), "lower": flujo.Step("lower", Lower)})
 	MapEcho           = flujo.Map[Job, Job]("each", flujo.Step("echo", Echo), flujo.Concurrency(3))
 	MapFlakyInOrder   = flujo.Map[Job, Job]("each", flujo.Step("flaky", Flaky, flujo.Retries(0)))
 	Spend3            = flujo.Pipeline("spend", flujo.Step("s1", Echo), flujo.Step("s2", Echo), flujo.Step("s3", Echo))
@@ -42,11 +42,6 @@ var (
 	ParallelPropagate = flujo.Parallel("fan", JoinTwo, flujo.Step("echo", Echo), flujo.Step("fail", Fail, flujo.Retries(0)))
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
 )
-
-var routes = map[string]flujo.Node{
-	"upper": flujo.Step("upper", Upper),
-	"lower": flujo.Step("lower", Lower),
-}
 
 // ParallelMerge returns the state-writing Parallel with strategy m: branch
 // "a1" writes A, "a2" writes A too, "b" writes B, "read" only reads, and

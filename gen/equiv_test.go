@@ -10,6 +10,7 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
+	"github.com/flujo/flujo/gen/testdata/equiv/cached"
 	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
 	"github.com/flujo/flujo/runtime"
 )
@@ -26,6 +27,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.MapEcho: "MapEcho", flujotest.MapFlakyInOrder: "MapFlakyInOrder", flujotest.Spend3: "Spend3",
 	flujotest.ParallelSpend: "ParallelSpend", flujotest.StateRetry: "StateRetry", flujotest.ParallelBlocks: "ParallelBlocks",
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
+	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 }
 
 type runnerSet struct {
@@ -39,24 +41,31 @@ type runner struct {
 }
 
 func variants() []runnerSet {
-	return []runnerSet{
-		{equivVariants()["defaults"], func(c runtime.Clock) (map[string]runner, error) {
-			m, err := gendefaults.FlujogenRunners(c)
-			out := map[string]runner{}
-			for k, v := range m {
-				out[k] = runner{v.Run, v.Close}
-			}
-			return out, err
-		}},
-		{equivVariants()["breaker"], func(c runtime.Clock) (map[string]runner, error) {
-			m, err := breaker.FlujogenRunners(c)
-			out := map[string]runner{}
-			for k, v := range m {
-				out[k] = runner{v.Run, v.Close}
-			}
-			return out, err
-		}},
+	wrap := func(cfg string, build func(runtime.Clock) (map[string]runner, error)) runnerSet {
+		return runnerSet{equivVariants()[cfg], build}
 	}
+	return []runnerSet{
+		wrap("defaults", func(c runtime.Clock) (map[string]runner, error) {
+			m, err := gendefaults.FlujogenRunners(c)
+			return runnersOf(m, func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+		}),
+		wrap("breaker", func(c runtime.Clock) (map[string]runner, error) {
+			m, err := breaker.FlujogenRunners(c)
+			return runnersOf(m, func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+		}),
+		wrap("cached", func(c runtime.Clock) (map[string]runner, error) {
+			m, err := cached.FlujogenRunners(c)
+			return runnersOf(m, func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+		}),
+	}
+}
+
+func runnersOf[R any](m map[string]R, conv func(R) runner) map[string]runner {
+	out := make(map[string]runner, len(m))
+	for k, v := range m {
+		out[k] = conv(v)
+	}
+	return out
 }
 
 // sameCompiled reports whether a and b agree on every field that

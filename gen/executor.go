@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dave/jennifer/jen"
 
@@ -95,6 +96,22 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, src := range helperSources(usage, breakers) {
 		f.Add(src)
 	}
+	counters := false
+	for _, pg := range pipes {
+		for _, lp := range pg.leaves {
+			counters = counters || pg.counted(lp)
+		}
+	}
+	if counters {
+		f.Add(countersSource())
+	}
+	caches := false
+	for _, pg := range pipes {
+		caches = caches || len(pg.caches) > 0
+	}
+	if caches {
+		f.Add(coarseClockSource())
+	}
 }
 
 // configCode emits statements that set the fields of c which differ from
@@ -148,6 +165,21 @@ func (pg *pipelineGen) emit(f *jen.File) {
 			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")).Comment(strq(lp.n.Name)))
 		}
 	}
+	if len(pg.caches) > 0 {
+		fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"),
+			jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+	}
+	for _, lp := range pg.caches {
+		fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)).Comment(strq(lp.n.Name)))
+	}
+	for _, lp := range pg.leaves {
+		if pg.counted(lp) {
+			fields = append(fields, jen.Id(cntName(lp.n)).Id("flujogenStepCounters").Comment(strq(lp.n.Name)))
+		}
+	}
+	if pg.closers() {
+		fields = append(fields, jen.Id("closeOnce").Qual("sync", "Once"), jen.Id("closeErr").Error())
+	}
 	if monitoring {
 		fields = append(fields,
 			jen.Id("runs, failures, slow").Qual("sync/atomic", "Uint64"),
@@ -180,6 +212,20 @@ func (pg *pipelineGen) emit(f *jen.File) {
 				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
+	if len(pg.caches) > 0 {
+		ctor = append(ctor,
+			c("e.seed = {}()", qr("NewHash")),
+			c("// Expiry is checked on every hit: against the system clock, a coarse"),
+			c("// reading of it saves most of a hit's cost."),
+			c("var cacheClock {} = clock", qr("Clock")),
+			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
+				qr("SystemClock"), durationLit(pg.coarseResolution())),
+		)
+		for _, lp := range pg.caches {
+			ctor = append(ctor, c(fmt.Sprintf("if e.%s, err = {}(%s{MaxSize: %d, TTL: {}, Clock: cacheClock}); err != nil {\ne.closeComponents()\nreturn nil, err\n}", cacheName(lp.n), "{}", lp.cacheSize),
+				pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)))
+		}
+	}
 	ctor = append(ctor, c("_ = err"), c("return e, nil"))
 	f.Commentf("%s returns an executor of %s that reads time from clock (nil: the system clock).", pg.ctor, p.Var)
 	f.Func().Id(pg.ctor).Params(jen.Id("clock").Add(qr("Clock"))).Params(jen.Op("*").Id(X), jen.Error()).Block(ctor...)
@@ -197,9 +243,9 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	startRun := []jen.Code{}
 	endRun := func(success string) []jen.Code { return nil }
 	if monitoring {
-		startRun = []jen.Code{c("start := e.clock.Nanotime()")}
+		// The root node measured the run: its latency is the run's.
 		endRun = func(success string) []jen.Code {
-			return []jen.Code{c("e.record(e.clock.Nanotime()-start, " + success + ")")}
+			return []jen.Code{c("e.record(int64(res.Latency), " + success + ")")}
 		}
 	}
 
@@ -306,6 +352,29 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	if classifier {
 		stats = append(stats, c("cc := e.classifier.Counters()"), c("s.Errors.SkippedRetries = cc.SkippedRetries"), c("s.Errors.CachedPatterns = cc.Patterns"))
 	}
+	for _, lp := range pg.leaves {
+		if !pg.counted(lp) {
+			continue
+		}
+		stats = append(stats, c("e."+cntName(lp.n)+".add(s.Steps, "+strq(lp.n.Name)+")"))
+	}
+	for _, lp := range pg.caches {
+		// Each cached step has its own cache: its hits and misses are the
+		// step's.
+		stats = append(stats, jen.Block(
+			c("cs := e."+cacheName(lp.n)+".Stats()"),
+			c("st := s.Steps["+strq(lp.n.Name)+"]"),
+			c("st.Cache.Hits += cs.Hits"),
+			c("st.Cache.Misses += cs.Misses"),
+			c("s.Steps["+strq(lp.n.Name)+"] = st"),
+			c("s.Cache.Hits += cs.Hits"),
+			c("s.Cache.Misses += cs.Misses"),
+			c("s.Cache.Evictions += cs.Evictions"),
+			c("s.Cache.Expiries += cs.Expiries"),
+			c("s.Cache.Size += cs.Size"),
+			c("s.Cache.Capacity += cs.Capacity"),
+		))
+	}
 	stats = append(stats, c("return s"))
 	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.")
 	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(stats...)
@@ -329,9 +398,25 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("return err"),
 	)
 
+	idle := "return nil"
+	if pg.closers() {
+		idle = "e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })\nreturn e.closeErr"
+	}
 	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.")
 	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
-		c("select {\ncase <-e.track.close():\nreturn nil\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+		c("select {\ncase <-e.track.close():\n"+idle+"\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+	if pg.closers() {
+		var cl []jen.Code
+		for _, lp := range pg.caches {
+			cl = append(cl, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
+		}
+		if len(pg.caches) > 0 {
+			cl = append(cl, c("if e.coarse != nil { e.coarse.close() }"))
+		}
+		cl = append(cl, c("return nil"))
+		f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
+		f.Add(recv()).Id("closeComponents").Params().Error().Block(cl...)
+	}
 
 	if monitoring {
 		f.Comment("record counts one finished run.")
@@ -346,6 +431,39 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	pg.emitNode(f, root)
 }
+
+// cacheType is the type of a cached leaf's cache field.
+func (pg *pipelineGen) cacheType(lp *leafPlan) *jen.Statement {
+	if lp.keyed {
+		return jen.Op("*").Add(qr("ResultCacheK")).Types(pg.in(lp.n), pg.out(lp.n))
+	}
+	return jen.Op("*").Add(qr("ResultCache")).Types(pg.out(lp.n))
+}
+
+// cacheCtor is the instantiated constructor of a cached leaf's cache.
+func (pg *pipelineGen) cacheCtor(lp *leafPlan) *jen.Statement {
+	if lp.keyed {
+		return qr("NewResultCacheK").Types(pg.in(lp.n), pg.out(lp.n))
+	}
+	return qr("NewResultCache").Types(pg.out(lp.n))
+}
+
+// coarseResolution is how often the caches' coarse clock is read: a
+// thousandth of the shortest time to live, from 1ms to 10ms.
+func (pg *pipelineGen) coarseResolution() time.Duration {
+	res := 10 * time.Millisecond
+	for _, lp := range pg.caches {
+		res = min(res, lp.cacheTTL/1000)
+	}
+	return max(res, time.Millisecond)
+}
+
+// counted reports whether the executor keeps counters for the leaf.
+func (pg *pipelineGen) counted(lp *leafPlan) bool { return false }
+
+// closers reports whether the executor builds components that Close
+// stops.
+func (pg *pipelineGen) closers() bool { return len(pg.caches) > 0 }
 
 // helperSources returns the file-level helpers.
 func helperSources(usage, breakers bool) []jen.Code {
@@ -595,6 +713,67 @@ func helperSources(usage, breakers bool) []jen.Code {
 }
 
 var _ = strings.Join
+
+// coarseClockSource is the coarse clock of the caches' expiry.
+func coarseClockSource() jen.Code {
+	return c(`// flujogenCoarseClock is a clock read every resolution by its own
+// goroutine: a cache hit checks expiry with one atomic load instead of a
+// clock read, and an entry may live up to the resolution longer or shorter
+// than its time to live.
+type flujogenCoarseClock struct {
+	now        {}
+	clock      {}
+	resolution {}
+	stop, done chan bool
+}
+
+func flujogenStartCoarseClock(clock {}, resolution {}) *flujogenCoarseClock {
+	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
+	c.now.Store(clock.Nanotime())
+	go c.run()
+	return c
+}
+
+// Nanotime returns the last reading.
+func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
+
+func (c *flujogenCoarseClock) run() {
+	defer close(c.done)
+	t := {}(c.resolution)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.now.Store(c.clock.Nanotime())
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// close stops the clock's goroutine and waits until it has ended.
+func (c *flujogenCoarseClock) close() {
+	close(c.stop)
+	<-c.done
+}`, jen.Qual("sync/atomic", "Int64"), qr("Clock"), jen.Qual("time", "Duration"), qr("Clock"), jen.Qual("time", "Duration"), jen.Qual("time", "NewTicker"))
+}
+
+// countersSource is the per-step counters type: what OptimizationStats
+// reports of each step, as the ExecutorCore counts it.
+func countersSource() jen.Code {
+	return c(`// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	cacheHits, cacheMisses {}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
+	st := steps[name]
+	st.Cache.Hits += s.cacheHits.Load()
+	st.Cache.Misses += s.cacheMisses.Load()
+	steps[name] = st
+}`, jen.Qual("sync/atomic", "Uint64"), qr("StatsStep"))
+}
 
 // runners emits FlujogenRunners: every executor of the file behind one
 // dynamically typed signature, for differential tests against the

@@ -96,6 +96,7 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 	if opts.PkgPath != "" {
 		path, name = opts.PkgPath, opts.PkgName
 	}
+	g.target = path
 	f := jen.NewFilePathName(path, name)
 	f.HeaderComment(Header)
 	f.HeaderComment(BuildConstraint)
@@ -124,6 +125,7 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 		g.runners(f, emitted)
 	}
 	g.copyFuncs(f)
+	g.hashFuncs(f)
 	if len(g.errs) > 0 {
 		return nil, g.errs
 	}
@@ -172,6 +174,12 @@ type generator struct {
 	copies     map[string]string
 	copyOrder  []string
 	usesBudget bool
+
+	// hashes are the hash functions needed, by input type key.
+	hashes    map[string]string
+	hashOrder []string
+	// target is the import path of the generated file's package.
+	target string
 }
 
 func (g *generator) errorf(pos, format string, args ...any) {

@@ -11,7 +11,12 @@ import (
 
 func generateOne(t *testing.T, root *analysis.Node, mutate func(*schema.Config)) (string, error) {
 	t.Helper()
-	b := newMB()
+	return generateMB(t, newMB(), root, mutate)
+}
+
+// generateMB generates root as pipeline P with the types of b.
+func generateMB(t *testing.T, b *mb, root *analysis.Node, mutate func(*schema.Config)) (string, error) {
+	t.Helper()
 	p := b.pipe("P", root)
 	m, pkg := b.model(ftPath, "flujotest", p)
 	cfg := schema.Default()
@@ -22,17 +27,39 @@ func generateOne(t *testing.T, root *analysis.Node, mutate func(*schema.Config))
 	return string(out), err
 }
 
-func TestUnsupportedIsAnError(t *testing.T) {
+func TestUncacheableIsAnError(t *testing.T) {
+	cacheOn := func(c *schema.Config) { c.Optimization.EnableCacheOptimization = true }
 	b := newMB()
-	cached := b.leaf(analysis.KindStep, "tags", "Tags", job, "[]string", func(o *analysis.Options) { o.Cache = true })
-	_, err := generateOne(t, cached, func(c *schema.Config) { c.Optimization.EnableCacheOptimization = true })
-	var errs Errors
-	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "steps.go:1:1: flujogen does not yet support result caching") {
-		t.Errorf("err %v, want a positioned unsupported error", err)
+	b.types["func()"] = &analysis.Type{Key: "func()", Kind: analysis.TypeFunc}
+	b.types[ftPath+".Handler"] = &analysis.Type{Key: ftPath + ".Handler", Kind: analysis.TypeStruct, PkgPath: ftPath, Name: "Handler",
+		Fields: []analysis.Field{{Name: "Name", Type: "string", Exported: true}, {Name: "Do", Type: "func()", Exported: true}, {Name: "hidden", Type: "func()"}}}
+	cached := func(o *analysis.Options) { o.Cache = true }
+	for _, tc := range []struct {
+		node *analysis.Node
+		want string
+	}{
+		{b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), "steps.go:1:1: cannot cache this step: its input's part in.Do (func()) is a func"},
+		{b.leaf(analysis.KindStepS, "s", "LogThenFlake", job, job, cached), `steps.go:1:1: step "s": a StepS cannot be cached`},
+	} {
+		_, err := generateMB(t, b, tc.node, cacheOn)
+		var errs Errors
+		if !errors.As(err, &errs) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err %v, want %q", err, tc.want)
+		}
+	}
+	// An unexported func field is left out of the key: no error.
+	b.types[ftPath+".Handler"].Fields = b.types[ftPath+".Handler"].Fields[:1:1]
+	b.types[ftPath+".Handler"].Fields = append(b.types[ftPath+".Handler"].Fields, analysis.Field{Name: "hidden", Type: "func()"})
+	if _, err := generateMB(t, b, b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), cacheOn); err != nil {
+		t.Errorf("unexported func field: %v", err)
 	}
 	// With caching off in the config, Cache() leaves no code and is fine.
-	if out, err := generateOne(t, cached, nil); err != nil || strings.Contains(out, "cache") {
-		t.Errorf("cache off: err %v, cache code present: %v", err, strings.Contains(out, "cache"))
+	tags := b.leaf(analysis.KindStep, "tags", "Tags", job, "[]string", cached)
+	if out, err := generateMB(t, b, tags, nil); err != nil || strings.Contains(out, "ResultCache") || strings.Contains(out, "flujogenHash") {
+		t.Errorf("cache off: err %v, cache code present", err)
+	}
+	if out, err := generateMB(t, b, tags, cacheOn); err != nil || !strings.Contains(out, "*runtime.ResultCache[[]string]") {
+		t.Errorf("cache on: err %v, no cache", err)
 	}
 }
 

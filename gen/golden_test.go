@@ -2,11 +2,14 @@ package gen
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/flujo/flujo/internal/analysis"
 	"github.com/flujo/flujo/runtime"
 	"github.com/flujo/flujo/schema"
 )
@@ -19,11 +22,20 @@ func equivVariants() map[string]runtime.OptimizationConfig {
 	breaker := runtime.DefaultOptimizationConfig()
 	breaker.CircuitBreakerFailureThreshold = 2
 	breaker.CircuitBreakerRecoveryTimeoutSeconds = 30
+	cached := runtime.DefaultOptimizationConfig()
+	cached.EnableCacheOptimization = true
 	return map[string]runtime.OptimizationConfig{
 		"defaults": runtime.DefaultOptimizationConfig(),
 		"breaker":  breaker,
+		"cached":   cached,
 	}
 }
+
+// suiteModel is the analysis of the semantics suite's declarations, loaded
+// once per test binary.
+var suiteModel = sync.OnceValues(func() (*analysis.Model, error) {
+	return analysis.Load(context.Background(), analysis.LoadOptions{Dir: "..", Patterns: []string{"./flujotest"}})
+})
 
 // golden compares got with the file at path, or rewrites it with -update.
 func golden(t *testing.T, path string, got []byte) {
@@ -51,8 +63,11 @@ func golden(t *testing.T, path string, got []byte) {
 func TestGoldenEquivalence(t *testing.T) {
 	for name, opt := range equivVariants() {
 		t.Run(name, func(t *testing.T) {
-			b := newMB()
-			m, pkg := b.model(ftPath, "flujotest", suitePipelines(b)...)
+			m, err := suiteModel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkg := m.Packages[0]
 			cfg := schema.Default()
 			cfg.Optimization = opt
 			out, err := GenerateWith(m, pkg, cfg, Options{PkgPath: "github.com/flujo/flujo/gen/testdata/equiv/" + name, PkgName: name, Runners: true})

@@ -30,6 +30,8 @@ type pipelineGen struct {
 	// usage reports that some leaf's output reports usage, so runs keep a
 	// budget.
 	usage bool
+	// caches are the cached leaves, in ID order.
+	caches []*leafPlan
 	// goroutines reports that the run may start goroutines (a Parallel,
 	// a concurrent Map or a Timeout), so the run escapes to the heap.
 	goroutines bool
@@ -45,6 +47,16 @@ type leafPlan struct {
 	threshold int
 	recovery  time.Duration
 	cache     bool
+	// cacheTTL is the entries' time to live; hashFn the input's hash
+	// function; copyFn the output's deep copy ("" when a copy is not
+	// needed: no references, or ImmutableOutput); keyed selects
+	// runtime.ResultCacheK, whose collision check needs == to compare
+	// content; cacheSize is the step's share of cache_max_size.
+	cacheTTL  time.Duration
+	hashFn    string
+	copyFn    string
+	keyed     bool
+	cacheSize int
 }
 
 func exportedName(v string) bool {
@@ -70,6 +82,7 @@ func (g *generator) newPipeline(p *analysis.Pipeline) *pipelineGen {
 	if len(g.errs) > before {
 		return nil
 	}
+	pg.sizeCaches()
 	return pg
 }
 
@@ -91,7 +104,7 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 		lp := pg.leafSettings(n)
 		pg.leaves = append(pg.leaves, lp)
 		if lp.cache {
-			g.unsupported(n.Pos, fmt.Sprintf("result caching (step %q has Cache and enable_cache_optimization is on)", n.Name))
+			pg.planCache(lp)
 		}
 		if n.Step.OutReportsUsage {
 			pg.usage = true
@@ -158,6 +171,10 @@ func (pg *pipelineGen) leafSettings(n *analysis.Node) *leafPlan {
 		threshold: cfg.CircuitBreakerFailureThreshold,
 		recovery:  time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second,
 		cache:     cfg.EnableCacheOptimization && o.Cache,
+		cacheTTL:  time.Duration(cfg.CacheTTLSeconds) * time.Second,
+	}
+	if o.CacheTTL > 0 {
+		lp.cacheTTL = o.CacheTTL
 	}
 	ov := n.Override
 	if ov == nil {
@@ -181,11 +198,43 @@ func (lp *leafPlan) apply(ov schema.StepOverride, cacheOn bool) {
 	if ov.Cache != nil {
 		lp.cache = cacheOn && *ov.Cache
 	}
+	if ov.CacheTTLSeconds != nil {
+		lp.cacheTTL = time.Duration(*ov.CacheTTLSeconds) * time.Second
+	}
 	if ov.CircuitBreakerFailureThreshold != nil {
 		lp.threshold = *ov.CircuitBreakerFailureThreshold
 	}
 	if ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
 		lp.recovery = time.Duration(*ov.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	}
+}
+
+// planCache resolves how a cached leaf keys, stores and returns its
+// results, refusing what cannot be cached.
+func (pg *pipelineGen) planCache(lp *leafPlan) {
+	g, n := pg.g, lp.n
+	if n.Kind == analysis.KindStepS {
+		g.errorf(n.Pos, "step %q: a StepS cannot be cached: it reads the pipeline state, which is not part of the cache key; remove Cache() or make it a Step", n.Name)
+		return
+	}
+	lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
+	if !n.Options.ImmutableOutput {
+		lp.copyFn = g.copyFunc(n.Out.Type, n.Pos)
+	}
+	lp.keyed = g.valueComparable(n.In.Type, map[string]bool{})
+	pg.caches = append(pg.caches, lp)
+}
+
+// sizeCaches shares cache_max_size among the pipeline's cached steps, so
+// the executor holds no more results than the configuration allows.
+func (pg *pipelineGen) sizeCaches() {
+	total, k := pg.g.cfg.Optimization.CacheMaxSize, len(pg.caches)
+	for i, lp := range pg.caches {
+		lp.cacheSize = total / k
+		if i < total%k {
+			lp.cacheSize++
+		}
+		lp.cacheSize = max(lp.cacheSize, 1)
 	}
 }
 
@@ -204,11 +253,13 @@ func (pg *pipelineGen) stateType() *jen.Statement {
 func (pg *pipelineGen) in(n *analysis.Node) *jen.Statement  { return pg.g.typ(n.In.Type, n.Pos) }
 func (pg *pipelineGen) out(n *analysis.Node) *jen.Statement { return pg.g.typ(n.Out.Type, n.Pos) }
 
-func runName(n *analysis.Node) string  { return fmt.Sprintf("run%d", n.ID) }
-func stepName(n *analysis.Node) string { return fmt.Sprintf("step%d", n.ID) }
-func bodyName(n *analysis.Node) string { return fmt.Sprintf("body%d", n.ID) }
-func callName(n *analysis.Node) string { return fmt.Sprintf("call%d", n.ID) }
-func brkName(n *analysis.Node) string  { return fmt.Sprintf("brk%d", n.ID) }
+func runName(n *analysis.Node) string   { return fmt.Sprintf("run%d", n.ID) }
+func stepName(n *analysis.Node) string  { return fmt.Sprintf("step%d", n.ID) }
+func bodyName(n *analysis.Node) string  { return fmt.Sprintf("body%d", n.ID) }
+func callName(n *analysis.Node) string  { return fmt.Sprintf("call%d", n.ID) }
+func brkName(n *analysis.Node) string   { return fmt.Sprintf("brk%d", n.ID) }
+func cacheName(n *analysis.Node) string { return fmt.Sprintf("cache%d", n.ID) }
+func cntName(n *analysis.Node) string   { return fmt.Sprintf("cnt%d", n.ID) }
 
 // method starts a node method: func (e *X) name(ctx, in, r, res) (Out, error).
 func (pg *pipelineGen) method(f *jen.File, n *analysis.Node, name, doc string, body []jen.Code) {
@@ -319,6 +370,9 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		c("var out {}", out.Clone()),
 		c("var err error"),
 	}
+	if lp.cache {
+		body = append(body, pg.cacheLookup(lp)...)
+	}
 	if classifier {
 		body = append(body, c("var prev error"))
 	}
@@ -364,6 +418,13 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		c("res.Success = true"),
 		c("if r.record { res.Output = out }"),
 	)
+	if lp.cache {
+		key := "key"
+		if lp.keyed {
+			key = "key, in"
+		}
+		body = append(body, c("_ = e."+cacheName(n)+".Set("+key+", "+copyCall(lp.copyFn, "out")+")"))
+	}
 	if n.Step.OutReportsUsage {
 		body = append(body,
 			c("u := out.Usage()"),
@@ -383,6 +444,34 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 }
 
 func (pg *pipelineGen) clockStopCode() jen.Code { return pg.clockStop() }
+
+// copyCall returns the call of the deep-copy function fn on expr, or expr
+// when no copy is needed.
+func copyCall(fn, expr string) string {
+	if fn == "" {
+		return expr
+	}
+	return fn + "(" + expr + ")"
+}
+
+// cacheLookup returns the statements that serve a cached leaf from its
+// cache: the input's hash, the lookup and, on a hit, the result marked as
+// a hit with a copy the caller may mutate.
+func (pg *pipelineGen) cacheLookup(lp *leafPlan) []jen.Code {
+	n := lp.n
+	key := "key"
+	if lp.keyed {
+		key = "key, in"
+	}
+	return []jen.Code{
+		c("key := " + lp.hashFn + "(e.seed, in).Sum64()"),
+		c("if v, ok := e."+cacheName(n)+".Get("+key+"); ok {\n"+
+			"out := "+copyCall(lp.copyFn, "v")+"\n"+
+			"res.Success, res.CacheHit = true, true\n"+
+			"if r.record { res.Output = out }\n{}\n"+
+			"return out, nil\n}", pg.clockStopCode()),
+	}
+}
 
 func strq(s string) string { return fmt.Sprintf("%q", s) }
 

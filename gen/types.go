@@ -181,7 +181,7 @@ func (g *generator) checkCopyable(key, pos string, onPath map[string]bool) {
 		g.checkCopyable(t.Elem, pos, onPath)
 	case analysis.TypeStruct:
 		for _, f := range t.Fields {
-			if !f.Exported && t.PkgPath != g.pkg.Path && g.hasRefs(f.Type, map[string]bool{}) {
+			if !f.Exported && t.PkgPath != g.target && g.hasRefs(f.Type, map[string]bool{}) {
 				g.unsupported(pos, "deep copies of "+key+": its unexported field "+f.Name+" holds references")
 				continue
 			}

@@ -251,10 +251,9 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -273,10 +272,9 @@ func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, limits *flu
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {

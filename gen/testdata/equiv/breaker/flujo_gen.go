@@ -346,10 +346,9 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -370,10 +369,9 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -614,10 +612,9 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -638,10 +635,9 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -867,10 +863,9 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -891,10 +886,9 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -1120,10 +1114,9 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
 	}
@@ -1142,10 +1135,9 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -1313,6 +1305,490 @@ func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flu
 	return out, err
 }
 
+// CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedTagsSharedExecutor struct {
+	clock                runtime.Clock
+	mu                   sync.Mutex
+	cfg                  atomic.Pointer[runtime.OptimizationConfig]
+	track                flujogenTracker
+	classifier           *runtime.ErrorClassifier
+	brk0                 *runtime.Breaker // "tags"
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+}
+
+// flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
+func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared that reads time from clock (nil: the system clock).
+func NewCachedTagsSharedExecutor(clock runtime.Clock) (*CachedTagsSharedExecutor, error) {
+	if clock == nil {
+		clock = runtime.SystemClock{}
+	}
+	e := &CachedTagsSharedExecutor{clock: clock}
+	cfg := flujogenConfigCachedTagsSharedExecutor()
+	e.cfg.Store(&cfg)
+	e.track.init()
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return nil, err
+	}
+	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return nil, err
+	}
+	_ = err
+	return e, nil
+}
+
+// Execute runs CachedTagsShared on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
+	if !e.track.add() {
+		return *new([]string), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if !res.Success {
+		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
+func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	_ = limits // no output of this pipeline reports usage
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, limits)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Concurrency.Level = int(e.track.running())
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["tags"] = st
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *CachedTagsSharedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *CachedTagsSharedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsSharedExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor")
+	if cfg != nil {
+		e.cfg.Store(cfg)
+	}
+	return err
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// record counts one finished run.
+func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	e.totalNs.Add(ns)
+	if ns > e.maxNs.Load() {
+		e.maxNs.Store(ns)
+	}
+	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
+		e.slow.Add(1)
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "tags"
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *CachedTagsSharedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Tags(ctx, in)
+}
+
+// call0 makes one attempt of "tags".
+func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedTagsTTLExecutor struct {
+	clock                runtime.Clock
+	mu                   sync.Mutex
+	cfg                  atomic.Pointer[runtime.OptimizationConfig]
+	track                flujogenTracker
+	classifier           *runtime.ErrorClassifier
+	brk0                 *runtime.Breaker // "tags"
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+}
+
+// flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
+func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL that reads time from clock (nil: the system clock).
+func NewCachedTagsTTLExecutor(clock runtime.Clock) (*CachedTagsTTLExecutor, error) {
+	if clock == nil {
+		clock = runtime.SystemClock{}
+	}
+	e := &CachedTagsTTLExecutor{clock: clock}
+	cfg := flujogenConfigCachedTagsTTLExecutor()
+	e.cfg.Store(&cfg)
+	e.track.init()
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return nil, err
+	}
+	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return nil, err
+	}
+	_ = err
+	return e, nil
+}
+
+// Execute runs CachedTagsTTL on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
+	if !e.track.add() {
+		return *new([]string), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if !res.Success {
+		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
+func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	_ = limits // no output of this pipeline reports usage
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, limits)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Concurrency.Level = int(e.track.running())
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["tags"] = st
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *CachedTagsTTLExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *CachedTagsTTLExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsTTLExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor")
+	if cfg != nil {
+		e.cfg.Store(cfg)
+	}
+	return err
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// record counts one finished run.
+func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	e.totalNs.Add(ns)
+	if ns > e.maxNs.Load() {
+		e.maxNs.Store(ns)
+	}
+	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
+		e.slow.Add(1)
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "tags"
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	var prev error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *CachedTagsTTLExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Tags(ctx, in)
+}
+
+// call0 makes one attempt of "tags".
+func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
 	clock                runtime.Clock
@@ -1361,10 +1837,9 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -1383,10 +1858,9 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, limits
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -1672,10 +2146,9 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -1694,10 +2167,9 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, limit
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -1983,10 +2455,9 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -2005,10 +2476,9 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, limits *fl
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -2294,10 +2764,9 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -2318,10 +2787,9 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -2547,10 +3015,9 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -2571,10 +3038,9 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -2806,10 +3272,9 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -2830,10 +3295,9 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -3073,10 +3537,9 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -3097,10 +3560,9 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, l
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {
@@ -3640,10 +4102,9 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
 	}
@@ -3664,10 +4125,9 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -4001,10 +4461,9 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
 	}
@@ -4025,10 +4484,9 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -4310,10 +4768,9 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -4334,10 +4791,9 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -4567,10 +5023,9 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -4591,10 +5046,9 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -5029,10 +5483,9 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -5053,10 +5506,9 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -5476,10 +5928,9 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -5500,10 +5951,9 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -5936,10 +6386,9 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -5960,10 +6409,9 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {
@@ -6552,10 +7000,9 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -6576,10 +7023,9 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -6973,10 +7419,9 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -6997,10 +7442,9 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -7484,10 +7928,9 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -7508,10 +7951,9 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {
@@ -8011,10 +8453,9 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -8038,10 +8479,9 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -8279,10 +8719,9 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -8303,10 +8742,9 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -8577,10 +9015,9 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -8601,10 +9038,9 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -8845,10 +9281,9 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -8869,10 +9304,9 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -9227,10 +9661,9 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	defer e.track.done()
 	var r flujogenRun[struct{}]
 	r.state = nil
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
 	}
@@ -9251,10 +9684,9 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	if limits != nil {
 		r.budget = flujogenNewBudget(*limits)
 	}
-	start := e.clock.Nanotime()
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(e.clock.Nanotime()-start, abort == nil && res.Success)
+	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -9624,6 +10056,40 @@ func FlujogenRunners(clock runtime.Clock) (map[string]FlujogenRunner, error) {
 			return nil, err
 		}
 		m["CachedTags"] = FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, limits)
+			},
+		}
+	}
+	{
+		e, err := NewCachedTagsSharedExecutor(clock)
+		if err != nil {
+			return nil, err
+		}
+		m["CachedTagsShared"] = FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, limits)
+			},
+		}
+	}
+	{
+		e, err := NewCachedTagsTTLExecutor(clock)
+		if err != nil {
+			return nil, err
+		}
+		m["CachedTagsTTL"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
