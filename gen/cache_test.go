@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/gen/testdata/hashing/quiet"
 	"github.com/flujo/flujo/internal/analysis"
@@ -84,7 +85,7 @@ func TestGeneratedHashMatchesReflect(t *testing.T) {
 func TestCacheHitPath(t *testing.T) {
 	ctx := context.Background()
 	clock := runtime.NewFakeClock(0)
-	look, err := hashing.NewLookerExecutor(clock)
+	look, err := hashing.NewLookerExecutor(flujo.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestCacheHitPath(t *testing.T) {
 	if n, err := look.Execute(ctx, hashing.Key{Name: "abc", N: 1}); err != nil || n != 4 {
 		t.Fatalf("Execute = %d, %v", n, err)
 	}
-	res, err := look.ExecuteResult(ctx, hashing.Key{Name: "abc", N: 1}, nil)
+	res, err := look.ExecuteResult(ctx, hashing.Key{Name: "abc", N: 1})
 	if err != nil || !res.Steps[0].CacheHit || res.Output != 4 || res.Steps[0].Attempts != 0 {
 		t.Fatalf("second run: %+v, %v; want a hit", res, err)
 	}
@@ -104,7 +105,7 @@ func TestCacheHitPath(t *testing.T) {
 		t.Errorf("stats %+v / %+v", s.Cache, s.Steps["lookup"].Cache)
 	}
 
-	search, err := hashing.NewSearcherExecutor(clock)
+	search, err := hashing.NewSearcherExecutor(flujo.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func BenchmarkGeneratedCacheHit(b *testing.B) {
 	ctx := context.Background()
 	k := hashing.Key{Name: "abc", N: 1}
 	b.Run("defaults", func(b *testing.B) {
-		look, err := hashing.NewLookerExecutor(nil)
+		look, err := hashing.NewLookerExecutor()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,7 +140,7 @@ func BenchmarkGeneratedCacheHit(b *testing.B) {
 		}
 	})
 	b.Run("unmonitored", func(b *testing.B) {
-		look, err := quiet.NewLookerExecutor(nil)
+		look, err := quiet.NewLookerExecutor()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,9 +3,7 @@ package gen
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"testing"
-	"unsafe"
 
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujotest"
@@ -36,7 +34,8 @@ type runnerSet struct {
 }
 
 type runner struct {
-	run   func(context.Context, any, any, *flujo.UsageLimits) (*flujo.PipelineResult, error)
+	run   func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
+	stats func() runtime.Stats
 	close func(context.Context) error
 }
 
@@ -46,16 +45,16 @@ func variants() []runnerSet {
 	}
 	return []runnerSet{
 		wrap("defaults", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := gendefaults.FlujogenRunners(c)
-			return runnersOf(m, func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+			m, err := gendefaults.FlujogenRunners(flujo.WithClock(c))
+			return runnersOf(m, func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
 		}),
 		wrap("breaker", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := breaker.FlujogenRunners(c)
-			return runnersOf(m, func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+			m, err := breaker.FlujogenRunners(flujo.WithClock(c))
+			return runnersOf(m, func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
 		}),
 		wrap("cached", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := cached.FlujogenRunners(c)
-			return runnersOf(m, func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Close} }), err
+			m, err := cached.FlujogenRunners(flujo.WithClock(c))
+			return runnersOf(m, func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
 		}),
 	}
 }
@@ -95,28 +94,7 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 	if !ok {
 		e.t.Skipf("%s was not generated", name)
 	}
-	state, limits := execOptions(opts)
-	return r.run(ctx, input, state, limits)
-}
-
-// execOptions reads WithState and WithUsageLimits back from options, which
-// keep them in unexported fields.
-func execOptions(opts []flujo.ExecOption) (state any, limits *flujo.UsageLimits) {
-	if len(opts) == 0 {
-		return nil, nil
-	}
-	fv := reflect.ValueOf(opts[0])
-	p := reflect.New(fv.Type().In(0).Elem())
-	for _, o := range opts {
-		reflect.ValueOf(o).Call([]reflect.Value{p})
-	}
-	read := func(name string) any {
-		f := p.Elem().FieldByName(name)
-		return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface()
-	}
-	state = read("state")
-	limits, _ = read("limits").(*flujo.UsageLimits)
-	return state, limits
+	return r.run(ctx, input, opts...)
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {

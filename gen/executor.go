@@ -96,14 +96,35 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, src := range helperSources(usage, breakers) {
 		f.Add(src)
 	}
-	counters := false
+	f.Add(countersSource())
+	monitoring, outcomes := false, false
 	for _, pg := range pipes {
-		for _, lp := range pg.leaves {
-			counters = counters || pg.counted(lp)
-		}
+		monitoring = monitoring || pg.monitoring()
+		outcomes = outcomes || pg.telemetry() || pg.adaptive()
 	}
-	if counters {
-		f.Add(countersSource())
+	if monitoring {
+		f.Comment("flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.")
+		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
+	}
+	if outcomes {
+		f.Comment("flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.")
+		f.Add(c(`func flujogenOutcome(err error) {} {
+	if err == nil {
+		return {}
+	}
+	var co *{}
+	var te *{}
+	switch {
+	case {}(err, &co):
+		return {}
+	case {}(err, &te):
+		return {}
+	}
+	return {}
+}`, qr("Outcome"), qr("OutcomeSuccess"), qf("CircuitOpenError"), qf("StepTimeoutError"), jen.Qual("errors", "As"), qr("OutcomeRejected"),
+			jen.Qual("errors", "As"), qr("OutcomeTimeout"), qr("OutcomeFailure")))
 	}
 	caches := false
 	for _, pg := range pipes {
@@ -148,87 +169,17 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	p := pg.p
 	X := pg.X
 	in, out := pg.g.typ(p.In.Type, p.Pos), pg.g.typ(p.Out.Type, p.Pos)
-	monitoring := cfg.EnablePerformanceMonitoring
-	classifier := cfg.EnableOptimizedErrorHandling
 
-	fields := []jen.Code{
-		jen.Id("clock").Add(qr("Clock")),
-		jen.Id("mu").Qual("sync", "Mutex"),
-		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
-		jen.Id("track").Id("flujogenTracker"),
-	}
-	if classifier {
-		fields = append(fields, jen.Id("classifier").Op("*").Add(qr("ErrorClassifier")))
-	}
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")).Comment(strq(lp.n.Name)))
-		}
-	}
-	if len(pg.caches) > 0 {
-		fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"),
-			jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
-	}
-	for _, lp := range pg.caches {
-		fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)).Comment(strq(lp.n.Name)))
-	}
-	for _, lp := range pg.leaves {
-		if pg.counted(lp) {
-			fields = append(fields, jen.Id(cntName(lp.n)).Id("flujogenStepCounters").Comment(strq(lp.n.Name)))
-		}
-	}
-	if pg.closers() {
-		fields = append(fields, jen.Id("closeOnce").Qual("sync", "Once"), jen.Id("closeErr").Error())
-	}
-	if monitoring {
-		fields = append(fields,
-			jen.Id("runs, failures, slow").Qual("sync/atomic", "Uint64"),
-			jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"),
-		)
-	}
 	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
-	f.Type().Id(X).Struct(fields...)
+	f.Type().Id(X).Struct(pg.fields()...)
 
 	cfgFn := "flujogenConfig" + X
 	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
 	f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
 		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
 
-	// Constructor.
-	ctor := []jen.Code{
-		c("if clock == nil { clock = {} }", qr("SystemClock").Values()),
-		c("e := &" + X + "{clock: clock}"),
-		c("cfg := " + cfgFn + "()"),
-		c("e.cfg.Store(&cfg)"),
-		c("e.track.init()"),
-		c("var err error"),
-	}
-	if classifier {
-		ctor = append(ctor, c(fmt.Sprintf("if e.classifier, err = {}(%d, %d); err != nil { return nil, err }", cfg.ErrorCacheSize, classifierPermanentAfter), qr("NewErrorClassifier")))
-	}
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			ctor = append(ctor, c(fmt.Sprintf("if e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock}); err != nil { return nil, err }",
-				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
-		}
-	}
-	if len(pg.caches) > 0 {
-		ctor = append(ctor,
-			c("e.seed = {}()", qr("NewHash")),
-			c("// Expiry is checked on every hit: against the system clock, a coarse"),
-			c("// reading of it saves most of a hit's cost."),
-			c("var cacheClock {} = clock", qr("Clock")),
-			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
-				qr("SystemClock"), durationLit(pg.coarseResolution())),
-		)
-		for _, lp := range pg.caches {
-			ctor = append(ctor, c(fmt.Sprintf("if e.%s, err = {}(%s{MaxSize: %d, TTL: {}, Clock: cacheClock}); err != nil {\ne.closeComponents()\nreturn nil, err\n}", cacheName(lp.n), "{}", lp.cacheSize),
-				pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)))
-		}
-	}
-	ctor = append(ctor, c("_ = err"), c("return e, nil"))
-	f.Commentf("%s returns an executor of %s that reads time from clock (nil: the system clock).", pg.ctor, p.Var)
-	f.Func().Id(pg.ctor).Params(jen.Id("clock").Add(qr("Clock"))).Params(jen.Op("*").Id(X), jen.Error()).Block(ctor...)
+	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgFn)...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}
@@ -240,14 +191,8 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		finalState = "r.state"
 	}
 	root := p.Root
-	startRun := []jen.Code{}
-	endRun := func(success string) []jen.Code { return nil }
-	if monitoring {
-		// The root node measured the run: its latency is the run's.
-		endRun = func(success string) []jen.Code {
-			return []jen.Code{c("e.record(int64(res.Latency), " + success + ")")}
-		}
-	}
+	// The root node measured the run: its latency is the run's.
+	endRun := c("e.record(int64(res.Latency), abort == nil && res.Success)")
 
 	// Execute: the fast path.
 	exec := []jen.Code{
@@ -256,9 +201,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("var r {}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	exec = append(exec, stateInit...)
-	exec = append(exec, startRun...)
-	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"))
-	exec = append(exec, endRun("abort == nil && res.Success")...)
+	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	exec = append(exec,
 		c("if abort != nil { return *new({}), abort }", out.Clone()),
 		c("if !res.Success { return *new({}), &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err} }", out.Clone(), qf("StepError")),
@@ -279,17 +222,11 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	} else {
 		er = append(er, c("_ = limits // no output of this pipeline reports usage"))
 	}
-	er = append(er, startRun...)
-	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"))
-	er = append(er, endRun("abort == nil && res.Success")...)
-	steps := "[]{}{res}"
-	if root.Kind == analysis.KindPipeline {
-		steps = "res.Steps"
-	}
+	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	er = append(er,
 		c("pr := &{}{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}", qf("PipelineResult")),
 	)
-	if steps == "res.Steps" {
+	if root.Kind == analysis.KindPipeline {
 		er = append(er, c("pr.Steps = res.Steps"))
 	} else {
 		er = append(er, c("pr.Steps = []{}{res}", qf("StepResult")))
@@ -309,9 +246,10 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	er = append(er, c("return pr, pr.Err"))
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
-	resParams = append(resParams, jen.Id("limits").Op("*").Add(qf("UsageLimits")))
-	f.Commentf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.", p.Var)
-	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(er...)
+	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
+	f.Commentf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
+	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
+		append([]jen.Code{c("_, limits := {}(opts)", qf("ExecOptionsOf"))}, er...)...)
 
 	callArgs := "ctx, in"
 	if pg.stateKey != "" {
@@ -319,65 +257,13 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	f.Comment("ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.")
 	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
-		c("res, err := e.ExecuteResult("+callArgs+", limits)"),
+		c("res, err := e.ExecuteResult("+callArgs+", opts...)"),
 		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
 		c("return res, flujogenMetrics(res), err"),
 	)
 
-	// Stats.
-	stats := []jen.Code{
-		c("cfg := *e.cfg.Load()"),
-		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
-		c("s.Memory.UsageMB = flujogenHeapMB()"),
-		c("s.Concurrency.Level = int(e.track.running())"),
-	}
-	if monitoring {
-		stats = append(stats, c("s.Execution = {}{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}", qr("StatsExecution")))
-	}
-	for _, lp := range pg.leaves {
-		if !lp.breaker {
-			continue
-		}
-		stats = append(stats, jen.Block(
-			c("bc := e."+brkName(lp.n)+".Counters()"),
-			c("st := s.Steps["+strq(lp.n.Name)+"]"),
-			c("st.CircuitBreaker.Calls += bc.Calls"),
-			c("st.CircuitBreaker.Failures += bc.Failures"),
-			c("st.CircuitBreaker.Rejections += bc.Rejections"),
-			c("st.CircuitBreaker.Opens += bc.Opens"),
-			c("st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))"),
-			c("s.Steps["+strq(lp.n.Name)+"] = st"),
-		))
-	}
-	if classifier {
-		stats = append(stats, c("cc := e.classifier.Counters()"), c("s.Errors.SkippedRetries = cc.SkippedRetries"), c("s.Errors.CachedPatterns = cc.Patterns"))
-	}
-	for _, lp := range pg.leaves {
-		if !pg.counted(lp) {
-			continue
-		}
-		stats = append(stats, c("e."+cntName(lp.n)+".add(s.Steps, "+strq(lp.n.Name)+")"))
-	}
-	for _, lp := range pg.caches {
-		// Each cached step has its own cache: its hits and misses are the
-		// step's.
-		stats = append(stats, jen.Block(
-			c("cs := e."+cacheName(lp.n)+".Stats()"),
-			c("st := s.Steps["+strq(lp.n.Name)+"]"),
-			c("st.Cache.Hits += cs.Hits"),
-			c("st.Cache.Misses += cs.Misses"),
-			c("s.Steps["+strq(lp.n.Name)+"] = st"),
-			c("s.Cache.Hits += cs.Hits"),
-			c("s.Cache.Misses += cs.Misses"),
-			c("s.Cache.Evictions += cs.Evictions"),
-			c("s.Cache.Expiries += cs.Expiries"),
-			c("s.Cache.Size += cs.Size"),
-			c("s.Cache.Capacity += cs.Capacity"),
-		))
-	}
-	stats = append(stats, c("return s"))
-	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.")
-	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(stats...)
+	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")
+	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(pg.stats()...)
 
 	f.Comment("PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.")
 	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(
@@ -389,45 +275,20 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	f.Comment("ExportConfig encodes the configuration in force in format (\"json\").")
 	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.cfg.Load().Export(format)"))
 
-	f.Commentf("ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into %s cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.", X)
-	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(
-		c("e.mu.Lock()"),
-		c("defer e.mu.Unlock()"),
-		c("cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "+strq(X)+")"),
-		c("if cfg != nil { e.cfg.Store(cfg) }"),
-		c("return err"),
-	)
+	pg.emitImportConfig(f)
 
-	idle := "return nil"
-	if pg.closers() {
-		idle = "e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })\nreturn e.closeErr"
-	}
-	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.")
+	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
 	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
-		c("select {\ncase <-e.track.close():\n"+idle+"\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
-	if pg.closers() {
-		var cl []jen.Code
-		for _, lp := range pg.caches {
-			cl = append(cl, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
-		}
-		if len(pg.caches) > 0 {
-			cl = append(cl, c("if e.coarse != nil { e.coarse.close() }"))
-		}
-		cl = append(cl, c("return nil"))
-		f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
-		f.Add(recv()).Id("closeComponents").Params().Error().Block(cl...)
-	}
+		c("select {\ncase <-e.track.close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
+	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
 
-	if monitoring {
-		f.Comment("record counts one finished run.")
-		f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
-			c("e.runs.Add(1)"),
-			c("e.totalNs.Add(ns)"),
-			c("if ns > e.maxNs.Load() { e.maxNs.Store(ns) }"),
-			c("if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 { e.slow.Add(1) }"),
-			c("if !ok { e.failures.Add(1) }"),
-		)
-	}
+	f.Comment("record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
+	f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
+		c("e.runs.Add(1)"),
+		c("if ns != 0 {\ne.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }\nif ns > e.slowNs.Load() { e.slow.Add(1) }\n}"),
+		c("if !ok { e.failures.Add(1) }"),
+	)
 
 	pg.emitNode(f, root)
 }
@@ -457,13 +318,6 @@ func (pg *pipelineGen) coarseResolution() time.Duration {
 	}
 	return max(res, time.Millisecond)
 }
-
-// counted reports whether the executor keeps counters for the leaf.
-func (pg *pipelineGen) counted(lp *leafPlan) bool { return false }
-
-// closers reports whether the executor builds components that Close
-// stops.
-func (pg *pipelineGen) closers() bool { return len(pg.caches) > 0 }
 
 // helperSources returns the file-level helpers.
 func helperSources(usage, breakers bool) []jen.Code {
@@ -601,26 +455,29 @@ func helperSources(usage, breakers bool) []jen.Code {
 	return {}
 }`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")))
 	}
-	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error."),
-		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string) (*{}, error) {
+	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error."),
+		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string, live func(string, {}) bool) (*{}, error) {
 	next, err := cfg.Import(data, format)
 	if err != nil {
 		return nil, err
 	}
 	was, now := cfg.ToMap(), next.ToMap()
-	var compiled []string
-	runtimeFields := make(map[string]any)
+	var fixed []string
+	apply := make(map[string]any)
 	for _, f := range {}() {
-		if f.Runtime {
-			runtimeFields[f.Name] = now[f.Name]
-		} else if {}("%v", was[f.Name]) != {}("%v", now[f.Name]) {
-			compiled = append(compiled, f.Name)
+		if {}("%v", was[f.Name]) == {}("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
 		}
 	}
-	if len(compiled) == 0 {
+	if len(fixed) == 0 {
 		return &next, nil
 	}
-	patch, err := {}(runtimeFields)
+	patch, err := {}(apply)
 	if err != nil {
 		return nil, err
 	}
@@ -628,8 +485,8 @@ func helperSources(usage, breakers bool) []jen.Code {
 	if err != nil {
 		return nil, err
 	}
-	return &applied, {}("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, {}(compiled, ", "))
-}`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
+	return &applied, {}("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, {}(fixed, ", "))
+}`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
 			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
 	if usage {
 		out = append(out, jen.Comment("flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches."),
@@ -759,58 +616,101 @@ func (c *flujogenCoarseClock) close() {
 }
 
 // countersSource is the per-step counters type: what OptimizationStats
-// reports of each step, as the ExecutorCore counts it.
+// reports of each step, counted as the ExecutorCore counts it.
 func countersSource() jen.Code {
 	return c(`// flujogenStepCounters count one step's executions across runs.
 type flujogenStepCounters struct {
-	cacheHits, cacheMisses {}
+	execs, failures, retries    {}
+	recoveryAttempts, recovered {}
+	slow                        {}
+	totalNs, maxNs              {}
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
 }
 
 // add adds the counters to the step's entry of steps.
 func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
 	st := steps[name]
-	st.Cache.Hits += s.cacheHits.Load()
-	st.Cache.Misses += s.cacheMisses.Load()
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
 	steps[name] = st
-}`, jen.Qual("sync/atomic", "Uint64"), qr("StatsStep"))
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`,
+		jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Int64"),
+		qf("StepResult"), qr("StatsStep"), jen.Qual("time", "Millisecond"))
 }
 
 // runners emits FlujogenRunners: every executor of the file behind one
 // dynamically typed signature, for differential tests against the
 // ExecutorCore.
 func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
-	f.Comment("FlujogenRunner runs one generated executor with dynamically typed input and state.")
+	f.Comment("FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.")
 	f.Type().Id("FlujogenRunner").Struct(
-		jen.Id("Run").Func().Params(jen.Qual("context", "Context"), jen.Any(), jen.Any(), jen.Op("*").Add(qf("UsageLimits"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()),
+		jen.Id("Run").Func().Params(jen.Qual("context", "Context"), jen.Any(), jen.Op("...").Add(qf("ExecOption"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()),
+		jen.Id("Stats").Func().Params().Add(qr("Stats")),
 		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
 		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
 	)
 	body := []jen.Code{c("m := make(map[string]FlujogenRunner)")}
 	for _, pg := range pipes {
 		in := g.typ(pg.p.In.Type, pg.p.Pos)
-		call := "return e.ExecuteResult(ctx, v, limits)"
+		call := "return e.ExecuteResult(ctx, v, opts...)"
 		pre := []jen.Code{}
 		if pg.stateKey != "" {
-			call = "return e.ExecuteResult(ctx, v, s, limits)"
-			pre = append(pre, c("s, ok := st.(*{})", pg.stateType()),
-				c("if st != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}(st), Got: {}(st)} }", qf("StateTypeError"), jen.Qual("reflect", "TypeOf"), jen.Qual("reflect", "TypeOf")))
+			call = "return e.ExecuteResult(ctx, v, s, opts...)"
+			pre = append(pre, c("st, _ := {}(opts)", qf("ExecOptionsOf")), c("s, ok := st.(*{})", pg.stateType()),
+				c("if st != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[*{}](), Got: {}(st)} }", qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")))
 		}
-		run := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Any(), jen.Id("st").Any(), jen.Id("limits").Op("*").Add(qf("UsageLimits"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
+		run := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Any(), jen.Id("opts").Op("...").Add(qf("ExecOption"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
 			append(append([]jen.Code{
 				c("v, ok := in.({})", in.Clone()),
 				c("if in != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[{}](), Got: {}(in)} }", qf("InputTypeError"), jen.Qual("reflect", "TypeFor"), in.Clone(), jen.Qual("reflect", "TypeOf")),
 			}, pre...), c(call))...)
 		body = append(body, jen.Block(
-			c("e, err := "+pg.ctor+"(clock)"),
+			c("e, err := "+pg.ctor+"(opts...)"),
 			c("if err != nil { return nil, err }"),
 			jen.Id("m").Index(jen.Lit(pg.p.Var)).Op("=").Id("FlujogenRunner").Values(jen.Dict{
 				jen.Id("Run"):    run,
+				jen.Id("Stats"):  jen.Id("e.OptimizationStats"),
 				jen.Id("Close"):  jen.Id("e.Close"),
 				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
 			}),
 		))
 	}
 	body = append(body, c("return m, nil"))
-	f.Comment("FlujogenRunners builds every executor of this file, keyed by pipeline variable.")
-	f.Func().Id("FlujogenRunners").Params(jen.Id("clock").Add(qr("Clock"))).Params(jen.Map(jen.String()).Id("FlujogenRunner"), jen.Error()).Block(body...)
+	f.Comment("FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.")
+	f.Func().Id("FlujogenRunners").Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Map(jen.String()).Id("FlujogenRunner"), jen.Error()).Block(body...)
 }

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -74,17 +75,26 @@ func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
 		o := &c.Optimization
 		o.EnableCircuitBreaker, o.EnableOptimizedErrorHandling = false, false
 		o.EnablePerformanceMonitoring, o.EnableOptimizedTelemetry = false, false
+		o.EnableMemoryOptimization, o.EnableConcurrencyOptimization = false, false
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, marker := range []string{"runtime.Breaker", ".Allow()", "classifier", "start := e.clock.Nanotime()", "e.record("} {
+	for _, marker := range []string{"runtime.Breaker", ".Allow()", "classifier", "start := e.clock.Nanotime()",
+		"*runtime.Monitor", "*runtime.Telemetry", "*runtime.Limiter", "*runtime.ResourceManager", ".Acquire(ctx)", "e.telemetry.Record(", "flujogenOutcome"} {
 		if !strings.Contains(on, marker) {
 			t.Errorf("defaults: %q missing", marker)
 		}
 		if strings.Contains(off, marker) {
 			t.Errorf("disabled: %q still generated", marker)
 		}
+	}
+	// Without monitoring and telemetry, the clock is read in recorded runs
+	// (ExecuteResult) only.
+	reads := strings.Count(off, "e.clock.Nanotime()")
+	guarded := len(regexp.MustCompile(`if r\.record \{\s*(start = |res\.Latency = time\.Duration\()e\.clock\.Nanotime\(\)`).FindAllString(off, -1))
+	if reads == 0 || reads != guarded {
+		t.Errorf("%d clock reads, %d of them in recorded runs only", reads, guarded)
 	}
 }
 

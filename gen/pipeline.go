@@ -361,7 +361,10 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	breaker := lp.breaker
 	out := pg.out(n)
 	aborted := func(errExpr string) jen.Code {
-		return c("{\n"+errExpr+"\n{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+
+		if errExpr != "" {
+			errExpr += "\n"
+		}
+		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+
 			"return *new({}), cerr\n}", pg.clockStopCode(), out.Clone())
 	}
 	body := []jen.Code{
@@ -372,6 +375,9 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	}
 	if lp.cache {
 		body = append(body, pg.cacheLookup(lp)...)
+	}
+	if pg.telemetry() && breaker {
+		body = append(body, c("brFrom := uint8(e."+brkName(n)+".State())"))
 	}
 	if classifier {
 		body = append(body, c("var prev error"))
@@ -398,7 +404,13 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 			c("permit := e."+brkName(n)+".Allow()"),
 			c("if !permit.Admitted() {\nerr = e."+brkName(n)+".Rejection(permit)\nbreak\n}"))
 	}
+	if pg.limiter() {
+		loop = append(loop, c("if lerr := e.limiter.Acquire(ctx); lerr != nil ").Add(aborted("cerr := lerr")))
+	}
 	loop = append(loop, c("res.Attempts = attempt"), c("out, err = e."+callName(n)+"(ctx, in, r)"))
+	if pg.limiter() {
+		loop = append(loop, c("e.limiter.Release()"))
+	}
 	for _, v := range o.Validate {
 		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
 			pg.g.fn(v), qf("ValidationFailedError")))
@@ -414,7 +426,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	body = append(body,
 		jen.For(jen.Id("attempt").Op(":=").Lit(1), jen.Id("attempt").Op("<=").Lit(lp.attempts), jen.Id("attempt").Op("++")).Block(loop...),
 		pg.clockStopCode(),
-		c("if err != nil {\nres.Err = err\nres.Feedback = flujogenFeedback(err)\nreturn *new({}), nil\n}", out.Clone()),
+		c("if err != nil {\nres.Err = err\nres.Feedback = flujogenFeedback(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), nil\n}", out.Clone()),
 		c("res.Success = true"),
 		c("if r.record { res.Output = out }"),
 	)
@@ -428,8 +440,11 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if n.Step.OutReportsUsage {
 		body = append(body,
 			c("u := out.Usage()"),
-			c("res.Cost, res.Tokens = u.Cost, u.Tokens()"),
-			c("if berr := r.budget.add(res.Cost, res.Tokens); berr != nil { return out, berr }"))
+			c("res.Cost, res.Tokens = u.Cost, u.Tokens()"))
+	}
+	body = append(body, c(pg.finishCall(lp, "nil")))
+	if n.Step.OutReportsUsage {
+		body = append(body, c("if berr := r.budget.add(res.Cost, res.Tokens); berr != nil { return out, berr }"))
 	}
 	body = append(body, c("return out, nil"))
 	doc := fmt.Sprintf("%s runs the %s %q: %d attempt(s)", name, strings.ToLower(string(n.Kind)), n.Name, lp.attempts)
@@ -440,7 +455,75 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		doc += fmt.Sprintf(", timeout %v per attempt", lp.timeout)
 	}
 	pg.method(f, n, name, doc+".", body)
+	pg.emitFinish(f, lp)
 	pg.emitCall(f, n, lp)
+}
+
+func finishName(n *analysis.Node) string { return fmt.Sprintf("finish%d", n.ID) }
+
+// finishCall is the call of the leaf's finish method after an execution
+// that ended with the error errExpr.
+func (pg *pipelineGen) finishCall(lp *leafPlan, errExpr string) string {
+	args := "res, start"
+	if pg.outcomes() {
+		if errExpr == "hit" {
+			args += ", nil"
+		} else {
+			args += ", " + errExpr
+		}
+	}
+	if pg.telemetry() && lp.breaker {
+		if errExpr == "hit" {
+			args += ", 0"
+		} else {
+			args += ", brFrom"
+		}
+	}
+	return "e." + finishName(lp.n) + "(" + args + ")"
+}
+
+// outcomes reports whether a finished execution's outcome is needed: by
+// telemetry, or by the adaptive limiter.
+func (pg *pipelineGen) outcomes() bool { return pg.telemetry() || pg.adaptive() }
+
+// emitFinish emits the leaf's finish method: the execution reported to the
+// step's counters, the monitor, the adaptive limiter and telemetry, as the
+// ExecutorCore reports it, from the step-boundary clock readings.
+func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
+	n := lp.n
+	params := []jen.Code{jen.Id("res").Op("*").Add(qf("StepResult")), jen.Id("start").Int64()}
+	if pg.outcomes() {
+		params = append(params, jen.Id("err").Error())
+	}
+	telemetryBreaker := pg.telemetry() && lp.breaker
+	if telemetryBreaker {
+		params = append(params, jen.Id("brFrom").Uint8())
+	}
+	body := []jen.Code{c("lat := int64(res.Latency)"), c("e." + cntName(n) + ".record(res, e.slowNs.Load())")}
+	if pg.monitoring() {
+		body = append(body, c("e."+monName(lp)+".Record(lat, res.Success)"))
+	}
+	if pg.outcomes() {
+		body = append(body, c("outcome := flujogenOutcome(err)"))
+	}
+	if pg.adaptive() {
+		body = append(body, c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected")))
+	}
+	if pg.telemetry() {
+		body = append(body, c("ev := {}{Step: "+strq(n.Name)+", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}", qr("Event")))
+		if telemetryBreaker {
+			body = append(body, c("if !res.CacheHit { ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e."+brkName(n)+".State()) }"))
+		}
+		body = append(body, c("e.telemetry.Record(ev)"))
+	}
+	if !pg.telemetry() {
+		body = append(body, c("_ = start"))
+	}
+	if !pg.monitoring() && !pg.adaptive() && !pg.telemetry() {
+		body = append(body, c("_ = lat"))
+	}
+	f.Commentf("%s reports a finished execution of %q.", finishName(n), n.Name)
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(finishName(n)).Params(params...).Block(body...)
 }
 
 func (pg *pipelineGen) clockStopCode() jen.Code { return pg.clockStop() }
@@ -469,6 +552,7 @@ func (pg *pipelineGen) cacheLookup(lp *leafPlan) []jen.Code {
 			"out := "+copyCall(lp.copyFn, "v")+"\n"+
 			"res.Success, res.CacheHit = true, true\n"+
 			"if r.record { res.Output = out }\n{}\n"+
+			pg.finishCall(lp, "hit")+"\n"+
 			"return out, nil\n}", pg.clockStopCode()),
 	}
 }

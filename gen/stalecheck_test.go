@@ -50,7 +50,7 @@ func TestGoldenStalecheck(t *testing.T) {
 func TestCompileAndRun(t *testing.T) {
 	ctx := context.Background()
 	clock := runtime.NewFakeClock(0)
-	e, err := stalecheck.NewDoublerExecutor(clock)
+	e, err := stalecheck.NewDoublerExecutor(flujo.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestCompileAndRun(t *testing.T) {
 	}
 	defer core.Close(ctx)
 	want, werr := core.Execute(ctx, stalecheck.Doubler, 3)
-	got, gerr := e.ExecuteResult(ctx, 3, nil)
+	got, gerr := e.ExecuteResult(ctx, 3)
 	if (werr == nil) != (gerr == nil) || !sameResult(want, got) {
 		t.Errorf("generated result %+v differs from the ExecutorCore's %+v", got, want)
 	}

@@ -172,26 +172,29 @@ func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
 	return runtime.StatsBreakerClosed
 }
 
-// flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string) (*runtime.OptimizationConfig, error) {
+// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
+func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
 	if err != nil {
 		return nil, err
 	}
 	was, now := cfg.ToMap(), next.ToMap()
-	var compiled []string
-	runtimeFields := make(map[string]any)
+	var fixed []string
+	apply := make(map[string]any)
 	for _, f := range runtime.ConfigFields() {
-		if f.Runtime {
-			runtimeFields[f.Name] = now[f.Name]
-		} else if fmt.Sprintf("%v", was[f.Name]) != fmt.Sprintf("%v", now[f.Name]) {
-			compiled = append(compiled, f.Name)
+		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
 		}
 	}
-	if len(compiled) == 0 {
+	if len(fixed) == 0 {
 		return &next, nil
 	}
-	patch, err := json.Marshal(runtimeFields)
+	patch, err := json.Marshal(apply)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +202,80 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, strings.Join(compiled, ", "))
+	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+}
+
+// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	execs, failures, retries    atomic.Uint64
+	recoveryAttempts, recovered atomic.Uint64
+	slow                        atomic.Uint64
+	totalNs, maxNs              atomic.Int64
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
+	st := steps[name]
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
+// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
+func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}
+
+// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
+func flujogenOutcome(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *flujo.CircuitOpenError
+	var te *flujo.StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
 }
 
 // flujogenCoarseClock is a clock read every resolution by its own
@@ -245,19 +321,32 @@ func (c *flujogenCoarseClock) close() {
 
 // GreeterExecutor runs the pipeline Greeter ("greet") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GreeterExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker                       // "greet"
-	seed                 runtime.Hash                           // cache keys
-	coarse               *flujogenCoarseClock                   // cache expiry against the system clock
-	cache0               *runtime.ResultCacheK[Private, string] // "greet"
-	closeOnce            sync.Once
-	closeErr             error
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "greet".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCacheK[Private, string]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigGreeterExecutor is the configuration compiled into GreeterExecutor.
@@ -267,21 +356,34 @@ func flujogenConfigGreeterExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewGreeterExecutor returns an executor of Greeter that reads time from clock (nil: the system clock).
-func NewGreeterExecutor(clock runtime.Clock) (*GreeterExecutor, error) {
+// NewGreeterExecutor returns an executor of Greeter. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &GreeterExecutor{clock: clock}
 	cfg := flujogenConfigGreeterExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*GreeterExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -292,10 +394,24 @@ func NewGreeterExecutor(clock runtime.Clock) (*GreeterExecutor, error) {
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("greet")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -319,8 +435,9 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 	return out, nil
 }
 
-// ExecuteResult runs Greeter on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Greeter on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -344,8 +461,8 @@ func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, limits 
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *GreeterExecutor) ExecuteWithMonitoring(ctx context.Context, in Private, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *GreeterExecutor) ExecuteWithMonitoring(ctx context.Context, in Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -353,26 +470,25 @@ func (e *GreeterExecutor) ExecuteWithMonitoring(ctx context.Context, in Private,
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["greet"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["greet"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "greet")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["greet"]
@@ -386,6 +502,38 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["greet"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["greet"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -404,22 +552,58 @@ func (e *GreeterExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into GreeterExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GreeterExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *GreeterExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GreeterExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GreeterExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether GreeterExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *GreeterExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *GreeterExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *GreeterExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -427,25 +611,37 @@ func (e *GreeterExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *GreeterExecutor) closeComponents() error {
+func (e *GreeterExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *GreeterExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -466,8 +662,10 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -477,7 +675,6 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -488,8 +685,16 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -514,6 +719,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(string), nil
 	}
 	res.Success = true
@@ -521,7 +727,22 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, in, out)
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "greet".
+func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "greet", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -542,19 +763,32 @@ func (e *GreeterExecutor) call0(ctx context.Context, in Private, r *flujogenRun[
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker                // "lookup"
-	seed                 runtime.Hash                    // cache keys
-	coarse               *flujogenCoarseClock            // cache expiry against the system clock
-	cache0               *runtime.ResultCacheK[Key, int] // "lookup"
-	closeOnce            sync.Once
-	closeErr             error
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "lookup".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCacheK[Key, int]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigLookerExecutor is the configuration compiled into LookerExecutor.
@@ -564,21 +798,34 @@ func flujogenConfigLookerExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLookerExecutor returns an executor of Looker that reads time from clock (nil: the system clock).
-func NewLookerExecutor(clock runtime.Clock) (*LookerExecutor, error) {
+// NewLookerExecutor returns an executor of Looker. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &LookerExecutor{clock: clock}
 	cfg := flujogenConfigLookerExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*LookerExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -589,10 +836,24 @@ func NewLookerExecutor(clock runtime.Clock) (*LookerExecutor, error) {
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("lookup")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -616,8 +877,9 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	return out, nil
 }
 
-// ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -641,8 +903,8 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, limits *fluj
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -650,26 +912,25 @@ func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, limi
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["lookup"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["lookup"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "lookup")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["lookup"]
@@ -683,6 +944,38 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["lookup"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["lookup"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -701,22 +994,58 @@ func (e *LookerExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into LookerExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LookerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *LookerExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LookerExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LookerExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether LookerExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *LookerExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LookerExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -724,25 +1053,37 @@ func (e *LookerExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LookerExecutor) closeComponents() error {
+func (e *LookerExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *LookerExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -763,8 +1104,10 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -774,7 +1117,6 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -785,8 +1127,16 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -811,6 +1161,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
@@ -818,7 +1169,22 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, in, out)
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "lookup".
+func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "lookup", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -837,21 +1203,414 @@ func (e *LookerExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struc
 	return out, err
 }
 
-// SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
-type SearcherExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker             // "search"
-	seed                 runtime.Hash                 // cache keys
-	coarse               *flujogenCoarseClock         // cache expiry against the system clock
-	cache0               *runtime.ResultCache[Result] // "search"
-	closeOnce            sync.Once
-	closeErr             error
+// PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type PlainExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "plain".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigPlainExecutor is the configuration compiled into PlainExecutor.
+func flujogenConfigPlainExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewPlainExecutor returns an executor of Plain. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &PlainExecutor{clock: clock}
+	cfg := flujogenConfigPlainExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	e.track.init()
+	fail := func(err error) (*PlainExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("plain")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs Plain on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
+	if !e.track.add() {
+		return *new(int), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(int), abort
+	}
+	if !res.Success {
+		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs Plain on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	_ = limits // no output of this pipeline reports usage
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *PlainExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "plain")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["plain"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["plain"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *PlainExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *PlainExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *PlainExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PlainExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+func (e *PlainExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PlainExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether PlainExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *PlainExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *PlainExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *PlainExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	res.Name = "plain"
+	start := e.clock.Nanotime()
+	var out int
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(int), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "plain".
+func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "plain", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *PlainExecutor) invoke0(ctx context.Context, in Key) (out int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(int), &flujo.PanicError{Step: "plain", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return Lookup(ctx, in)
+}
+
+// call0 makes one attempt of "plain".
+func (e *PlainExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struct{}]) (int, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type SearcherExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "search".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[Result]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigSearcherExecutor is the configuration compiled into SearcherExecutor.
@@ -861,21 +1620,34 @@ func flujogenConfigSearcherExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewSearcherExecutor returns an executor of Searcher that reads time from clock (nil: the system clock).
-func NewSearcherExecutor(clock runtime.Clock) (*SearcherExecutor, error) {
+// NewSearcherExecutor returns an executor of Searcher. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &SearcherExecutor{clock: clock}
 	cfg := flujogenConfigSearcherExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*SearcherExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -886,10 +1658,24 @@ func NewSearcherExecutor(clock runtime.Clock) (*SearcherExecutor, error) {
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("search")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -913,8 +1699,9 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 	return out, nil
 }
 
-// ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -938,8 +1725,8 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, limits *
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in Query, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -947,26 +1734,25 @@ func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in Query, 
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["search"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["search"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "search")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["search"]
@@ -980,6 +1766,38 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["search"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["search"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -998,22 +1816,58 @@ func (e *SearcherExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into SearcherExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that SearcherExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *SearcherExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "SearcherExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "SearcherExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether SearcherExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *SearcherExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *SearcherExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -1021,25 +1875,37 @@ func (e *SearcherExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *SearcherExecutor) closeComponents() error {
+func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *SearcherExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1060,8 +1926,10 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -1071,7 +1939,6 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1082,8 +1949,16 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(Result), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1108,6 +1983,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(Result), nil
 	}
 	res.Success = true
@@ -1115,7 +1991,22 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, flujogenCopy0(out))
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "search".
+func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "search", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.

@@ -81,4 +81,6 @@ var (
 	Looker = flujo.Step("lookup", Lookup, flujo.Cache())
 	// Greeter is cached on a value with an unexported field.
 	Greeter = flujo.Step("greet", Greet, flujo.Cache())
+	// Plain is not cached.
+	Plain = flujo.Step("plain", Lookup)
 )

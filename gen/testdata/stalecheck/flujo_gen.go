@@ -171,26 +171,29 @@ func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
 	return runtime.StatsBreakerClosed
 }
 
-// flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string) (*runtime.OptimizationConfig, error) {
+// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
+func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
 	if err != nil {
 		return nil, err
 	}
 	was, now := cfg.ToMap(), next.ToMap()
-	var compiled []string
-	runtimeFields := make(map[string]any)
+	var fixed []string
+	apply := make(map[string]any)
 	for _, f := range runtime.ConfigFields() {
-		if f.Runtime {
-			runtimeFields[f.Name] = now[f.Name]
-		} else if fmt.Sprintf("%v", was[f.Name]) != fmt.Sprintf("%v", now[f.Name]) {
-			compiled = append(compiled, f.Name)
+		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
 		}
 	}
-	if len(compiled) == 0 {
+	if len(fixed) == 0 {
 		return &next, nil
 	}
-	patch, err := json.Marshal(runtimeFields)
+	patch, err := json.Marshal(apply)
 	if err != nil {
 		return nil, err
 	}
@@ -198,20 +201,111 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, strings.Join(compiled, ", "))
+	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+}
+
+// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	execs, failures, retries    atomic.Uint64
+	recoveryAttempts, recovered atomic.Uint64
+	slow                        atomic.Uint64
+	totalNs, maxNs              atomic.Int64
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
+	st := steps[name]
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
+// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
+func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}
+
+// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
+func flujogenOutcome(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *flujo.CircuitOpenError
+	var te *flujo.StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
 }
 
 // DoublerExecutor runs the pipeline Doubler ("doubler") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type DoublerExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "double"
-	brk2                 *runtime.Breaker // "inc"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "double".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "inc".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigDoublerExecutor is the configuration compiled into DoublerExecutor.
@@ -220,26 +314,52 @@ func flujogenConfigDoublerExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewDoublerExecutor returns an executor of Doubler that reads time from clock (nil: the system clock).
-func NewDoublerExecutor(clock runtime.Clock) (*DoublerExecutor, error) {
+// NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &DoublerExecutor{clock: clock}
 	cfg := flujogenConfigDoublerExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*DoublerExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("double", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("double")
+	e.mon2 = e.monitor.Step("inc")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -263,8 +383,9 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 	return out, nil
 }
 
-// ExecuteResult runs Doubler on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Doubler on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -288,8 +409,8 @@ func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, limits *flu
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *DoublerExecutor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *DoublerExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -297,13 +418,25 @@ func (e *DoublerExecutor) ExecuteWithMonitoring(ctx context.Context, in int, lim
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "double")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["double"]
@@ -314,6 +447,7 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["double"] = st
 	}
+	e.cnt2.add(s.Steps, "inc")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["inc"]
@@ -323,6 +457,24 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["inc"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -345,36 +497,78 @@ func (e *DoublerExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into DoublerExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that DoublerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *DoublerExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "DoublerExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "DoublerExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether DoublerExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *DoublerExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *DoublerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *DoublerExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *DoublerExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *DoublerExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -449,6 +643,7 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -458,7 +653,6 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -469,8 +663,16 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -495,13 +697,29 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "double".
+func (e *DoublerExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "double", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -526,6 +744,7 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -535,7 +754,6 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -546,8 +764,16 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -572,13 +798,29 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish2(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish2 reports a finished execution of "inc".
+func (e *DoublerExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "inc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.

@@ -190,26 +190,29 @@ func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
 	return runtime.StatsBreakerClosed
 }
 
-// flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string) (*runtime.OptimizationConfig, error) {
+// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
+func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
 	if err != nil {
 		return nil, err
 	}
 	was, now := cfg.ToMap(), next.ToMap()
-	var compiled []string
-	runtimeFields := make(map[string]any)
+	var fixed []string
+	apply := make(map[string]any)
 	for _, f := range runtime.ConfigFields() {
-		if f.Runtime {
-			runtimeFields[f.Name] = now[f.Name]
-		} else if fmt.Sprintf("%v", was[f.Name]) != fmt.Sprintf("%v", now[f.Name]) {
-			compiled = append(compiled, f.Name)
+		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
 		}
 	}
-	if len(compiled) == 0 {
+	if len(fixed) == 0 {
 		return &next, nil
 	}
-	patch, err := json.Marshal(runtimeFields)
+	patch, err := json.Marshal(apply)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +220,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, strings.Join(compiled, ", "))
+	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -298,16 +301,103 @@ func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	b.mu.Unlock()
 }
 
+// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	execs, failures, retries    atomic.Uint64
+	recoveryAttempts, recovered atomic.Uint64
+	slow                        atomic.Uint64
+	totalNs, maxNs              atomic.Int64
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
+	st := steps[name]
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
+// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
+func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}
+
+// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
+func flujogenOutcome(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *flujo.CircuitOpenError
+	var te *flujo.StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
+}
+
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
@@ -318,23 +408,48 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBackoffLongExecutor returns an executor of BackoffLong that reads time from clock (nil: the system clock).
-func NewBackoffLongExecutor(clock runtime.Clock) (*BackoffLongExecutor, error) {
+// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BackoffLongExecutor{clock: clock}
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BackoffLongExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -358,8 +473,9 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	return out, nil
 }
 
-// ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -390,8 +506,8 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -399,13 +515,25 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -415,6 +543,24 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -437,36 +583,78 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BackoffLongExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BackoffLongExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BackoffLongExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -479,6 +667,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -487,7 +676,6 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			if d := (runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2}).Delay(attempt-1, 0); d > 0 {
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
-
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
 					res.Feedback = flujogenFeedback(cerr)
@@ -497,7 +685,6 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -508,8 +695,16 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -534,6 +729,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -542,10 +738,25 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -566,14 +777,28 @@ func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
@@ -584,23 +809,48 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFailExecutor returns an executor of BreakerFail that reads time from clock (nil: the system clock).
-func NewBreakerFailExecutor(clock runtime.Clock) (*BreakerFailExecutor, error) {
+// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BreakerFailExecutor{clock: clock}
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BreakerFailExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -624,8 +874,9 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	return out, nil
 }
 
-// ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -656,8 +907,8 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -665,13 +916,25 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -681,6 +944,24 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -703,36 +984,78 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BreakerFailExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFailExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFailExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -745,10 +1068,10 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -759,8 +1082,16 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -785,6 +1116,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -793,10 +1125,25 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -817,14 +1164,28 @@ func (e *BreakerFailExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
@@ -835,23 +1196,48 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFlakyExecutor returns an executor of BreakerFlaky that reads time from clock (nil: the system clock).
-func NewBreakerFlakyExecutor(clock runtime.Clock) (*BreakerFlakyExecutor, error) {
+// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BreakerFlakyExecutor{clock: clock}
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BreakerFlakyExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -875,8 +1261,9 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -907,8 +1294,8 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -916,13 +1303,25 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -932,6 +1331,24 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -954,36 +1371,78 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BreakerFlakyExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFlakyExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFlakyExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -996,10 +1455,10 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1010,8 +1469,16 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1036,6 +1503,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -1044,10 +1512,25 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1068,14 +1551,28 @@ func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *f
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "tags"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "tags".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
@@ -1086,23 +1583,48 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsExecutor returns an executor of CachedTags that reads time from clock (nil: the system clock).
-func NewCachedTagsExecutor(clock runtime.Clock) (*CachedTagsExecutor, error) {
+// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CachedTagsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1126,8 +1648,9 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	return out, nil
 }
 
-// ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1151,8 +1674,8 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1160,13 +1683,25 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -1176,6 +1711,24 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -1198,36 +1751,78 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1240,10 +1835,10 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	start := e.clock.Nanotime()
 	var out []string
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1254,8 +1849,16 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1280,13 +1883,29 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1307,14 +1926,28 @@ func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flu
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "tags"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "tags".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
@@ -1325,23 +1958,48 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared that reads time from clock (nil: the system clock).
-func NewCachedTagsSharedExecutor(clock runtime.Clock) (*CachedTagsSharedExecutor, error) {
+// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsSharedExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CachedTagsSharedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1365,8 +2023,9 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1390,8 +2049,8 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1399,13 +2058,25 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -1415,6 +2086,24 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -1437,36 +2126,78 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsSharedExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1479,6 +2210,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out []string
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -1488,7 +2220,6 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1499,8 +2230,16 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1525,13 +2264,29 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1552,14 +2307,28 @@ func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, 
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "tags"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "tags".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
@@ -1570,23 +2339,48 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL that reads time from clock (nil: the system clock).
-func NewCachedTagsTTLExecutor(clock runtime.Clock) (*CachedTagsTTLExecutor, error) {
+// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsTTLExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CachedTagsTTLExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1610,8 +2404,9 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1635,8 +2430,8 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1644,13 +2439,25 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -1660,6 +2467,24 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -1682,36 +2507,78 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsTTLExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1724,10 +2591,10 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out []string
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1738,8 +2605,16 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1764,13 +2639,29 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1791,14 +2682,28 @@ func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
@@ -1809,23 +2714,48 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForeverExecutor returns an executor of CountForever that reads time from clock (nil: the system clock).
-func NewCountForeverExecutor(clock runtime.Clock) (*CountForeverExecutor, error) {
+// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountForeverExecutor{clock: clock}
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountForeverExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1849,8 +2779,9 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	return out, nil
 }
 
-// ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1874,8 +2805,8 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, limits
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1883,13 +2814,25 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -1899,6 +2842,24 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -1921,36 +2882,78 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountForeverExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForeverExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForeverExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2027,6 +3030,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2036,7 +3040,6 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2047,8 +3050,16 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2073,13 +3084,29 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2100,14 +3127,28 @@ func (e *CountForeverExecutor) call1(ctx context.Context, in int, r *flujogenRun
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
@@ -2118,23 +3159,48 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForever2Executor returns an executor of CountForever2 that reads time from clock (nil: the system clock).
-func NewCountForever2Executor(clock runtime.Clock) (*CountForever2Executor, error) {
+// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountForever2Executor{clock: clock}
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountForever2Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2158,8 +3224,9 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	return out, nil
 }
 
-// ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2183,8 +3250,8 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, limit
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2192,13 +3259,25 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -2208,6 +3287,24 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2230,36 +3327,78 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountForever2Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForever2Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForever2Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2336,6 +3475,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2345,7 +3485,6 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2356,8 +3495,16 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2382,13 +3529,29 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2409,14 +3572,28 @@ func (e *CountForever2Executor) call1(ctx context.Context, in int, r *flujogenRu
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
@@ -2427,23 +3604,48 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountTo3Executor returns an executor of CountTo3 that reads time from clock (nil: the system clock).
-func NewCountTo3Executor(clock runtime.Clock) (*CountTo3Executor, error) {
+// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountTo3Executor{clock: clock}
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountTo3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2467,8 +3669,9 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	return out, nil
 }
 
-// ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2492,8 +3695,8 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, limits *fl
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2501,13 +3704,25 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, li
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -2517,6 +3732,24 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2539,36 +3772,78 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountTo3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountTo3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountTo3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2645,6 +3920,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2654,7 +3930,6 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2665,8 +3940,16 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2691,13 +3974,29 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2718,14 +4017,28 @@ func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[str
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
@@ -2736,23 +4049,48 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFailOnceExecutor returns an executor of FailOnce that reads time from clock (nil: the system clock).
-func NewFailOnceExecutor(clock runtime.Clock) (*FailOnceExecutor, error) {
+// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FailOnceExecutor{clock: clock}
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FailOnceExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2776,8 +4114,9 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	return out, nil
 }
 
-// ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2808,8 +4147,8 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2817,13 +4156,25 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -2833,6 +4184,24 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2855,36 +4224,78 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FailOnceExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailOnceExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailOnceExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2897,10 +4308,10 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2911,8 +4322,16 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2937,6 +4356,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -2945,10 +4365,25 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2969,14 +4404,28 @@ func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
@@ -2987,23 +4436,48 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyDefaultExecutor returns an executor of FlakyDefault that reads time from clock (nil: the system clock).
-func NewFlakyDefaultExecutor(clock runtime.Clock) (*FlakyDefaultExecutor, error) {
+// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FlakyDefaultExecutor{clock: clock}
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FlakyDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3027,8 +4501,9 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3059,8 +4534,8 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3068,13 +4543,25 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -3084,6 +4571,24 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3106,36 +4611,78 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FlakyDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3148,6 +4695,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3157,7 +4705,6 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3168,8 +4715,16 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3194,6 +4749,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3202,10 +4758,25 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3226,14 +4797,28 @@ func (e *FlakyDefaultExecutor) call0(ctx context.Context, in flujotest.Job, r *f
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
@@ -3244,23 +4829,48 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyRetries3Executor returns an executor of FlakyRetries3 that reads time from clock (nil: the system clock).
-func NewFlakyRetries3Executor(clock runtime.Clock) (*FlakyRetries3Executor, error) {
+// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FlakyRetries3Executor{clock: clock}
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FlakyRetries3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3284,8 +4894,9 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3316,8 +4927,8 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3325,13 +4936,25 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -3341,6 +4964,24 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3363,36 +5004,78 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FlakyRetries3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyRetries3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyRetries3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3405,6 +5088,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
@@ -3414,7 +5098,6 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3425,8 +5108,16 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3451,6 +5142,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3459,10 +5151,25 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3483,16 +5190,38 @@ func (e *FlakyRetries3Executor) call0(ctx context.Context, in flujotest.Job, r *
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "first"
-	brk3                 *runtime.Breaker // "second"
-	brk4                 *runtime.Breaker // "third"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "first".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "second".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "third".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
 }
 
 // flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
@@ -3503,29 +5232,56 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewHistoryExecutor returns an executor of History that reads time from clock (nil: the system clock).
-func NewHistoryExecutor(clock runtime.Clock) (*HistoryExecutor, error) {
+// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &HistoryExecutor{clock: clock}
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*HistoryExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("first")
+	e.mon3 = e.monitor.Step("second")
+	e.mon4 = e.monitor.Step("third")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3549,8 +5305,9 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	return out, nil
 }
 
-// ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3581,8 +5338,8 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, l
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3590,13 +5347,25 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["first"]
@@ -3607,6 +5376,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["first"] = st
 	}
+	e.cnt3.add(s.Steps, "second")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["second"]
@@ -3617,6 +5387,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["second"] = st
 	}
+	e.cnt4.add(s.Steps, "third")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["third"]
@@ -3626,6 +5397,24 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["third"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3648,36 +5437,78 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into HistoryExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HistoryExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HistoryExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3752,6 +5583,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3761,7 +5593,6 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3772,8 +5603,16 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3798,6 +5637,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3806,10 +5646,25 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "first".
+func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3896,6 +5751,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3905,7 +5761,6 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3916,8 +5771,16 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3942,6 +5805,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3950,10 +5814,25 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "second".
+func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3978,6 +5857,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk4.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3987,7 +5867,6 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3998,8 +5877,16 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4024,6 +5911,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4032,10 +5920,25 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish4 reports a finished execution of "third".
+func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4056,14 +5959,28 @@ func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujog
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -4074,23 +5991,48 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapEchoExecutor returns an executor of MapEcho that reads time from clock (nil: the system clock).
-func NewMapEchoExecutor(clock runtime.Clock) (*MapEchoExecutor, error) {
+// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &MapEchoExecutor{clock: clock}
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*MapEchoExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4114,8 +6056,9 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	return out, nil
 }
 
-// ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4146,8 +6089,8 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -4155,13 +6098,25 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -4171,6 +6126,24 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -4193,36 +6166,78 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into MapEchoExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapEchoExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapEchoExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4337,6 +6352,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -4346,7 +6362,6 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4357,8 +6372,16 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4383,6 +6406,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4391,10 +6415,25 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4415,14 +6454,28 @@ func (e *MapEchoExecutor) call1(ctx context.Context, in flujotest.Job, r *flujog
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
@@ -4433,23 +6486,48 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder that reads time from clock (nil: the system clock).
-func NewMapFlakyInOrderExecutor(clock runtime.Clock) (*MapFlakyInOrderExecutor, error) {
+// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &MapFlakyInOrderExecutor{clock: clock}
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4473,8 +6551,9 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	return out, nil
 }
 
-// ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4505,8 +6584,8 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -4514,13 +6593,25 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["flaky"]
@@ -4530,6 +6621,24 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -4552,36 +6661,78 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into MapFlakyInOrderExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFlakyInOrderExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFlakyInOrderExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4650,10 +6801,10 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4664,8 +6815,16 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4690,6 +6849,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4698,10 +6858,25 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "flaky".
+func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4722,14 +6897,28 @@ func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "panic"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "panic".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
@@ -4740,23 +6929,48 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewPanicsExecutor returns an executor of Panics that reads time from clock (nil: the system clock).
-func NewPanicsExecutor(clock runtime.Clock) (*PanicsExecutor, error) {
+// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &PanicsExecutor{clock: clock}
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*PanicsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("panic")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4780,8 +6994,9 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	return out, nil
 }
 
-// ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4812,8 +7027,8 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -4821,13 +7036,25 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -4837,6 +7064,24 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["panic"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -4859,36 +7104,78 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into PanicsExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicsExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicsExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4901,10 +7188,10 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4915,8 +7202,16 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4941,6 +7236,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4949,10 +7245,25 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "panic".
+func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4973,15 +7284,33 @@ func (e *PanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujoge
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "block"
-	brk2                 *runtime.Breaker // "echo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "block".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -4992,26 +7321,52 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelBlocksExecutor returns an executor of ParallelBlocks that reads time from clock (nil: the system clock).
-func NewParallelBlocksExecutor(clock runtime.Clock) (*ParallelBlocksExecutor, error) {
+// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelBlocksExecutor{clock: clock}
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelBlocksExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("block")
+	e.mon2 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -5035,8 +7390,9 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5067,8 +7423,8 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5076,13 +7432,25 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["block"]
@@ -5093,6 +7461,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["block"] = st
 	}
+	e.cnt2.add(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -5102,6 +7471,24 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -5124,36 +7511,78 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelBlocksExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelBlocksExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelBlocksExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5273,6 +7702,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5282,7 +7712,6 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5293,8 +7722,16 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5319,6 +7756,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5327,10 +7765,25 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "block".
+func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5355,6 +7808,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5364,7 +7818,6 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5375,8 +7828,16 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5401,6 +7862,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5409,10 +7871,25 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "echo".
+func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5433,15 +7910,33 @@ func (e *ParallelBlocksExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
-	brk2                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "fail".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -5452,26 +7947,52 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelIgnoreExecutor returns an executor of ParallelIgnore that reads time from clock (nil: the system clock).
-func NewParallelIgnoreExecutor(clock runtime.Clock) (*ParallelIgnoreExecutor, error) {
+// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelIgnoreExecutor{clock: clock}
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelIgnoreExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	e.mon2 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -5495,8 +8016,9 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5527,8 +8049,8 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5536,13 +8058,25 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -5553,6 +8087,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
 	}
+	e.cnt2.add(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -5562,6 +8097,24 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -5584,36 +8137,78 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelIgnoreExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelIgnoreExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelIgnoreExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5724,6 +8319,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5733,7 +8329,6 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5744,8 +8339,16 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5770,6 +8373,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5778,10 +8382,25 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5806,10 +8425,10 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5820,8 +8439,16 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5846,6 +8473,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5854,10 +8482,25 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "fail".
+func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5878,15 +8521,33 @@ func (e *ParallelIgnoreExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
-	brk2                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "fail".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -5897,26 +8558,52 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelPropagateExecutor returns an executor of ParallelPropagate that reads time from clock (nil: the system clock).
-func NewParallelPropagateExecutor(clock runtime.Clock) (*ParallelPropagateExecutor, error) {
+// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelPropagateExecutor{clock: clock}
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelPropagateExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	e.mon2 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -5940,8 +8627,9 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	return out, nil
 }
 
-// ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5972,8 +8660,8 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5981,13 +8669,25 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -5998,6 +8698,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
 	}
+	e.cnt2.add(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -6007,6 +8708,24 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -6029,36 +8748,78 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelPropagateExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelPropagateExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelPropagateExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6178,6 +8939,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6187,7 +8949,6 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6198,8 +8959,16 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6224,6 +8993,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6232,10 +9002,25 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6260,10 +9045,10 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6274,8 +9059,16 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6300,6 +9093,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6308,10 +9102,25 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "fail".
+func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6332,16 +9141,38 @@ func (e *ParallelPropagateExecutor) call2(ctx context.Context, in flujotest.Job,
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk2                 *runtime.Breaker // "left"
-	brk3                 *runtime.Breaker // "right"
-	brk4                 *runtime.Breaker // "after"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "left".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "right".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "after".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -6352,29 +9183,56 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelSpendExecutor returns an executor of ParallelSpend that reads time from clock (nil: the system clock).
-func NewParallelSpendExecutor(clock runtime.Clock) (*ParallelSpendExecutor, error) {
+// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelSpendExecutor{clock: clock}
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelSpendExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("left")
+	e.mon3 = e.monitor.Step("right")
+	e.mon4 = e.monitor.Step("after")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -6398,8 +9256,9 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -6430,8 +9289,8 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -6439,13 +9298,25 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["left"]
@@ -6456,6 +9327,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["left"] = st
 	}
+	e.cnt3.add(s.Steps, "right")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["right"]
@@ -6466,6 +9338,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["right"] = st
 	}
+	e.cnt4.add(s.Steps, "after")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["after"]
@@ -6475,6 +9348,24 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["after"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -6497,36 +9388,78 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelSpendExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelSpendExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelSpendExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6708,6 +9641,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6717,7 +9651,6 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6728,8 +9661,16 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6754,6 +9695,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6762,10 +9704,25 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "left".
+func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6790,6 +9747,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6799,7 +9757,6 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6810,8 +9767,16 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6836,6 +9801,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6844,10 +9810,25 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "right".
+func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6872,6 +9853,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk4.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6881,7 +9863,6 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6892,8 +9873,16 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6918,6 +9907,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6926,10 +9916,25 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish4 reports a finished execution of "after".
+func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6950,15 +9955,33 @@ func (e *ParallelSpendExecutor) call4(ctx context.Context, in flujotest.Job, r *
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "lower"
-	brk2                 *runtime.Breaker // "upper"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "lower".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "upper".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
@@ -6969,26 +9992,52 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault that reads time from clock (nil: the system clock).
-func NewRouteNoDefaultExecutor(clock runtime.Clock) (*RouteNoDefaultExecutor, error) {
+// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &RouteNoDefaultExecutor{clock: clock}
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*RouteNoDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("lower")
+	e.mon2 = e.monitor.Step("upper")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -7012,8 +10061,9 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -7044,8 +10094,8 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -7053,13 +10103,25 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -7070,6 +10132,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["lower"] = st
 	}
+	e.cnt2.add(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -7079,6 +10142,24 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["upper"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -7101,36 +10182,78 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into RouteNoDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteNoDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteNoDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7205,6 +10328,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7214,7 +10338,6 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7225,8 +10348,16 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7251,6 +10382,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7259,10 +10391,25 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "lower".
+func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7287,6 +10434,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7296,7 +10444,6 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7307,8 +10454,16 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7333,6 +10488,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7341,10 +10497,25 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "upper".
+func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7365,16 +10536,38 @@ func (e *RouteNoDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "lower"
-	brk2                 *runtime.Breaker // "upper"
-	brk3                 *runtime.Breaker // "other"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "lower".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "upper".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "other".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
 }
 
 // flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
@@ -7385,29 +10578,56 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault that reads time from clock (nil: the system clock).
-func NewRouteWithDefaultExecutor(clock runtime.Clock) (*RouteWithDefaultExecutor, error) {
+// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &RouteWithDefaultExecutor{clock: clock}
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*RouteWithDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("lower")
+	e.mon2 = e.monitor.Step("upper")
+	e.mon3 = e.monitor.Step("other")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -7431,8 +10651,9 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -7463,8 +10684,8 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -7472,13 +10693,25 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -7489,6 +10722,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["lower"] = st
 	}
+	e.cnt2.add(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -7499,6 +10733,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["upper"] = st
 	}
+	e.cnt3.add(s.Steps, "other")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["other"]
@@ -7508,6 +10743,24 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["other"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -7530,36 +10783,78 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into RouteWithDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteWithDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteWithDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7632,6 +10927,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7641,7 +10937,6 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7652,8 +10947,16 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7678,6 +10981,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7686,10 +10990,25 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "lower".
+func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7714,6 +11033,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7723,7 +11043,6 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7734,8 +11053,16 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7760,6 +11087,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7768,10 +11096,25 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "upper".
+func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7796,6 +11139,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7805,7 +11149,6 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7816,8 +11159,16 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7842,6 +11193,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7850,10 +11202,25 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "other".
+func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7874,16 +11241,38 @@ func (e *RouteWithDefaultExecutor) call3(ctx context.Context, in flujotest.Job, 
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "s1"
-	brk2                 *runtime.Breaker // "s2"
-	brk3                 *runtime.Breaker // "s3"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "s1".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "s2".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "s3".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
 }
 
 // flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
@@ -7894,29 +11283,56 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewSpend3Executor returns an executor of Spend3 that reads time from clock (nil: the system clock).
-func NewSpend3Executor(clock runtime.Clock) (*Spend3Executor, error) {
+// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &Spend3Executor{clock: clock}
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*Spend3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("s1")
+	e.mon2 = e.monitor.Step("s2")
+	e.mon3 = e.monitor.Step("s3")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -7940,8 +11356,9 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	return out, nil
 }
 
-// ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -7972,8 +11389,8 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -7981,13 +11398,25 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["s1"]
@@ -7998,6 +11427,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s1"] = st
 	}
+	e.cnt2.add(s.Steps, "s2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["s2"]
@@ -8008,6 +11438,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s2"] = st
 	}
+	e.cnt3.add(s.Steps, "s3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["s3"]
@@ -8017,6 +11448,24 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s3"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8039,36 +11488,78 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into Spend3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "Spend3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "Spend3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *Spend3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8162,6 +11653,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8171,7 +11663,6 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8182,8 +11673,16 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8208,6 +11707,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8216,10 +11716,25 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "s1".
+func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8244,6 +11759,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8253,7 +11769,6 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8264,8 +11779,16 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8290,6 +11813,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8298,10 +11822,25 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "s2".
+func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8326,6 +11865,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8335,7 +11875,6 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8346,8 +11885,16 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8372,6 +11919,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8380,10 +11928,25 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "s3".
+func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8404,14 +11967,28 @@ func (e *Spend3Executor) call3(ctx context.Context, in flujotest.Job, r *flujoge
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "logflake"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "logflake".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
@@ -8422,23 +11999,48 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewStateRetryExecutor returns an executor of StateRetry that reads time from clock (nil: the system clock).
-func NewStateRetryExecutor(clock runtime.Clock) (*StateRetryExecutor, error) {
+// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &StateRetryExecutor{clock: clock}
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*StateRetryExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("logflake")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -8465,8 +12067,9 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -8501,8 +12104,8 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, limits)
+func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -8510,13 +12113,25 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["logflake"]
@@ -8526,6 +12141,24 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["logflake"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8548,36 +12181,78 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into StateRetryExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "StateRetryExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "StateRetryExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8590,6 +12265,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -8599,7 +12275,6 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8610,8 +12285,16 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8636,6 +12319,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8644,10 +12328,25 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "logflake".
+func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8673,14 +12372,28 @@ func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flu
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "block"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "block".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
@@ -8691,23 +12404,48 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewTimesOutExecutor returns an executor of TimesOut that reads time from clock (nil: the system clock).
-func NewTimesOutExecutor(clock runtime.Clock) (*TimesOutExecutor, error) {
+// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &TimesOutExecutor{clock: clock}
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*TimesOutExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("block")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -8731,8 +12469,9 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	return out, nil
 }
 
-// ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -8763,8 +12502,8 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -8772,13 +12511,25 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -8788,6 +12539,24 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["block"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8810,36 +12579,78 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into TimesOutExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TimesOutExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TimesOutExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8852,6 +12663,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8861,7 +12673,6 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8872,8 +12683,16 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8898,6 +12717,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8906,10 +12726,25 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "block".
+func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8969,14 +12804,28 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "draft"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "draft".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
@@ -8987,23 +12836,48 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewValidatedExecutor returns an executor of Validated that reads time from clock (nil: the system clock).
-func NewValidatedExecutor(clock runtime.Clock) (*ValidatedExecutor, error) {
+// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ValidatedExecutor{clock: clock}
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ValidatedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("draft")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9027,8 +12901,9 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	return out, nil
 }
 
-// ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9059,8 +12934,8 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9068,13 +12943,25 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -9084,6 +12971,24 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["draft"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9106,36 +13011,78 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ValidatedExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ValidatedExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ValidatedExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9148,6 +13095,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -9157,7 +13105,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9168,8 +13115,16 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
@@ -9199,6 +13154,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9207,10 +13163,25 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "draft".
+func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9231,15 +13202,33 @@ func (e *ValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *fluj
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
-	brk1                 *runtime.Breaker // "failtoo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+
+	// Step "failtoo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
@@ -9250,26 +13239,52 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback that reads time from clock (nil: the system clock).
-func NewWithFailedFallbackExecutor(clock runtime.Clock) (*WithFailedFallbackExecutor, error) {
+// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &WithFailedFallbackExecutor{clock: clock}
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*WithFailedFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	e.mon1 = e.monitor.Step("failtoo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9293,8 +13308,9 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	return out, nil
 }
 
-// ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9325,8 +13341,8 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9334,13 +13350,25 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -9351,6 +13379,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
 	}
+	e.cnt1.add(s.Steps, "failtoo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["failtoo"]
@@ -9360,6 +13389,24 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["failtoo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9382,36 +13429,78 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into WithFailedFallbackExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFailedFallbackExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFailedFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *WithFailedFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9451,6 +13540,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9460,7 +13550,6 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9471,8 +13560,16 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9497,6 +13594,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9505,10 +13603,25 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9533,6 +13646,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9542,7 +13656,6 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9553,8 +13666,16 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9579,6 +13700,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9587,10 +13709,25 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "failtoo".
+func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9611,15 +13748,33 @@ func (e *WithFailedFallbackExecutor) call1(ctx context.Context, in flujotest.Job
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
-	brk1                 *runtime.Breaker // "rescue"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+
+	// Step "rescue".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
@@ -9630,26 +13785,52 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFallbackExecutor returns an executor of WithFallback that reads time from clock (nil: the system clock).
-func NewWithFallbackExecutor(clock runtime.Clock) (*WithFallbackExecutor, error) {
+// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &WithFallbackExecutor{clock: clock}
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*WithFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	e.mon1 = e.monitor.Step("rescue")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9673,8 +13854,9 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9705,8 +13887,8 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9714,13 +13896,25 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -9731,6 +13925,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
 	}
+	e.cnt1.add(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -9740,6 +13935,24 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["rescue"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9762,36 +13975,78 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into WithFallbackExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFallbackExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9831,6 +14086,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9840,7 +14096,6 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9851,8 +14106,16 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9877,6 +14140,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9885,10 +14149,25 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9913,6 +14192,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9922,7 +14202,6 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9933,8 +14212,16 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9959,6 +14246,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9967,10 +14255,25 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "rescue".
+func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9989,494 +14292,524 @@ func (e *WithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *f
 	return out, err
 }
 
-// FlujogenRunner runs one generated executor with dynamically typed input and state.
+// FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
 type FlujogenRunner struct {
-	Run    func(context.Context, any, any, *flujo.UsageLimits) (*flujo.PipelineResult, error)
+	Run    func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
+	Stats  func() runtime.Stats
 	Close  func(context.Context) error
 	Config func() runtime.OptimizationConfig
 }
 
-// FlujogenRunners builds every executor of this file, keyed by pipeline variable.
-func FlujogenRunners(clock runtime.Clock) (map[string]FlujogenRunner, error) {
+// FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.
+func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error) {
 	m := make(map[string]FlujogenRunner)
 	{
-		e, err := NewBackoffLongExecutor(clock)
+		e, err := NewBackoffLongExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BackoffLong"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewBreakerFailExecutor(clock)
+		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BreakerFail"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewBreakerFlakyExecutor(clock)
+		e, err := NewBreakerFlakyExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BreakerFlaky"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsExecutor(clock)
+		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTags"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsSharedExecutor(clock)
+		e, err := NewCachedTagsSharedExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTagsShared"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsTTLExecutor(clock)
+		e, err := NewCachedTagsTTLExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTagsTTL"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountForeverExecutor(clock)
+		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountForever"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountForever2Executor(clock)
+		e, err := NewCountForever2Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountForever2"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountTo3Executor(clock)
+		e, err := NewCountTo3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountTo3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFailOnceExecutor(clock)
+		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FailOnce"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFlakyDefaultExecutor(clock)
+		e, err := NewFlakyDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FlakyDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFlakyRetries3Executor(clock)
+		e, err := NewFlakyRetries3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FlakyRetries3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewHistoryExecutor(clock)
+		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["History"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "outer", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewMapEchoExecutor(clock)
+		e, err := NewMapEchoExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["MapEcho"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewMapFlakyInOrderExecutor(clock)
+		e, err := NewMapFlakyInOrderExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["MapFlakyInOrder"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewPanicsExecutor(clock)
+		e, err := NewPanicsExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Panics"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "panic", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelBlocksExecutor(clock)
+		e, err := NewParallelBlocksExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelBlocks"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelIgnoreExecutor(clock)
+		e, err := NewParallelIgnoreExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelIgnore"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelPropagateExecutor(clock)
+		e, err := NewParallelPropagateExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelPropagate"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelSpendExecutor(clock)
+		e, err := NewParallelSpendExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelSpend"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "spend", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewRouteNoDefaultExecutor(clock)
+		e, err := NewRouteNoDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["RouteNoDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "route", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewRouteWithDefaultExecutor(clock)
+		e, err := NewRouteWithDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["RouteWithDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "route", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewSpend3Executor(clock)
+		e, err := NewSpend3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Spend3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "spend", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewStateRetryExecutor(clock)
+		e, err := NewStateRetryExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["StateRetry"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "logflake", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
+				st, _ := flujo.ExecOptionsOf(opts)
 				s, ok := st.(*flujotest.State)
 				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeOf(st), Got: reflect.TypeOf(st)}
+					return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
 				}
-				return e.ExecuteResult(ctx, v, s, limits)
+				return e.ExecuteResult(ctx, v, s, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewTimesOutExecutor(clock)
+		e, err := NewTimesOutExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["TimesOut"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "block", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewValidatedExecutor(clock)
+		e, err := NewValidatedExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Validated"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "draft", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewWithFailedFallbackExecutor(clock)
+		e, err := NewWithFailedFallbackExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["WithFailedFallback"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewWithFallbackExecutor(clock)
+		e, err := NewWithFallbackExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["WithFallback"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	return m, nil

@@ -190,26 +190,29 @@ func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
 	return runtime.StatsBreakerClosed
 }
 
-// flujogenImportConfig lays data over cfg. Fields compiled into the executor keep their values; changes to them are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string) (*runtime.OptimizationConfig, error) {
+// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
+func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
 	if err != nil {
 		return nil, err
 	}
 	was, now := cfg.ToMap(), next.ToMap()
-	var compiled []string
-	runtimeFields := make(map[string]any)
+	var fixed []string
+	apply := make(map[string]any)
 	for _, f := range runtime.ConfigFields() {
-		if f.Runtime {
-			runtimeFields[f.Name] = now[f.Name]
-		} else if fmt.Sprintf("%v", was[f.Name]) != fmt.Sprintf("%v", now[f.Name]) {
-			compiled = append(compiled, f.Name)
+		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
 		}
 	}
-	if len(compiled) == 0 {
+	if len(fixed) == 0 {
 		return &next, nil
 	}
-	patch, err := json.Marshal(runtimeFields)
+	patch, err := json.Marshal(apply)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +220,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s compiled in; run flujogen generate to change them (run-time fields applied)", executor, strings.Join(compiled, ", "))
+	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -298,6 +301,79 @@ func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	b.mu.Unlock()
 }
 
+// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	execs, failures, retries    atomic.Uint64
+	recoveryAttempts, recovered atomic.Uint64
+	slow                        atomic.Uint64
+	totalNs, maxNs              atomic.Int64
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
+	st := steps[name]
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
+// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
+func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}
+
+// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
+func flujogenOutcome(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *flujo.CircuitOpenError
+	var te *flujo.StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
+}
+
 // flujogenCoarseClock is a clock read every resolution by its own
 // goroutine: a cache hit checks expiry with one atomic load instead of a
 // clock read, and an entry may live up to the resolution longer or shorter
@@ -341,14 +417,28 @@ func (c *flujogenCoarseClock) close() {
 
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
@@ -358,23 +448,48 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBackoffLongExecutor returns an executor of BackoffLong that reads time from clock (nil: the system clock).
-func NewBackoffLongExecutor(clock runtime.Clock) (*BackoffLongExecutor, error) {
+// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BackoffLongExecutor{clock: clock}
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BackoffLongExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -398,8 +513,9 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	return out, nil
 }
 
-// ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -430,8 +546,8 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -439,13 +555,25 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -455,6 +583,24 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -477,36 +623,78 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BackoffLongExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BackoffLongExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BackoffLongExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -519,6 +707,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -527,7 +716,6 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			if d := (runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2}).Delay(attempt-1, 0); d > 0 {
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
-
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
 					res.Feedback = flujogenFeedback(cerr)
@@ -537,7 +725,6 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -548,8 +735,16 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -574,6 +769,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -582,10 +778,25 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -606,14 +817,28 @@ func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
@@ -623,23 +848,48 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFailExecutor returns an executor of BreakerFail that reads time from clock (nil: the system clock).
-func NewBreakerFailExecutor(clock runtime.Clock) (*BreakerFailExecutor, error) {
+// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BreakerFailExecutor{clock: clock}
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BreakerFailExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -663,8 +913,9 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	return out, nil
 }
 
-// ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -695,8 +946,8 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -704,13 +955,25 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -720,6 +983,24 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -742,36 +1023,78 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BreakerFailExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFailExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFailExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -784,10 +1107,10 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -798,8 +1121,16 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -824,6 +1155,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -832,10 +1164,25 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -856,14 +1203,28 @@ func (e *BreakerFailExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
@@ -873,23 +1234,48 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFlakyExecutor returns an executor of BreakerFlaky that reads time from clock (nil: the system clock).
-func NewBreakerFlakyExecutor(clock runtime.Clock) (*BreakerFlakyExecutor, error) {
+// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &BreakerFlakyExecutor{clock: clock}
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*BreakerFlakyExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -913,8 +1299,9 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -945,8 +1332,8 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -954,13 +1341,25 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -970,6 +1369,24 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -992,36 +1409,78 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into BreakerFlakyExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFlakyExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFlakyExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1034,10 +1493,10 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1048,8 +1507,16 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1074,6 +1541,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -1082,10 +1550,25 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1106,19 +1589,32 @@ func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *f
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker               // "tags"
-	seed                 runtime.Hash                   // cache keys
-	coarse               *flujogenCoarseClock           // cache expiry against the system clock
-	cache0               *runtime.ResultCache[[]string] // "tags"
-	closeOnce            sync.Once
-	closeErr             error
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "tags".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[[]string]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
@@ -1128,21 +1624,34 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsExecutor returns an executor of CachedTags that reads time from clock (nil: the system clock).
-func NewCachedTagsExecutor(clock runtime.Clock) (*CachedTagsExecutor, error) {
+// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*CachedTagsExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -1153,10 +1662,24 @@ func NewCachedTagsExecutor(clock runtime.Clock) (*CachedTagsExecutor, error) {
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1180,8 +1703,9 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	return out, nil
 }
 
-// ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1205,8 +1729,8 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1214,26 +1738,25 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["tags"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["tags"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["tags"]
@@ -1247,6 +1770,38 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -1265,22 +1820,58 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *CachedTagsExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -1288,25 +1879,37 @@ func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *CachedTagsExecutor) closeComponents() error {
+func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1327,12 +1930,13 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1343,8 +1947,16 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1369,6 +1981,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -1376,7 +1989,22 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, flujogenCopy0(out))
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1397,19 +2025,32 @@ func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flu
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker               // "tags"
-	seed                 runtime.Hash                   // cache keys
-	coarse               *flujogenCoarseClock           // cache expiry against the system clock
-	cache0               *runtime.ResultCache[[]string] // "tags"
-	closeOnce            sync.Once
-	closeErr             error
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "tags".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[[]string]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
@@ -1419,21 +2060,34 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared that reads time from clock (nil: the system clock).
-func NewCachedTagsSharedExecutor(clock runtime.Clock) (*CachedTagsSharedExecutor, error) {
+// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsSharedExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*CachedTagsSharedExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -1444,10 +2098,24 @@ func NewCachedTagsSharedExecutor(clock runtime.Clock) (*CachedTagsSharedExecutor
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1471,8 +2139,9 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1496,8 +2165,8 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1505,26 +2174,25 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["tags"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["tags"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["tags"]
@@ -1538,6 +2206,38 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -1556,22 +2256,58 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsSharedExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *CachedTagsSharedExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -1579,25 +2315,37 @@ func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *CachedTagsSharedExecutor) closeComponents() error {
+func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1618,8 +2366,10 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -1629,7 +2379,6 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1640,8 +2389,16 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1666,6 +2423,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -1673,7 +2431,22 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, out)
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1694,19 +2467,32 @@ func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, 
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker               // "tags"
-	seed                 runtime.Hash                   // cache keys
-	coarse               *flujogenCoarseClock           // cache expiry against the system clock
-	cache0               *runtime.ResultCache[[]string] // "tags"
-	closeOnce            sync.Once
-	closeErr             error
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "tags".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[[]string]
+	mon0   *runtime.StepMonitor
 }
 
 // flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
@@ -1716,21 +2502,34 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL that reads time from clock (nil: the system clock).
-func NewCachedTagsTTLExecutor(clock runtime.Clock) (*CachedTagsTTLExecutor, error) {
+// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CachedTagsTTLExecutor{clock: clock}
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+	fail := func(err error) (*CachedTagsTTLExecutor, error) {
+		e.closeComponents(context.Background())
 		return nil, err
 	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit: against the system clock, a coarse
@@ -1741,10 +2540,24 @@ func NewCachedTagsTTLExecutor(clock runtime.Clock) (*CachedTagsTTLExecutor, erro
 		cacheClock = e.coarse
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
-		e.closeComponents()
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -1768,8 +2581,9 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -1793,8 +2607,8 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -1802,26 +2616,25 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
-		bc := e.brk0.Counters()
-		st := s.Steps["tags"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["tags"] = st
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
 		st := s.Steps["tags"]
@@ -1835,6 +2648,38 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Size += cs.Size
 		s.Cache.Capacity += cs.Capacity
 	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	return s
 }
 
@@ -1853,22 +2698,58 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CachedTagsTTLExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
+func (e *CachedTagsTTLExecutor) shrinkCaches(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents() })
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -1876,25 +2757,37 @@ func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 }
 
 // closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *CachedTagsTTLExecutor) closeComponents() error {
+func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// record counts one finished run.
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1915,12 +2808,13 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Output = out
 		}
 		res.Latency = time.Duration(e.clock.Nanotime() - start)
+		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1931,8 +2825,16 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new([]string), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1957,6 +2859,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -1964,7 +2867,22 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Output = out
 	}
 	_ = e.cache0.Set(key, flujogenCopy0(out))
+	e.finish0(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -1985,14 +2903,28 @@ func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
@@ -2002,23 +2934,48 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForeverExecutor returns an executor of CountForever that reads time from clock (nil: the system clock).
-func NewCountForeverExecutor(clock runtime.Clock) (*CountForeverExecutor, error) {
+// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountForeverExecutor{clock: clock}
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountForeverExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2042,8 +2999,9 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	return out, nil
 }
 
-// ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2067,8 +3025,8 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, limits
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2076,13 +3034,25 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -2092,6 +3062,24 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2114,36 +3102,78 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountForeverExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForeverExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForeverExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2220,6 +3250,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2229,7 +3260,6 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2240,8 +3270,16 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2266,13 +3304,29 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2293,14 +3347,28 @@ func (e *CountForeverExecutor) call1(ctx context.Context, in int, r *flujogenRun
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
@@ -2310,23 +3378,48 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForever2Executor returns an executor of CountForever2 that reads time from clock (nil: the system clock).
-func NewCountForever2Executor(clock runtime.Clock) (*CountForever2Executor, error) {
+// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountForever2Executor{clock: clock}
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountForever2Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2350,8 +3443,9 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	return out, nil
 }
 
-// ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2375,8 +3469,8 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, limit
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2384,13 +3478,25 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -2400,6 +3506,24 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2422,36 +3546,78 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountForever2Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForever2Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForever2Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2528,6 +3694,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2537,7 +3704,6 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2548,8 +3714,16 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2574,13 +3748,29 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2601,14 +3791,28 @@ func (e *CountForever2Executor) call1(ctx context.Context, in int, r *flujogenRu
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "add"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "add".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
@@ -2618,23 +3822,48 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountTo3Executor returns an executor of CountTo3 that reads time from clock (nil: the system clock).
-func NewCountTo3Executor(clock runtime.Clock) (*CountTo3Executor, error) {
+// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &CountTo3Executor{clock: clock}
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*CountTo3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("add")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2658,8 +3887,9 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	return out, nil
 }
 
-// ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2683,8 +3913,8 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, limits *fl
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -2692,13 +3922,25 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, li
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -2708,6 +3950,24 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["add"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -2730,36 +3990,78 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into CountTo3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountTo3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountTo3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2836,6 +4138,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	start := e.clock.Nanotime()
 	var out int
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -2845,7 +4148,6 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2856,8 +4158,16 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(int), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2882,13 +4192,29 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
+	e.finish1(res, start, nil, brFrom)
 	return out, nil
+}
+
+// finish1 reports a finished execution of "add".
+func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -2909,14 +4235,28 @@ func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[str
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
@@ -2926,23 +4266,48 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFailOnceExecutor returns an executor of FailOnce that reads time from clock (nil: the system clock).
-func NewFailOnceExecutor(clock runtime.Clock) (*FailOnceExecutor, error) {
+// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FailOnceExecutor{clock: clock}
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FailOnceExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -2966,8 +4331,9 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	return out, nil
 }
 
-// ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -2998,8 +4364,8 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3007,13 +4373,25 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -3023,6 +4401,24 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3045,36 +4441,78 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FailOnceExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailOnceExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailOnceExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3087,10 +4525,10 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3101,8 +4539,16 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3127,6 +4573,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3135,10 +4582,25 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3159,14 +4621,28 @@ func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
@@ -3176,23 +4652,48 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyDefaultExecutor returns an executor of FlakyDefault that reads time from clock (nil: the system clock).
-func NewFlakyDefaultExecutor(clock runtime.Clock) (*FlakyDefaultExecutor, error) {
+// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FlakyDefaultExecutor{clock: clock}
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FlakyDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3216,8 +4717,9 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3248,8 +4750,8 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3257,13 +4759,25 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -3273,6 +4787,24 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3295,36 +4827,78 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FlakyDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3337,6 +4911,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3346,7 +4921,6 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3357,8 +4931,16 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3383,6 +4965,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3391,10 +4974,25 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3415,14 +5013,28 @@ func (e *FlakyDefaultExecutor) call0(ctx context.Context, in flujotest.Job, r *f
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
@@ -3432,23 +5044,48 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyRetries3Executor returns an executor of FlakyRetries3 that reads time from clock (nil: the system clock).
-func NewFlakyRetries3Executor(clock runtime.Clock) (*FlakyRetries3Executor, error) {
+// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &FlakyRetries3Executor{clock: clock}
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*FlakyRetries3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3472,8 +5109,9 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3504,8 +5142,8 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3513,13 +5151,25 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -3529,6 +5179,24 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3551,36 +5219,78 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into FlakyRetries3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyRetries3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyRetries3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3593,6 +5303,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
@@ -3602,7 +5313,6 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3613,8 +5323,16 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3639,6 +5357,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3647,10 +5366,25 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "flaky".
+func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -3671,16 +5405,38 @@ func (e *FlakyRetries3Executor) call0(ctx context.Context, in flujotest.Job, r *
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "first"
-	brk3                 *runtime.Breaker // "second"
-	brk4                 *runtime.Breaker // "third"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "first".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "second".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "third".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
 }
 
 // flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
@@ -3690,29 +5446,56 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewHistoryExecutor returns an executor of History that reads time from clock (nil: the system clock).
-func NewHistoryExecutor(clock runtime.Clock) (*HistoryExecutor, error) {
+// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &HistoryExecutor{clock: clock}
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*HistoryExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("first")
+	e.mon3 = e.monitor.Step("second")
+	e.mon4 = e.monitor.Step("third")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -3736,8 +5519,9 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	return out, nil
 }
 
-// ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -3768,8 +5552,8 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, l
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -3777,13 +5561,25 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["first"]
@@ -3794,6 +5590,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["first"] = st
 	}
+	e.cnt3.add(s.Steps, "second")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["second"]
@@ -3804,6 +5601,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["second"] = st
 	}
+	e.cnt4.add(s.Steps, "third")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["third"]
@@ -3813,6 +5611,24 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["third"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -3835,36 +5651,78 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into HistoryExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HistoryExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HistoryExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3939,6 +5797,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -3948,7 +5807,6 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3959,8 +5817,16 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3985,6 +5851,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -3993,10 +5860,25 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "first".
+func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4083,6 +5965,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -4092,7 +5975,6 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4103,8 +5985,16 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4129,6 +6019,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4137,10 +6028,25 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "second".
+func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4165,6 +6071,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk4.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -4174,7 +6081,6 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4185,8 +6091,16 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4211,6 +6125,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4219,10 +6134,25 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish4 reports a finished execution of "third".
+func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4243,14 +6173,28 @@ func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujog
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -4260,23 +6204,48 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapEchoExecutor returns an executor of MapEcho that reads time from clock (nil: the system clock).
-func NewMapEchoExecutor(clock runtime.Clock) (*MapEchoExecutor, error) {
+// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &MapEchoExecutor{clock: clock}
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*MapEchoExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4300,8 +6269,9 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	return out, nil
 }
 
-// ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4332,8 +6302,8 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -4341,13 +6311,25 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -4357,6 +6339,24 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -4379,36 +6379,78 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into MapEchoExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapEchoExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapEchoExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4523,6 +6565,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -4532,7 +6575,6 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4543,8 +6585,16 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4569,6 +6619,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4577,10 +6628,25 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4601,14 +6667,28 @@ func (e *MapEchoExecutor) call1(ctx context.Context, in flujotest.Job, r *flujog
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "flaky"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "flaky".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
@@ -4618,23 +6698,48 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder that reads time from clock (nil: the system clock).
-func NewMapFlakyInOrderExecutor(clock runtime.Clock) (*MapFlakyInOrderExecutor, error) {
+// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &MapFlakyInOrderExecutor{clock: clock}
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("flaky")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4658,8 +6763,9 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	return out, nil
 }
 
-// ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4690,8 +6796,8 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -4699,13 +6805,25 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["flaky"]
@@ -4715,6 +6833,24 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["flaky"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -4737,36 +6873,78 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into MapFlakyInOrderExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFlakyInOrderExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFlakyInOrderExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4835,10 +7013,10 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4849,8 +7027,16 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4875,6 +7061,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -4883,10 +7070,25 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "flaky".
+func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -4907,14 +7109,28 @@ func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "panic"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "panic".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
@@ -4924,23 +7140,48 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewPanicsExecutor returns an executor of Panics that reads time from clock (nil: the system clock).
-func NewPanicsExecutor(clock runtime.Clock) (*PanicsExecutor, error) {
+// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &PanicsExecutor{clock: clock}
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*PanicsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("panic")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -4964,8 +7205,9 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	return out, nil
 }
 
-// ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -4996,8 +7238,8 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5005,13 +7247,25 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -5021,6 +7275,24 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["panic"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -5043,36 +7315,78 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into PanicsExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicsExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicsExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5085,10 +7399,10 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5099,8 +7413,16 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5125,6 +7447,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5133,10 +7456,25 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "panic".
+func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5157,15 +7495,33 @@ func (e *PanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujoge
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "block"
-	brk2                 *runtime.Breaker // "echo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "block".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -5175,26 +7531,52 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelBlocksExecutor returns an executor of ParallelBlocks that reads time from clock (nil: the system clock).
-func NewParallelBlocksExecutor(clock runtime.Clock) (*ParallelBlocksExecutor, error) {
+// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelBlocksExecutor{clock: clock}
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelBlocksExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("block")
+	e.mon2 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -5218,8 +7600,9 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5250,8 +7633,8 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5259,13 +7642,25 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["block"]
@@ -5276,6 +7671,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["block"] = st
 	}
+	e.cnt2.add(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -5285,6 +7681,24 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -5307,36 +7721,78 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelBlocksExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelBlocksExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelBlocksExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5456,6 +7912,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5465,7 +7922,6 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5476,8 +7932,16 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5502,6 +7966,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5510,10 +7975,25 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "block".
+func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5538,6 +8018,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5547,7 +8028,6 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5558,8 +8038,16 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5584,6 +8072,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5592,10 +8081,25 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "echo".
+func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5616,15 +8120,33 @@ func (e *ParallelBlocksExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
-	brk2                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "fail".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -5634,26 +8156,52 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelIgnoreExecutor returns an executor of ParallelIgnore that reads time from clock (nil: the system clock).
-func NewParallelIgnoreExecutor(clock runtime.Clock) (*ParallelIgnoreExecutor, error) {
+// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelIgnoreExecutor{clock: clock}
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelIgnoreExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	e.mon2 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -5677,8 +8225,9 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5709,8 +8258,8 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -5718,13 +8267,25 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -5735,6 +8296,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
 	}
+	e.cnt2.add(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -5744,6 +8306,24 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -5766,36 +8346,78 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelIgnoreExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelIgnoreExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelIgnoreExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5906,6 +8528,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -5915,7 +8538,6 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5926,8 +8548,16 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5952,6 +8582,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -5960,10 +8591,25 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -5988,10 +8634,10 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6002,8 +8648,16 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6028,6 +8682,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6036,10 +8691,25 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "fail".
+func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6060,15 +8730,33 @@ func (e *ParallelIgnoreExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "echo"
-	brk2                 *runtime.Breaker // "fail"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "echo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "fail".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -6078,26 +8766,52 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelPropagateExecutor returns an executor of ParallelPropagate that reads time from clock (nil: the system clock).
-func NewParallelPropagateExecutor(clock runtime.Clock) (*ParallelPropagateExecutor, error) {
+// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelPropagateExecutor{clock: clock}
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelPropagateExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("echo")
+	e.mon2 = e.monitor.Step("fail")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -6121,8 +8835,9 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	return out, nil
 }
 
-// ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -6153,8 +8868,8 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -6162,13 +8877,25 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -6179,6 +8906,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["echo"] = st
 	}
+	e.cnt2.add(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -6188,6 +8916,24 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -6210,36 +8956,78 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelPropagateExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelPropagateExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelPropagateExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6359,6 +9147,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6368,7 +9157,6 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6379,8 +9167,16 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6405,6 +9201,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6413,10 +9210,25 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "echo".
+func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6441,10 +9253,10 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6455,8 +9267,16 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6481,6 +9301,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6489,10 +9310,25 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "fail".
+func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6513,16 +9349,38 @@ func (e *ParallelPropagateExecutor) call2(ctx context.Context, in flujotest.Job,
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk2                 *runtime.Breaker // "left"
-	brk3                 *runtime.Breaker // "right"
-	brk4                 *runtime.Breaker // "after"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "left".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "right".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "after".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -6532,29 +9390,56 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelSpendExecutor returns an executor of ParallelSpend that reads time from clock (nil: the system clock).
-func NewParallelSpendExecutor(clock runtime.Clock) (*ParallelSpendExecutor, error) {
+// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ParallelSpendExecutor{clock: clock}
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ParallelSpendExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("left")
+	e.mon3 = e.monitor.Step("right")
+	e.mon4 = e.monitor.Step("after")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -6578,8 +9463,9 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	return out, nil
 }
 
-// ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -6610,8 +9496,8 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -6619,13 +9505,25 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["left"]
@@ -6636,6 +9534,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["left"] = st
 	}
+	e.cnt3.add(s.Steps, "right")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["right"]
@@ -6646,6 +9545,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["right"] = st
 	}
+	e.cnt4.add(s.Steps, "after")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["after"]
@@ -6655,6 +9555,24 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["after"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -6677,36 +9595,78 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ParallelSpendExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelSpendExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelSpendExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6888,6 +9848,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6897,7 +9858,6 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6908,8 +9868,16 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6934,6 +9902,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -6942,10 +9911,25 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "left".
+func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -6970,6 +9954,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -6979,7 +9964,6 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6990,8 +9974,16 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7016,6 +10008,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7024,10 +10017,25 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "right".
+func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7052,6 +10060,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk4.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7061,7 +10070,6 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7072,8 +10080,16 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7098,6 +10114,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7106,10 +10123,25 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish4 reports a finished execution of "after".
+func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7130,15 +10162,33 @@ func (e *ParallelSpendExecutor) call4(ctx context.Context, in flujotest.Job, r *
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "lower"
-	brk2                 *runtime.Breaker // "upper"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "lower".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "upper".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
 }
 
 // flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
@@ -7148,26 +10198,52 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault that reads time from clock (nil: the system clock).
-func NewRouteNoDefaultExecutor(clock runtime.Clock) (*RouteNoDefaultExecutor, error) {
+// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &RouteNoDefaultExecutor{clock: clock}
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*RouteNoDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("lower")
+	e.mon2 = e.monitor.Step("upper")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -7191,8 +10267,9 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	return out, nil
 }
 
-// ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -7223,8 +10300,8 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -7232,13 +10309,25 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -7249,6 +10338,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["lower"] = st
 	}
+	e.cnt2.add(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -7258,6 +10348,24 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["upper"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -7280,36 +10388,78 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into RouteNoDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteNoDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteNoDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7384,6 +10534,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7393,7 +10544,6 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7404,8 +10554,16 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7430,6 +10588,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7438,10 +10597,25 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "lower".
+func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7466,6 +10640,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7475,7 +10650,6 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7486,8 +10660,16 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7512,6 +10694,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7520,10 +10703,25 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "upper".
+func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7544,16 +10742,38 @@ func (e *RouteNoDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r 
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "lower"
-	brk2                 *runtime.Breaker // "upper"
-	brk3                 *runtime.Breaker // "other"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "lower".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "upper".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "other".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
 }
 
 // flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
@@ -7563,29 +10783,56 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault that reads time from clock (nil: the system clock).
-func NewRouteWithDefaultExecutor(clock runtime.Clock) (*RouteWithDefaultExecutor, error) {
+// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &RouteWithDefaultExecutor{clock: clock}
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*RouteWithDefaultExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("lower")
+	e.mon2 = e.monitor.Step("upper")
+	e.mon3 = e.monitor.Step("other")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -7609,8 +10856,9 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -7641,8 +10889,8 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -7650,13 +10898,25 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -7667,6 +10927,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["lower"] = st
 	}
+	e.cnt2.add(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -7677,6 +10938,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["upper"] = st
 	}
+	e.cnt3.add(s.Steps, "other")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["other"]
@@ -7686,6 +10948,24 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["other"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -7708,36 +10988,78 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into RouteWithDefaultExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteWithDefaultExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteWithDefaultExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7810,6 +11132,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7819,7 +11142,6 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7830,8 +11152,16 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7856,6 +11186,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7864,10 +11195,25 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "lower".
+func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7892,6 +11238,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7901,7 +11248,6 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7912,8 +11258,16 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7938,6 +11292,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -7946,10 +11301,25 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "upper".
+func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -7974,6 +11344,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -7983,7 +11354,6 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7994,8 +11364,16 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8020,6 +11398,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8028,10 +11407,25 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "other".
+func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8052,16 +11446,38 @@ func (e *RouteWithDefaultExecutor) call3(ctx context.Context, in flujotest.Job, 
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk1                 *runtime.Breaker // "s1"
-	brk2                 *runtime.Breaker // "s2"
-	brk3                 *runtime.Breaker // "s3"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "s1".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "s2".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "s3".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
 }
 
 // flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
@@ -8071,29 +11487,56 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewSpend3Executor returns an executor of Spend3 that reads time from clock (nil: the system clock).
-func NewSpend3Executor(clock runtime.Clock) (*Spend3Executor, error) {
+// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &Spend3Executor{clock: clock}
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*Spend3Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("s1")
+	e.mon2 = e.monitor.Step("s2")
+	e.mon3 = e.monitor.Step("s3")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -8117,8 +11560,9 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	return out, nil
 }
 
-// ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -8149,8 +11593,8 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, li
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -8158,13 +11602,25 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["s1"]
@@ -8175,6 +11631,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s1"] = st
 	}
+	e.cnt2.add(s.Steps, "s2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["s2"]
@@ -8185,6 +11642,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s2"] = st
 	}
+	e.cnt3.add(s.Steps, "s3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["s3"]
@@ -8194,6 +11652,24 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["s3"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8216,36 +11692,78 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into Spend3Executor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "Spend3Executor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "Spend3Executor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *Spend3Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8339,6 +11857,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8348,7 +11867,6 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8359,8 +11877,16 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8385,6 +11911,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8393,10 +11920,25 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "s1".
+func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8421,6 +11963,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8430,7 +11973,6 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8441,8 +11983,16 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8467,6 +12017,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8475,10 +12026,25 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish2 reports a finished execution of "s2".
+func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8503,6 +12069,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk3.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -8512,7 +12079,6 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8523,8 +12089,16 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8549,6 +12123,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8557,10 +12132,25 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish3 reports a finished execution of "s3".
+func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8581,14 +12171,28 @@ func (e *Spend3Executor) call3(ctx context.Context, in flujotest.Job, r *flujoge
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "logflake"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "logflake".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
@@ -8598,23 +12202,48 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewStateRetryExecutor returns an executor of StateRetry that reads time from clock (nil: the system clock).
-func NewStateRetryExecutor(clock runtime.Clock) (*StateRetryExecutor, error) {
+// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &StateRetryExecutor{clock: clock}
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*StateRetryExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("logflake")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -8641,8 +12270,9 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -8677,8 +12307,8 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, limits)
+func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -8686,13 +12316,25 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["logflake"]
@@ -8702,6 +12344,24 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["logflake"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8724,36 +12384,78 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into StateRetryExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "StateRetryExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "StateRetryExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8766,6 +12468,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -8775,7 +12478,6 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8786,8 +12488,16 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8812,6 +12522,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -8820,10 +12531,25 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "logflake".
+func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -8849,14 +12575,28 @@ func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flu
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "block"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "block".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
@@ -8866,23 +12606,48 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewTimesOutExecutor returns an executor of TimesOut that reads time from clock (nil: the system clock).
-func NewTimesOutExecutor(clock runtime.Clock) (*TimesOutExecutor, error) {
+// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &TimesOutExecutor{clock: clock}
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*TimesOutExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("block")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -8906,8 +12671,9 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	return out, nil
 }
 
-// ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -8938,8 +12704,8 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -8947,13 +12713,25 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -8963,6 +12741,24 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["block"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -8985,36 +12781,78 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into TimesOutExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TimesOutExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TimesOutExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9027,6 +12865,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9036,7 +12875,6 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9047,8 +12885,16 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9073,6 +12919,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9081,10 +12928,25 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "block".
+func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9144,14 +13006,28 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "draft"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "draft".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
 }
 
 // flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
@@ -9161,23 +13037,48 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewValidatedExecutor returns an executor of Validated that reads time from clock (nil: the system clock).
-func NewValidatedExecutor(clock runtime.Clock) (*ValidatedExecutor, error) {
+// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &ValidatedExecutor{clock: clock}
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*ValidatedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("draft")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9201,8 +13102,9 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	return out, nil
 }
 
-// ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9233,8 +13135,8 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9242,13 +13144,25 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -9258,6 +13172,24 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["draft"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9280,36 +13212,78 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into ValidatedExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ValidatedExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ValidatedExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9322,6 +13296,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -9331,7 +13306,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9342,8 +13316,16 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
@@ -9373,6 +13355,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9381,10 +13364,25 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "draft".
+func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9405,15 +13403,33 @@ func (e *ValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *fluj
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
-	brk1                 *runtime.Breaker // "failtoo"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+
+	// Step "failtoo".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
@@ -9423,26 +13439,52 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback that reads time from clock (nil: the system clock).
-func NewWithFailedFallbackExecutor(clock runtime.Clock) (*WithFailedFallbackExecutor, error) {
+// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &WithFailedFallbackExecutor{clock: clock}
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*WithFailedFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	e.mon1 = e.monitor.Step("failtoo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9466,8 +13508,9 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	return out, nil
 }
 
-// ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9498,8 +13541,8 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9507,13 +13550,25 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -9524,6 +13579,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
 	}
+	e.cnt1.add(s.Steps, "failtoo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["failtoo"]
@@ -9533,6 +13589,24 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["failtoo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9555,36 +13629,78 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into WithFailedFallbackExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFailedFallbackExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFailedFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *WithFailedFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9624,6 +13740,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9633,7 +13750,6 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9644,8 +13760,16 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9670,6 +13794,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9678,10 +13803,25 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9706,6 +13846,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -9715,7 +13856,6 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9726,8 +13866,16 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9752,6 +13900,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -9760,10 +13909,25 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "failtoo".
+func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -9784,15 +13948,33 @@ func (e *WithFailedFallbackExecutor) call1(ctx context.Context, in flujotest.Job
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
-	clock                runtime.Clock
-	mu                   sync.Mutex
-	cfg                  atomic.Pointer[runtime.OptimizationConfig]
-	track                flujogenTracker
-	classifier           *runtime.ErrorClassifier
-	brk0                 *runtime.Breaker // "fail"
-	brk1                 *runtime.Breaker // "rescue"
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
 	runs, failures, slow atomic.Uint64
 	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+
+	// Step "rescue".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
 }
 
 // flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
@@ -9802,26 +13984,52 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFallbackExecutor returns an executor of WithFallback that reads time from clock (nil: the system clock).
-func NewWithFallbackExecutor(clock runtime.Clock) (*WithFallbackExecutor, error) {
+// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
 	if clock == nil {
-		clock = runtime.SystemClock{}
+		return nil, errors.New("flujo: WithClock(nil)")
 	}
 	e := &WithFallbackExecutor{clock: clock}
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
 	e.track.init()
+	fail := func(err error) (*WithFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
 	var err error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	_ = err
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("fail")
+	e.mon1 = e.monitor.Step("rescue")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -9845,8 +14053,9 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	return out, nil
 }
 
-// ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. limits, when not nil, bound the run's usage.
-func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+// ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -9877,8 +14086,8 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, limits *flujo.UsageLimits) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, limits)
+func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
 	if res == nil {
 		var m flujo.Metrics
 		return nil, m, err
@@ -9886,13 +14095,25 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return res, flujogenMetrics(res), err
 }
 
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force.
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Concurrency.Level = int(e.track.running())
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: float64(e.totalNs.Load()) / 1e6, MaxMs: float64(e.maxNs.Load()) / 1e6, Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -9903,6 +14124,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["fail"] = st
 	}
+	e.cnt1.add(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -9912,6 +14134,24 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Opens += bc.Opens
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
 		s.Steps["rescue"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
 	}
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
@@ -9934,36 +14174,78 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies its run-time fields. Fields compiled into WithFallbackExecutor cannot change without regenerating: when data changes any, they are named in the error and the run-time fields are applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFallbackExecutor")
-	if cfg != nil {
-		e.cfg.Store(cfg)
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
 	}
-	return err
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
 }
 
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done.
+// live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
 	case <-e.track.close():
-		return nil
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
 	}
 }
 
-// record counts one finished run.
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	e.runs.Add(1)
-	e.totalNs.Add(ns)
-	if ns > e.maxNs.Load() {
-		e.maxNs.Store(ns)
-	}
-	if float64(ns) > e.cfg.Load().SlowExecutionThresholdMs*1e6 {
-		e.slow.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10003,6 +14285,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -10012,7 +14295,6 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10023,8 +14305,16 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10049,6 +14339,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -10057,10 +14348,25 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish0(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish0 reports a finished execution of "fail".
+func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -10085,6 +14391,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	start := e.clock.Nanotime()
 	var out flujotest.Job
 	var err error
+	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -10094,7 +14401,6 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			prev = err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10105,8 +14411,16 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
 		if err != nil && ctx.Err() != nil {
 			cerr := ctx.Err()
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10131,6 +14445,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujogenFeedback(err)
+		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -10139,10 +14454,25 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	}
 	u := out.Usage()
 	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish1(res, start, nil, brFrom)
 	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
 		return out, berr
 	}
 	return out, nil
+}
+
+// finish1 reports a finished execution of "rescue".
+func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
 }
 
 // invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
@@ -10161,494 +14491,524 @@ func (e *WithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *f
 	return out, err
 }
 
-// FlujogenRunner runs one generated executor with dynamically typed input and state.
+// FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
 type FlujogenRunner struct {
-	Run    func(context.Context, any, any, *flujo.UsageLimits) (*flujo.PipelineResult, error)
+	Run    func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
+	Stats  func() runtime.Stats
 	Close  func(context.Context) error
 	Config func() runtime.OptimizationConfig
 }
 
-// FlujogenRunners builds every executor of this file, keyed by pipeline variable.
-func FlujogenRunners(clock runtime.Clock) (map[string]FlujogenRunner, error) {
+// FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.
+func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error) {
 	m := make(map[string]FlujogenRunner)
 	{
-		e, err := NewBackoffLongExecutor(clock)
+		e, err := NewBackoffLongExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BackoffLong"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewBreakerFailExecutor(clock)
+		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BreakerFail"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewBreakerFlakyExecutor(clock)
+		e, err := NewBreakerFlakyExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["BreakerFlaky"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsExecutor(clock)
+		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTags"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsSharedExecutor(clock)
+		e, err := NewCachedTagsSharedExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTagsShared"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCachedTagsTTLExecutor(clock)
+		e, err := NewCachedTagsTTLExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CachedTagsTTL"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountForeverExecutor(clock)
+		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountForever"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountForever2Executor(clock)
+		e, err := NewCountForever2Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountForever2"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewCountTo3Executor(clock)
+		e, err := NewCountTo3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["CountTo3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFailOnceExecutor(clock)
+		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FailOnce"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFlakyDefaultExecutor(clock)
+		e, err := NewFlakyDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FlakyDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewFlakyRetries3Executor(clock)
+		e, err := NewFlakyRetries3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["FlakyRetries3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewHistoryExecutor(clock)
+		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["History"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "outer", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewMapEchoExecutor(clock)
+		e, err := NewMapEchoExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["MapEcho"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewMapFlakyInOrderExecutor(clock)
+		e, err := NewMapFlakyInOrderExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["MapFlakyInOrder"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewPanicsExecutor(clock)
+		e, err := NewPanicsExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Panics"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "panic", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelBlocksExecutor(clock)
+		e, err := NewParallelBlocksExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelBlocks"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelIgnoreExecutor(clock)
+		e, err := NewParallelIgnoreExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelIgnore"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelPropagateExecutor(clock)
+		e, err := NewParallelPropagateExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelPropagate"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewParallelSpendExecutor(clock)
+		e, err := NewParallelSpendExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["ParallelSpend"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "spend", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewRouteNoDefaultExecutor(clock)
+		e, err := NewRouteNoDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["RouteNoDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "route", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewRouteWithDefaultExecutor(clock)
+		e, err := NewRouteWithDefaultExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["RouteWithDefault"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "route", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewSpend3Executor(clock)
+		e, err := NewSpend3Executor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Spend3"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "spend", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewStateRetryExecutor(clock)
+		e, err := NewStateRetryExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["StateRetry"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "logflake", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
+				st, _ := flujo.ExecOptionsOf(opts)
 				s, ok := st.(*flujotest.State)
 				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeOf(st), Got: reflect.TypeOf(st)}
+					return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
 				}
-				return e.ExecuteResult(ctx, v, s, limits)
+				return e.ExecuteResult(ctx, v, s, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewTimesOutExecutor(clock)
+		e, err := NewTimesOutExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["TimesOut"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "block", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewValidatedExecutor(clock)
+		e, err := NewValidatedExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["Validated"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "draft", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewWithFailedFallbackExecutor(clock)
+		e, err := NewWithFailedFallbackExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["WithFailedFallback"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	{
-		e, err := NewWithFallbackExecutor(clock)
+		e, err := NewWithFallbackExecutor(opts...)
 		if err != nil {
 			return nil, err
 		}
 		m["WithFallback"] = FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
-			Run: func(ctx context.Context, in any, st any, limits *flujo.UsageLimits) (*flujo.PipelineResult, error) {
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				return e.ExecuteResult(ctx, v, limits)
+				return e.ExecuteResult(ctx, v, opts...)
 			},
+			Stats: e.OptimizationStats,
 		}
 	}
 	return m, nil
