@@ -43,15 +43,31 @@ var (
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
 )
 
-// ParallelMerge returns the state-writing Parallel with strategy m: branch
-// "a1" writes A, "a2" writes A too, "b" writes B, "read" only reads, and
-// "echo" never touches state.
-func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
-	return flujo.Parallel("fan", JoinThree,
+// The state-writing Parallel under each strategy that code generation
+// accepts: branch "p1" writes A (step "a1") and B (step "b"), "a2" writes A
+// too, and "echo" never touches state. Under ErrorOnConflict the two writers
+// of A are a generation error, so that one is built by ParallelMerge alone.
+var (
+	FanMergeUpdate = flujo.Parallel("fan", JoinThree,
 		flujo.Pipeline("p1", flujo.StepS("a1", WriteA), flujo.StepS("b", WriteB)),
 		flujo.StepS("a2", WriteA2),
 		flujo.Step("echo", Echo),
-	).With(flujo.Merge(m))
+	)
+	FanKeepFirst = FanMergeUpdate.With(flujo.Merge(flujo.KeepFirst))
+	FanNoMerge   = FanMergeUpdate.With(flujo.Merge(flujo.NoMerge))
+)
+
+// ParallelMerge returns the state-writing Parallel with strategy m.
+func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
+	switch m {
+	case flujo.MergeUpdate:
+		return FanMergeUpdate
+	case flujo.KeepFirst:
+		return FanKeepFirst
+	case flujo.NoMerge:
+		return FanNoMerge
+	}
+	return FanMergeUpdate.With(flujo.Merge(m))
 }
 
 // FallbackChain returns a step whose fallback chain is depth deep, every

@@ -192,10 +192,16 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c(fmt.Sprintf("var finished [%d]bool", k)),
 		c(fmt.Sprintf("done := make(chan int, %d)", k)),
 	)
+	bs := pg.branchStates[n]
 	for i, br := range n.Children {
 		o := fmt.Sprintf("o%d", i)
 		rs := fmt.Sprintf("r%d", i)
 		b = append(b, c("var "+o+" {}", pg.out(br)), c(rs+" := *r"))
+		if i < len(bs) && bs[i].copied {
+			w := fmt.Sprintf("w%d", i)
+			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos)...)
+			b = append(b, c(rs+".state = &"+w))
+		}
 		if pg.usage {
 			b = append(b, c(fmt.Sprintf("%s.budget = budgets[%d]", rs, i)))
 		}
@@ -247,6 +253,7 @@ case <-ctx.Done():
 		b = append(b, c("if failed >= 0 {\nfr := &results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
 			jen.Qual("fmt", "Sprintf"), out.Clone()))
 	}
+	b = append(b, pg.mergeCode(n, bs)...)
 	join := fmt.Sprintf("join%d", n.ID)
 	params := []jen.Code{}
 	args := ""

@@ -75,6 +75,9 @@ func differentialScenarios() []scenario {
 		{node: flujotest.StateRetry, inputs: jobs(j("a", 2), j("b", 9)), state: true},
 		{node: flujotest.History, inputs: jobs(j("a", 0))},
 		{node: flujotest.ParallelIgnore, inputs: jobs(j("a", 0))},
+		{node: flujotest.FanMergeUpdate, inputs: jobs(j("a", 0), j("b", 0)), state: true},
+		{node: flujotest.FanKeepFirst, inputs: jobs(j("a", 0)), state: true},
+		{node: flujotest.FanNoMerge, inputs: jobs(j("a", 0)), state: true},
 	}
 }
 
@@ -113,8 +116,8 @@ func TestDifferential(t *testing.T) {
 						for i := range coreIn {
 							var copts, gopts []flujo.ExecOption
 							if sc.state {
-								copts = append(copts, flujo.WithState(&flujotest.State{}))
-								gopts = append(gopts, flujo.WithState(&flujotest.State{}))
+								copts = append(copts, flujo.WithState(&flujotest.State{A: "orig", Log: []string{"kept"}}))
+								gopts = append(gopts, flujo.WithState(&flujotest.State{A: "orig", Log: []string{"kept"}}))
 							}
 							want, werr := core.Execute(ctx, sc.node, coreIn[i], copts...)
 							got, gerr := gen.run(ctx, genIn[i], gopts...)

@@ -26,6 +26,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.ParallelSpend: "ParallelSpend", flujotest.StateRetry: "StateRetry", flujotest.ParallelBlocks: "ParallelBlocks",
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
+	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
 }
 
 type runnerSet struct {

@@ -126,6 +126,7 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 	}
 	g.copyFuncs(f)
 	g.hashFuncs(f)
+	g.equalFuncs(f)
 	if len(g.errs) > 0 {
 		return nil, g.errs
 	}
@@ -178,6 +179,9 @@ type generator struct {
 	// hashes are the hash functions needed, by input type key.
 	hashes    map[string]string
 	hashOrder []string
+	// equals are the deep-equality functions needed, by type key.
+	equals     map[string]string
+	equalOrder []string
 	// target is the import path of the generated file's package.
 	target string
 }

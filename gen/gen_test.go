@@ -112,3 +112,25 @@ func TestOverridesCompileIn(t *testing.T) {
 		t.Errorf("the step override did not reach the generated constants")
 	}
 }
+
+func TestMergeConflictIsAnError(t *testing.T) {
+	b := newMB()
+	a1 := b.leaf(analysis.KindStepS, "a1", "WriteA", job, job, nil)
+	a2 := b.leaf(analysis.KindStepS, "a2", "WriteA2", job, job, nil)
+	fan := &analysis.Node{Kind: analysis.KindParallel, Name: "fan", Pos: "pipelines.go:1:1", In: tref(job), Out: tref(job), Options: defaults(),
+		Children: []*analysis.Node{a1, a2}, WritesState: true, ReadsState: true,
+		Parallel: &analysis.ParallelInfo{Join: fref("JoinTwo"), JoinParams: []analysis.TypeRef{tref(job), tref(job)},
+			Branches: []analysis.BranchWrites{{Branch: "a1", ReadsState: true, Fields: []string{"A"}}, {Branch: "a2", ReadsState: true, Fields: []string{"A"}}},
+			Conflicts: []analysis.Conflict{{Field: "A", Branches: []int{0, 1}, Positions: []string{"steps.go:3:2", "steps.go:9:2"}}}}}
+	fan.Options.Merge = analysis.ErrorOnConflict
+	_, err := generateMB(t, b, fan, nil)
+	want := `steps.go:9:2: parallel "fan" merges with ErrorOnConflict, but branches "a1" and "a2" all write state field A`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err %v, want %q", err, want)
+	}
+	fan.Options.Merge = analysis.MergeUpdate
+	out, err := generateMB(t, b, fan, nil)
+	if err != nil || !strings.Contains(out, "r.state.A = w1.A") {
+		t.Errorf("MergeUpdate: err %v; merge code missing", err)
+	}
+}

@@ -32,6 +32,8 @@ type pipelineGen struct {
 	usage bool
 	// caches are the cached leaves, in ID order.
 	caches []*leafPlan
+	// branchStates are the state plans of each Parallel's branches.
+	branchStates map[*analysis.Node][]branchState
 	// goroutines reports that the run may start goroutines (a Parallel,
 	// a concurrent Map or a Timeout), so the run escapes to the heap.
 	goroutines bool
@@ -125,9 +127,10 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 			g.errorf(n.Pos, "internal error: parallel %q has no details", n.Name)
 			return
 		}
-		if pg.stateKey != "" && n.WritesState && o.Merge != analysis.NoMerge {
-			g.unsupported(n.Pos, fmt.Sprintf("state merging in Parallel %q", n.Name))
+		if pg.branchStates == nil {
+			pg.branchStates = map[*analysis.Node][]branchState{}
 		}
+		pg.branchStates[n] = pg.parallelState(n)
 	case analysis.KindLoop:
 		if n.Loop == nil || len(n.Children) != 1 {
 			g.errorf(n.Pos, "internal error: loop %q has no body", n.Name)
@@ -592,8 +595,13 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 	}
 	var body []jen.Code
 	if stateful {
-		cp := g.copyExpr(pg.stateKey, jen.Op("*").Id("r.state"), n.Pos)
-		body = append(body, c("w := {}", cp), c("st := &w"))
+		all, fields := true, []string(nil)
+		if ws := n.Step.Writes; ws != nil {
+			all, fields = ws.All, ws.Fields
+		}
+		names, whole := pg.writeSet(all, fields)
+		body = append(body, pg.stateCopy("w", "r.state", names, whole, n.Pos)...)
+		body = append(body, c("st := &w"))
 	}
 	if lp.timeout <= 0 {
 		body = append(body, c("out, err := e."+direct+"("+args+")"))
@@ -640,7 +648,7 @@ if timedOut {
 	body = append(body, c("return out, err"))
 	doc := fmt.Sprintf("%s makes one attempt of %q", callName(n), n.Name)
 	if stateful {
-		doc += " on a private copy of the state, kept only when the attempt succeeds"
+		doc += " on a private copy of the state (of the fields it writes), kept only when the attempt succeeds"
 	}
 	if lp.timeout > 0 {
 		doc += fmt.Sprintf(", abandoned after %v", lp.timeout)

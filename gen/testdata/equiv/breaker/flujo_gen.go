@@ -31,6 +31,7 @@ var (
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Fail
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.FailToo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Flaky
+	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job) flujotest.Job                              = flujotest.JoinTwo
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.LogThenFlake
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Lower
@@ -41,6 +42,9 @@ var (
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Rescue
 	_ func(context.Context, flujotest.Job) ([]string, error)                        = flujotest.Tags
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Upper
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteA
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteA2
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteB
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
@@ -4399,6 +4403,2947 @@ func (e *FailOnceExecutor) invoke0(ctx context.Context, in flujotest.Job) (out f
 // call0 makes one attempt of "fail".
 func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FanKeepFirstExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "a1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "a2".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+}
+
+// flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
+func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FanKeepFirstExecutor{clock: clock}
+	cfg := flujogenConfigFanKeepFirstExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	e.track.init()
+	fail := func(err error) (*FanKeepFirstExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("a1")
+	e.mon3 = e.monitor.Step("b")
+	e.mon4 = e.monitor.Step("a2")
+	e.mon5 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FanKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.add() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	if limits != nil {
+		r.budget = flujogenNewBudget(*limits)
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		var ule *flujo.UsageLimitExceededError
+		if errors.As(abort, &ule) {
+			ule.Partial = pr
+			ule.Cost, ule.Tokens = r.budget.totals()
+		}
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "a1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["a1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a1"] = st
+	}
+	e.cnt3.add(s.Steps, "b")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["b"] = st
+	}
+	e.cnt4.add(s.Steps, "a2")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["a2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a2"] = st
+	}
+	e.cnt5.add(s.Steps, "echo")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FanKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FanKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanKeepFirstExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether FanKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinThree(a0, a1, a2), nil
+}
+
+// body0 is the composition of "fan".
+func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	budgets := r.budget.split(3)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var results [3]flujo.StepResult
+	var aborts [3]error
+	var finished [3]bool
+	done := make(chan int, 3)
+	var o0 flujotest.Job
+	r0 := *r
+	w0 := *r.state
+	r0.state = &w0
+	r0.budget = budgets[0]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
+		done <- 0
+	}()
+	var o1 flujotest.Job
+	r1 := *r
+	w1 := *r.state
+	r1.state = &w1
+	r1.budget = budgets[1]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
+		done <- 1
+	}()
+	var o2 flujotest.Job
+	r2 := *r
+	r2.budget = budgets[2]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
+		done <- 2
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 3 {
+		select {
+		case i := <-done:
+			finished[i] = true
+			switch ab := aborts[i]; {
+			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-ctx.Done():
+			for i := range results {
+				if finished[i] {
+					res.Steps = append(res.Steps, results[i])
+				}
+			}
+			res.Err = ctx.Err()
+			return *new(flujotest.Job), ctx.Err()
+		}
+	}
+	r.budget.absorb(budgets)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, results[:]...)
+	}
+	for i := range results {
+		res.Cost += results[i].Cost
+		res.Tokens += results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if results[0].Success && w0.A != r.state.A {
+		r.state.A = w0.A
+	} else if results[1].Success && w1.A != r.state.A {
+		r.state.A = w1.A
+	}
+	if results[0].Success && w0.B != r.state.B {
+		r.state.B = w0.B
+	}
+	out, jerr := e.join0(o0, o1, o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// body1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "p1"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run3(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish2 reports a finished execution of "a1".
+func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA(ctx, in, st)
+}
+
+// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanKeepFirstExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "b"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else {
+			e.brk3.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish3 reports a finished execution of "b".
+func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteB(ctx, in, st)
+}
+
+// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanKeepFirstExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke3(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else {
+			e.brk4.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish4 reports a finished execution of "a2".
+func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA2(ctx, in, st)
+}
+
+// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanKeepFirstExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke4(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else {
+			e.brk5.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish5(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish5 reports a finished execution of "echo".
+func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "echo".
+func (e *FanKeepFirstExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
+// FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FanMergeUpdateExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "a1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "a2".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+}
+
+// flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
+func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FanMergeUpdateExecutor{clock: clock}
+	cfg := flujogenConfigFanMergeUpdateExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	e.track.init()
+	fail := func(err error) (*FanMergeUpdateExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("a1")
+	e.mon3 = e.monitor.Step("b")
+	e.mon4 = e.monitor.Step("a2")
+	e.mon5 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FanMergeUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.add() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	if limits != nil {
+		r.budget = flujogenNewBudget(*limits)
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		var ule *flujo.UsageLimitExceededError
+		if errors.As(abort, &ule) {
+			ule.Partial = pr
+			ule.Cost, ule.Tokens = r.budget.totals()
+		}
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "a1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["a1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a1"] = st
+	}
+	e.cnt3.add(s.Steps, "b")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["b"] = st
+	}
+	e.cnt4.add(s.Steps, "a2")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["a2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a2"] = st
+	}
+	e.cnt5.add(s.Steps, "echo")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FanMergeUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FanMergeUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanMergeUpdateExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether FanMergeUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinThree(a0, a1, a2), nil
+}
+
+// body0 is the composition of "fan".
+func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	budgets := r.budget.split(3)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var results [3]flujo.StepResult
+	var aborts [3]error
+	var finished [3]bool
+	done := make(chan int, 3)
+	var o0 flujotest.Job
+	r0 := *r
+	w0 := *r.state
+	r0.state = &w0
+	r0.budget = budgets[0]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
+		done <- 0
+	}()
+	var o1 flujotest.Job
+	r1 := *r
+	w1 := *r.state
+	r1.state = &w1
+	r1.budget = budgets[1]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
+		done <- 1
+	}()
+	var o2 flujotest.Job
+	r2 := *r
+	r2.budget = budgets[2]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
+		done <- 2
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 3 {
+		select {
+		case i := <-done:
+			finished[i] = true
+			switch ab := aborts[i]; {
+			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-ctx.Done():
+			for i := range results {
+				if finished[i] {
+					res.Steps = append(res.Steps, results[i])
+				}
+			}
+			res.Err = ctx.Err()
+			return *new(flujotest.Job), ctx.Err()
+		}
+	}
+	r.budget.absorb(budgets)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, results[:]...)
+	}
+	for i := range results {
+		res.Cost += results[i].Cost
+		res.Tokens += results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if results[1].Success && w1.A != r.state.A {
+		r.state.A = w1.A
+	} else if results[0].Success && w0.A != r.state.A {
+		r.state.A = w0.A
+	}
+	if results[0].Success && w0.B != r.state.B {
+		r.state.B = w0.B
+	}
+	out, jerr := e.join0(o0, o1, o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// body1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "p1"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run3(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish2 reports a finished execution of "a1".
+func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA(ctx, in, st)
+}
+
+// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanMergeUpdateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "b"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else {
+			e.brk3.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish3 reports a finished execution of "b".
+func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteB(ctx, in, st)
+}
+
+// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanMergeUpdateExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke3(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else {
+			e.brk4.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish4 reports a finished execution of "a2".
+func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA2(ctx, in, st)
+}
+
+// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanMergeUpdateExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke4(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else {
+			e.brk5.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish5(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish5 reports a finished execution of "echo".
+func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "echo".
+func (e *FanMergeUpdateExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
+// FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FanNoMergeExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     flujogenTracker
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	runs, failures, slow atomic.Uint64
+	totalNs, maxNs       atomic.Int64
+	slowNs               atomic.Int64 // slow_execution_threshold_ms
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "a1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "a2".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+}
+
+// flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
+func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FanNoMergeExecutor{clock: clock}
+	cfg := flujogenConfigFanNoMergeExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	e.track.init()
+	fail := func(err error) (*FanNoMergeExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("a1")
+	e.mon3 = e.monitor.Step("b")
+	e.mon4 = e.monitor.Step("a2")
+	e.mon5 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FanNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.add() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.done()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.add() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.done()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	if limits != nil {
+		r.budget = flujogenNewBudget(*limits)
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		var ule *flujo.UsageLimitExceededError
+		if errors.As(abort, &ule) {
+			ule.Partial = pr
+			ule.Cost, ule.Tokens = r.budget.totals()
+		}
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujogenMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujogenHeapMB()
+	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "a1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["a1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a1"] = st
+	}
+	e.cnt3.add(s.Steps, "b")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["b"] = st
+	}
+	e.cnt4.add(s.Steps, "a2")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["a2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["a2"] = st
+	}
+	e.cnt5.add(s.Steps, "echo")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		flujogenPercentiles(&s.Execution, snap.Total)
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FanNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FanNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanNoMergeExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether FanNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
+	select {
+	case <-e.track.close():
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
+	e.runs.Add(1)
+	if ns != 0 {
+		e.totalNs.Add(ns)
+		if ns > e.maxNs.Load() {
+			e.maxNs.Store(ns)
+		}
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinThree(a0, a1, a2), nil
+}
+
+// body0 is the composition of "fan".
+func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	budgets := r.budget.split(3)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var results [3]flujo.StepResult
+	var aborts [3]error
+	var finished [3]bool
+	done := make(chan int, 3)
+	var o0 flujotest.Job
+	r0 := *r
+	w0 := *r.state
+	r0.state = &w0
+	r0.budget = budgets[0]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
+		done <- 0
+	}()
+	var o1 flujotest.Job
+	r1 := *r
+	w1 := *r.state
+	r1.state = &w1
+	r1.budget = budgets[1]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
+		done <- 1
+	}()
+	var o2 flujotest.Job
+	r2 := *r
+	r2.budget = budgets[2]
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
+		done <- 2
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 3 {
+		select {
+		case i := <-done:
+			finished[i] = true
+			switch ab := aborts[i]; {
+			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-ctx.Done():
+			for i := range results {
+				if finished[i] {
+					res.Steps = append(res.Steps, results[i])
+				}
+			}
+			res.Err = ctx.Err()
+			return *new(flujotest.Job), ctx.Err()
+		}
+	}
+	r.budget.absorb(budgets)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, results[:]...)
+	}
+	for i := range results {
+		res.Cost += results[i].Cost
+		res.Tokens += results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(o0, o1, o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// body1 is the composition of "p1".
+func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "p1"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run3(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish2(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish2 reports a finished execution of "a1".
+func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA(ctx, in, st)
+}
+
+// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanNoMergeExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "b"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else {
+			e.brk3.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish3(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish3 reports a finished execution of "b".
+func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteB(ctx, in, st)
+}
+
+// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanNoMergeExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke3(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else {
+			e.brk4.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish4(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish4 reports a finished execution of "a2".
+func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA2(ctx, in, st)
+}
+
+// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanNoMergeExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	w := *r.state
+	st := &w
+	out, err := e.invoke4(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		e.limiter.Release()
+		if err != nil && ctx.Err() != nil {
+			cerr := ctx.Err()
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujogenFeedback(cerr)
+			return *new(flujotest.Job), cerr
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else {
+			e.brk5.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujogenFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	u := out.Usage()
+	res.Cost, res.Tokens = u.Cost, u.Tokens()
+	e.finish5(res, start, nil, brFrom)
+	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
+		return out, berr
+	}
+	return out, nil
+}
+
+// finish5 reports a finished execution of "echo".
+func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := flujogenOutcome(err)
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "echo".
+func (e *FanNoMergeExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	out, err := e.invoke5(ctx, in)
 	return out, err
 }
 
@@ -12359,9 +15304,10 @@ func (e *StateRetryExecutor) invoke0(ctx context.Context, in flujotest.Job, st *
 	return flujotest.LogThenFlake(ctx, in, st)
 }
 
-// call0 makes one attempt of "logflake" on a private copy of the state, kept only when the attempt succeeds.
+// call0 makes one attempt of "logflake" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	w := flujogenCopy0(*r.state)
+	w := *r.state
+	w.Log = flujogenCopy1(r.state.Log)
 	st := &w
 	out, err := e.invoke0(ctx, in, st)
 	if err == nil {
@@ -14479,6 +17425,75 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 					return nil, &flujo.InputTypeError{Node: "fail", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}
+	}
+	{
+		e, err := NewFanKeepFirstExecutor(opts...)
+		if err != nil {
+			return nil, err
+		}
+		m["FanKeepFirst"] = FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				st, _ := flujo.ExecOptionsOf(opts)
+				s, ok := st.(*flujotest.State)
+				if st != nil && !ok {
+					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
+				}
+				return e.ExecuteResult(ctx, v, s, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}
+	}
+	{
+		e, err := NewFanMergeUpdateExecutor(opts...)
+		if err != nil {
+			return nil, err
+		}
+		m["FanMergeUpdate"] = FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				st, _ := flujo.ExecOptionsOf(opts)
+				s, ok := st.(*flujotest.State)
+				if st != nil && !ok {
+					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
+				}
+				return e.ExecuteResult(ctx, v, s, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}
+	}
+	{
+		e, err := NewFanNoMergeExecutor(opts...)
+		if err != nil {
+			return nil, err
+		}
+		m["FanNoMerge"] = FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				st, _ := flujo.ExecOptionsOf(opts)
+				s, ok := st.(*flujotest.State)
+				if st != nil && !ok {
+					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
+				}
+				return e.ExecuteResult(ctx, v, s, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}
