@@ -120,7 +120,7 @@ func TestMergeConflictIsAnError(t *testing.T) {
 	fan := &analysis.Node{Kind: analysis.KindParallel, Name: "fan", Pos: "pipelines.go:1:1", In: tref(job), Out: tref(job), Options: defaults(),
 		Children: []*analysis.Node{a1, a2}, WritesState: true, ReadsState: true,
 		Parallel: &analysis.ParallelInfo{Join: fref("JoinTwo"), JoinParams: []analysis.TypeRef{tref(job), tref(job)},
-			Branches: []analysis.BranchWrites{{Branch: "a1", ReadsState: true, Fields: []string{"A"}}, {Branch: "a2", ReadsState: true, Fields: []string{"A"}}},
+			Branches:  []analysis.BranchWrites{{Branch: "a1", ReadsState: true, Fields: []string{"A"}}, {Branch: "a2", ReadsState: true, Fields: []string{"A"}}},
 			Conflicts: []analysis.Conflict{{Field: "A", Branches: []int{0, 1}, Positions: []string{"steps.go:3:2", "steps.go:9:2"}}}}}
 	fan.Options.Merge = analysis.ErrorOnConflict
 	_, err := generateMB(t, b, fan, nil)
