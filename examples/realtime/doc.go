@@ -1,0 +1,23 @@
+// Realtime serves a question-answering API over HTTP: one pipeline run per
+// request, on an ExecutorCore configured with the real-time-api profile.
+//
+// POST /v1/answer takes {"question": "...", "max_tokens": N} and answers
+// from the documentation of flujo's configuration fields. The pipeline (see
+// pipeline.go) checks the question, retrieves the fields it is about, and
+// asks a simulated upstream model to write the answer, under a timeout,
+// with one retry and a validator.
+//
+// Failures map to HTTP status codes: a bad question is 400, a request whose
+// token budget (max_tokens) is spent is 429, an upstream failure is 502, an
+// open circuit breaker is 503 with Retry-After, and a timeout is 504.
+// GET /v1/stats and GET /v1/recommendations expose the executor's
+// statistics and recommendations; GET /healthz reports readiness.
+//
+// Run it from the module root:
+//
+//	go run ./examples/realtime [-addr 127.0.0.1:8080]
+//	go run ./examples/realtime -demo
+//
+// With -demo (or -once) it sends a few requests in-process, prints the
+// responses, the statistics and the recommendations, and exits.
+package main

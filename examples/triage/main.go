@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/runtime"
+)
+
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the whole command, testable in-process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sim := SimConfig{OverloadPercent: 25, MalformedPercent: 15}
+	fs.Uint64Var(&sim.Seed, "seed", 7, "seed of the simulated model")
+	fs.DurationVar(&sim.MaxLatency, "latency", 2*time.Millisecond, "longest simulated model call")
+	fs.IntVar(&sim.OverloadPercent, "overload", sim.OverloadPercent, "percent of large-model calls that fail as overloaded")
+	fs.IntVar(&sim.MalformedPercent, "malformed", sim.MalformedPercent, "percent of large-model calls that answer nonsense")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	llm, err := NewSimLLM(sim)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	core, err := flujo.NewExecutorCore(runtime.DefaultOptimizationConfig())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer core.Close(context.Background())
+
+	outcomes := TriageAll(WithLLM(ctx, llm), core, SampleTickets())
+
+	fmt.Fprintln(stdout, "== results")
+	for _, o := range outcomes {
+		fmt.Fprintln(stdout, o.Summary())
+	}
+	fmt.Fprintln(stdout, "\n== model calls")
+	calls := llm.Calls()
+	for _, m := range slices.Sorted(maps.Keys(calls)) {
+		c := calls[m]
+		fmt.Fprintf(stdout, "%-9s calls=%d overloaded=%d malformed=%d rejected=%d\n", m, c.Calls, c.Overloaded, c.Malformed, c.Rejected)
+	}
+	if err := printStats(stdout, core); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// Outcome is one ticket's run.
+type Outcome struct {
+	Ticket Ticket
+	Routed Routed
+	State  TriageState
+	Result *flujo.PipelineResult
+	Err    error
+}
+
+// TriageAll runs the tickets through Triage one after another, each under
+// its own budget.
+func TriageAll(ctx context.Context, core *flujo.ExecutorCore, tickets []Ticket) []Outcome {
+	out := make([]Outcome, 0, len(tickets))
+	for _, t := range tickets {
+		o := Outcome{Ticket: t}
+		o.Routed, o.Result, o.Err = flujo.Run[Routed](ctx, core, Triage, t,
+			flujo.WithState(&o.State), flujo.WithUsageLimits(TicketLimits()))
+		out = append(out, o)
+	}
+	return out
+}
+
+// Summary renders the outcome on one line.
+func (o Outcome) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s ", o.Ticket.ID)
+	var ule *flujo.UsageLimitExceededError
+	var se *flujo.StepError
+	switch {
+	case o.Err == nil:
+		route, _ := o.Result.Step("route")
+		fmt.Fprintf(&b, "%-6s -> %-7s %-16s %s/%s", route.BranchKey, o.Routed.Queue, o.Routed.Assignee, o.Routed.Category, o.Routed.Priority)
+	case errors.As(o.Err, &ule):
+		fmt.Fprintf(&b, "stopped by %s: $%.4f and %d tokens used of $%g and %d; ran: %s",
+			ule.Limit, ule.Cost, ule.Tokens, ule.Limits.TotalCostLimit, ule.Limits.TotalTokensLimit,
+			strings.Join(stepNames(ule.Partial), ", "))
+	case errors.As(o.Err, &se):
+		fmt.Fprintf(&b, "failed at %s: %s", strings.Join(se.Path, "/"), se.Feedback)
+	default:
+		fmt.Fprintf(&b, "failed: %v", o.Err)
+	}
+	if o.Result != nil {
+		if c, ok := o.Result.Step("classify"); ok {
+			fmt.Fprintf(&b, " | classify attempts=%d", c.Attempts)
+			if c.FallbackTriggered && c.Success {
+				fmt.Fprintf(&b, " fallback (%s)", shorten(c.OriginalError.Error(), 60))
+			}
+		}
+		fmt.Fprintf(&b, " | $%.4f %d tokens", o.Result.TotalCost, o.Result.TotalTokens)
+	}
+	if o.State.Sentiment != "" {
+		fmt.Fprintf(&b, " | %s", o.State.Sentiment)
+	}
+	return b.String()
+}
+
+// stepNames lists the top-level steps a run recorded.
+func stepNames(r *flujo.PipelineResult) []string {
+	if r == nil {
+		return nil
+	}
+	names := make([]string, len(r.Steps))
+	for i, s := range r.Steps {
+		names[i] = s.Name
+	}
+	return names
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// statsSource is what printStats reads: the ExecutorCore, or any executor
+// with the same reporting methods.
+type statsSource interface {
+	OptimizationStats() runtime.Stats
+	PerformanceRecommendations() []runtime.Recommendation
+}
+
+// printStats prints an executor's live counters and what it recommends.
+func printStats(w io.Writer, core statsSource) error {
+	data, err := json.MarshalIndent(core.OptimizationStats(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding stats: %w", err)
+	}
+	fmt.Fprintf(w, "\n== optimization stats\n%s\n", data)
+	fmt.Fprintln(w, "\n== performance recommendations")
+	recs := core.PerformanceRecommendations()
+	if len(recs) == 0 {
+		fmt.Fprintln(w, "none: every counter is within the configured thresholds")
+	}
+	for _, r := range recs {
+		fmt.Fprintf(w, "[%s] %s: %s (%s)\n", r.Priority, r.ID, r.Description, r.Impact)
+	}
+	return nil
+}
