@@ -1,9 +1,9 @@
 package flujo
 
 import (
-	"container/list"
+	"context"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -12,115 +12,183 @@ import (
 	"github.com/flujo/flujo/runtime"
 )
 
-// resultCache is a size-bounded LRU of step outputs with per-entry expiry.
-type resultCache struct {
-	mu    sync.Mutex
-	max   int
-	clock runtime.Clock
-	ll    *list.List
-	m     map[string]*list.Element
-
-	hits, misses, evictions, expiries uint64 // guarded by mu
-
-	// paused stops admission of new results (the auto-tuner's response to
-	// memory pressure); lookups still serve what the cache holds.
-	paused atomic.Bool
+// stepCache is one step's result cache: a runtime.ResultCache of the step's
+// output type, built by the step's constructor (leafNode.newCache), so that
+// a Codec decodes hits into the right type.
+type stepCache interface {
+	get(key uint64) (any, bool)
+	set(key uint64, v any) error
+	stats() runtime.ResultCacheStats
+	shrink(fraction float64)
+	restore()
+	close()
 }
 
-type cacheEntry struct {
-	key     string
-	value   any
-	expires int64
+type typedCache[V any] struct{ c *runtime.ResultCache[V] }
+
+func newTypedCache[V any](opts runtime.ResultCacheOptions) (stepCache, error) {
+	c, err := runtime.NewResultCache[V](opts)
+	if err != nil {
+		return nil, err
+	}
+	return typedCache[V]{c}, nil
 }
 
-func newResultCache(max int, clock runtime.Clock) *resultCache {
-	return &resultCache{max: max, clock: clock, ll: list.New(), m: map[string]*list.Element{}}
-}
-
-func (c *resultCache) get(key string) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.m[key]
+func (t typedCache[V]) get(key uint64) (any, bool) {
+	v, ok := t.c.Get(key)
 	if !ok {
-		c.misses++
 		return nil, false
 	}
-	e := el.Value.(*cacheEntry)
-	if c.clock.Nanotime() >= e.expires {
-		c.ll.Remove(el)
-		delete(c.m, key)
-		c.misses++
-		c.expiries++
-		return nil, false
-	}
-	c.ll.MoveToFront(el)
-	c.hits++
-	return e.value, true
+	return v, true
 }
 
-func (c *resultCache) set(key string, v any, ttl time.Duration) {
-	if c.paused.Load() {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	exp := c.clock.Nanotime() + int64(ttl)
-	if el, ok := c.m[key]; ok {
-		e := el.Value.(*cacheEntry)
-		e.value, e.expires = v, exp
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.m[key] = c.ll.PushFront(&cacheEntry{key: key, value: v, expires: exp})
-	for c.ll.Len() > c.max {
-		el := c.ll.Back()
-		c.ll.Remove(el)
-		delete(c.m, el.Value.(*cacheEntry).key)
-		c.evictions++
-	}
+func (t typedCache[V]) set(key uint64, v any) error     { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) stats() runtime.ResultCacheStats { return t.c.Stats() }
+func (t typedCache[V]) shrink(fraction float64)         { t.c.Shrink(fraction) }
+func (t typedCache[V]) restore()                        { t.c.RestoreCapacity() }
+func (t typedCache[V]) close()                          { t.c.Close() }
+
+// cacheSet is the result caching of one configuration: the options every
+// step cache is built with, the key hashing, and the caches themselves,
+// one per cached step, created on first use.
+type cacheSet struct {
+	opts runtime.ResultCacheOptions
+	// encoded reports that caches store values encoded (cache_compression):
+	// every hit is then a fresh decoded copy.
+	encoded bool
+	// seed and hasher make keys with enable_algorithm_optimization; hasher
+	// is nil without it, and keys are then a sha256 of canonical JSON.
+	seed   runtime.Hash
+	hasher *runtime.ReflectHasher
+	caches sync.Map // *nodeBase -> stepCache
+	// paused stops admission of new results (memory pressure, or the
+	// auto-tuner); lookups still serve what the caches hold.
+	paused     atomic.Bool
+	compressor *runtime.Compressor
+	mu         sync.Mutex // serialises cache creation
+	closed     bool
 }
 
-// shrink reacts to memory pressure: from high pressure on, the cache stops
-// admitting results and drops its older half; below, it admits again.
-func (c *resultCache) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		c.paused.Store(false)
-		return
+func newCacheSet(cfg runtime.OptimizationConfig, clock runtime.Clock) (*cacheSet, error) {
+	s := &cacheSet{opts: runtime.ResultCacheOptions{
+		MaxSize: cfg.CacheMaxSize,
+		TTL:     time.Duration(cfg.CacheTTLSeconds) * time.Second,
+		Clock:   clock,
+	}}
+	if cfg.CacheCompression {
+		comp, err := runtime.NewCompressor()
+		if err != nil {
+			return nil, err
+		}
+		s.compressor, s.encoded = comp, true
+		s.opts.Codec, s.opts.CompressAbove, s.opts.Compressor = runtime.JSONCodec{}, runtime.DefaultCompressAbove, comp
 	}
-	c.paused.Store(true)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for n := c.ll.Len() / 2; n > 0; n-- {
-		el := c.ll.Back()
-		c.ll.Remove(el)
-		delete(c.m, el.Value.(*cacheEntry).key)
-		c.evictions++
+	if cfg.EnableAlgorithmOptimization {
+		s.seed = runtime.NewHash()
+		h, err := runtime.NewReflectHasher(s.seed)
+		if err != nil {
+			return nil, err
+		}
+		s.hasher = h
 	}
+	return s, nil
 }
 
-// cacheCounters are a result cache's counters at one moment.
-type cacheCounters struct {
-	hits, misses, evictions, expiries uint64
-	size, capacity                    int
+// forStep returns n's cache, building it on first use; nil when it cannot
+// be built, and the step then runs uncached.
+func (s *cacheSet) forStep(n *leafNode) stepCache {
+	if c, ok := s.caches.Load(&n.nodeBase); ok {
+		return c.(stepCache)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.caches.Load(&n.nodeBase); ok {
+		return c.(stepCache)
+	}
+	if s.closed || n.newCache == nil {
+		return nil
+	}
+	opts := s.opts
+	if n.set.cacheTTL > 0 {
+		opts.TTL = n.set.cacheTTL
+	}
+	c, err := n.newCache(opts)
+	if err != nil {
+		return nil
+	}
+	s.caches.Store(&n.nodeBase, c)
+	return c
 }
 
-func (c *resultCache) counters() cacheCounters {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return cacheCounters{c.hits, c.misses, c.evictions, c.expiries, c.ll.Len(), c.max}
-}
-
-// cacheKey returns the key of a step's input: the step's fingerprint and a
-// sha256 over the canonical JSON of the fingerprint and the input. ok is
-// false when the input cannot be encoded; the step then runs uncached.
-func cacheKey(fingerprint string, in any) (key string, ok bool) {
+// key returns the cache key of a step's input: the step's fingerprint and
+// the input's hash. ok is false when the input cannot be hashed (or, without
+// enable_algorithm_optimization, encoded as JSON); the step then runs
+// uncached.
+func (s *cacheSet) key(fingerprint string, in any) (key uint64, ok bool) {
+	if s.hasher != nil {
+		h, err := s.hasher.Hash(in)
+		if err != nil {
+			return 0, false
+		}
+		return s.seed.AddString(fingerprint).AddUint(h).Sum64(), true
+	}
 	data, err := json.Marshal(struct {
 		Step  string `json:"step"`
 		Input any    `json:"input"`
 	}{fingerprint, in})
 	if err != nil {
-		return "", false
+		return 0, false
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), true
+	return binary.LittleEndian.Uint64(sum[:8]), true
+}
+
+func (s *cacheSet) each(f func(*nodeBase, stepCache)) {
+	s.caches.Range(func(k, v any) bool {
+		f(k.(*nodeBase), v.(stepCache))
+		return true
+	})
+}
+
+// shrink reacts to memory pressure: from high pressure on, caches stop
+// admitting results and give back half their capacity; below, they admit
+// again at full capacity.
+func (s *cacheSet) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		s.paused.Store(false)
+		s.each(func(_ *nodeBase, c stepCache) { c.restore() })
+		return
+	}
+	s.paused.Store(true)
+	s.each(func(_ *nodeBase, c stepCache) { c.shrink(0.5) })
+}
+
+// stats sums the counters of every step cache.
+func (s *cacheSet) stats() runtime.StatsCache {
+	var out runtime.StatsCache
+	s.each(func(_ *nodeBase, c stepCache) {
+		st := c.stats()
+		out.Hits += st.Hits
+		out.Misses += st.Misses
+		out.Evictions += st.Evictions
+		out.Expiries += st.Expiries
+		out.Size += st.Size
+		out.Capacity += st.Capacity
+	})
+	out.AdmissionPaused = s.paused.Load()
+	return out
+}
+
+func (s *cacheSet) close(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.each(func(_ *nodeBase, c stepCache) { c.close() })
+	if s.compressor != nil {
+		s.compressor.Close()
+	}
+	return nil
 }

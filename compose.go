@@ -125,6 +125,33 @@ func (r execRun) branch(ctx context.Context, n *branchNode, in any, fr frame, re
 	return nil
 }
 
+// parallelScratch is the working space of one Parallel run, pooled with
+// enable_object_pool.
+type parallelScratch struct {
+	done     chan branchOutcome
+	finished []bool
+	states   []any
+	args     []reflect.Value
+}
+
+// prepare sizes the scratch space for k branches.
+func (sc *parallelScratch) prepare(k int) {
+	if cap(sc.done) < k {
+		sc.done = make(chan branchOutcome, k)
+	}
+	if cap(sc.finished) < k {
+		sc.finished, sc.states, sc.args = make([]bool, k), make([]any, k), make([]reflect.Value, k)
+	}
+	sc.finished, sc.states, sc.args = sc.finished[:k], sc.states[:k], sc.args[:k]
+}
+
+// reset drops every reference the scratch space holds.
+func resetScratch(sc *parallelScratch) {
+	clear(sc.finished)
+	clear(sc.states)
+	clear(sc.args)
+}
+
 // branchOutcome is what a Parallel branch sends back; its result is in
 // the Parallel's results slice, at index i.
 type branchOutcome struct {
@@ -140,7 +167,8 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	// Branches that may write state get a private copy; with
 	// enable_context_optimization the others share the original, which they
 	// cannot touch since no StepS runs in them.
-	states := make([]any, k)
+	sc := r.eng.getScratch(k)
+	states := sc.states
 	if fr.state != nil {
 		for i := range n.branches {
 			if !r.eng.ctxOpt || info.branchWrites[i] {
@@ -154,7 +182,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	budgets := fr.budget.split(k)
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan branchOutcome, k)
+	done := sc.done
 	results := make([]StepResult, k)
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: budgets[i]}
@@ -163,7 +191,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			done <- branchOutcome{i, abort}
 		})
 	}
-	finished := make([]bool, k)
+	finished := sc.finished
 	var abort error
 	failed := -1
 	for range k {
@@ -184,13 +212,15 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			}
 		case <-ctx.Done():
 			// Stop waiting: the branches see the cancellation and end in
-			// goroutines the executor still counts.
+			// goroutines the executor still counts. The scratch space is
+			// not reused: they may still send on its channel.
 			res.Steps = finishedResults(results, finished)
 			res.Err = ctx.Err()
 			return ctx.Err()
 		}
 	}
 	fr.budget.absorb(budgets)
+	defer r.eng.putScratch(sc)
 	res.Steps = results
 	for i := range results {
 		res.Cost += results[i].Cost
@@ -212,7 +242,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			return nil
 		}
 	}
-	args := make([]reflect.Value, k)
+	args := sc.args[:k]
 	jt := n.join.Type()
 	for i := range results {
 		if v := results[i].Output; results[i].Success && v != nil {

@@ -243,10 +243,8 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if o.limits != nil {
 		fr.budget = newBudget(*o.limits)
 	}
-	c.runs.inFlight.Add(1)
 	var res StepResult
 	abort := r.exec(ctx, node, input, fr, &res)
-	c.runs.inFlight.Add(-1)
 	pr := &PipelineResult{
 		Output:      res.Output,
 		Success:     res.Success && abort == nil,

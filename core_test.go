@@ -274,3 +274,30 @@ func TestPanicsInUserCallbacks(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestCloseWithEveryComponentLeavesNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization, cfg.CacheCompression, cfg.EnableAutomaticOptimization = true, true, true
+	c, err := NewExecutorCore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Pipeline("p",
+		Step("cached", func(_ context.Context, n int) (int, error) { return n, nil }, Cache()),
+		Parallel("fan", func(a, b int) int { return a + b }, Func("l", func(n int) int { return n }), Func("r", func(n int) int { return n })),
+	)
+	for i := range 20 {
+		if _, err := c.Execute(context.Background(), p, i%3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replacing components closes the old ones.
+	if err := c.ImportConfig([]byte(`{"cache_max_size": 10, "slow_execution_threshold_ms": 5}`), "json"); err != nil {
+		t.Fatal(err)
+	}
+	c.Execute(context.Background(), p, 1)
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

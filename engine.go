@@ -22,8 +22,10 @@ type engine struct {
 	// slowNs is slow_execution_threshold_ms in nanoseconds.
 	slowNs int64
 
-	cache    *resultCache // nil when caching is off
-	cacheTTL time.Duration
+	cache *cacheSet // nil when caching is off
+	// scratch pools the working space of Parallel runs; nil when
+	// enable_object_pool is off.
+	scratch  *runtime.Pool[parallelScratch]
 	breakers *breakerSet // nil when breakers are off
 	// classifier learns which errors never recover; nil when
 	// enable_optimized_error_handling is off, and then every failure but a
@@ -64,23 +66,28 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		old = &engine{}
 	}
 	e := &engine{
-		cfg:      cfg,
-		stepOpt:  cfg.EnableStepOptimization,
-		ctxOpt:   cfg.EnableContextOptimization,
-		algoOpt:  cfg.EnableAlgorithmOptimization,
-		cacheTTL: time.Duration(cfg.CacheTTLSeconds) * time.Second,
-		slowNs:   int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
+		cfg:     cfg,
+		stepOpt: cfg.EnableStepOptimization,
+		ctxOpt:  cfg.EnableContextOptimization,
+		algoOpt: cfg.EnableAlgorithmOptimization,
+		slowNs:  int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
 	}
 	var retired []closer
 	var errs []error
 	oc := old.cfg
 
 	if cfg.EnableCacheOptimization {
-		if old.cache != nil && oc.CacheMaxSize == cfg.CacheMaxSize && oc.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
+		if old.cache != nil && oc.CacheMaxSize == cfg.CacheMaxSize && oc.CacheTTLSeconds == cfg.CacheTTLSeconds &&
+			oc.CacheCompression == cfg.CacheCompression && oc.EnableAlgorithmOptimization == cfg.EnableAlgorithmOptimization {
 			e.cache = old.cache
+		} else if cs, err := newCacheSet(cfg, c.clock); err != nil {
+			errs = append(errs, err)
 		} else {
-			e.cache = newResultCache(cfg.CacheMaxSize, c.clock)
+			e.cache = cs
 		}
+	}
+	if old.cache != nil && e.cache != old.cache {
+		retired = append(retired, old.cache.close)
 	}
 	if cfg.EnableCircuitBreaker {
 		if old.breakers != nil && oc.CircuitBreakerFailureThreshold == cfg.CircuitBreakerFailureThreshold &&
@@ -97,6 +104,16 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 			errs = append(errs, err)
 		} else {
 			e.classifier = cl
+		}
+	}
+
+	if cfg.EnableObjectPool {
+		if old.scratch != nil && oc.ObjectPoolMaxSize == cfg.ObjectPoolMaxSize && oc.ObjectPoolCleanupThreshold == cfg.ObjectPoolCleanupThreshold {
+			e.scratch = old.scratch
+		} else if p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, nil, resetScratch); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.scratch = p
 		}
 	}
 
@@ -192,6 +209,9 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 // ownClosers returns the closers of the components e built itself.
 func (e *engine) ownClosers(old *engine) []closer {
 	var cs []closer
+	if e.cache != nil && e.cache != old.cache {
+		cs = append(cs, e.cache.close)
+	}
 	if e.telemetry != nil && e.telemetry != old.telemetry {
 		cs = append(cs, e.telemetry.Close)
 	}
@@ -219,11 +239,16 @@ func (c *ExecutorCore) newResources(cfg runtime.OptimizationConfig, e *engine) (
 	if err != nil {
 		return nil, err
 	}
-	// Under pressure the cache stops growing and gives back half its
-	// entries; the limiter is lowered by the manager itself.
+	// Under pressure the caches stop growing and give back half their
+	// capacity and the pools drop their idle objects; the limiter is
+	// lowered by the manager itself.
 	if err := rm.RegisterShrinker("result-cache", func(level runtime.PressureLevel) {
-		if cache := c.eng.Load().cache; cache != nil {
-			cache.shrink(level)
+		e := c.eng.Load()
+		if e.cache != nil {
+			e.cache.shrink(level)
+		}
+		if e.scratch != nil && level >= runtime.PressureHigh {
+			e.scratch.Shrink()
 		}
 	}); err != nil {
 		return nil, err
@@ -232,6 +257,25 @@ func (c *ExecutorCore) newResources(cfg runtime.OptimizationConfig, e *engine) (
 		return nil, err
 	}
 	return rm, nil
+}
+
+// getScratch returns working space for a Parallel of k branches.
+func (e *engine) getScratch(k int) *parallelScratch {
+	var sc *parallelScratch
+	if e.scratch != nil {
+		sc = e.scratch.Get()
+	} else {
+		sc = &parallelScratch{}
+	}
+	sc.prepare(k)
+	return sc
+}
+
+// putScratch returns working space whose branches have all reported.
+func (e *engine) putScratch(sc *parallelScratch) {
+	if e.scratch != nil {
+		e.scratch.Put(sc)
+	}
 }
 
 func equalMax(a, b *int) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -152,7 +153,9 @@ func (e *UsageLimitExceededError) Error() string {
 	if e.Limit == "total_tokens_limit" {
 		return fmt.Sprintf("flujo: token limit of %d exceeded (used %d)", e.Limits.TotalTokensLimit, e.Tokens)
 	}
-	return fmt.Sprintf("flujo: cost limit of %g exceeded (used %g)", e.Limits.TotalCostLimit, e.Cost)
+	// Costs are sums of float64s; round away the representation noise
+	// (0.03423999999999999) that would otherwise show.
+	return fmt.Sprintf("flujo: cost limit of %s exceeded (used %s)", formatCost(e.Limits.TotalCostLimit), formatCost(e.Cost))
 }
 
 // errorTypeName is the error's dynamic type as feedback shows it: the Go
@@ -178,4 +181,10 @@ func failureFeedback(err error) string {
 
 func fallbackFeedback(original, fallback string) string {
 	return "Original error: " + original + "; Fallback error: " + fallback
+}
+
+// formatCost prints a cost with at most 10 significant digits and no
+// trailing zeros.
+func formatCost(c float64) string {
+	return strconv.FormatFloat(c, 'g', 10, 64)
 }

@@ -135,15 +135,16 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 
 	info := r.tree.nodes[&n.nodeBase]
 	srt := info.step
-	var key string
-	caching := false
+	var key uint64
+	var cache stepCache
 	if r.eng.cache != nil && n.set.cache {
-		key, caching = cacheKey(info.fingerprint, in)
-		if caching {
-			if v, ok := r.eng.cache.get(key); ok {
+		if k, ok := r.eng.cache.key(info.fingerprint, in); ok {
+			key, cache = k, r.eng.cache.forStep(n)
+		}
+		if cache != nil {
+			if v, ok := cache.get(key); ok {
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
-				res.Latency = time.Duration(clock.Nanotime() - start)
 				srt.cacheHits.Add(1)
 				r.finish(srt, res, start, 0, nil, runtime.OutcomeSuccess)
 				return nil
@@ -172,13 +173,13 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			}
 			if d := n.set.backoff.Delay(attempt-1, 0); d > 0 {
 				if e := r.core.sleep(ctx, d); e != nil {
-					return r.aborted(res, start, e)
+					return r.aborted(srt, res, start, e)
 				}
 			}
 			prev = err
 		}
 		if e := ctx.Err(); e != nil {
-			return r.aborted(res, start, e)
+			return r.aborted(srt, res, start, e)
 		}
 		var permit runtime.BreakerPermit
 		if br != nil {
@@ -188,7 +189,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			}
 		}
 		if e := lim.Acquire(ctx); e != nil {
-			return r.aborted(res, start, e)
+			return r.aborted(srt, res, start, e)
 		}
 		res.Attempts = attempt
 		out, err = r.attempt(ctx, n, in, fr)
@@ -204,7 +205,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		if ctx.Err() != nil && err != nil {
 			// The caller gave up; the failure says nothing about the step,
 			// so neither the breaker nor the classifier hears of it.
-			return r.aborted(res, start, ctx.Err())
+			return r.aborted(srt, res, start, ctx.Err())
 		}
 		if br != nil {
 			if err == nil {
@@ -234,8 +235,9 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		usage := u.Usage()
 		res.Cost, res.Tokens = usage.Cost, usage.Tokens()
 	}
-	if caching {
-		r.eng.cache.set(key, r.cacheIn(n, out), r.ttl(n))
+	if cache != nil && !r.eng.cache.paused.Load() {
+		// An output the codec cannot encode is simply not cached.
+		_ = cache.set(key, r.cacheIn(n, out))
 	}
 	r.finish(srt, res, start, brFrom, br, runtime.OutcomeSuccess)
 	return fr.budget.add(res.Cost, res.Tokens)
@@ -246,11 +248,15 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 func (r execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
 	end := r.core.clock.Nanotime()
 	res.Latency = time.Duration(end - start)
-	srt.record(res, r.eng.slowNs)
-	if m := r.eng.monitor; m != nil {
-		srt.monitor(m).Record(end-start, res.Success)
+	// A cancelled execution says nothing about the step: only telemetry
+	// hears of it.
+	if outcome != runtime.OutcomeCanceled {
+		srt.record(res, r.eng.slowNs)
+		if m := r.eng.monitor; m != nil {
+			srt.monitor(m).Record(end-start, res.Success)
+		}
+		r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	}
-	r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	if t := r.eng.telemetry; t != nil {
 		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 		if br != nil {
@@ -274,24 +280,17 @@ func outcomeOf(err error) runtime.Outcome {
 }
 
 // aborted finishes the result of a leaf whose run was aborted.
-func (r execRun) aborted(res *StepResult, start int64, err error) error {
-	res.Latency = time.Duration(r.core.clock.Nanotime() - start)
+func (r execRun) aborted(srt *stepRuntime, res *StepResult, start int64, err error) error {
 	res.Err = err
 	res.Feedback = failureFeedback(err)
+	r.finish(srt, res, start, 0, nil, runtime.OutcomeCanceled)
 	return err
-}
-
-func (r execRun) ttl(n *leafNode) time.Duration {
-	if n.set.cacheTTL > 0 {
-		return n.set.cacheTTL
-	}
-	return r.eng.cacheTTL
 }
 
 // cacheIn is the value stored for out: a deep copy, so the caller may
 // mutate the output it received without changing the cache.
 func (r execRun) cacheIn(n *leafNode, out any) any {
-	if n.set.immutable {
+	if n.set.immutable || r.eng.cache.encoded {
 		return out
 	}
 	return r.core.plans.deepCopy(out)
@@ -300,7 +299,7 @@ func (r execRun) cacheIn(n *leafNode, out any) any {
 // cacheOut is the value a hit returns: a deep copy, so the caller may
 // mutate it without changing the cache.
 func (r execRun) cacheOut(n *leafNode, v any) any {
-	if n.set.immutable {
+	if n.set.immutable || r.eng.cache.encoded {
 		return v
 	}
 	return r.core.plans.deepCopy(v)

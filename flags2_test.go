@@ -2,6 +2,7 @@ package flujo
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,5 +181,77 @@ func TestImportLowersLimitInPlace(t *testing.T) {
 	}
 	if got := c.eng.Load().limiter.Limit(); got != 16 {
 		t.Fatalf("raised limit %d, want 16", got)
+	}
+}
+
+type keyed struct {
+	Name   string
+	secret int
+	Score  float64
+}
+
+func TestFlagAlgorithmOptimization(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) {
+			c.EnableCacheOptimization, c.EnableAlgorithmOptimization = true, on
+		})
+		calls := 0
+		n := Step("s", func(_ context.Context, k keyed) (int, error) { calls++; return k.secret, nil }, Cache())
+		// Inputs that differ in an unexported field only: the reflective
+		// hasher tells them apart, canonical JSON does not see the field.
+		a, _, _ := Run[int](context.Background(), c, n, keyed{Name: "x", secret: 1})
+		b, _, _ := Run[int](context.Background(), c, n, keyed{Name: "x", secret: 2})
+		// NaN has no JSON encoding: without the hasher the step runs uncached.
+		nan := keyed{Name: "nan", Score: math.NaN()}
+		Run[int](context.Background(), c, n, nan)
+		Run[int](context.Background(), c, n, nan)
+		if on && (a != 1 || b != 2 || calls != 3) {
+			t.Errorf("enable_algorithm_optimization=true: outputs %d,%d, %d calls; want 1,2 and NaN inputs cached", a, b, calls)
+		}
+		if !on && (a != 1 || b != 1 || calls != 3) {
+			t.Errorf("enable_algorithm_optimization=false: outputs %d,%d, %d calls; want the JSON key to merge the inputs and NaN uncached", a, b, calls)
+		}
+	}
+}
+
+type withPrivate struct {
+	Tags    []string
+	private string
+}
+
+func TestFlagCacheCompression(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCacheOptimization, c.CacheCompression = true, on })
+		n := Step("s", func(_ context.Context, s string) (withPrivate, error) {
+			return withPrivate{Tags: []string{s}, private: "p"}, nil
+		}, Cache())
+		Run[withPrivate](context.Background(), c, n, "x")
+		hit, res, _ := Run[withPrivate](context.Background(), c, n, "x")
+		if !res.Steps[0].CacheHit || hit.Tags[0] != "x" {
+			t.Fatalf("cache_compression=%v: no hit", on)
+		}
+		// Compressed entries are stored as JSON: unexported fields do not survive.
+		if want := map[bool]string{true: "", false: "p"}[on]; hit.private != want {
+			t.Errorf("cache_compression=%v: private field %q, want %q", on, hit.private, want)
+		}
+	}
+}
+
+func TestFlagObjectPool(t *testing.T) {
+	p := Parallel("fan", func(a, b int) int { return a + b }, Func("l", func(n int) int { return n }), Func("r", func(n int) int { return n }))
+	for _, on := range []bool{true, false} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableObjectPool = on })
+		for i := range 10 {
+			if out, _, err := Run[int](context.Background(), c, p, i); err != nil || out != 2*i {
+				t.Fatalf("out %d err %v", out, err)
+			}
+		}
+		ps := c.OptimizationStats().Memory.ObjectPool
+		if on && (ps.Gets != 10 || ps.Hits < 9 || ps.Capacity != 50) {
+			t.Errorf("enable_object_pool=true: pool %+v, want 10 gets reusing one object", ps)
+		}
+		if !on && ps.Gets != 0 {
+			t.Errorf("enable_object_pool=false: pool %+v", ps)
+		}
 	}
 }

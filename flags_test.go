@@ -81,19 +81,39 @@ func TestFlagCacheOptimization(t *testing.T) {
 func TestFlagCacheMaxSizeAndTTL(t *testing.T) {
 	calls := 0
 	n := Step("s", func(_ context.Context, s string) (string, error) { calls++; return s, nil }, Cache())
-	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) {
-		c.EnableCacheOptimization, c.CacheMaxSize, c.CacheTTLSeconds = true, 1, 10
-	})
-	for _, in := range []string{"a", "b", "a", "a"} {
-		c.Execute(context.Background(), n, in)
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, size := range []int{2, 100} {
+		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCacheOptimization, c.CacheMaxSize = true, size })
+		calls = 0
+		for range 2 {
+			for _, k := range keys {
+				c.Execute(context.Background(), n, k)
+			}
+		}
+		if size == 2 {
+			// The cache evicts in its maintenance, which runs concurrently.
+			st := c.OptimizationStats().Cache
+			for deadline := time.Now().Add(5 * time.Second); (st.Size > 2 || st.Evictions < 4) && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+				st = c.OptimizationStats().Cache
+			}
+			if st.Size > 2 || st.Evictions < 4 || st.Capacity != 2 {
+				t.Errorf("cache_max_size=2: %d entries, %d evictions, capacity %d", st.Size, st.Evictions, st.Capacity)
+			}
+		}
+		if size == 100 && calls != 6 {
+			t.Errorf("cache_max_size=100: %d calls for two passes over 6 keys, want 6", calls)
+		}
 	}
-	if calls != 3 {
-		t.Errorf("cache_max_size=1: %d calls for a,b,a,a, want 3", calls)
-	}
-	clock.Advance(10 * time.Second)
+	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCacheOptimization, c.CacheTTLSeconds = true, 10 })
+	calls = 0
 	c.Execute(context.Background(), n, "a")
-	if calls != 4 {
-		t.Errorf("cache_ttl_seconds=10: entry still served after 10s")
+	clock.Advance(10*time.Second - 1)
+	c.Execute(context.Background(), n, "a")
+	clock.Advance(1)
+	c.Execute(context.Background(), n, "a")
+	if calls != 2 {
+		t.Errorf("cache_ttl_seconds=10: %d calls, want a hit before 10s and a miss at 10s", calls)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"sort"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // Node is a declared step or composition. Nodes are immutable values: With
@@ -96,6 +98,8 @@ type leafNode struct {
 	call func(ctx context.Context, in any, st any) (any, error)
 	// fn is the declared function, kept for reflection by tools.
 	fn any
+	// newCache builds a result cache of the step's output type.
+	newCache func(runtime.ResultCacheOptions) (stepCache, error)
 }
 
 // With returns a copy of the node with opts added; see Node.
@@ -133,6 +137,7 @@ func Step[In, Out any](name string, fn func(context.Context, In) (Out, error), o
 	n := &leafNode{
 		nodeBase: newBase(name, kindStep, reflect.TypeFor[In](), reflect.TypeFor[Out](), acceptor[In](), opts),
 		fn:       fn,
+		newCache: newTypedCache[Out],
 	}
 	if fn == nil {
 		n.problems = append(n.problems, "function is nil")
@@ -177,6 +182,7 @@ func Func[In, Out any](name string, fn func(In) Out, opts ...Option) Node {
 	n := &leafNode{
 		nodeBase: newBase(name, kindFunc, reflect.TypeFor[In](), reflect.TypeFor[Out](), acceptor[In](), opts),
 		fn:       fn,
+		newCache: newTypedCache[Out],
 	}
 	if fn == nil {
 		n.problems = append(n.problems, "function is nil")

@@ -2,6 +2,8 @@ package flujo_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/flujo/flujo"
@@ -23,3 +25,16 @@ func newCore(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) 
 }
 
 func TestSemantics(t *testing.T) { flujotest.RunSemantics(t, newCore) }
+
+// TestSemanticsDocListsEveryRule keeps docs/semantics.md in step with the suite.
+func TestSemanticsDocListsEveryRule(t *testing.T) {
+	doc, err := os.ReadFile("docs/semantics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range flujotest.Rules() {
+		if !strings.Contains(string(doc), "`flujotest.Test"+r.Name+"`") {
+			t.Errorf("docs/semantics.md has no row for rule %s", r.Name)
+		}
+	}
+}

@@ -92,7 +92,6 @@ func (s *stepRuntime) record(res *StepResult, slowNs int64) {
 
 // runCounters count whole runs (Execute calls).
 type runCounters struct {
-	inFlight       atomic.Int64
 	runs, failures atomic.Uint64
 	slow           atomic.Uint64
 	totalNs, maxNs atomic.Int64
@@ -127,6 +126,11 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		TotalMs: nsToMs(c.runs.totalNs.Load()),
 		MaxMs:   nsToMs(c.runs.maxNs.Load()),
 		Slow:    c.runs.slow.Load(),
+	}
+	if p := eng.scratch; p != nil {
+		ps := p.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops,
+			Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	l := eng.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -192,9 +196,16 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 		s.Errors.CachedPatterns = cc.Patterns
 	}
 	if eng.cache != nil {
-		cc := eng.cache.counters()
-		s.Cache = runtime.StatsCache{Hits: cc.hits, Misses: cc.misses, Evictions: cc.evictions,
-			Expiries: cc.expiries, Size: cc.size, Capacity: cc.capacity, AdmissionPaused: eng.cache.paused.Load()}
+		s.Cache = eng.cache.stats()
+		eng.cache.each(func(b *nodeBase, sc stepCache) {
+			cs := sc.stats()
+			st := s.Steps[b.name]
+			st.Cache.Evictions += cs.Evictions
+			st.Cache.Expiries += cs.Expiries
+			st.Cache.Size += cs.Size
+			st.Cache.Capacity += cs.Capacity
+			s.Steps[b.name] = st
+		})
 	}
 	return s
 }

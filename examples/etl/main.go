@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	return 0
+	return runLoad(ctx, stdout, stderr)
 }
 
 func printReport(w io.Writer, rep Report) {

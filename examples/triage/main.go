@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	return 0
+	return runLoad(ctx, sim.Seed, stdout, stderr)
 }
 
 // Outcome is one ticket's run.
