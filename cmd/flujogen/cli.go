@@ -50,6 +50,8 @@ func commands() []command {
 		versionCommand(),
 		generateCommand(),
 		checkCommand(),
+		explainCommand(),
+		graphCommand(),
 	}
 }
 

@@ -100,8 +100,12 @@ func (c *checker) nameable(n *nodeBuild, p position, what string, t types.Type) 
 		return
 	}
 	if obj := unnameable(t, c.root.pkg.path, map[types.Type]bool{}); obj != nil {
-		c.errorf(p, n, "unsupported signature: the %s type %s uses %s.%s, which is not exported, so code generated in package %s cannot name it; export the type",
-			what, c.ts(t, n), obj.Pkg().Name(), obj.Name(), c.root.pkg.pkg.Name)
+		uses := ""
+		if !types.Identical(obj.Type(), t) {
+			uses = " uses " + obj.Pkg().Name() + "." + obj.Name() + ", which"
+		}
+		c.errorf(p, n, "unsupported signature: the %s type %s%s is not exported from package %s, so code generated in package %s cannot name it; export the type",
+			what, c.ts(t, n), uses, obj.Pkg().Path(), c.root.pkg.pkg.Name)
 	}
 }
 
@@ -262,7 +266,9 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 
 func (c *checker) pipeline(n *nodeBuild) {
 	if len(n.children) == 0 {
-		c.errorf(n.use, n, "has no steps")
+		if !n.spread {
+			c.errorf(n.use, n, "has no steps")
+		}
 		return
 	}
 	var prev *nodeBuild
@@ -284,7 +290,7 @@ func (c *checker) pipeline(n *nodeBuild) {
 }
 
 func (c *checker) parallel(n *nodeBuild) {
-	if len(n.children) == 0 {
+	if len(n.children) == 0 && !n.spread {
 		c.errorf(n.use, n, "has no branches")
 	}
 	for i, br := range n.children {
@@ -325,6 +331,9 @@ func (c *checker) join(n *nodeBuild) {
 		c.errorf(j.pos, n, "unsupported signature: join must return Out or (Out, error), got %s", c.ts(j.typ, n))
 	}
 	params := j.sig.Params()
+	if n.spread {
+		return
+	}
 	if params.Len() != len(n.children) {
 		c.errorf(j.pos, n, "join takes %d parameters, but there are %d branches", params.Len(), len(n.children))
 		return

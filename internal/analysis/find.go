@@ -169,8 +169,11 @@ type nodeBuild struct {
 	keys     []string
 	// casesBad is set when the cases argument could not be read.
 	casesBad bool
-	elemIn   types.Type
-	elemOut  types.Type
+	// spread is set when the call's arguments are spread from a slice, so
+	// its children are unknown.
+	spread  bool
+	elemIn  types.Type
+	elemOut types.Type
 }
 
 // optionVal is one option as written.
@@ -283,6 +286,9 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 			return nil
 		}
 		v := dp.vars[obj.Name()]
+		if v != nil && isRef(v.init) {
+			return a.varNode(v, e) // var A = B: B's node
+		}
 		if v == nil || !a.isNodeDecl(dp, v.init) {
 			a.errorf(a.pos(e.Pos()), "%s refers to variable %s, which is not initialised with a flujo DSL call; flujogen reads nodes from their declarations, so initialise it with flujo.Step, flujo.Pipeline or another DSL function", what, types.ExprString(e))
 			return nil
@@ -312,6 +318,16 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 	return nil
 }
 
+// isRef reports whether e names something, as a variable initialised with
+// another variable does.
+func isRef(e ast.Expr) bool {
+	switch ast.Unparen(e).(type) {
+	case *ast.Ident, *ast.SelectorExpr:
+		return true
+	}
+	return false
+}
+
 // spread reports a call whose last argument is spread with "...": the
 // analysis needs every argument written out.
 func (a *analyzer) spread(p *pkgInfo, call *ast.CallExpr, what string) {
@@ -326,16 +342,19 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 	n.use = n.pos
 	args := call.Args
 	n.name = a.nodeName(p, args[0], fn)
-	var targs []types.Type
+	// The type arguments of the instantiation; missing ones (never, for a
+	// package that type-checks) stay nil, which the checks skip.
+	targs := make([]types.Type, 3)
 	if inst, ok := p.info.Instances[id]; ok {
-		for i := range inst.TypeArgs.Len() {
-			targs = append(targs, inst.TypeArgs.At(i))
+		for i := range min(inst.TypeArgs.Len(), len(targs)) {
+			targs[i] = inst.TypeArgs.At(i)
 		}
 	}
 	desc := n.describe()
 	if call.Ellipsis.IsValid() {
 		a.spread(p, call, desc)
 		args = args[:len(args)-1]
+		n.spread = true
 	}
 	var optArgs []ast.Expr
 	switch fn {
@@ -385,7 +404,9 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 		}
 	case dslMap:
 		n.elemIn, n.elemOut = targs[0], targs[1]
-		n.in, n.out = types.NewSlice(targs[0]), types.NewSlice(targs[1])
+		if targs[0] != nil && targs[1] != nil {
+			n.in, n.out = types.NewSlice(targs[0]), types.NewSlice(targs[1])
+		}
 		n.addChild(a.node(p, args[1], desc+": body"), p, args[1])
 		optArgs = args[2:]
 	}
@@ -418,7 +439,7 @@ func (n *nodeBuild) lastOpt(fn dslFunc) *optionVal {
 func (a *analyzer) nodeName(p *pkgInfo, e ast.Expr, fn dslFunc) string {
 	tv := p.info.Types[e]
 	if tv.Value == nil || tv.Value.Kind() != constant.String {
-		a.errorf(a.pos(e.Pos()), "%s name %s is not a constant; flujogen reads names from the source, so write a string constant", fn.kind(), types.ExprString(e))
+		a.errorf(a.pos(e.Pos()), "%s name (%s) is not a constant; flujogen reads names from the source, so write a string constant such as \"classify\"", fn.kind(), types.ExprString(e))
 		return types.ExprString(e)
 	}
 	return constant.StringVal(tv.Value)
@@ -587,7 +608,9 @@ func (a *analyzer) funcArg(p *pkgInfo, e ast.Expr, desc, role string) *funcArg {
 	f := &funcArg{pos: a.pos(e.Pos())}
 	tv := p.info.Types[e]
 	f.typ = tv.Type
-	f.sig, _ = tv.Type.Underlying().(*types.Signature)
+	if tv.Type != nil {
+		f.sig, _ = tv.Type.Underlying().(*types.Signature)
+	}
 	if tv.IsNil() {
 		f.isNil = true
 		return f

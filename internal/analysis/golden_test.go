@@ -122,7 +122,6 @@ func diffLines(want, got string) string {
 	return b.String()
 }
 
-
 // scrub replaces the temporary module directory with a fixed name.
 func scrub(t testing.TB, data []byte) []byte {
 	dir := moduleDir(t)
@@ -259,4 +258,33 @@ func errorsConfig() *schema.Config {
 	c.Steps["cfgstate.count"] = schema.StepOverride{Cache: &cache}
 	c.Steps["cfghash.call"] = schema.StepOverride{Cache: &cache}
 	return c
+}
+
+// TestLoadErrors checks that the packages' own errors are reported with
+// their positions, without repeats, and that errors without a position
+// carry no "-:" prefix.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		patterns []string
+	}{
+		{"typeerr", []string{"./loaderr/typeerr"}},
+		{"nosuchdir", []string{"./loaderr/nosuchdir"}},
+		{"notloaded", []string{"./loaderr/notloaded"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, LoadOptions{Patterns: tt.patterns})
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("want an ErrorList, got %v", err)
+			}
+			for _, e := range list {
+				if strings.HasPrefix(e.Error(), "-") {
+					t.Errorf("error with a \"-\" position: %q", e.Error())
+				}
+			}
+			golden(t, "load_"+tt.name+".txt", append(scrub(t, []byte(list.Error())), '\n'))
+		})
+	}
 }

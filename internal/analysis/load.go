@@ -78,8 +78,9 @@ func Load(ctx context.Context, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-// LoadTiming is Load split in its two phases, for benchmarks and reports.
-type LoadTiming struct {
+// Loaded is the result of Load's first phase, go/packages loading, which
+// LoadPackages and Analyze run apart for measurements.
+type Loaded struct {
 	// Packages are the loaded packages, ready for Analyze.
 	Packages []*packages.Package
 	// Fset is their file set.
@@ -87,17 +88,17 @@ type LoadTiming struct {
 }
 
 // LoadPackages runs the go/packages phase of Load alone.
-func LoadPackages(ctx context.Context, opts LoadOptions) (*LoadTiming, error) {
+func LoadPackages(ctx context.Context, opts LoadOptions) (*Loaded, error) {
 	pkgs, fset, err := loadPackages(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LoadTiming{Packages: pkgs, Fset: fset}, nil
+	return &Loaded{Packages: pkgs, Fset: fset}, nil
 }
 
 // Analyze runs the analysis phase of Load on packages LoadPackages loaded
 // with the same options.
-func Analyze(l *LoadTiming, opts LoadOptions) (*Model, error) {
+func Analyze(l *Loaded, opts LoadOptions) (*Model, error) {
 	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
 	if err != nil {
 		return nil, err
@@ -147,17 +148,46 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	var set errorSet
 	for _, p := range pkgs {
 		for _, e := range p.Errors {
-			file, line, col := parsePos(e.Pos)
-			if file != "" {
-				file = a.display(file)
+			if e.Pos == "" || e.Pos == "-" {
+				a.compilerOutput(&set, e.Msg)
+				continue
 			}
-			set.add(Error{File: file, Line: line, Col: col, Msg: e.Msg})
+			file, line, col := parsePos(e.Pos)
+			set.add(Error{File: a.display(file), Line: line, Col: col, Msg: e.Msg})
 		}
 		if p.Module != nil && p.Module.Error != nil {
 			set.add(Error{Msg: p.Module.Error.Err})
 		}
 	}
 	return set.sorted()
+}
+
+// compilerOutput adds a position-less error. The go command reports a
+// package that does not compile as one such error holding the compiler's
+// output ("# pkg" and one "file:line:col: message" line per problem); its
+// lines become errors of their own, which also removes the repeats of the
+// type checker's errors.
+func (a *analyzer) compilerOutput(set *errorSet, msg string) {
+	if !strings.Contains(msg, "\n") {
+		set.add(Error{Msg: msg})
+		return
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "# ") {
+			continue
+		}
+		if pos, text, ok := strings.Cut(line, ": "); ok {
+			if file, l, c := parsePos(pos); l > 0 {
+				if !filepath.IsAbs(file) {
+					file = filepath.Join(a.dir, file)
+				}
+				set.add(Error{File: a.display(file), Line: l, Col: c, Msg: text})
+				continue
+			}
+		}
+		set.add(Error{Msg: line})
+	}
 }
 
 // configs resolves the configuration of each package.
@@ -194,6 +224,9 @@ func (a *analyzer) configs(opts LoadOptions) error {
 // display renders a file name for positions: relative to the load
 // directory when inside it.
 func (a *analyzer) display(file string) string {
+	if file == "" {
+		return ""
+	}
 	if rel, err := filepath.Rel(a.dir, file); err == nil && filepath.IsLocal(rel) {
 		return filepath.ToSlash(rel)
 	}

@@ -129,8 +129,13 @@ func (c *checker) conflicts(n *nodeBuild) {
 			if len(common) > 1 {
 				what = "fields " + strings.Join(common, ", ")
 			}
-			c.errorf(bj.use, bj, "writes state %s, which %s (branch %d of %s) writes too, and %s merges with ErrorOnConflict (writes at %s and %s); let one branch write it, or choose another Merge strategy",
-				what, bi.describe(), i+1, n.describe(), n.describe(), firstWrite(bws[i], common[0]), firstWrite(bws[j], common[0]))
+			pi, pj := firstWrite(bws[i], common[0]), firstWrite(bws[j], common[0])
+			at := "writes at " + pi + " and " + pj
+			if pi == pj {
+				at = "both by the write at " + pi
+			}
+			c.errorf(bj.use, bj, "writes state %s, which %s (branch %d of %s) writes too, and %s merges with ErrorOnConflict (%s); let one branch write it, or choose another Merge strategy",
+				what, bi.describe(), i+1, n.describe(), n.describe(), at)
 		}
 	}
 }

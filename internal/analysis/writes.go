@@ -19,7 +19,7 @@ type writeResult struct {
 // field of the struct state.
 func (r *writeResult) fields(state types.Type) []string {
 	set := map[string]bool{}
-	if r.all {
+	if r.all && state != nil {
 		if st, ok := state.Underlying().(*types.Struct); ok {
 			for i := range st.NumFields() {
 				set[st.Field(i).Name()] = true
@@ -471,6 +471,19 @@ func (w *writeWalker) call(x *ast.CallExpr) {
 	case "delete", "clear", "copy":
 		if len(x.Args) > 0 {
 			w.lvalue(x.Args[0], true)
+		}
+		return
+	case "append":
+		// The appended values are stored in the slice, which may go
+		// anywhere; the elements of a spread slice are copied, so only
+		// what they refer to is shared.
+		for i, arg := range x.Args[1:] {
+			if x.Ellipsis.IsValid() && i == len(x.Args)-2 {
+				if s, ok := info.TypeOf(arg).Underlying().(*types.Slice); ok && !hasRefs(s.Elem(), map[types.Type]bool{}) {
+					continue
+				}
+			}
+			w.escape(arg, "appended to a slice")
 		}
 		return
 	default: // len, cap, append, min, max, print, ...: read only

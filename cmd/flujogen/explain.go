@@ -1,0 +1,426 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/schema"
+	"github.com/flujo/flujo/templates"
+)
+
+func explainCommand() command {
+	return command{
+		name:    "explain",
+		args:    "[-json] [PACKAGES]",
+		summary: "show what the analysis finds in the pipeline declarations",
+		help: `Explain loads the PACKAGES (default: .), finds every package-level variable
+initialised with the flujo DSL, checks it and prints what flujogen decided for
+each node ahead of time: types, options, the function called, whether the step
+can be cached and how its input is hashed, what a cache hit copies, which
+state fields each StepS writes and how a Parallel merges them.
+
+With -json it prints the analysis model itself, the input of the generator.
+
+Mistakes in the declarations are listed together, sorted by position, as
+
+    triage.go:21:2: step "shout": expects input string, but step "parse" before it produces int
+
+and the command exits 1. The step overrides of flujo.json (in the package
+folder, or upward to the module root) are shown with the steps they change.`,
+		flags: func(fs *flag.FlagSet) func(*cli, []string) int {
+			asJSON := fs.Bool("json", false, "print the analysis model as JSON")
+			return func(c *cli, args []string) int { return runExplain(c, *asJSON, args) }
+		},
+	}
+}
+
+func runExplain(c *cli, asJSON bool, patterns []string) int {
+	cmd := explainCommand()
+	m, code := c.analyseForReport(cmd, patterns)
+	if m == nil {
+		return code
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			return c.errorf(cmd, "%v", err)
+		}
+		return exitOK
+	}
+	out, err := templates.Explain(explainData(m))
+	if err != nil {
+		return c.errorf(cmd, "%v", err)
+	}
+	c.stdout.Write(out)
+	return exitOK
+}
+
+// analyseForReport loads and analyses the packages matching patterns from
+// the current directory. It prints analysis errors, one per line, and
+// returns a nil model and the exit code when there are any.
+func (c *cli) analyseForReport(cmd command, patterns []string) (*analysis.Model, int) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, c.errorf(cmd, "%v", err)
+	}
+	configs := newReportConfigs()
+	m, err := analysis.Load(context.Background(), analysis.LoadOptions{
+		Dir:       wd,
+		Env:       os.Environ(),
+		Patterns:  patterns,
+		ConfigFor: configs.find,
+	})
+	var list analysis.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(c.stderr, e)
+		}
+		return nil, exitInvalid
+	}
+	if err != nil {
+		return nil, c.errorf(cmd, "%v", err)
+	}
+	return m, exitOK
+}
+
+// reportConfigs finds and loads each package's flujo.json once.
+type reportConfigs struct {
+	loader *schema.Loader
+	err    error
+	byDir  map[string]*schema.Config
+}
+
+func newReportConfigs() *reportConfigs {
+	l, err := schema.NewLoader()
+	return &reportConfigs{loader: l, err: err, byDir: map[string]*schema.Config{}}
+}
+
+// find returns the configuration of the package in dir: flujo.json there,
+// else upward to the module root (the folder with go.mod); nil for none.
+func (f *reportConfigs) find(dir string) (*schema.Config, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if cfg, ok := f.byDir[dir]; ok {
+		return cfg, nil
+	}
+	var cfg *schema.Config
+	for d := dir; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, schema.DefaultFileName)
+		if _, err := os.Stat(p); err == nil {
+			c, err := f.loader.Load(p)
+			if err != nil {
+				return nil, err
+			}
+			cfg = c
+			break
+		}
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil || filepath.Dir(d) == d {
+			break
+		}
+	}
+	f.byDir[dir] = cfg
+	return cfg, nil
+}
+
+// shortType drops the import path of every package in a type key, leaving
+// the package name: "map[string]*example.com/shop.Item" becomes
+// "map[string]*shop.Item".
+func shortType(key string) string {
+	var b strings.Builder
+	start := 0 // start of the current run of path characters in b
+	for i := 0; i < len(key); i++ {
+		ch := key[i]
+		switch {
+		case ch == '/':
+			s := b.String()[:start]
+			b.Reset()
+			b.WriteString(s)
+		case ch == '.' || ch == '-' || ch == '~' || ch == '_' || ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z':
+			b.WriteByte(ch)
+		default:
+			b.WriteByte(ch)
+			start = b.Len()
+		}
+	}
+	return b.String()
+}
+
+func explainData(m *analysis.Model) templates.ExplainData {
+	var d templates.ExplainData
+	for _, p := range m.Packages {
+		ep := templates.ExplainPackage{Path: p.Path, Dir: p.Dir}
+		for _, pl := range p.Pipelines {
+			xp := templates.ExplainPipeline{
+				Var: pl.Var, Name: pl.Name, Pos: pl.Pos,
+				In: shortType(pl.In.Type), Out: shortType(pl.Out.Type),
+				Steps: pl.Steps, UsedBy: pl.UsedBy,
+				Root: explainNode(m, pl.Root, ""),
+			}
+			if pl.State != nil {
+				xp.State = "*" + shortType(pl.State.Type)
+			}
+			ep.Pipelines = append(ep.Pipelines, xp)
+		}
+		d.Packages = append(d.Packages, ep)
+	}
+	return d
+}
+
+// funcName renders a function reference as Go code names it.
+func funcName(f analysis.FuncRef) string {
+	pkg := f.PkgPath[strings.LastIndexByte(f.PkgPath, '/')+1:]
+	name := f.Name
+	if f.IsMethodExpr {
+		recv := f.Recv
+		if strings.HasPrefix(recv, "*") {
+			recv = "(*" + pkg + "." + recv[1:] + ")"
+		} else {
+			recv = pkg + "." + recv
+		}
+		name = recv + "." + name
+	} else {
+		name = pkg + "." + name
+	}
+	if len(f.TypeArgs) > 0 {
+		args := make([]string, len(f.TypeArgs))
+		for i, a := range f.TypeArgs {
+			args[i] = shortType(a)
+		}
+		name += "[" + strings.Join(args, ", ") + "]"
+	}
+	return name
+}
+
+func explainNode(m *analysis.Model, n *analysis.Node, label string) templates.ExplainNode {
+	x := templates.ExplainNode{
+		Label: label, Kind: string(n.Kind), Name: n.Name, Pos: n.Pos, Var: n.Var,
+		In: shortType(n.In.Type), Out: shortType(n.Out.Type),
+	}
+	for _, o := range n.Options.Declared {
+		x.Options = append(x.Options, o.Text)
+	}
+	add := func(format string, args ...any) { x.Details = append(x.Details, fmt.Sprintf(format, args...)) }
+	switch {
+	case n.Step != nil:
+		explainLeaf(m, n, add)
+	case n.Parallel != nil:
+		p := n.Parallel
+		add("join: %s%s", funcName(p.Join), strings.TrimPrefix(shortType(p.Join.Signature), "func"))
+		add("merge: %s, on branch failure: %s", n.Options.Merge, n.Options.OnBranchFailure)
+		for i, bw := range p.Branches {
+			add("branch %d %q: %s", i+1, bw.Branch, explainWrites(bw.ReadsState, bw.All, bw.Fields))
+		}
+		for _, c := range p.Conflicts {
+			names := make([]string, len(c.Branches))
+			for i, b := range c.Branches {
+				names[i] = strconv.Quote(p.Branches[b].Branch)
+			}
+			add("conflict on %s: written by %s; resolution: %s", c.Field, strings.Join(names, " and "), c.Resolution)
+		}
+	case n.Loop != nil:
+		add("until: %s, at most %d iterations", funcName(n.Loop.Until), n.Options.MaxLoops)
+	case n.Branch != nil:
+		def := "none"
+		if n.Branch.HasDefault {
+			def = strconv.Quote(n.Options.Default.Name)
+		}
+		add("chooser: %s, keys: %s, default: %s", funcName(n.Branch.Chooser), strings.Join(n.Branch.Keys, ", "), def)
+	case n.Map != nil:
+		add("elements at once: %d", n.Options.Concurrency)
+	}
+	if n.Kind != analysis.KindMap && !n.Kind.Leaf() && n.Options.Timeout > 0 {
+		add("timeout of the whole run: %v", n.Options.Timeout)
+	}
+	for i, c := range n.Children {
+		l := ""
+		switch {
+		case n.Branch != nil && i < len(n.Branch.Keys):
+			l = "case " + strconv.Quote(n.Branch.Keys[i])
+		case n.Parallel != nil:
+			l = "branch " + strconv.Itoa(i+1)
+		case n.Loop != nil || n.Map != nil:
+			l = "body"
+		}
+		x.Children = append(x.Children, explainNode(m, c, l))
+	}
+	if n.Options.Default != nil {
+		x.Children = append(x.Children, explainNode(m, n.Options.Default, "default"))
+	}
+	if n.Options.Fallback != nil {
+		x.Children = append(x.Children, explainNode(m, n.Options.Fallback, "fallback"))
+	}
+	return x
+}
+
+func explainLeaf(m *analysis.Model, n *analysis.Node, add func(string, ...any)) {
+	s := n.Step
+	add("calls %s%s", funcName(s.Func), strings.TrimPrefix(shortType(s.Func.Signature), "func"))
+	o := n.Options
+	add("attempts: %d (retries %d)%s%s", o.Retries+1, o.Retries, explainBackoff(o), explainTimeout(o))
+	if len(o.Validate) > 0 {
+		names := make([]string, len(o.Validate))
+		for i, v := range o.Validate {
+			names[i] = funcName(v)
+		}
+		add("validators: %s", strings.Join(names, ", "))
+	}
+	switch {
+	case !s.Cacheable:
+		add("cache: not possible: %s", s.CacheReason)
+	case o.Cache:
+		ttl := "the configured TTL"
+		if o.CacheTTL > 0 {
+			ttl = o.CacheTTL.String()
+		}
+		add("cache: on, for %s; key: fingerprint and hash of the input", ttl)
+	default:
+		add("cache: off (possible)")
+	}
+	if o.Cache && s.Hash != nil && s.Hash.Hashable {
+		add("input hash: %s", explainHash(s.Hash))
+	}
+	if o.Cache && s.Cacheable && s.Copy != nil {
+		switch {
+		case o.ImmutableOutput:
+			add("cache hits: the stored value itself (ImmutableOutput)")
+		case !s.Copy.NeedsCopy:
+			add("cache hits: copied by assignment")
+		default:
+			add("cache hits: deep copy of %s", strings.Join(copyParts(s.Copy.Root, nil), ", "))
+		}
+	}
+	if s.OutReportsUsage {
+		add("usage: reported by the output (Usage method)")
+	}
+	if s.Writes != nil {
+		add("state %s: %s", "*"+shortType(s.State.Type), explainWrites(true, s.Writes.All, s.Writes.Fields))
+		for _, w := range s.Writes.Writes {
+			what := w.Field
+			if w.Kind == analysis.WriteAll {
+				what = "everything"
+			}
+			line := fmt.Sprintf("  writes %s (%s %s) at %s", what, w.Kind, w.Path, w.Pos)
+			if w.Reason != "" {
+				line += ": " + w.Reason
+			}
+			add("%s", line)
+		}
+	}
+	if ov := n.Override; ov != nil {
+		var parts []string
+		if ov.Retries != nil {
+			parts = append(parts, fmt.Sprintf("retries %d", *ov.Retries))
+		}
+		if ov.Timeout != nil {
+			parts = append(parts, fmt.Sprintf("timeout %v", time.Duration(*ov.Timeout)))
+		}
+		if ov.Cache != nil {
+			parts = append(parts, fmt.Sprintf("cache %v", *ov.Cache))
+		}
+		if ov.CacheTTLSeconds != nil {
+			parts = append(parts, fmt.Sprintf("cache_ttl_seconds %d", *ov.CacheTTLSeconds))
+		}
+		if ov.CircuitBreakerFailureThreshold != nil {
+			parts = append(parts, fmt.Sprintf("circuit_breaker_failure_threshold %d", *ov.CircuitBreakerFailureThreshold))
+		}
+		if ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
+			parts = append(parts, fmt.Sprintf("circuit_breaker_recovery_timeout_seconds %d", *ov.CircuitBreakerRecoveryTimeoutSeconds))
+		}
+		add("flujo.json overrides: %s", strings.Join(parts, ", "))
+	}
+}
+
+func explainBackoff(o analysis.Options) string {
+	if o.BackoffInitial == 0 && o.BackoffMax == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", backoff %v doubling up to %v", o.BackoffInitial, o.BackoffMax)
+}
+
+func explainTimeout(o analysis.Options) string {
+	if o.Timeout == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", timeout %v per attempt", o.Timeout)
+}
+
+func explainWrites(reads, all bool, fields []string) string {
+	switch {
+	case !reads:
+		return "does not use the state"
+	case all:
+		return "may write every field"
+	case len(fields) == 0:
+		return "reads the state, writes nothing"
+	}
+	return "writes " + strings.Join(fields, ", ")
+}
+
+// explainHash lists how each leaf of the input is hashed.
+func explainHash(p *analysis.HashPlan) string {
+	var parts []string
+	var walk func(n *analysis.HashNode)
+	walk = func(n *analysis.HashNode) {
+		if n == nil {
+			return
+		}
+		switch n.How {
+		case analysis.HashStruct:
+			for _, f := range n.Fields {
+				walk(f.Plan)
+			}
+			if len(n.Fields) == 0 {
+				parts = append(parts, n.Path+" (empty)")
+			}
+		case analysis.HashArray, analysis.HashSlice, analysis.HashPointer:
+			walk(n.Elem)
+		case analysis.HashMap:
+			walk(n.Key)
+			walk(n.Elem)
+		default:
+			parts = append(parts, n.Path+" "+string(n.How))
+		}
+	}
+	walk(p.Root)
+	const most = 8
+	if len(parts) > most {
+		parts = append(parts[:most], fmt.Sprintf("and %d more", len(parts)-most))
+	}
+	s := strings.Join(parts, ", ")
+	if p.Reflective {
+		s += " (interfaces through the reflective hasher)"
+	}
+	return s
+}
+
+// copyParts lists the reference-typed parts a deep copy duplicates.
+func copyParts(n *analysis.CopyNode, out []string) []string {
+	if n == nil {
+		return out
+	}
+	switch n.How {
+	case analysis.CopyStruct, analysis.CopyArray:
+		for _, f := range n.Fields {
+			out = copyParts(f.Plan, out)
+		}
+		if n.How == analysis.CopyArray {
+			out = copyParts(n.Elem, out)
+		}
+		return out
+	case analysis.CopyValue, analysis.CopyShared:
+		return out
+	}
+	return append(out, n.Path)
+}

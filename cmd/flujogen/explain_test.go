@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flujo/flujo/internal/analysis"
+)
+
+// reportModule copies the analysis testdata module to a temporary
+// directory, points its flujo requirement at this checkout and makes it
+// the working directory, with a go command that completes go.sum from the
+// module cache, offline.
+func reportModule(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(root, "internal", "analysis", "testdata")
+	dir := t.TempDir()
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() && rel == "golden" {
+			return filepath.SkipDir
+		}
+		dst := filepath.Join(dir, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if rel == "go.mod" {
+			data = bytes.ReplaceAll(data, []byte("=> ../../.."), []byte("=> "+root))
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A step override, shown by explain next to the step it changes.
+	cfg := `{"steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "ok", "triage", "flujo.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOSUMDB", "off")
+	t.Setenv("GOWORK", "off")
+	return dir
+}
+
+// runMain runs flujogen in-process and returns the exit code and outputs.
+func runMain(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := Main(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// reportGolden compares got with dir/name, or rewrites it with
+// -update.
+func reportGolden(t *testing.T, dir, name, got string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s", path, got)
+	}
+}
+
+// TestReports runs explain and graph on the testdata packages. It loads
+// packages with the go command, so it shares one module copy.
+func TestReports(t *testing.T) {
+	goldenDir, err := filepath.Abs(filepath.Join("testdata", "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := reportModule(t)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		golden string
+	}{
+		{"explain", []string{"explain", "./ok/triage", "./ok/writes"}, exitOK, "explain.txt"},
+		{"explain json", []string{"explain", "-json", "./ok/triage"}, exitOK, "explain.json"},
+		{"graph mermaid", []string{"graph", "./ok/triage", "./ok/shapes"}, exitOK, "graph.mmd"},
+		{"graph dot", []string{"graph", "-format", "dot", "./ok/triage", "./ok/shapes"}, exitOK, "graph.dot"},
+		{"explain errors", []string{"explain", "./errors/mismatch", "./errors/conflict"}, exitInvalid, "explain_errors.txt"},
+		{"graph errors", []string{"graph", "-format", "dot", "./errors/mismatch", "./errors/conflict"}, exitInvalid, "explain_errors.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr)
+			}
+			out := stdout
+			if code != exitOK {
+				if stdout != "" {
+					t.Errorf("output on failure: %s", stdout)
+				}
+				out = stderr
+			} else if stderr != "" {
+				t.Errorf("stderr: %s", stderr)
+			}
+			reportGolden(t, goldenDir, tt.golden, strings.ReplaceAll(out, dir, "$MODULE"))
+		})
+	}
+	t.Run("json is the model", func(t *testing.T) {
+		code, stdout, stderr := runMain("explain", "-json", "./ok/triage")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var m analysis.Model
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Packages) != 1 || len(m.Packages[0].Pipelines) != 1 || m.Packages[0].Pipelines[0].Name != "triage" {
+			t.Fatalf("unexpected model: %+v", m.Packages)
+		}
+		root := m.Packages[0].Pipelines[0].Root
+		if ov := root.Children[0].Override; ov == nil || ov.Retries == nil || *ov.Retries != 4 {
+			t.Errorf("the flujo.json override of triage.classify is missing: %+v", ov)
+		}
+	})
+	t.Run("no pipelines", func(t *testing.T) {
+		if err := os.MkdirAll(filepath.Join(dir, "plain"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "plain", "plain.go"), []byte("package plain\n\nvar X = 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runMain("explain", "./plain")
+		if code != exitOK || !strings.Contains(stdout, "no pipelines") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	})
+	t.Run("load error", func(t *testing.T) {
+		code, _, stderr := runMain("graph", "./loaderr/typeerr")
+		if code != exitInvalid || !strings.Contains(stderr, "loaderr/typeerr/typeerr.go:9:65: cannot use s") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+func TestShortType(t *testing.T) {
+	tests := map[string]string{
+		"int":                               "int",
+		"example.com/shop/triage.Ticket":    "triage.Ticket",
+		"map[string]*example.com/shop.Item": "map[string]*shop.Item",
+		"func(context.Context, example.com/a/b.In) (b.Out, error)": "func(context.Context, b.In) (b.Out, error)",
+		"example.com/g.Pair[example.com/x/y.K,int]":                "g.Pair[y.K,int]",
+	}
+	for in, want := range tests {
+		if got := shortType(in); got != want {
+			t.Errorf("shortType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

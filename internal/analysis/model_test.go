@@ -1,0 +1,238 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDeterministic loads and analyses the same packages twice, in two
+// Load calls, and requires identical JSON.
+func TestDeterministic(t *testing.T) {
+	var runs [2][]byte
+	for i := range runs {
+		m, err := load(t, LoadOptions{Patterns: []string{"./ok/..."}, Config: okConfig()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i], err = json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(runs[0], runs[1]) {
+		t.Fatalf("two runs differ:\n%s", diffLines(string(runs[0]), string(runs[1])))
+	}
+}
+
+// TestModelJSONRoundTrip checks that the model is plain data: decoding
+// its JSON and encoding again gives the same bytes.
+func TestModelJSONRoundTrip(t *testing.T) {
+	m, err := load(t, LoadOptions{Patterns: []string{"./ok/..."}, Config: okConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Model
+	if err := json.Unmarshal(first, &back); err != nil {
+		t.Fatal(err)
+	}
+	second, err := json.Marshal(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Fatalf("round trip changed the model:\n%s", diffLines(string(first), string(second)))
+	}
+}
+
+// TestTypesComplete checks that every type key the model mentions is
+// described in Model.Types.
+func TestTypesComplete(t *testing.T) {
+	m, err := load(t, LoadOptions{Patterns: []string{"./ok/..."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(m.Packages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	keyFields := map[string]bool{"type": true, "recvType": true, "signature": true, "ref": true, "state": true}
+	missing := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if s, ok := x.(string); ok && keyFields[k] && s != "" {
+					if _, ok := m.Types[s]; !ok {
+						missing[s] = true
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	for k, tp := range m.Types {
+		if tp.Key != k {
+			t.Errorf("Types[%q].Key = %q", k, tp.Key)
+		}
+		for _, ref := range append([]string{tp.Elem, tp.MapKey}, tp.TypeArgs...) {
+			if _, ok := m.Types[ref]; ref != "" && !ok {
+				missing[ref] = true
+			}
+		}
+		for _, f := range tp.Fields {
+			if _, ok := m.Types[f.Type]; !ok {
+				missing[f.Type] = true
+			}
+		}
+	}
+	for k := range missing {
+		t.Errorf("type %q is referred to but not described", k)
+	}
+}
+
+// writeBigPackage writes a package of n steps in dir/big: pipelines of 50
+// steps mixing Step, StepS, Func, Parallel and Cache, each step with its
+// own function and input type.
+func writeBigPackage(t testing.TB, dir string, n int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("package big\n\nimport (\n\t\"context\"\n\t\"time\"\n\n\t\"github.com/flujo/flujo\"\n)\n\n")
+	b.WriteString("type State struct {\n\tCount int\n\tNames []string\n\tIndex map[string]int\n}\n\n")
+	for i := range n + 1 {
+		fmt.Fprintf(&b, "type T%d struct {\n\tID string\n\tN  int\n\tTags []string\n\tMeta map[string]float64\n\tNext *T%d\n}\n\n", i, i)
+	}
+	for i := range n {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d, st *State) (T%d, error) {\n\tst.Count++\n\tst.Index[in.ID] = in.N\n\treturn T%d{ID: in.ID}, nil\n}\n\n", i, i, i+1, i+1)
+		case 1:
+			fmt.Fprintf(&b, "func F%d(in T%d) T%d { return T%d{ID: in.ID} }\n\n", i, i, i+1, i+1)
+		default:
+			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d) (T%d, error) { return T%d{ID: in.ID, N: in.N + 1}, nil }\n\n", i, i, i+1, i+1)
+		}
+	}
+	const per = 50
+	for p := 0; p*per < n; p++ {
+		fmt.Fprintf(&b, "var P%d = flujo.Pipeline(\"p%d\",\n", p, p)
+		for i := p * per; i < min(n, (p+1)*per); i++ {
+			switch i % 5 {
+			case 0:
+				fmt.Fprintf(&b, "\tflujo.StepS(\"s%d\", F%d),\n", i, i)
+			case 1:
+				fmt.Fprintf(&b, "\tflujo.Func(\"s%d\", F%d),\n", i, i)
+			case 2:
+				fmt.Fprintf(&b, "\tflujo.Step(\"s%d\", F%d, flujo.Retries(2), flujo.Cache(), flujo.Timeout(200*time.Millisecond)),\n", i, i)
+			default:
+				fmt.Fprintf(&b, "\tflujo.Step(\"s%d\", F%d),\n", i, i)
+			}
+		}
+		b.WriteString(")\n\n")
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "big"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big", "big.go"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigModule returns a module with a 500-step package, in a fresh
+// directory next to the testdata copy so it shares its go.mod.
+func bigModule(t testing.TB) (dir, pattern string) {
+	t.Helper()
+	dir = moduleDir(t)
+	rel := fmt.Sprintf("big%d", time.Now().UnixNano())
+	sub := filepath.Join(dir, rel)
+	writeBigPackage(t, sub, 500)
+	t.Cleanup(func() { os.RemoveAll(sub) })
+	return dir, "./" + rel + "/big"
+}
+
+// TestBigPackage analyses a package of 500 steps, reporting the time of
+// loading and of analysing.
+func TestBigPackage(t *testing.T) {
+	dir, pattern := bigModule(t)
+	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
+	// The first load compiles the new package for its export data; the
+	// second finds it in the go command's cache, as after an unchanged
+	// rebuild.
+	start := time.Now()
+	if _, err := LoadPackages(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	cold := time.Since(start)
+	start = time.Now()
+	l, err := LoadPackages(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := time.Now()
+	m, err := Analyze(l, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := time.Now()
+	steps := 0
+	for _, p := range m.Packages {
+		for _, pl := range p.Pipelines {
+			steps += pl.Steps
+		}
+	}
+	if steps != 500 {
+		t.Fatalf("found %d steps, want 500", steps)
+	}
+	t.Logf("500 steps: first load %v; then load %v, analysis %v, total %v", cold.Round(time.Millisecond), loaded.Sub(start).Round(time.Millisecond),
+		done.Sub(loaded).Round(time.Millisecond), done.Sub(start).Round(time.Millisecond))
+}
+
+// BenchmarkLoad500 measures Load (go/packages and analysis) on a package
+// of 500 steps whose export data the go command has cached.
+func BenchmarkLoad500(b *testing.B) {
+	dir, pattern := bigModule(b)
+	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
+	if _, err := Load(context.Background(), opts); err != nil { // fills the cache
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Load(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAnalyze500 measures the analysis phase alone on a package of
+// 500 steps.
+func BenchmarkAnalyze500(b *testing.B) {
+	dir, pattern := bigModule(b)
+	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
+	l, err := LoadPackages(context.Background(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Analyze(l, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
