@@ -35,8 +35,21 @@ func TestGoldenHashing(t *testing.T) {
 	golden(t, filepath.Join("testdata", "hashing", "flujo_gen.go"), out)
 
 	// The quiet variant has no monitoring and no telemetry: no clock reads.
+	// It lives in another package, which cannot read Private's unexported
+	// field: Greeter stays out.
 	cfg.Optimization.EnablePerformanceMonitoring, cfg.Optimization.EnableOptimizedTelemetry = false, false
-	quiet, err := GenerateWith(m, m.Packages[0], cfg, Options{PkgPath: "github.com/flujo/flujo/gen/testdata/hashing/quiet", PkgName: "quiet"})
+	pkg := *m.Packages[0]
+	pkg.Pipelines = nil
+	for _, p := range m.Packages[0].Pipelines {
+		if p.Var != "Greeter" {
+			pkg.Pipelines = append(pkg.Pipelines, p)
+		}
+	}
+	if _, err := GenerateWith(m, m.Packages[0], cfg, Options{PkgPath: "github.com/flujo/flujo/gen/testdata/hashing/quiet", PkgName: "quiet"}); err == nil ||
+		!strings.Contains(err.Error(), "in.secret is an unexported field of github.com/flujo/flujo/gen/testdata/hashing.Private") {
+		t.Errorf("hashing another package's unexported field: err %v", err)
+	}
+	quiet, err := GenerateWith(m, &pkg, cfg, Options{PkgPath: "github.com/flujo/flujo/gen/testdata/hashing/quiet", PkgName: "quiet"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +73,7 @@ func TestGeneratedHashMatchesReflect(t *testing.T) {
 			Pages: [2]hashing.Page{{N: 1}, {Label: "b"}}, ID: hashing.NewID(3, 4), Flag: true, C: complex(1, -2), U: 9,
 			Levels: map[hashing.Page][]int8{{N: 1}: {1, 2}, {Label: "z"}: nil}},
 		hashing.Key{}, hashing.Key{Name: "k", N: 7},
+		hashing.Private{Name: "p"}, hashing.Private{Name: "p"}.WithSecret("s"),
 	}
 	for i, v := range values {
 		want, err := rh.Hash(v)
@@ -70,10 +84,10 @@ func TestGeneratedHashMatchesReflect(t *testing.T) {
 			t.Errorf("value %d: generated hash %x, reflective %x", i, got, want)
 		}
 	}
-	// Unexported fields are left out; exported ones count.
+	// Unexported fields count, as exported ones do.
 	p := hashing.Private{Name: "n"}
-	if hashing.Hashes(h, p.WithSecret("a")) != hashing.Hashes(h, p.WithSecret("b")) {
-		t.Error("an unexported field changed the key")
+	if hashing.Hashes(h, p.WithSecret("a")) == hashing.Hashes(h, p.WithSecret("b")) {
+		t.Error("an unexported field did not change the key")
 	}
 	if hashing.Hashes(h, hashing.Private{Name: "m"}) == hashing.Hashes(h, p) {
 		t.Error("an exported field did not change the key")

@@ -10,6 +10,7 @@ import (
 	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
 	"github.com/flujo/flujo/gen/testdata/equiv/cached"
 	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
+	"github.com/flujo/flujo/gen/testdata/equiv/packed"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -56,6 +57,10 @@ func variants() []runnerSet {
 		wrap("cached", func(c runtime.Clock) (map[string]runner, error) {
 			m, err := cached.FlujogenRunners(flujo.WithClock(c))
 			return runnersOf(m, func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
+		}),
+		wrap("packed", func(c runtime.Clock) (map[string]runner, error) {
+			m, err := packed.FlujogenRunners(flujo.WithClock(c))
+			return runnersOf(m, func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
 		}),
 	}
 }

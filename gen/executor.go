@@ -126,12 +126,26 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 }`, qr("Outcome"), qr("OutcomeSuccess"), qf("CircuitOpenError"), qf("StepTimeoutError"), jen.Qual("errors", "As"), qr("OutcomeRejected"),
 			jen.Qual("errors", "As"), qr("OutcomeTimeout"), qr("OutcomeFailure")))
 	}
-	caches := false
+	caches, jsonKeys := false, false
 	for _, pg := range pipes {
 		caches = caches || len(pg.caches) > 0
+		for _, lp := range pg.caches {
+			jsonKeys = jsonKeys || lp.hashFn == ""
+		}
 	}
 	if caches {
 		f.Add(coarseClockSource())
+	}
+	if jsonKeys {
+		f.Comment("flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.")
+		f.Add(c(`func flujogenJSONKey(in any) (uint64, bool) {
+	data, err := {}(in)
+	if err != nil {
+		return 0, false
+	}
+	sum := {}(data)
+	return {}.Uint64(sum[:8]), true
+}`, jen.Qual("encoding/json", "Marshal"), jen.Qual("crypto/sha256", "Sum256"), jen.Qual("encoding/binary", "LittleEndian")))
 	}
 }
 

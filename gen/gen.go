@@ -210,6 +210,8 @@ func (g *generator) importNames(f *jen.File) {
 		"sync/atomic":     "atomic",
 		"time":            "time",
 		"encoding/json":   "json",
+		"encoding/binary": "binary",
+		"crypto/sha256":   "sha256",
 		flujoPath:         "flujo",
 		runtimePath:       "runtime",
 	}

@@ -48,10 +48,11 @@ func TestUncacheableIsAnError(t *testing.T) {
 			t.Errorf("err %v, want %q", err, tc.want)
 		}
 	}
-	// An unexported func field is left out of the key: no error.
+	// Unexported fields count as exported ones do.
 	b.types[ftPath+".Handler"].Fields = b.types[ftPath+".Handler"].Fields[:1:1]
 	b.types[ftPath+".Handler"].Fields = append(b.types[ftPath+".Handler"].Fields, analysis.Field{Name: "hidden", Type: "func()"})
-	if _, err := generateMB(t, b, b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), cacheOn); err != nil {
+	if _, err := generateMB(t, b, b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), cacheOn); err == nil ||
+		!strings.Contains(err.Error(), "in.hidden (func()) is a func") {
 		t.Errorf("unexported func field: %v", err)
 	}
 	// With caching off in the config, Cache() leaves no code and is fine.

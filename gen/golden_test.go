@@ -24,10 +24,14 @@ func equivVariants() map[string]runtime.OptimizationConfig {
 	breaker.CircuitBreakerRecoveryTimeoutSeconds = 30
 	cached := runtime.DefaultOptimizationConfig()
 	cached.EnableCacheOptimization = true
+	// Keys from JSON, values stored compressed.
+	packed := cached
+	packed.EnableAlgorithmOptimization, packed.CacheCompression = false, true
 	return map[string]runtime.OptimizationConfig{
 		"defaults": runtime.DefaultOptimizationConfig(),
 		"breaker":  breaker,
 		"cached":   cached,
+		"packed":   packed,
 	}
 }
 

@@ -11,11 +11,10 @@ import (
 
 // Cache keys of generated executors are computed by one generated function
 // per cacheable input type, built on runtime.Hash and following the
-// canonical order of runtime/hash.go, with one difference: unexported struct
-// fields are left out, as the ExecutorCore's keys (the input's JSON) leave
-// them out. They are usually a value's private machinery (a mutex, a
-// counter, a memo) that changes without the value changing, and the
-// generated code could not read those of other packages anyway.
+// canonical order of runtime/hash.go, as the ExecutorCore's reflective
+// hasher does. Unexported fields count; generated code can read those of
+// its own package only, so an input type holding an unexported field of
+// another package's type must hash itself (runtime.Hashable).
 
 // hashFunc returns the name of the generated function that adds a value of
 // the type key to a runtime.Hash, registering it for emission. Parts that
@@ -73,8 +72,13 @@ func (g *generator) checkHashable(key, pos, path string, onPath map[string]bool)
 	switch t.Kind {
 	case analysis.TypeStruct:
 		for _, f := range t.Fields {
-			if f.Name == "_" || !f.Exported {
+			if f.Name == "_" {
 				continue
+			}
+			if !f.Exported && t.PkgPath != g.target {
+				g.errorf(pos, "cannot cache this step: its input's part %s.%s is an unexported field of %s, which generated code cannot read; implement runtime.Hashable (Hash64() uint64) on %s or on a type that holds it, or remove Cache()",
+					path, f.Name, key, key)
+				return
 			}
 			g.checkHashable(f.Type, pos, path+"."+f.Name, onPath)
 		}
@@ -141,7 +145,7 @@ func (g *generator) hashFuncs(f *jen.File) {
 		hs := &hashStmts{g: g}
 		body := hs.value(key, "v", "h", 0)
 		body = append(body, c("return h"))
-		f.Commentf("%s adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.", name)
+		f.Commentf("%s adds v to h in the canonical order of the runtime's hashing primitives.", name)
 		f.Func().Id(name).Params(jen.Id("h").Add(qr("Hash")), jen.Id("v").Add(g.typ(key, ""))).Add(qr("Hash")).Block(body...)
 	}
 }
@@ -171,7 +175,7 @@ func (hs *hashStmts) value(key, expr, hv string, depth int) []jen.Code {
 	case analysis.TypeStruct:
 		var out []jen.Code
 		for _, fd := range t.Fields {
-			if fd.Name == "_" || !fd.Exported {
+			if fd.Name == "_" {
 				continue
 			}
 			out = append(out, hs.value(fd.Type, expr+"."+fd.Name, hv, depth)...)

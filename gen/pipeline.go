@@ -50,15 +50,15 @@ type leafPlan struct {
 	recovery  time.Duration
 	cache     bool
 	// cacheTTL is the entries' time to live; hashFn the input's hash
-	// function; copyFn the output's deep copy ("" when a copy is not
-	// needed: no references, or ImmutableOutput); keyed selects
-	// runtime.ResultCacheK, whose collision check needs == to compare
-	// content; cacheSize is the step's share of cache_max_size.
-	cacheTTL  time.Duration
-	hashFn    string
-	copyFn    string
-	keyed     bool
-	cacheSize int
+	// function, "" when keys are the input's JSON (without
+	// enable_algorithm_optimization); copyFn the output's deep copy (""
+	// when no copy is needed: no references, ImmutableOutput, or values
+	// stored encoded); keyed selects runtime.ResultCacheK, whose collision
+	// check needs == to compare content.
+	cacheTTL time.Duration
+	hashFn   string
+	copyFn   string
+	keyed    bool
 }
 
 func exportedName(v string) bool {
@@ -84,7 +84,6 @@ func (g *generator) newPipeline(p *analysis.Pipeline) *pipelineGen {
 	if len(g.errs) > before {
 		return nil
 	}
-	pg.sizeCaches()
 	return pg
 }
 
@@ -220,25 +219,15 @@ func (pg *pipelineGen) planCache(lp *leafPlan) {
 		g.errorf(n.Pos, "step %q: a StepS cannot be cached: it reads the pipeline state, which is not part of the cache key; remove Cache() or make it a Step", n.Name)
 		return
 	}
-	lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
-	if !n.Options.ImmutableOutput {
+	cfg := g.cfg.Optimization
+	if cfg.EnableAlgorithmOptimization {
+		lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
+	}
+	if !n.Options.ImmutableOutput && !cfg.CacheCompression {
 		lp.copyFn = g.copyFunc(n.Out.Type, n.Pos)
 	}
 	lp.keyed = g.valueComparable(n.In.Type, map[string]bool{})
 	pg.caches = append(pg.caches, lp)
-}
-
-// sizeCaches shares cache_max_size among the pipeline's cached steps, so
-// the executor holds no more results than the configuration allows.
-func (pg *pipelineGen) sizeCaches() {
-	total, k := pg.g.cfg.Optimization.CacheMaxSize, len(pg.caches)
-	for i, lp := range pg.caches {
-		lp.cacheSize = total / k
-		if i < total%k {
-			lp.cacheSize++
-		}
-		lp.cacheSize = max(lp.cacheSize, 1)
-	}
 }
 
 // run is the type of the run parameter.
@@ -367,6 +356,14 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		if errExpr != "" {
 			errExpr += "\n"
 		}
+		canceled := ""
+		if pg.telemetry() {
+			// A cancelled execution says nothing about the step: telemetry
+			// alone hears of it.
+			canceled = "e.telemetry.Record({}{Step: " + strq(n.Name) + ", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: {}})\n"
+			return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+canceled+
+				"return *new({}), cerr\n}", pg.clockStopCode(), qr("Event"), qr("OutcomeCanceled"), out.Clone())
+		}
 		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+
 			"return *new({}), cerr\n}", pg.clockStopCode(), out.Clone())
 	}
@@ -438,7 +435,19 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		if lp.keyed {
 			key = "key, in"
 		}
-		body = append(body, c("_ = e."+cacheName(n)+".Set("+key+", "+copyCall(lp.copyFn, "out")+")"))
+		var conds []string
+		if lp.hashFn == "" {
+			conds = append(conds, "cacheable")
+		}
+		if pg.resources() {
+			// Admission pauses under memory pressure.
+			conds = append(conds, "!e.cachesShrunk.Load()")
+		}
+		set := "_ = e." + cacheName(n) + ".Set(" + key + ", " + copyCall(lp.copyFn, "out") + ")"
+		if len(conds) > 0 {
+			set = "if " + strings.Join(conds, " && ") + " {\n" + set + "\n}"
+		}
+		body = append(body, c(set))
 	}
 	if n.Step.OutReportsUsage {
 		body = append(body,
@@ -541,23 +550,27 @@ func copyCall(fn, expr string) string {
 }
 
 // cacheLookup returns the statements that serve a cached leaf from its
-// cache: the input's hash, the lookup and, on a hit, the result marked as
-// a hit with a copy the caller may mutate.
+// cache: the input's key, the lookup and, on a hit, the result marked as a
+// hit with a copy the caller may mutate.
 func (pg *pipelineGen) cacheLookup(lp *leafPlan) []jen.Code {
 	n := lp.n
 	key := "key"
 	if lp.keyed {
 		key = "key, in"
 	}
-	return []jen.Code{
-		c("key := " + lp.hashFn + "(e.seed, in).Sum64()"),
-		c("if v, ok := e."+cacheName(n)+".Get("+key+"); ok {\n"+
-			"out := "+copyCall(lp.copyFn, "v")+"\n"+
-			"res.Success, res.CacheHit = true, true\n"+
-			"if r.record { res.Output = out }\n{}\n"+
-			pg.finishCall(lp, "hit")+"\n"+
-			"return out, nil\n}", pg.clockStopCode()),
+	hit := c("if v, ok := e."+cacheName(n)+".Get("+key+"); ok {\n"+
+		"out := "+copyCall(lp.copyFn, "v")+"\n"+
+		"res.Success, res.CacheHit = true, true\n"+
+		"if r.record { res.Output = out }\n{}\n"+
+		pg.finishCall(lp, "hit")+"\n"+
+		"return out, nil\n}", pg.clockStopCode())
+	if lp.hashFn == "" {
+		// Keyed by JSON, as the ExecutorCore keys without
+		// enable_algorithm_optimization: an input that does not encode
+		// runs uncached.
+		return []jen.Code{c("key, cacheable := flujogenJSONKey(in)"), jen.If(jen.Id("cacheable")).Block(hit)}
 	}
+	return []jen.Code{c("key := " + lp.hashFn + "(e.seed, in).Sum64()"), hit}
 }
 
 func strq(s string) string { return fmt.Sprintf("%q", s) }

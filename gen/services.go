@@ -76,8 +76,13 @@ func (pg *pipelineGen) fields() []jen.Code {
 		}
 	}
 	if len(pg.caches) > 0 {
-		fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"),
-			jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+		if pg.g.cfg.Optimization.EnableAlgorithmOptimization {
+			fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"))
+		}
+		fields = append(fields, jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+		if pg.g.cfg.Optimization.CacheCompression {
+			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
+		}
 	}
 	for _, lp := range pg.leaves {
 		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
@@ -132,17 +137,29 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			check("e.limiter, err = {}(lo)", qr("NewLimiter")))
 	}
 	if len(pg.caches) > 0 {
+		if cfg.EnableAlgorithmOptimization {
+			b = append(b, c("e.seed = {}()", qr("NewHash")))
+		}
 		b = append(b,
-			c("e.seed = {}()", qr("NewHash")),
 			c("// Expiry is checked on every hit: against the system clock, a coarse"),
 			c("// reading of it saves most of a hit's cost."),
 			c("var cacheClock {} = clock", qr("Clock")),
 			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
 				qr("SystemClock"), durationLit(pg.coarseResolution())),
 		)
+		codec := ""
+		if cfg.CacheCompression {
+			// Values are stored encoded and compressed: every hit decodes
+			// a fresh copy.
+			b = append(b, check("e.compressor, err = {}()", qr("NewCompressor")))
+			codec = ", Codec: {}, CompressAbove: {}, Compressor: e.compressor"
+		}
 		for _, lp := range pg.caches {
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock})", cacheName(lp.n), lp.cacheSize),
-				pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)))
+			args := []jen.Code{pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)}
+			if codec != "" {
+				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
+			}
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
 		}
 	}
 	if pg.monitoring() {
@@ -192,6 +209,9 @@ func (pg *pipelineGen) closeComponents() []jen.Code {
 	}
 	if len(pg.caches) > 0 {
 		b = append(b, c("if e.coarse != nil { e.coarse.close() }"))
+		if pg.g.cfg.Optimization.CacheCompression {
+			b = append(b, c("if e.compressor != nil { e.compressor.Close() }"))
+		}
 	}
 	return append(b, c("return {}(errs...)", jen.Qual("errors", "Join")))
 }
@@ -235,6 +255,10 @@ func (pg *pipelineGen) stats() []jen.Code {
 				c("st := s.Steps["+name+"]"),
 				c("st.Cache.Hits += cs.Hits"),
 				c("st.Cache.Misses += cs.Misses"),
+				c("st.Cache.Evictions += cs.Evictions"),
+				c("st.Cache.Expiries += cs.Expiries"),
+				c("st.Cache.Size += cs.Size"),
+				c("st.Cache.Capacity += cs.Capacity"),
 				c("s.Steps["+name+"] = st"),
 				c("s.Cache.Hits += cs.Hits"),
 				c("s.Cache.Misses += cs.Misses"),

@@ -494,6 +494,10 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["greet"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["greet"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -678,6 +682,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -690,6 +695,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
 		res.Attempts = attempt
@@ -700,6 +706,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
 		if err == nil {
@@ -726,7 +733,9 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, in, out)
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, in, out)
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -936,6 +945,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["lookup"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -1120,6 +1133,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1132,6 +1146,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -1142,6 +1157,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -1168,7 +1184,9 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, in, out)
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, in, out)
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -1501,6 +1519,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1513,6 +1532,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -1523,6 +1543,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -1758,6 +1779,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["search"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -1942,6 +1967,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Result), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1954,6 +1980,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Result), cerr
 		}
 		res.Attempts = attempt
@@ -1964,6 +1991,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Result), cerr
 		}
 		if err == nil {
@@ -1990,7 +2018,9 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, flujogenCopy0(out))
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, flujogenCopy0(out))
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -2042,20 +2072,21 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
+// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
 func flujogenHash0(h runtime.Hash, v Private) runtime.Hash {
 	h = h.AddString(v.Name)
+	h = h.AddString(v.secret)
 	return h
 }
 
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
+// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
 func flujogenHash1(h runtime.Hash, v Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash2 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
+// flujogenHash2 adds v to h in the canonical order of the runtime's hashing primitives.
 func flujogenHash2(h runtime.Hash, v Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))

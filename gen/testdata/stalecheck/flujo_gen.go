@@ -656,6 +656,7 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -668,6 +669,7 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -678,6 +680,7 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -757,6 +760,7 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk2.Allow()
@@ -769,6 +773,7 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -779,6 +784,7 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {

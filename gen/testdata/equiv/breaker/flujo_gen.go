@@ -683,6 +683,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
 					res.Feedback = flujogenFeedback(cerr)
+					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
 			}
@@ -692,6 +693,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -704,6 +706,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -714,6 +717,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1079,6 +1083,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1091,6 +1096,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1101,6 +1107,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1466,6 +1473,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1478,6 +1486,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1488,6 +1497,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1846,6 +1856,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1858,6 +1869,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -1868,6 +1880,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2227,6 +2240,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2239,6 +2253,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2249,6 +2264,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2602,6 +2618,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2614,6 +2631,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2624,6 +2642,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -3047,6 +3066,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3059,6 +3079,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3069,6 +3090,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -3492,6 +3514,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3504,6 +3527,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3514,6 +3538,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -3937,6 +3962,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3949,6 +3975,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3959,6 +3986,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -4319,6 +4347,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -4331,6 +4360,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -4341,6 +4371,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -4969,6 +5000,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -4981,6 +5013,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -4991,6 +5024,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5080,6 +5114,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -5092,6 +5127,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5102,6 +5138,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5191,6 +5228,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -5203,6 +5241,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5213,6 +5252,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5302,6 +5342,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -5314,6 +5355,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5324,6 +5366,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5952,6 +5995,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -5964,6 +6008,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5974,6 +6019,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6063,6 +6109,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -6075,6 +6122,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6085,6 +6133,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6174,6 +6223,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -6186,6 +6236,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6196,6 +6247,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6285,6 +6337,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -6297,6 +6350,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6307,6 +6361,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6927,6 +6982,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -6939,6 +6995,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6949,6 +7006,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7038,6 +7096,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -7050,6 +7109,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7060,6 +7120,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7149,6 +7210,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -7161,6 +7223,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7171,6 +7234,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7260,6 +7324,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -7272,6 +7337,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7282,6 +7348,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7653,6 +7720,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -7665,6 +7733,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7675,6 +7744,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8046,6 +8116,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -8058,6 +8129,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8068,6 +8140,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8541,6 +8614,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -8553,6 +8627,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8563,6 +8638,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8709,6 +8785,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -8721,6 +8798,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8731,6 +8809,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8815,6 +8894,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -8827,6 +8907,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8837,6 +8918,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9310,6 +9392,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9322,6 +9405,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9332,6 +9416,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9753,6 +9838,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9765,6 +9851,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9775,6 +9862,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10140,6 +10228,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -10152,6 +10241,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10162,6 +10252,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10660,6 +10751,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -10672,6 +10764,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10682,6 +10775,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10766,6 +10860,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -10778,6 +10873,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10788,6 +10884,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11277,6 +11374,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -11289,6 +11387,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11299,6 +11398,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11377,6 +11477,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -11389,6 +11490,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11399,6 +11501,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11897,6 +12000,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -11909,6 +12013,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11919,6 +12024,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11997,6 +12103,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -12009,6 +12116,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12019,6 +12127,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12599,6 +12708,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -12611,6 +12721,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12621,6 +12732,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12705,6 +12817,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -12717,6 +12830,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12727,6 +12841,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12811,6 +12926,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -12823,6 +12939,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12833,6 +12950,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13286,6 +13404,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -13298,6 +13417,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13308,6 +13428,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13392,6 +13513,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -13404,6 +13526,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13414,6 +13537,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13885,6 +14009,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -13897,6 +14022,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13907,6 +14033,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13991,6 +14118,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -14003,6 +14131,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14013,6 +14142,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14097,6 +14227,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -14109,6 +14240,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14119,6 +14251,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14611,6 +14744,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -14623,6 +14757,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14633,6 +14768,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14717,6 +14853,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -14729,6 +14866,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14739,6 +14877,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14823,6 +14962,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -14835,6 +14975,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14845,6 +14986,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15223,6 +15365,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15235,6 +15378,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15245,6 +15389,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15622,6 +15767,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15634,6 +15780,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15644,6 +15791,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16054,6 +16202,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16066,6 +16215,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16081,6 +16231,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16499,6 +16650,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16511,6 +16663,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16521,6 +16674,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16605,6 +16759,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -16617,6 +16772,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16627,6 +16783,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -17045,6 +17202,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -17057,6 +17215,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17067,6 +17226,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -17151,6 +17311,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -17163,6 +17324,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17173,6 +17335,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {

@@ -723,6 +723,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
 					res.Feedback = flujogenFeedback(cerr)
+					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
 			}
@@ -732,6 +733,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -744,6 +746,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -754,6 +757,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1118,6 +1122,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1130,6 +1135,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1140,6 +1146,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1504,6 +1511,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1516,6 +1524,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1526,6 +1535,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1766,6 +1776,10 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["tags"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -1944,6 +1958,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1956,6 +1971,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -1966,6 +1982,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -1992,7 +2009,9 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, flujogenCopy0(out))
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, flujogenCopy0(out))
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -2202,6 +2221,10 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["tags"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -2386,6 +2409,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2398,6 +2422,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2408,6 +2433,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2434,7 +2460,9 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, out)
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, out)
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -2644,6 +2672,10 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["tags"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -2822,6 +2854,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2834,6 +2867,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2844,6 +2878,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2870,7 +2905,9 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, flujogenCopy0(out))
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, flujogenCopy0(out))
+	}
 	e.finish0(res, start, nil, brFrom)
 	return out, nil
 }
@@ -3267,6 +3304,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3279,6 +3317,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3289,6 +3328,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -3711,6 +3751,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3723,6 +3764,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3733,6 +3775,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -4155,6 +4198,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -4167,6 +4211,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -4177,6 +4222,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -4536,6 +4582,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -4548,6 +4595,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -4558,6 +4606,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5185,6 +5234,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -5197,6 +5247,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5207,6 +5258,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5296,6 +5348,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -5308,6 +5361,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5318,6 +5372,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5407,6 +5462,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -5419,6 +5475,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5429,6 +5486,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5518,6 +5576,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -5530,6 +5589,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5540,6 +5600,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6167,6 +6228,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -6179,6 +6241,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6189,6 +6252,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6278,6 +6342,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -6290,6 +6355,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6300,6 +6366,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6389,6 +6456,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -6401,6 +6469,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6411,6 +6480,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6500,6 +6570,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -6512,6 +6583,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6522,6 +6594,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7141,6 +7214,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -7153,6 +7227,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7163,6 +7238,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7252,6 +7328,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -7264,6 +7341,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7274,6 +7352,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7363,6 +7442,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -7375,6 +7455,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7385,6 +7466,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7474,6 +7556,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -7486,6 +7569,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7496,6 +7580,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7866,6 +7951,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -7878,6 +7964,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7888,6 +7975,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8258,6 +8346,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -8270,6 +8359,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8280,6 +8370,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8752,6 +8843,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -8764,6 +8856,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8774,6 +8867,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8920,6 +9014,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -8932,6 +9027,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8942,6 +9038,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9026,6 +9123,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -9038,6 +9136,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9048,6 +9147,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9520,6 +9620,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9532,6 +9633,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9542,6 +9644,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9962,6 +10065,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9974,6 +10078,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9984,6 +10089,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10348,6 +10454,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -10360,6 +10467,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10370,6 +10478,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10867,6 +10976,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -10879,6 +10989,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10889,6 +11000,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10973,6 +11085,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -10985,6 +11098,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10995,6 +11109,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11483,6 +11598,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -11495,6 +11611,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11505,6 +11622,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11583,6 +11701,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -11595,6 +11714,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11605,6 +11725,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12102,6 +12223,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -12114,6 +12236,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12124,6 +12247,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12202,6 +12326,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -12214,6 +12339,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12224,6 +12350,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12803,6 +12930,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -12815,6 +12943,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12825,6 +12954,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12909,6 +13039,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -12921,6 +13052,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12931,6 +13063,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13015,6 +13148,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -13027,6 +13161,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13037,6 +13172,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13489,6 +13625,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -13501,6 +13638,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13511,6 +13649,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13595,6 +13734,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -13607,6 +13747,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13617,6 +13758,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14087,6 +14229,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -14099,6 +14242,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14109,6 +14253,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14193,6 +14338,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -14205,6 +14351,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14215,6 +14362,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14299,6 +14447,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -14311,6 +14460,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14321,6 +14471,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14812,6 +14963,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -14824,6 +14976,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14834,6 +14987,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14918,6 +15072,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -14930,6 +15085,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14940,6 +15096,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15024,6 +15181,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -15036,6 +15194,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15046,6 +15205,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15423,6 +15583,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15435,6 +15596,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15445,6 +15607,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15821,6 +15984,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15833,6 +15997,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15843,6 +16008,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16252,6 +16418,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16264,6 +16431,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16279,6 +16447,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16696,6 +16865,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16708,6 +16878,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16718,6 +16889,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16802,6 +16974,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -16814,6 +16987,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16824,6 +16998,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -17241,6 +17416,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -17253,6 +17429,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17263,6 +17440,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -17347,6 +17525,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -17359,6 +17538,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17369,6 +17549,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -18043,14 +18224,14 @@ func flujogenCopy1(v flujotest.State) flujotest.State {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
+// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
 func flujogenHash0(h runtime.Hash, v flujotest.Job) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.FailFirst))
 	if v.Calls == nil {
 		h = h.AddNil()
 	} else {
-		h = h.AddNotNil()
+		h = h.AddUint(v.Calls.Hash64())
 	}
 	h = h.AddFloat(v.Cost)
 	h = h.AddInt(int64(v.Tokens))

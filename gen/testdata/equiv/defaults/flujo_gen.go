@@ -681,6 +681,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
 					res.Feedback = flujogenFeedback(cerr)
+					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
 			}
@@ -690,6 +691,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -702,6 +704,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -712,6 +715,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1075,6 +1079,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1087,6 +1092,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1097,6 +1103,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1460,6 +1467,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1472,6 +1480,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -1482,6 +1491,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -1838,6 +1848,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1850,6 +1861,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -1860,6 +1872,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2217,6 +2230,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2229,6 +2243,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2239,6 +2254,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -2590,6 +2606,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		permit := e.brk0.Allow()
@@ -2602,6 +2619,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		res.Attempts = attempt
@@ -2612,6 +2630,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
 		if err == nil {
@@ -3033,6 +3052,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3045,6 +3065,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3055,6 +3076,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -3476,6 +3498,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3488,6 +3511,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3498,6 +3522,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -3919,6 +3944,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -3931,6 +3957,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -3941,6 +3968,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
 		if err == nil {
@@ -4299,6 +4327,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -4311,6 +4340,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -4321,6 +4351,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -4947,6 +4978,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -4959,6 +4991,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -4969,6 +5002,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5058,6 +5092,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -5070,6 +5105,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5080,6 +5116,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5169,6 +5206,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -5181,6 +5219,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5191,6 +5230,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5280,6 +5320,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -5292,6 +5333,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5302,6 +5344,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -5928,6 +5971,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -5940,6 +5984,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -5950,6 +5995,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6039,6 +6085,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -6051,6 +6098,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6061,6 +6109,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6150,6 +6199,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -6162,6 +6212,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6172,6 +6223,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6261,6 +6313,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -6273,6 +6326,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6283,6 +6337,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -6901,6 +6956,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -6913,6 +6969,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -6923,6 +6980,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7012,6 +7070,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -7024,6 +7083,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7034,6 +7094,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7123,6 +7184,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -7135,6 +7197,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7145,6 +7208,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7234,6 +7298,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk5.Allow()
@@ -7246,6 +7311,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7256,6 +7322,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -7625,6 +7692,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -7637,6 +7705,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -7647,6 +7716,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8016,6 +8086,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -8028,6 +8099,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8038,6 +8110,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8509,6 +8582,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -8521,6 +8595,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8531,6 +8606,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8677,6 +8753,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -8689,6 +8766,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8699,6 +8777,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -8783,6 +8862,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -8795,6 +8875,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -8805,6 +8886,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9276,6 +9358,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9288,6 +9371,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9298,6 +9382,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -9717,6 +9802,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -9729,6 +9815,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -9739,6 +9826,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10102,6 +10190,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -10114,6 +10203,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10124,6 +10214,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10620,6 +10711,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -10632,6 +10724,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10642,6 +10735,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -10726,6 +10820,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -10738,6 +10833,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -10748,6 +10844,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11235,6 +11332,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -11247,6 +11345,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11257,6 +11356,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11335,6 +11435,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -11347,6 +11448,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11357,6 +11459,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11853,6 +11956,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -11865,6 +11969,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11875,6 +11980,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -11953,6 +12059,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -11965,6 +12072,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -11975,6 +12083,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12553,6 +12662,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -12565,6 +12675,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12575,6 +12686,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12659,6 +12771,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -12671,6 +12784,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12681,6 +12795,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -12765,6 +12880,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk4.Allow()
@@ -12777,6 +12893,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -12787,6 +12904,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13238,6 +13356,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -13250,6 +13369,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13260,6 +13380,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13344,6 +13465,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -13356,6 +13478,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13366,6 +13489,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13835,6 +13959,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -13847,6 +13972,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13857,6 +13983,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -13941,6 +14068,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -13953,6 +14081,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -13963,6 +14092,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14047,6 +14177,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -14059,6 +14190,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14069,6 +14201,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14559,6 +14692,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -14571,6 +14705,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14581,6 +14716,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14665,6 +14801,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk2.Allow()
@@ -14677,6 +14814,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14687,6 +14825,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -14771,6 +14910,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk3.Allow()
@@ -14783,6 +14923,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -14793,6 +14934,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15169,6 +15311,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15181,6 +15324,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15191,6 +15335,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15566,6 +15711,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -15578,6 +15724,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -15588,6 +15735,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -15996,6 +16144,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16008,6 +16157,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16023,6 +16173,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16439,6 +16590,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16451,6 +16603,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16461,6 +16614,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16545,6 +16699,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -16557,6 +16712,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -16567,6 +16723,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -16983,6 +17140,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk0.Allow()
@@ -16995,6 +17153,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17005,6 +17164,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {
@@ -17089,6 +17249,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		permit := e.brk1.Allow()
@@ -17101,6 +17262,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		res.Attempts = attempt
@@ -17111,6 +17273,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
 		if err == nil {

@@ -22,7 +22,6 @@ import (
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
-	_ func(context.Context, hashing.Private) (string, error)       = hashing.Greet
 	_ func(context.Context, hashing.Key) (int, error)              = hashing.Lookup
 	_ func(context.Context, hashing.Query) (hashing.Result, error) = hashing.Search
 )
@@ -299,427 +298,6 @@ func (c *flujogenCoarseClock) close() {
 	<-c.done
 }
 
-// GreeterExecutor runs the pipeline Greeter ("greet") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
-type GreeterExecutor struct {
-	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
-
-	// Step "greet".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[hashing.Private, string]
-}
-
-// flujogenConfigGreeterExecutor is the configuration compiled into GreeterExecutor.
-func flujogenConfigGreeterExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	c.EnableOptimizedTelemetry = false
-	c.EnablePerformanceMonitoring = false
-	c.EnableCacheOptimization = true
-	return c
-}
-
-// NewGreeterExecutor returns an executor of Greeter. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
-func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
-	}
-	e := &GreeterExecutor{clock: clock}
-	cfg := flujogenConfigGreeterExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	e.track.init()
-	fail := func(err error) (*GreeterExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
-	}
-	if e.brk0, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = false
-	lo.WindowSamples = 100
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
-	if e.cache0, err = runtime.NewResultCacheK[hashing.Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	return e, nil
-}
-
-// Execute runs Greeter on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
-func (e *GreeterExecutor) Execute(ctx context.Context, in hashing.Private) (string, error) {
-	if !e.track.add() {
-		return *new(string), flujo.ErrClosed
-	}
-	defer e.track.done()
-	var r flujogenRun[struct{}]
-	r.state = nil
-	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(string), abort
-	}
-	if !res.Success {
-		return *new(string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
-	}
-	return out, nil
-}
-
-// ExecuteResult runs Greeter on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
-func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in hashing.Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.track.done()
-	r := flujogenRun[struct{}]{record: true}
-	r.state = nil
-	_ = limits // no output of this pipeline reports usage
-	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
-	}
-	return pr, pr.Err
-}
-
-// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
-func (e *GreeterExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujogenMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	e.cnt0.add(s.Steps, "greet")
-	{
-		cs := e.cache0.Stats()
-		st := s.Steps["greet"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
-		s.Steps["greet"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk0.Counters()
-		st := s.Steps["greet"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
-		s.Steps["greet"] = st
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	return s
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *GreeterExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *GreeterExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *GreeterExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies the run-time fields that GreeterExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
-func (e *GreeterExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GreeterExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	aerr := e.applyLive(*cfg)
-	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
-}
-
-// live reports whether GreeterExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *GreeterExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "max_concurrent_executions":
-		m := next.MaxConcurrentExecutions
-		return m != nil && *m <= e.limiter.Max()
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components.
-func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() {
-		e.limiter.SetLimit(*m)
-	}
-	return errors.Join(errs...)
-}
-
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *GreeterExecutor) shrinkCaches(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *GreeterExecutor) Close(ctx context.Context) error {
-	select {
-	case <-e.track.close():
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
-}
-
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *GreeterExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.cache0 != nil {
-		e.cache0.Close()
-	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
-	return errors.Join(errs...)
-}
-
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *GreeterExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
-	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
-	}
-	if !ok {
-		e.failures.Add(1)
-	}
-}
-
-// run0 runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GreeterExecutor) run0(ctx context.Context, in hashing.Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	res.Name = "greet"
-	var start int64
-	if r.record {
-		start = e.clock.Nanotime()
-	}
-	var out string
-	var err error
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key, in); ok {
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		if r.record {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-		}
-		e.finish0(res, start)
-		return out, nil
-	}
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(string), cerr
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(string), cerr
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else {
-			e.brk0.RecordFailure(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	if r.record {
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
-	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = flujogenFeedback(err)
-		e.finish0(res, start)
-		return *new(string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	_ = e.cache0.Set(key, in, out)
-	e.finish0(res, start)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "greet".
-func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	_ = start
-	_ = lat
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GreeterExecutor) invoke0(ctx context.Context, in hashing.Private) (out string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(string), &flujo.PanicError{Step: "greet", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return hashing.Greet(ctx, in)
-}
-
-// call0 makes one attempt of "greet".
-func (e *GreeterExecutor) call0(ctx context.Context, in hashing.Private, r *flujogenRun[struct{}]) (string, error) {
-	out, err := e.invoke0(ctx, in)
-	return out, err
-}
-
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
 	clock     runtime.Clock
@@ -885,6 +463,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["lookup"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -1031,7 +613,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 	}
 	var out int
 	var err error
-	key := flujogenHash1(e.seed, in).Sum64()
+	key := flujogenHash0(e.seed, in).Sum64()
 	if v, ok := e.cache0.Get(key, in); ok {
 		out := v
 		res.Success, res.CacheHit = true, true
@@ -1112,7 +694,9 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, in, out)
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, in, out)
+	}
 	e.finish0(res, start)
 	return out, nil
 }
@@ -1663,6 +1247,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
 		s.Steps["search"] = st
 		s.Cache.Hits += cs.Hits
 		s.Cache.Misses += cs.Misses
@@ -1809,7 +1397,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 	}
 	var out hashing.Result
 	var err error
-	key := flujogenHash2(e.seed, in).Sum64()
+	key := flujogenHash1(e.seed, in).Sum64()
 	if v, ok := e.cache0.Get(key); ok {
 		out := flujogenCopy0(v)
 		res.Success, res.CacheHit = true, true
@@ -1890,7 +1478,9 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 	if r.record {
 		res.Output = out
 	}
-	_ = e.cache0.Set(key, flujogenCopy0(out))
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, flujogenCopy0(out))
+	}
 	e.finish0(res, start)
 	return out, nil
 }
@@ -1936,21 +1526,15 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
-func flujogenHash0(h runtime.Hash, v hashing.Private) runtime.Hash {
-	h = h.AddString(v.Name)
-	return h
-}
-
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
-func flujogenHash1(h runtime.Hash, v hashing.Key) runtime.Hash {
+// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHash0(h runtime.Hash, v hashing.Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash2 adds v to h in the canonical order of the runtime's hashing primitives, leaving unexported fields out.
-func flujogenHash2(h runtime.Hash, v hashing.Query) runtime.Hash {
+// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHash1(h runtime.Hash, v hashing.Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))
 	h = h.AddFloat(v.Score)
