@@ -261,9 +261,19 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	er = append(er, c("return pr, pr.Err"))
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
 	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
-	f.Commentf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
+	opening := []jen.Code{c("_, limits := {}(opts)", qf("ExecOptionsOf"))}
+	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
+	if pg.stateKey != "" {
+		opening = []jen.Code{
+			c("state, limits := {}(opts)", qf("ExecOptionsOf")),
+			c("if st == nil && state != nil {\ns, ok := state.(*{})\nif !ok { return nil, &{}{Node: "+strq(p.Name)+", Expected: {}[*{}](), Got: {}(state)} }\nst = s\n}",
+				pg.stateType(), qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")),
+		}
+		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
+	}
+	f.Comment(doc)
 	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
-		append([]jen.Code{c("_, limits := {}(opts)", qf("ExecOptionsOf"))}, er...)...)
+		append(opening, er...)...)
 
 	callArgs := "ctx, in"
 	if pg.stateKey != "" {
@@ -704,9 +714,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 		call := "return e.ExecuteResult(ctx, v, opts...)"
 		pre := []jen.Code{}
 		if pg.stateKey != "" {
-			call = "return e.ExecuteResult(ctx, v, s, opts...)"
-			pre = append(pre, c("st, _ := {}(opts)", qf("ExecOptionsOf")), c("s, ok := st.(*{})", pg.stateType()),
-				c("if st != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[*{}](), Got: {}(st)} }", qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")))
+			call = "return e.ExecuteResult(ctx, v, nil, opts...)"
 		}
 		run := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Any(), jen.Id("opts").Op("...").Add(qf("ExecOption"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
 			append(append([]jen.Code{

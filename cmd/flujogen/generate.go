@@ -32,7 +32,8 @@ Files are written atomically and only when their bytes change. Generated files
 left behind by removed pipelines are removed. Any analysis or generation error
 is printed as file:line:col: message, and then nothing is written (exit 1).
 A package without pipelines gets no file, which is not an error (exit 0): its
-stale generated file, if any, is removed.
+stale generated file, if any, is removed. When no package matched declares
+any pipeline, generate says so.
 
 Use it as //go:generate go tool flujogen generate`,
 		flags: func(*flag.FlagSet) func(*cli, []string) int {
@@ -116,8 +117,12 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		fmt.Fprintf(c.stderr, "flujogen generate: nothing written\n")
 		return exitInvalid
 	}
-	for _, e := range p.empty {
-		fmt.Fprintf(c.stderr, "flujogen generate: %s declares no pipelines: nothing to generate\n", e)
+	// Packages without pipelines among others that have some are normal
+	// (./... patterns); they are worth a word only when none has any.
+	if len(p.files) == 0 {
+		for _, e := range p.empty {
+			fmt.Fprintf(c.stderr, "flujogen generate: %s declares no pipelines: nothing to generate\n", e)
+		}
 	}
 	changes, err := genwrite.Write(p.files, p.orphans)
 	for _, ch := range changes {

@@ -518,9 +518,16 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 	return out, nil
 }
 
-// ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+// ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*TriageState)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "triage", Expected: reflect.TypeFor[*TriageState](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}

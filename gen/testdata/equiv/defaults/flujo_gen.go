@@ -4544,9 +4544,16 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 	return out, nil
 }
 
-// ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+// ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -5537,9 +5544,16 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 	return out, nil
 }
 
-// ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+// ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -6530,9 +6544,16 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+// ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -15100,9 +15121,16 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
 	if !e.track.add() {
 		return nil, flujo.ErrClosed
 	}
@@ -17543,12 +17571,7 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				st, _ := flujo.ExecOptionsOf(opts)
-				s, ok := st.(*flujotest.State)
-				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
-				}
-				return e.ExecuteResult(ctx, v, s, opts...)
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}
@@ -17566,12 +17589,7 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				st, _ := flujo.ExecOptionsOf(opts)
-				s, ok := st.(*flujotest.State)
-				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
-				}
-				return e.ExecuteResult(ctx, v, s, opts...)
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}
@@ -17589,12 +17607,7 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				st, _ := flujo.ExecOptionsOf(opts)
-				s, ok := st.(*flujotest.State)
-				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
-				}
-				return e.ExecuteResult(ctx, v, s, opts...)
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}
@@ -17846,12 +17859,7 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "logflake", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
-				st, _ := flujo.ExecOptionsOf(opts)
-				s, ok := st.(*flujotest.State)
-				if st != nil && !ok {
-					return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(st)}
-				}
-				return e.ExecuteResult(ctx, v, s, opts...)
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}
