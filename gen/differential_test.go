@@ -102,16 +102,11 @@ func TestDifferential(t *testing.T) {
 							t.Fatal(err)
 						}
 						defer core.Close(ctx)
-						rs, err := v.runners(genClock)
-						if err != nil {
-							t.Fatal(err)
+						gen, ok, err := v.build(varName, genClock)
+						if err != nil || !ok {
+							t.Fatalf("no generated executor of %s (%v)", varName, err)
 						}
-						defer func() {
-							for _, r := range rs {
-								r.close(ctx)
-							}
-						}()
-						gen := rs[varName]
+						defer gen.close(ctx)
 						coreIn, genIn := sc.inputs(), sc.inputs()
 						for i := range coreIn {
 							var copts, gopts []flujo.ExecOption

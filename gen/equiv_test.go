@@ -31,8 +31,10 @@ var suiteVars = map[flujo.Node]string{
 }
 
 type runnerSet struct {
-	cfg     runtime.OptimizationConfig
-	runners func(runtime.Clock) (map[string]runner, error)
+	cfg runtime.OptimizationConfig
+	// build builds the executor of the pipeline variable name; false when
+	// the file has none.
+	build func(name string, clock runtime.Clock) (runner, bool, error)
 }
 
 type runner struct {
@@ -42,35 +44,24 @@ type runner struct {
 }
 
 func variants() []runnerSet {
-	wrap := func(cfg string, build func(runtime.Clock) (map[string]runner, error)) runnerSet {
-		return runnerSet{equivVariants()[cfg], build}
-	}
 	return []runnerSet{
-		wrap("defaults", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := gendefaults.FlujogenRunners(flujo.WithClock(c))
-			return runnersOf(m, func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
-		}),
-		wrap("breaker", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := breaker.FlujogenRunners(flujo.WithClock(c))
-			return runnersOf(m, func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
-		}),
-		wrap("cached", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := cached.FlujogenRunners(flujo.WithClock(c))
-			return runnersOf(m, func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
-		}),
-		wrap("packed", func(c runtime.Clock) (map[string]runner, error) {
-			m, err := packed.FlujogenRunners(flujo.WithClock(c))
-			return runnersOf(m, func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} }), err
-		}),
+		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 	}
 }
 
-func runnersOf[R any](m map[string]R, conv func(R) runner) map[string]runner {
-	out := make(map[string]runner, len(m))
-	for k, v := range m {
-		out[k] = conv(v)
+// builder adapts the constructors of one generated file.
+func builder[R any](ctors map[string]func(...flujo.CoreOption) (R, error), conv func(R) runner) func(string, runtime.Clock) (runner, bool, error) {
+	return func(name string, clock runtime.Clock) (runner, bool, error) {
+		ctor, ok := ctors[name]
+		if !ok {
+			return runner{}, false, nil
+		}
+		r, err := ctor(flujo.WithClock(clock))
+		return conv(r), true, err
 	}
-	return out
 }
 
 // sameCompiled reports whether a and b agree on every field that
@@ -85,9 +76,12 @@ func sameCompiled(a, b runtime.OptimizationConfig) bool {
 	return true
 }
 
-// genEngine runs the suite's declarations on generated executors.
+// genEngine runs the suite's declarations on generated executors, built on
+// first use.
 type genEngine struct {
 	t       testing.TB
+	set     runnerSet
+	clock   runtime.Clock
 	runners map[string]runner
 }
 
@@ -98,7 +92,13 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 	}
 	r, ok := e.runners[name]
 	if !ok {
-		e.t.Skipf("%s was not generated", name)
+		var err error
+		if r, ok, err = e.set.build(name, e.clock); err != nil {
+			e.t.Fatal(err)
+		} else if !ok {
+			e.t.Skipf("%s was not generated", name)
+		}
+		e.runners[name] = r
 	}
 	return r.run(ctx, input, opts...)
 }
@@ -108,18 +108,15 @@ func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Cl
 		if !sameCompiled(v.cfg, cfg) {
 			continue
 		}
-		rs, err := v.runners(clock)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := &genEngine{t: t, set: v, clock: clock, runners: map[string]runner{}}
 		t.Cleanup(func() {
-			for _, r := range rs {
+			for _, r := range e.runners {
 				if err := r.close(context.Background()); err != nil {
 					t.Error(err)
 				}
 			}
 		})
-		return &genEngine{t: t, runners: rs}
+		return e
 	}
 	t.Skip("no generated variant for this configuration")
 	return nil

@@ -708,7 +708,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
 		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
 	)
-	body := []jen.Code{c("m := make(map[string]FlujogenRunner)")}
+	body := []jen.Code{c("m := make(map[string]func(...{}) (FlujogenRunner, error))", qf("CoreOption"))}
 	for _, pg := range pipes {
 		in := g.typ(pg.p.In.Type, pg.p.Pos)
 		call := "return e.ExecuteResult(ctx, v, opts...)"
@@ -721,18 +721,18 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 				c("v, ok := in.({})", in.Clone()),
 				c("if in != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[{}](), Got: {}(in)} }", qf("InputTypeError"), jen.Qual("reflect", "TypeFor"), in.Clone(), jen.Qual("reflect", "TypeOf")),
 			}, pre...), c(call))...)
-		body = append(body, jen.Block(
+		body = append(body, jen.Id("m").Index(jen.Lit(pg.p.Var)).Op("=").Func().Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Id("FlujogenRunner"), jen.Error()).Block(
 			c("e, err := "+pg.ctor+"(opts...)"),
-			c("if err != nil { return nil, err }"),
-			jen.Id("m").Index(jen.Lit(pg.p.Var)).Op("=").Id("FlujogenRunner").Values(jen.Dict{
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("FlujogenRunner").Values(), jen.Err())),
+			jen.Return(jen.Id("FlujogenRunner").Values(jen.Dict{
 				jen.Id("Run"):    run,
 				jen.Id("Stats"):  jen.Id("e.OptimizationStats"),
 				jen.Id("Close"):  jen.Id("e.Close"),
 				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
-			}),
+			}), jen.Nil()),
 		))
 	}
-	body = append(body, c("return m, nil"))
-	f.Comment("FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.")
-	f.Func().Id("FlujogenRunners").Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Map(jen.String()).Id("FlujogenRunner"), jen.Error()).Block(body...)
+	body = append(body, c("return m"))
+	f.Comment("FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.")
+	f.Func().Id("FlujogenRunners").Params().Map(jen.String()).Func().Params(jen.Op("...").Add(qf("CoreOption"))).Params(jen.Id("FlujogenRunner"), jen.Error()).Block(body...)
 }

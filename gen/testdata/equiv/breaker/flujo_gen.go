@@ -17437,15 +17437,15 @@ type FlujogenRunner struct {
 	Config func() runtime.OptimizationConfig
 }
 
-// FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.
-func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error) {
-	m := make(map[string]FlujogenRunner)
-	{
+// FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
+func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, error) {
+	m := make(map[string]func(...flujo.CoreOption) (FlujogenRunner, error))
+	m["BackoffLong"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBackoffLongExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BackoffLong"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17456,14 +17456,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFail"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFail"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17474,14 +17474,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFlaky"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFlakyExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFlaky"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17492,14 +17492,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTags"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTags"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17510,14 +17510,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsShared"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsSharedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsShared"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17528,14 +17528,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsTTL"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsTTLExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsTTL"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17546,14 +17546,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17564,14 +17564,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever2"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForever2Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever2"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17582,14 +17582,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountTo3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountTo3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountTo3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17600,14 +17600,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FailOnce"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FailOnce"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17618,14 +17618,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanKeepFirst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanKeepFirstExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanKeepFirst"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17636,14 +17636,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanMergeUpdate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanMergeUpdateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanMergeUpdate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17654,14 +17654,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanNoMerge"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanNoMergeExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanNoMerge"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17672,14 +17672,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17690,14 +17690,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyRetries3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyRetries3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyRetries3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17708,14 +17708,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["History"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17726,14 +17726,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapEcho"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapEchoExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapEcho"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17744,14 +17744,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapFlakyInOrder"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapFlakyInOrderExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapFlakyInOrder"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17762,14 +17762,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Panics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewPanicsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Panics"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17780,14 +17780,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelBlocks"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelBlocksExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelBlocks"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17798,14 +17798,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelIgnore"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelIgnoreExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelIgnore"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17816,14 +17816,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelPropagate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelPropagateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelPropagate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17834,14 +17834,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelSpend"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelSpendExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelSpend"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17852,14 +17852,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteNoDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteNoDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteNoDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17870,14 +17870,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteWithDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteWithDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteWithDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17888,14 +17888,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Spend3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewSpend3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Spend3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17906,14 +17906,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["StateRetry"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewStateRetryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["StateRetry"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17924,14 +17924,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["TimesOut"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewTimesOutExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["TimesOut"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17942,14 +17942,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Validated"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewValidatedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Validated"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17960,14 +17960,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFailedFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFailedFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFailedFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17978,14 +17978,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17996,9 +17996,9 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	return m, nil
+	return m
 }
 
 // flujogenCopy0 returns a deep copy of v.

@@ -17375,15 +17375,15 @@ type FlujogenRunner struct {
 	Config func() runtime.OptimizationConfig
 }
 
-// FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.
-func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error) {
-	m := make(map[string]FlujogenRunner)
-	{
+// FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
+func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, error) {
+	m := make(map[string]func(...flujo.CoreOption) (FlujogenRunner, error))
+	m["BackoffLong"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBackoffLongExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BackoffLong"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17394,14 +17394,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFail"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFail"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17412,14 +17412,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFlaky"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFlakyExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFlaky"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17430,14 +17430,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTags"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTags"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17448,14 +17448,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsShared"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsSharedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsShared"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17466,14 +17466,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsTTL"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsTTLExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsTTL"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17484,14 +17484,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17502,14 +17502,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever2"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForever2Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever2"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17520,14 +17520,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountTo3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountTo3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountTo3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17538,14 +17538,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FailOnce"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FailOnce"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17556,14 +17556,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanKeepFirst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanKeepFirstExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanKeepFirst"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17574,14 +17574,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanMergeUpdate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanMergeUpdateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanMergeUpdate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17592,14 +17592,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanNoMerge"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanNoMergeExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanNoMerge"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17610,14 +17610,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17628,14 +17628,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyRetries3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyRetries3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyRetries3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17646,14 +17646,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["History"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17664,14 +17664,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapEcho"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapEchoExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapEcho"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17682,14 +17682,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapFlakyInOrder"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapFlakyInOrderExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapFlakyInOrder"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17700,14 +17700,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Panics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewPanicsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Panics"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17718,14 +17718,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelBlocks"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelBlocksExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelBlocks"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17736,14 +17736,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelIgnore"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelIgnoreExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelIgnore"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17754,14 +17754,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelPropagate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelPropagateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelPropagate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17772,14 +17772,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelSpend"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelSpendExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelSpend"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17790,14 +17790,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteNoDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteNoDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteNoDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17808,14 +17808,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteWithDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteWithDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteWithDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17826,14 +17826,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Spend3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewSpend3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Spend3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17844,14 +17844,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["StateRetry"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewStateRetryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["StateRetry"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17862,14 +17862,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["TimesOut"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewTimesOutExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["TimesOut"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17880,14 +17880,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Validated"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewValidatedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Validated"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17898,14 +17898,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFailedFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFailedFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFailedFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17916,14 +17916,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17934,9 +17934,9 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	return m, nil
+	return m
 }
 
 // flujogenCopy0 returns a deep copy of v.

@@ -17746,15 +17746,15 @@ type FlujogenRunner struct {
 	Config func() runtime.OptimizationConfig
 }
 
-// FlujogenRunners builds every executor of this file with opts, keyed by pipeline variable.
-func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error) {
-	m := make(map[string]FlujogenRunner)
-	{
+// FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
+func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, error) {
+	m := make(map[string]func(...flujo.CoreOption) (FlujogenRunner, error))
+	m["BackoffLong"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBackoffLongExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BackoffLong"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17765,14 +17765,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFail"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFail"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17783,14 +17783,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["BreakerFlaky"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFlakyExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["BreakerFlaky"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17801,14 +17801,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTags"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTags"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17819,14 +17819,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsShared"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsSharedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsShared"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17837,14 +17837,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CachedTagsTTL"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsTTLExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CachedTagsTTL"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17855,14 +17855,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17873,14 +17873,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountForever2"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForever2Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountForever2"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17891,14 +17891,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["CountTo3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountTo3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["CountTo3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17909,14 +17909,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FailOnce"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FailOnce"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17927,14 +17927,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanKeepFirst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanKeepFirstExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanKeepFirst"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17945,14 +17945,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanMergeUpdate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanMergeUpdateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanMergeUpdate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17963,14 +17963,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FanNoMerge"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanNoMergeExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FanNoMerge"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17981,14 +17981,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -17999,14 +17999,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["FlakyRetries3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFlakyRetries3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["FlakyRetries3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18017,14 +18017,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["History"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18035,14 +18035,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapEcho"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapEchoExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapEcho"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18053,14 +18053,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["MapFlakyInOrder"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewMapFlakyInOrderExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["MapFlakyInOrder"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18071,14 +18071,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Panics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewPanicsExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Panics"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18089,14 +18089,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelBlocks"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelBlocksExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelBlocks"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18107,14 +18107,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelIgnore"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelIgnoreExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelIgnore"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18125,14 +18125,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelPropagate"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelPropagateExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelPropagate"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18143,14 +18143,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["ParallelSpend"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewParallelSpendExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["ParallelSpend"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18161,14 +18161,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteNoDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteNoDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteNoDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18179,14 +18179,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["RouteWithDefault"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewRouteWithDefaultExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["RouteWithDefault"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18197,14 +18197,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Spend3"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewSpend3Executor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Spend3"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18215,14 +18215,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["StateRetry"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewStateRetryExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["StateRetry"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18233,14 +18233,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["TimesOut"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewTimesOutExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["TimesOut"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18251,14 +18251,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["Validated"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewValidatedExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["Validated"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18269,14 +18269,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFailedFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFailedFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFailedFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18287,14 +18287,14 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	{
+	m["WithFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewWithFallbackExecutor(opts...)
 		if err != nil {
-			return nil, err
+			return FlujogenRunner{}, err
 		}
-		m["WithFallback"] = FlujogenRunner{
+		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
@@ -18305,9 +18305,9 @@ func FlujogenRunners(opts ...flujo.CoreOption) (map[string]FlujogenRunner, error
 				return e.ExecuteResult(ctx, v, opts...)
 			},
 			Stats: e.OptimizationStats,
-		}
+		}, nil
 	}
-	return m, nil
+	return m
 }
 
 // flujogenCopy0 returns a deep copy of v.
