@@ -172,47 +172,105 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	}
 }
 
+// scratchName is the type of a Parallel's working space.
+func (pg *pipelineGen) scratchName(n *analysis.Node) string {
+	return fmt.Sprintf("scratch%s%d", pg.X, n.ID)
+}
+
+func poolName(n *analysis.Node) string { return fmt.Sprintf("pool%d", n.ID) }
+
+// pooled reports whether Parallel scratch space is pooled
+// (enable_object_pool).
+func (pg *pipelineGen) pooled() bool { return pg.g.cfg.Optimization.EnableObjectPool }
+
+// emitScratch emits the working space of one run of the Parallel n: what
+// its branches write, in one object, pooled with enable_object_pool, so a
+// run allocates nothing but its goroutines.
+func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
+	k := len(n.Children)
+	bs := pg.branchStates[n]
+	fields := []jen.Code{
+		jen.Id("results").Index(jen.Lit(k)).Add(qf("StepResult")),
+		jen.Id("aborts").Index(jen.Lit(k)).Error(),
+		jen.Id("finished").Index(jen.Lit(k)).Bool(),
+		jen.Id("done").Chan().Int(),
+	}
+	if pg.usage {
+		fields = append(fields, jen.Id("budgets").Index(jen.Lit(k)).Op("*").Id("flujogenBudget"))
+	}
+	for i, br := range n.Children {
+		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Id("flujogenRun").Types(pg.stateType()))
+		if i < len(bs) && bs[i].copied {
+			fields = append(fields, jen.Id(fmt.Sprintf("w%d", i)).Add(pg.stateType()))
+		}
+	}
+	name := pg.scratchName(n)
+	f.Commentf("%s is the working space of one run of parallel %q.", name, n.Name)
+	f.Type().Id(name).Struct(fields...)
+	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
+	if pg.pooled() {
+		get = []jen.Code{c("return e." + poolName(n) + ".Get()")}
+	}
+	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
+}
+
+// scratchPools returns the Parallel nodes whose scratch space is pooled.
+func (pg *pipelineGen) scratchPools() []*analysis.Node {
+	if !pg.pooled() {
+		return nil
+	}
+	var out []*analysis.Node
+	for _, n := range pg.nodes {
+		if n.Kind == analysis.KindParallel {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	k := len(n.Children)
 	out := pg.out(n)
 	pi := n.Parallel
 	propagate := n.Options.OnBranchFailure != analysis.Ignore
+	pg.emitScratch(f, n)
 	b := []jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
+		c("sc := e.get" + pg.scratchName(n) + "()"),
 	}
 	if pg.usage {
-		b = append(b, c(fmt.Sprintf("budgets := r.budget.split(%d)", k)))
+		b = append(b, c("r.budget.splitInto(sc.budgets[:])"))
 	}
-	b = append(b,
-		c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")),
-		c("defer cancel()"),
-		c(fmt.Sprintf("var results [%d]{}", k), qf("StepResult")),
-		c(fmt.Sprintf("var aborts [%d]error", k)),
-		c(fmt.Sprintf("var finished [%d]bool", k)),
-		c(fmt.Sprintf("done := make(chan int, %d)", k)),
-	)
+	// Siblings are cancelled when one fails (Propagate) or aborts the run
+	// (a usage limit); else the caller's context is enough.
+	cancellable := propagate || pg.usage
+	if cancellable {
+		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
+	} else {
+		b = append(b, c("bctx, cancel := ctx, func() {}"))
+	}
 	bs := pg.branchStates[n]
 	for i, br := range n.Children {
-		o := fmt.Sprintf("o%d", i)
-		rs := fmt.Sprintf("r%d", i)
-		b = append(b, c("var "+o+" {}", pg.out(br)), c(rs+" := *r"))
+		rs := fmt.Sprintf("sc.r%d", i)
+		b = append(b, c(rs+" = *r"))
 		if i < len(bs) && bs[i].copied {
-			w := fmt.Sprintf("w%d", i)
-			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos)...)
+			w := fmt.Sprintf("sc.w%d", i)
+			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".state = &"+w))
 		}
 		if pg.usage {
-			b = append(b, c(fmt.Sprintf("%s.budget = budgets[%d]", rs, i)))
+			b = append(b, c(fmt.Sprintf("%s.budget = sc.budgets[%d]", rs, i)))
 		}
 		b = append(b,
 			c("e.track.addChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.track.done()\n%s, aborts[%d] = e.%s(bctx, in, &%s, &results[%d])\ndone <- %d\n}()", o, i, runName(br), rs, i, i)),
+			c(fmt.Sprintf("go func() {\ndefer e.track.done()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
 		)
 	}
 	failCase := ""
 	if propagate {
-		failCase = "case !results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\tcancel()\n"
+		failCase = "case !sc.results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\tcancel()\n"
 	}
 	b = append(b,
 		c("var abort error"),
@@ -220,9 +278,9 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("_ = failed"),
 		jen.For(jen.Range().Lit(k)).Block(
 			c(`select {
-case i := <-done:
-	finished[i] = true
-	switch ab := aborts[i]; {
+case i := <-sc.done:
+	sc.finished[i] = true
+	switch ab := sc.aborts[i]; {
 	case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 		if abort == nil {
 			abort = ab
@@ -231,9 +289,12 @@ case i := <-done:
 	case ab != nil:
 	`+failCase+`}
 case <-ctx.Done():
-	for i := range results {
-		if finished[i] {
-			res.Steps = append(res.Steps, results[i])
+	// The branches still running see the cancellation and end in
+	// goroutines the executor counts; they may still write the scratch
+	// space, which is therefore not reused.
+	for i := range sc.results {
+		if sc.finished[i] {
+			res.Steps = append(res.Steps, sc.results[i])
 		}
 	}
 	res.Err = ctx.Err()
@@ -241,16 +302,19 @@ case <-ctx.Done():
 }`, out.Clone()),
 		),
 	)
+	if pg.pooled() {
+		b = append(b, c("defer e."+poolName(n)+".Put(sc)"))
+	}
 	if pg.usage {
-		b = append(b, c("r.budget.absorb(budgets)"))
+		b = append(b, c("r.budget.absorb(sc.budgets[:])"))
 	}
 	b = append(b,
-		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[:]...) }"),
-		c("for i := range results {\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}"),
+		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
+		c("for i := range sc.results {\nres.Cost += sc.results[i].Cost\nres.Tokens += sc.results[i].Tokens\n}"),
 		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
 	)
 	if propagate {
-		b = append(b, c("if failed >= 0 {\nfr := &results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
+		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
 			jen.Qual("fmt", "Sprintf"), out.Clone()))
 	}
 	b = append(b, pg.mergeCode(n, bs)...)
@@ -280,7 +344,7 @@ case <-ctx.Done():
 		if i > 0 {
 			oargs += ", "
 		}
-		oargs += fmt.Sprintf("o%d", i)
+		oargs += fmt.Sprintf("sc.o%d", i)
 	}
 	joinCall := []jen.Code{c("out, jerr := e." + join + "(" + oargs + ")")}
 	if pi.JoinReturnsError {

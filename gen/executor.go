@@ -550,10 +550,11 @@ func helperSources(usage, breakers bool) []jen.Code {
 	defer b.mu.Unlock()
 	return b.cost, b.tokens
 }`),
-			c(`func (b *flujogenBudget) split(n int) []*flujogenBudget {
-	parts := make([]*flujogenBudget, n)
+			c(`func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
+	n := len(parts)
 	if b == nil {
-		return parts
+		clear(parts)
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -571,7 +572,6 @@ func helperSources(usage, breakers bool) []jen.Code {
 		}
 		parts[i] = p
 	}
-	return parts
 }`),
 			c(`func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	if b == nil {

@@ -131,7 +131,7 @@ func TestMergeConflictIsAnError(t *testing.T) {
 	}
 	fan.Options.Merge = analysis.MergeUpdate
 	out, err := generateMB(t, b, fan, nil)
-	if err != nil || !strings.Contains(out, "r.state.A = w1.A") {
+	if err != nil || !strings.Contains(out, "r.state.A = sc.w1.A") {
 		t.Errorf("MergeUpdate: err %v; merge code missing", err)
 	}
 }

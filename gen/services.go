@@ -39,6 +39,12 @@ func (pg *pipelineGen) adaptive() bool {
 	return pg.g.cfg.Optimization.EnableConcurrencyOptimization && pg.timed()
 }
 
+// shrinks reports whether the executor gives memory back under pressure:
+// with the resource manager, when it has caches or pools.
+func (pg *pipelineGen) shrinks() bool {
+	return pg.resources() && (len(pg.caches) > 0 || len(pg.scratchPools()) > 0)
+}
+
 func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
 
 // fields returns the executor struct's fields.
@@ -68,6 +74,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	if pg.telemetry() {
 		fields = append(fields, jen.Id("telemetry").Op("*").Add(qr("Telemetry")))
+	}
+	for _, n := range pg.scratchPools() {
+		fields = append(fields, jen.Id(poolName(n)).Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchName(n))).Comment(fmt.Sprintf("scratch space of parallel %q", n.Name)))
 	}
 	if pg.resources() {
 		fields = append(fields, jen.Id("resources").Op("*").Add(qr("ResourceManager")))
@@ -128,6 +137,11 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
+	for _, n := range pg.scratchPools() {
+		sn := pg.scratchName(n)
+		b = append(b, check(fmt.Sprintf("e.%s, err = {}(%d, %v, func() %s { return %s{done: make(chan int, %d)} }, func(sc *%s) { *sc = %s{done: sc.done} })",
+			poolName(n), cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, sn, sn, len(n.Children), sn, sn), qr("NewPool")))
+	}
 	if pg.limiter() {
 		b = append(b, c("lo := {}()", qr("DefaultLimiterOptions")))
 		if m := cfg.MaxConcurrentExecutions; m != nil {
@@ -182,8 +196,8 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 		b = append(b, check("e.resources, err = {}({}{MemoryThresholdMB: {}, CPUThresholdPercent: {}, Interval: {}, "+limit+"Sampler: set.Sampler, Logger: set.Logger})",
 			qr("NewResourceManager"), qr("ResourceOptions"), jen.Lit(cfg.MemoryPressureThresholdMb), jen.Lit(cfg.CPUUsageThresholdPercent), durationLit(resourceInterval)))
-		if len(pg.caches) > 0 {
-			b = append(b, check("err = e.resources.RegisterShrinker(\"result-cache\", e.shrinkCaches)"))
+		if pg.shrinks() {
+			b = append(b, check("err = e.resources.RegisterShrinker(\"result-cache\", e.shrink)"))
 		}
 		b = append(b, check("err = e.resources.Start()"))
 	}
@@ -302,6 +316,19 @@ func (pg *pipelineGen) stats() []jen.Code {
 	if pg.resources() && len(pg.caches) > 0 {
 		b = append(b, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
 	}
+	for _, n := range pg.scratchPools() {
+		b = append(b, jen.Block(
+			c("ps := e."+poolName(n)+".Stats()"),
+			c("p := &s.Memory.ObjectPool"),
+			c("p.Gets += ps.Gets"),
+			c("p.Hits += ps.Hits"),
+			c("p.Misses += ps.Misses"),
+			c("p.Puts += ps.Puts - ps.Drops"),
+			c("p.Drops += ps.Drops"),
+			c("p.Idle += ps.Idle"),
+			c("p.Capacity += ps.Capacity"),
+		))
+	}
 	return append(b, c("return s"))
 }
 
@@ -344,20 +371,25 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	f.Add(recv()).Id("applyLive").Params(jen.Id("cfg").Add(qr("OptimizationConfig"))).Error().Block(
 		append(apply, c("return {}(errs...)", jen.Qual("errors", "Join")))...)
 
-	if pg.resources() && len(pg.caches) > 0 {
+	if pg.shrinks() {
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
 			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
 			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
 		}
-		f.Comment("shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.")
-		body := []jen.Code{
-			jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(
+		for _, n := range pg.scratchPools() {
+			shrink = append(shrink, c("e."+poolName(n)+".Shrink()"))
+		}
+		body := []jen.Code{}
+		if len(pg.caches) > 0 {
+			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(
 				jen.If(jen.Id("e.cachesShrunk.Swap(false)")).Block(restore...),
 				c("return"),
-			),
-			c("e.cachesShrunk.Store(true)"),
+			), c("e.cachesShrunk.Store(true)"))
+		} else {
+			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(c("return")))
 		}
-		f.Add(recv()).Id("shrinkCaches").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
+		f.Comment("shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.")
+		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
 }

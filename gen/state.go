@@ -55,12 +55,17 @@ func (pg *pipelineGen) writeSet(all bool, fields []string) (names []string, whol
 
 // stateCopy returns statements declaring dst as a copy of *src, the state,
 // with the fields of the write set deep-copied (all of them when whole).
-func (pg *pipelineGen) stateCopy(dst, src string, names []string, whole bool, pos string) []jen.Code {
+// With assign, dst exists and is assigned.
+func (pg *pipelineGen) stateCopy(dst, src string, names []string, whole bool, pos string, assign ...bool) []jen.Code {
 	g := pg.g
-	if whole {
-		return []jen.Code{c(dst+" := {}", g.copyExpr(pg.stateKey, jen.Op("*").Id(src), pos))}
+	op := " := "
+	if len(assign) > 0 && assign[0] {
+		op = " = "
 	}
-	out := []jen.Code{c(dst + " := *" + src)}
+	if whole {
+		return []jen.Code{c(dst+op+"{}", g.copyExpr(pg.stateKey, jen.Op("*").Id(src), pos))}
+	}
+	out := []jen.Code{c(dst + op + "*" + src)}
 	for _, name := range names {
 		f, ok := pg.stateField(name)
 		if !ok {
@@ -196,8 +201,8 @@ func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code 
 		}
 		var chain []string
 		for _, i := range writers {
-			w := fmt.Sprintf("w%d%s", i, sel)
-			chain = append(chain, fmt.Sprintf("if results[%d].Success && %s {\n%s = %s\n}", i, pg.g.differExpr(key, w, dst, n.Pos), dst, w))
+			w := fmt.Sprintf("sc.w%d%s", i, sel)
+			chain = append(chain, fmt.Sprintf("if sc.results[%d].Success && %s {\n%s = %s\n}", i, pg.g.differExpr(key, w, dst, n.Pos), dst, w))
 		}
 		out = append(out, c(strings.Join(chain, " else ")))
 	}

@@ -344,6 +344,7 @@ type OrdersExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	pool8        *runtime.Pool[scratchOrdersExecutor8] // scratch space of parallel "complete"
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -442,6 +443,9 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if e.brk13, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool8, err = runtime.NewPool(50, 0.9, func() scratchOrdersExecutor8 { return scratchOrdersExecutor8{done: make(chan int, 2)} }, func(sc *scratchOrdersExecutor8) { *sc = scratchOrdersExecutor8{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -476,7 +480,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -685,6 +689,17 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.pool8.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -738,8 +753,8 @@ func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *OrdersExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache12.RestoreCapacity()
@@ -748,6 +763,7 @@ func (e *OrdersExecutor) shrinkCaches(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache12.Shrink(0.5)
+	e.pool8.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1574,6 +1590,23 @@ func (e *OrdersExecutor) run8(ctx context.Context, in Draft, r *flujogenRun[stru
 	return out, abort
 }
 
+// scratchOrdersExecutor8 is the working space of one run of parallel "complete".
+type scratchOrdersExecutor8 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	o0       Record
+	r0       flujogenRun[struct{}]
+	o1       Country
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchOrdersExecutor8 returns working space for parallel "complete".
+func (e *OrdersExecutor) getscratchOrdersExecutor8() *scratchOrdersExecutor8 {
+	return e.pool8.Get()
+}
+
 // join8 calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
 func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
 	defer func() {
@@ -1588,74 +1621,73 @@ func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
 func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "complete"
 	res.Attempts = 1
+	sc := e.getscratchOrdersExecutor8()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 Record
-	r0 := *r
+	sc.r0 = *r
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run9(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run9(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 Country
-	r1 := *r
+	sc.r1 = *r
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run10(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run10(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(Record), ctx.Err()
 		}
 	}
+	defer e.pool8.Put(sc)
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(Record), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Record), nil
 	}
-	out, jerr := e.join8(o0, o1)
+	out, jerr := e.join8(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Record), nil

@@ -245,10 +245,11 @@ func (b *flujogenBudget) totals() (float64, int) {
 	defer b.mu.Unlock()
 	return b.cost, b.tokens
 }
-func (b *flujogenBudget) split(n int) []*flujogenBudget {
-	parts := make([]*flujogenBudget, n)
+func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
+	n := len(parts)
 	if b == nil {
-		return parts
+		clear(parts)
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -266,7 +267,6 @@ func (b *flujogenBudget) split(n int) []*flujogenBudget {
 		}
 		parts[i] = p
 	}
-	return parts
 }
 func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	if b == nil {

@@ -251,10 +251,11 @@ func (b *flujogenBudget) totals() (float64, int) {
 	defer b.mu.Unlock()
 	return b.cost, b.tokens
 }
-func (b *flujogenBudget) split(n int) []*flujogenBudget {
-	parts := make([]*flujogenBudget, n)
+func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
+	n := len(parts)
 	if b == nil {
-		return parts
+		clear(parts)
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -272,7 +273,6 @@ func (b *flujogenBudget) split(n int) []*flujogenBudget {
 		}
 		parts[i] = p
 	}
-	return parts
 }
 func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	if b == nil {
@@ -382,6 +382,7 @@ type TriageExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool3      *runtime.Pool[scratchTriageExecutor3] // scratch space of parallel "enrich"
 	resources  *runtime.ResourceManager
 
 	// Step "classify".
@@ -467,6 +468,9 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if e.brk9, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool3, err = runtime.NewPool(50, 0.9, func() scratchTriageExecutor3 { return scratchTriageExecutor3{done: make(chan int, 2)} }, func(sc *scratchTriageExecutor3) { *sc = scratchTriageExecutor3{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -487,6 +491,9 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -687,6 +694,17 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool3.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -738,6 +756,14 @@ func (e *TriageExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool3.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1138,6 +1164,25 @@ func (e *TriageExecutor) run3(ctx context.Context, in Classification, r *flujoge
 	return out, abort
 }
 
+// scratchTriageExecutor3 is the working space of one run of parallel "enrich".
+type scratchTriageExecutor3 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	budgets  [2]*flujogenBudget
+	o0       CustomerContext
+	r0       flujogenRun[TriageState]
+	o1       Sentiment
+	r1       flujogenRun[TriageState]
+	w1       TriageState
+}
+
+// getscratchTriageExecutor3 returns working space for parallel "enrich".
+func (e *TriageExecutor) getscratchTriageExecutor3() *scratchTriageExecutor3 {
+	return e.pool3.Get()
+}
+
 // join3 calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
 func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
 	defer func() {
@@ -1152,87 +1197,86 @@ func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, 
 func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	res.Name = "enrich"
 	res.Attempts = 1
-	budgets := r.budget.split(2)
+	sc := e.getscratchTriageExecutor3()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 CustomerContext
-	r0 := *r
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run4(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run4(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 Sentiment
-	r1 := *r
-	w1 := *r.state
-	w1.Flags = flujogenCopy1(r.state.Flags)
-	r1.state = &w1
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.w1.Flags = flujogenCopy1(r.state.Flags)
+	sc.r1.state = &sc.w1
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run5(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run5(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(Enriched), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool3.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(Enriched), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Enriched), nil
 	}
-	if results[1].Success && w1.Sentiment != r.state.Sentiment {
-		r.state.Sentiment = w1.Sentiment
+	if sc.results[1].Success && sc.w1.Sentiment != r.state.Sentiment {
+		r.state.Sentiment = sc.w1.Sentiment
 	}
-	if results[1].Success && !flujogenEqual0(w1.Flags, r.state.Flags) {
-		r.state.Flags = w1.Flags
+	if sc.results[1].Success && !flujogenEqual0(sc.w1.Flags, r.state.Flags) {
+		r.state.Flags = sc.w1.Flags
 	}
-	out, jerr := e.join3(o0, o1)
+	out, jerr := e.join3(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Enriched), nil

@@ -406,7 +406,7 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -591,8 +591,8 @@ func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *GreeterExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()
@@ -857,7 +857,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1042,8 +1042,8 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *LookerExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()
@@ -1691,7 +1691,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1876,8 +1876,8 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *SearcherExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()

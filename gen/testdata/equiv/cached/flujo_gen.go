@@ -265,10 +265,11 @@ func (b *flujogenBudget) totals() (float64, int) {
 	defer b.mu.Unlock()
 	return b.cost, b.tokens
 }
-func (b *flujogenBudget) split(n int) []*flujogenBudget {
-	parts := make([]*flujogenBudget, n)
+func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
+	n := len(parts)
 	if b == nil {
-		return parts
+		clear(parts)
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -286,7 +287,6 @@ func (b *flujogenBudget) split(n int) []*flujogenBudget {
 		}
 		parts[i] = p
 	}
-	return parts
 }
 func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
 	if b == nil {
@@ -1688,7 +1688,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1873,8 +1873,8 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *CachedTagsExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()
@@ -2133,7 +2133,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2318,8 +2318,8 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *CachedTagsSharedExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()
@@ -2584,7 +2584,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrinkCaches); err != nil {
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2769,8 +2769,8 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	return errors.Join(errs...)
 }
 
-// shrinkCaches reacts to memory pressure: from high pressure on, every sample halves the caches' capacity; below, they get it back.
-func (e *CachedTagsTTLExecutor) shrinkCaches(level runtime.PressureLevel) {
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
 			e.cache0.RestoreCapacity()
@@ -4690,6 +4690,7 @@ type FanKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchFanKeepFirstExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -4752,6 +4753,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanKeepFirstExecutor0 { return scratchFanKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanKeepFirstExecutor0) { *sc = scratchFanKeepFirstExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -4769,6 +4773,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -4936,6 +4943,17 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -4987,6 +5005,14 @@ func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5042,6 +5068,28 @@ func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return out, abort
 }
 
+// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutor0 struct {
+	results  [3]flujo.StepResult
+	aborts   [3]error
+	finished [3]bool
+	done     chan int
+	budgets  [3]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+	o2       flujotest.Job
+	r2       flujogenRun[flujotest.State]
+}
+
+// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -5056,99 +5104,97 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(3)
+	sc := e.getscratchFanKeepFirstExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [3]flujo.StepResult
-	var aborts [3]error
-	var finished [3]bool
-	done := make(chan int, 3)
-	var o0 flujotest.Job
-	r0 := *r
-	w0 := *r.state
-	r0.state = &w0
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	w1 := *r.state
-	r1.state = &w1
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
-	var o2 flujotest.Job
-	r2 := *r
-	r2.budget = budgets[2]
+	sc.r2 = *r
+	sc.r2.budget = sc.budgets[2]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
-		done <- 2
+		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.done <- 2
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 3 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if results[0].Success && w0.A != r.state.A {
-		r.state.A = w0.A
-	} else if results[1].Success && w1.A != r.state.A {
-		r.state.A = w1.A
+	if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
+	} else if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
 	}
-	if results[0].Success && w0.B != r.state.B {
-		r.state.B = w0.B
+	if sc.results[0].Success && sc.w0.B != r.state.B {
+		r.state.B = sc.w0.B
 	}
-	out, jerr := e.join0(o0, o1, o2)
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -5691,6 +5737,7 @@ type FanMergeUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchFanMergeUpdateExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -5753,6 +5800,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanMergeUpdateExecutor0 { return scratchFanMergeUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanMergeUpdateExecutor0) { *sc = scratchFanMergeUpdateExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -5770,6 +5820,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -5937,6 +5990,17 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -5988,6 +6052,14 @@ func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -6043,6 +6115,28 @@ func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	return out, abort
 }
 
+// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutor0 struct {
+	results  [3]flujo.StepResult
+	aborts   [3]error
+	finished [3]bool
+	done     chan int
+	budgets  [3]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+	o2       flujotest.Job
+	r2       flujogenRun[flujotest.State]
+}
+
+// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -6057,99 +6151,97 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(3)
+	sc := e.getscratchFanMergeUpdateExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [3]flujo.StepResult
-	var aborts [3]error
-	var finished [3]bool
-	done := make(chan int, 3)
-	var o0 flujotest.Job
-	r0 := *r
-	w0 := *r.state
-	r0.state = &w0
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	w1 := *r.state
-	r1.state = &w1
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
-	var o2 flujotest.Job
-	r2 := *r
-	r2.budget = budgets[2]
+	sc.r2 = *r
+	sc.r2.budget = sc.budgets[2]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
-		done <- 2
+		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.done <- 2
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 3 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if results[1].Success && w1.A != r.state.A {
-		r.state.A = w1.A
-	} else if results[0].Success && w0.A != r.state.A {
-		r.state.A = w0.A
+	if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
 	}
-	if results[0].Success && w0.B != r.state.B {
-		r.state.B = w0.B
+	if sc.results[0].Success && sc.w0.B != r.state.B {
+		r.state.B = sc.w0.B
 	}
-	out, jerr := e.join0(o0, o1, o2)
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -6692,6 +6784,7 @@ type FanNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchFanNoMergeExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -6754,6 +6847,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanNoMergeExecutor0 { return scratchFanNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanNoMergeExecutor0) { *sc = scratchFanNoMergeExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -6771,6 +6867,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -6938,6 +7037,17 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -6989,6 +7099,14 @@ func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -7044,6 +7162,28 @@ func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	return out, abort
 }
 
+// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutor0 struct {
+	results  [3]flujo.StepResult
+	aborts   [3]error
+	finished [3]bool
+	done     chan int
+	budgets  [3]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+	o2       flujotest.Job
+	r2       flujogenRun[flujotest.State]
+}
+
+// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -7058,91 +7198,89 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(3)
+	sc := e.getscratchFanNoMergeExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [3]flujo.StepResult
-	var aborts [3]error
-	var finished [3]bool
-	done := make(chan int, 3)
-	var o0 flujotest.Job
-	r0 := *r
-	w0 := *r.state
-	r0.state = &w0
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	w1 := *r.state
-	r1.state = &w1
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run4(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
-	var o2 flujotest.Job
-	r2 := *r
-	r2.budget = budgets[2]
+	sc.r2 = *r
+	sc.r2.budget = sc.budgets[2]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o2, aborts[2] = e.run5(bctx, in, &r2, &results[2])
-		done <- 2
+		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.done <- 2
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 3 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(o0, o1, o2)
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -10583,6 +10721,7 @@ type ParallelBlocksExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchParallelBlocksExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "block".
@@ -10629,6 +10768,9 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelBlocksExecutor0 { return scratchParallelBlocksExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelBlocksExecutor0) { *sc = scratchParallelBlocksExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -10644,6 +10786,9 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -10775,6 +10920,17 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -10826,6 +10982,14 @@ func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10881,6 +11045,24 @@ func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	return out, abort
 }
 
+// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	budgets  [2]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -10895,78 +11077,77 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(2)
+	sc := e.getscratchParallelBlocksExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 flujotest.Job
-	r0 := *r
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run2(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(o0, o1)
+	out, jerr := e.join0(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11214,6 +11395,7 @@ type ParallelIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchParallelIgnoreExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -11260,6 +11442,9 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelIgnoreExecutor0 { return scratchParallelIgnoreExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelIgnoreExecutor0) { *sc = scratchParallelIgnoreExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -11275,6 +11460,9 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11406,6 +11594,17 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -11457,6 +11656,14 @@ func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11512,6 +11719,24 @@ func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	return out, abort
 }
 
+// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	budgets  [2]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -11526,39 +11751,34 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(2)
+	sc := e.getscratchParallelIgnoreExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 flujotest.Job
-	r0 := *r
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run2(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
@@ -11567,28 +11787,32 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			case ab != nil:
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(o0, o1)
+	out, jerr := e.join0(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11830,6 +12054,7 @@ type ParallelPropagateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchParallelPropagateExecutor0] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -11876,6 +12101,11 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelPropagateExecutor0 {
+		return scratchParallelPropagateExecutor0{done: make(chan int, 2)}
+	}, func(sc *scratchParallelPropagateExecutor0) { *sc = scratchParallelPropagateExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -11891,6 +12121,9 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -12022,6 +12255,17 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -12073,6 +12317,14 @@ func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) er
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12128,6 +12380,24 @@ func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, 
 	return out, abort
 }
 
+// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	budgets  [2]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+	return e.pool0.Get()
+}
+
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -12142,78 +12412,77 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(2)
+	sc := e.getscratchParallelPropagateExecutor0()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 flujotest.Job
-	r0 := *r
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run1(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run2(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool0.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(o0, o1)
+	out, jerr := e.join0(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12455,6 +12724,7 @@ type ParallelSpendExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	pool1      *runtime.Pool[scratchParallelSpendExecutor1] // scratch space of parallel "fan"
 	resources  *runtime.ResourceManager
 
 	// Step "left".
@@ -12509,6 +12779,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.pool1, err = runtime.NewPool(50, 0.9, func() scratchParallelSpendExecutor1 { return scratchParallelSpendExecutor1{done: make(chan int, 2)} }, func(sc *scratchParallelSpendExecutor1) { *sc = scratchParallelSpendExecutor1{done: sc.done} }); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -12525,6 +12798,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -12667,6 +12943,17 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool1.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
 	return s
 }
 
@@ -12718,6 +13005,14 @@ func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
 	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool1.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12835,6 +13130,24 @@ func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 	return out, abort
 }
 
+// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutor1 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	budgets  [2]*flujogenBudget
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+	return e.pool1.Get()
+}
+
 // join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
 func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
@@ -12849,78 +13162,77 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	budgets := r.budget.split(2)
+	sc := e.getscratchParallelSpendExecutor1()
+	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var results [2]flujo.StepResult
-	var aborts [2]error
-	var finished [2]bool
-	done := make(chan int, 2)
-	var o0 flujotest.Job
-	r0 := *r
-	r0.budget = budgets[0]
+	sc.r0 = *r
+	sc.r0.budget = sc.budgets[0]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o0, aborts[0] = e.run2(bctx, in, &r0, &results[0])
-		done <- 0
+		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
 	}()
-	var o1 flujotest.Job
-	r1 := *r
-	r1.budget = budgets[1]
+	sc.r1 = *r
+	sc.r1.budget = sc.budgets[1]
 	e.track.addChild()
 	go func() {
 		defer e.track.done()
-		o1, aborts[1] = e.run3(bctx, in, &r1, &results[1])
-		done <- 1
+		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
 	}()
 	var abort error
 	failed := -1
 	_ = failed
 	for range 2 {
 		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
 			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
 				}
 			case ab != nil:
-			case !results[i].Success && (failed < 0 || i < failed):
+			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
 				cancel()
 			}
 		case <-ctx.Done():
-			for i := range results {
-				if finished[i] {
-					res.Steps = append(res.Steps, results[i])
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
 			res.Err = ctx.Err()
 			return *new(flujotest.Job), ctx.Err()
 		}
 	}
-	r.budget.absorb(budgets)
+	defer e.pool1.Put(sc)
+	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, results[:]...)
+		res.Steps = append(res.Steps, sc.results[:]...)
 	}
-	for i := range results {
-		res.Cost += results[i].Cost
-		res.Tokens += results[i].Tokens
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
 	}
 	if abort != nil {
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
 	if failed >= 0 {
-		fr := &results[failed]
+		fr := &sc.results[failed]
 		res.Err = fr.Err
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(o0, o1)
+	out, jerr := e.join1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
