@@ -68,8 +68,8 @@ type ResultCacheStats struct {
 // allocating. The precise clock read that the TTL check needs is about a
 // third of a hit; a coarse Clock saves most of it.
 type ResultCache[V any] struct {
-	plain  *cacheCore[V]
-	packed *cacheCore[[]byte]
+	plain  *cacheCore[any] // holds V
+	packed *cacheCore[any] // holds []byte
 	pack   cachePacker
 }
 
@@ -78,8 +78,8 @@ type ResultCache[V any] struct {
 // never a wrong result. Inputs compare with ==: one holding a NaN never
 // equals itself and always misses.
 type ResultCacheK[K comparable, V any] struct {
-	plain  *cacheCore[cacheWithInput[K, V]]
-	packed *cacheCore[cacheWithInput[K, []byte]]
+	plain  *cacheCore[any] // holds cacheWithInput[K, V]
+	packed *cacheCore[any] // holds cacheWithInput[K, []byte]
 	pack   cachePacker
 }
 
@@ -97,9 +97,9 @@ func NewResultCache[V any](opts ResultCacheOptions) (*ResultCache[V], error) {
 	}
 	c := &ResultCache[V]{pack: pk}
 	if opts.Codec == nil {
-		c.plain, err = newCacheCore[V](opts)
+		c.plain, err = newCacheCore[any](opts)
 	} else {
-		c.packed, err = newCacheCore[[]byte](opts)
+		c.packed, err = newCacheCore[any](opts)
 	}
 	if err != nil {
 		pk.close()
@@ -117,9 +117,9 @@ func NewResultCacheK[K comparable, V any](opts ResultCacheOptions) (*ResultCache
 	}
 	c := &ResultCacheK[K, V]{pack: pk}
 	if opts.Codec == nil {
-		c.plain, err = newCacheCore[cacheWithInput[K, V]](opts)
+		c.plain, err = newCacheCore[any](opts)
 	} else {
-		c.packed, err = newCacheCore[cacheWithInput[K, []byte]](opts)
+		c.packed, err = newCacheCore[any](opts)
 	}
 	if err != nil {
 		pk.close()
@@ -132,7 +132,9 @@ func NewResultCacheK[K comparable, V any](opts ResultCacheOptions) (*ResultCache
 // expired.
 func (c *ResultCache[V]) Get(key uint64) (V, bool) {
 	if c.plain != nil {
-		return c.plain.get(key)
+		e, ok := c.plain.get(key)
+		v, _ := e.(V)
+		return v, ok
 	}
 	return c.getPacked(key)
 }
@@ -141,10 +143,11 @@ func (c *ResultCache[V]) Get(key uint64) (V, bool) {
 // costs the plain path no allocation.
 func (c *ResultCache[V]) getPacked(key uint64) (V, bool) {
 	var v V
-	b, ok := c.packed.get(key)
+	e, ok := c.packed.get(key)
 	if !ok {
 		return v, false
 	}
+	b, _ := e.([]byte)
 	if err := c.pack.unpack(b, &v); err != nil {
 		c.packed.damaged(key)
 		return v, false
@@ -173,7 +176,8 @@ func (c *ResultCacheK[K, V]) Get(key uint64, in K) (V, bool) {
 	if c.plain == nil {
 		return c.getPacked(key, in)
 	}
-	e, ok := c.plain.get(key)
+	a, ok := c.plain.get(key)
+	e, _ := a.(cacheWithInput[K, V])
 	if !ok {
 		return e.v, false
 	}
@@ -189,10 +193,11 @@ func (c *ResultCacheK[K, V]) Get(key uint64, in K) (V, bool) {
 // costs the plain path no allocation.
 func (c *ResultCacheK[K, V]) getPacked(key uint64, in K) (V, bool) {
 	var v V
-	e, ok := c.packed.get(key)
+	a, ok := c.packed.get(key)
 	if !ok {
 		return v, false
 	}
+	e, _ := a.(cacheWithInput[K, []byte])
 	if e.in != in {
 		c.packed.collided(key)
 		return v, false
@@ -320,7 +325,10 @@ type cacheCounters struct {
 	stored      atomic.Uint64
 }
 
-// cacheCore is an otter cache of entries E with the counters.
+// cacheCore is an otter cache of entries E with the counters. Every cache
+// instantiates it with E = any: otter's generic code is large, and one
+// instantiation per value type cost about a second of compile time each.
+// The typed wrappers assert the entry back, which does not allocate.
 type cacheCore[E any] struct {
 	cacheCounters
 	c       *otter.Cache[uint64, E]

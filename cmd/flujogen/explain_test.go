@@ -2,20 +2,25 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flujo/flujo/internal/analysis"
 )
 
-// reportModule copies the analysis testdata module to a temporary
-// directory, points its flujo requirement at this checkout and makes it
-// the working directory, with a go command that completes go.sum from the
-// module cache, offline.
+// reportModule copies the analysis testdata module to a fixed directory
+// under the system's temporary directory, points its flujo requirement at
+// this checkout and makes it the working directory, with a go command that
+// completes go.sum from the module cache, offline. Files are rewritten only
+// when they change, so the build cache keeps their export data between
+// runs.
 func reportModule(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -23,18 +28,24 @@ func reportModule(t *testing.T) string {
 		t.Fatal(err)
 	}
 	src := filepath.Join(root, "internal", "analysis", "testdata")
-	dir := t.TempDir()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("flujo-report-testdata-%x", sha256.Sum256([]byte(root))))
+	// A step override, shown by explain next to the step it changes, and
+	// a package without pipelines.
+	extra := map[string][]byte{
+		filepath.Join("ok", "triage", "flujo.json"): []byte(`{"steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`),
+		filepath.Join("plain", "plain.go"):          []byte("package plain\n\nvar X = 1\n"),
+	}
+	files := map[string][]byte{}
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() && rel == "golden" {
-			return filepath.SkipDir
-		}
-		dst := filepath.Join(dir, rel)
 		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
+			if rel == "golden" {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -43,14 +54,41 @@ func reportModule(t *testing.T) string {
 		if rel == "go.mod" {
 			data = bytes.ReplaceAll(data, []byte("=> ../../.."), []byte("=> "+root))
 		}
-		return os.WriteFile(dst, data, 0o644)
+		files[rel] = data
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A step override, shown by explain next to the step it changes.
-	cfg := `{"steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`
-	if err := os.WriteFile(filepath.Join(dir, "ok", "triage", "flujo.json"), []byte(cfg), 0o644); err != nil {
+	for rel, data := range extra {
+		files[rel] = data
+	}
+	for rel, data := range files {
+		out := filepath.Join(dir, rel)
+		if old, err := os.ReadFile(out); err == nil && bytes.Equal(old, data) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if rel, _ := filepath.Rel(dir, path); files[rel] == nil {
+			return os.Remove(path)
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
@@ -148,12 +186,6 @@ func TestReports(t *testing.T) {
 		}
 	})
 	t.Run("no pipelines", func(t *testing.T) {
-		if err := os.MkdirAll(filepath.Join(dir, "plain"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "plain", "plain.go"), []byte("package plain\n\nvar X = 1\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
 		code, stdout, stderr := runMain("explain", "./plain")
 		if code != exitOK || !strings.Contains(stdout, "no pipelines") {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)

@@ -125,7 +125,7 @@ func parsePos(pos string) (file string, line, col int) {
 	return file, line, col
 }
 
-// errorf builds an Error at a position rendered by the model's rules.
+// errorAt builds an Error at a position rendered by the model's rules.
 func errorAt(p position, format string, args ...any) Error {
 	return Error{File: p.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)}
 }

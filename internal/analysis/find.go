@@ -268,9 +268,8 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 	case *ast.Ident, *ast.SelectorExpr:
 		id, _ := x.(*ast.Ident)
 		if s, ok := x.(*ast.SelectorExpr); ok {
-			if sel, ok := p.info.Selections[s]; ok {
+			if _, ok := p.info.Selections[s]; ok {
 				a.errorf(a.pos(e.Pos()), "%s is the field or method %s, a value known only at run time; declare the node in a package-level var with the DSL and use that variable", what, types.ExprString(e))
-				_ = sel
 				return nil
 			}
 			id = s.Sel

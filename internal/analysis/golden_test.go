@@ -3,9 +3,11 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,41 +22,74 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// testModule copies the testdata module to a temporary directory once per
-// test binary, pointing its flujo requirement at this checkout, so loads
-// neither write to the source tree nor need the network.
+// testModule copies the testdata module, once per test binary, to a fixed
+// directory under the system's temporary directory, pointing its flujo
+// requirement at this checkout: loads neither write to the source tree nor
+// need the network, and files are rewritten only when they change, so the
+// go command's build cache keeps their export data between runs.
 var testModule = sync.OnceValues(func() (string, error) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "flujo-analysis-test")
-	if err != nil {
-		return "", err
-	}
-	err = filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("flujo-analysis-testdata-%x", sha256.Sum256([]byte(root))))
+	return dir, syncTree("testdata", dir, func(rel string, data []byte) []byte {
+		if rel == "go.mod" {
+			return bytes.ReplaceAll(data, []byte("=> ../../.."), []byte("=> "+root))
+		}
+		return data
+	})
+})
+
+// syncTree makes dst a copy of src without its golden directory, passing
+// each file through edit, writing only files whose contents differ and
+// removing files src does not have.
+func syncTree(src, dst string, edit func(rel string, data []byte) []byte) error {
+	want := map[string]bool{}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel("testdata", path)
-		if rel == "golden" && d.IsDir() {
-			return filepath.SkipDir
-		}
-		dst := filepath.Join(dir, rel)
+		rel, _ := filepath.Rel(src, path)
 		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
+			if rel == "golden" {
+				return filepath.SkipDir
+			}
+			return nil
 		}
+		want[rel] = true
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if rel == "go.mod" {
-			data = bytes.ReplaceAll(data, []byte("=> ../../.."), []byte("=> "+root))
+		data = edit(filepath.ToSlash(rel), data)
+		out := filepath.Join(dst, rel)
+		if old, err := os.ReadFile(out); err == nil && bytes.Equal(old, data) {
+			return nil
 		}
-		return os.WriteFile(dst, data, 0o644)
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, out)
 	})
-	return dir, err
-})
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(dst, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, path)
+		if !want[rel] {
+			return os.Remove(path)
+		}
+		return nil
+	})
+}
 
 // testEnv lets the go command complete go.mod and go.sum from the module
 // cache, offline.

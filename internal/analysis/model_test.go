@@ -3,10 +3,12 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,25 +113,32 @@ func TestTypesComplete(t *testing.T) {
 	}
 }
 
+// bigTypes is the number of types the steps of the big package pass. The
+// DSL instantiates a typed result cache per output type, which costs the
+// compiler (the go command's part of loading the package) over a second
+// per type, so the package's 500 steps share a few types, as real ones do.
+const bigTypes = 8
+
 // writeBigPackage writes a package of n steps in dir/big: pipelines of 50
-// steps mixing Step, StepS, Func, Parallel and Cache, each step with its
-// own function and input type.
+// steps mixing Step, StepS, Func and cached steps with options, each with
+// its own function.
 func writeBigPackage(t testing.TB, dir string, n int) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("package big\n\nimport (\n\t\"context\"\n\t\"time\"\n\n\t\"github.com/flujo/flujo\"\n)\n\n")
 	b.WriteString("type State struct {\n\tCount int\n\tNames []string\n\tIndex map[string]int\n}\n\n")
-	for i := range n + 1 {
+	for i := range bigTypes {
 		fmt.Fprintf(&b, "type T%d struct {\n\tID string\n\tN  int\n\tTags []string\n\tMeta map[string]float64\n\tNext *T%d\n}\n\n", i, i)
 	}
 	for i := range n {
+		in, out := i%bigTypes, (i+1)%bigTypes
 		switch i % 5 {
 		case 0:
-			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d, st *State) (T%d, error) {\n\tst.Count++\n\tst.Index[in.ID] = in.N\n\treturn T%d{ID: in.ID}, nil\n}\n\n", i, i, i+1, i+1)
+			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d, st *State) (T%d, error) {\n\tst.Count++\n\tst.Index[in.ID] = in.N\n\treturn T%d{ID: in.ID}, nil\n}\n\n", i, in, out, out)
 		case 1:
-			fmt.Fprintf(&b, "func F%d(in T%d) T%d { return T%d{ID: in.ID} }\n\n", i, i, i+1, i+1)
+			fmt.Fprintf(&b, "func F%d(in T%d) T%d { return T%d{ID: in.ID} }\n\n", i, in, out, out)
 		default:
-			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d) (T%d, error) { return T%d{ID: in.ID, N: in.N + 1}, nil }\n\n", i, i, i+1, i+1)
+			fmt.Fprintf(&b, "func F%d(ctx context.Context, in T%d) (T%d, error) { return T%d{ID: in.ID, N: in.N + 1}, nil }\n\n", i, in, out, out)
 		}
 	}
 	const per = 50
@@ -157,16 +166,50 @@ func writeBigPackage(t testing.TB, dir string, n int) {
 	}
 }
 
-// bigModule returns a module with a 500-step package, in a fresh
-// directory next to the testdata copy so it shares its go.mod.
+// bigModule returns a module holding a 500-step package. It lives in a
+// fixed directory under the system's temporary directory, rewritten only
+// when its contents change, so that the go command's build cache keeps the
+// package's export data from one test run to the next.
 func bigModule(t testing.TB) (dir, pattern string) {
 	t.Helper()
-	dir = moduleDir(t)
-	rel := fmt.Sprintf("big%d", time.Now().UnixNano())
-	sub := filepath.Join(dir, rel)
-	writeBigPackage(t, sub, 500)
-	t.Cleanup(func() { os.RemoveAll(sub) })
-	return dir, "./" + rel + "/big"
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(os.TempDir(), fmt.Sprintf("flujo-analysis-big-%x", sha256.Sum256([]byte(root))))
+	src := t.TempDir()
+	writeBigPackage(t, src, 500)
+	files := map[string][]byte{}
+	for _, name := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "go.mod" {
+			data = bytes.ReplaceAll(data, []byte("=> ../../.."), []byte("=> "+root))
+		}
+		files[name] = data
+	}
+	if files["big/big.go"], err = os.ReadFile(filepath.Join(src, "big", "big.go")); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, "./big"
 }
 
 // TestBigPackage analyses a package of 500 steps, reporting the time of
