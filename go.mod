@@ -24,3 +24,5 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.14.0 // indirect
 )
+
+tool github.com/flujo/flujo/cmd/flujogen

@@ -30,8 +30,8 @@ var (
 	CountTo3          = flujo.Loop("count", flujo.Step("add", AddOne), AtLeast3)
 	CountForever      = flujo.Loop("count", flujo.Step("add", AddOne), Never)
 	CountForever2     = flujo.Loop("count", flujo.Step("add", AddOne), Never, flujo.MaxLoops(2))
-	RouteWithDefault  = flujo.Branch("route", ByName, routes, flujo.Default(flujo.Step("other", Other)))
-	RouteNoDefault    = flujo.Branch("route", ByName, routes)
+	RouteWithDefault  = flujo.Branch("route", ByName, map[string]flujo.Node{"upper": flujo.Step("upper", Upper), "lower": flujo.Step("lower", Lower)}, flujo.Default(flujo.Step("other", Other)))
+	RouteNoDefault    = flujo.Branch("route", ByName, map[string]flujo.Node{"upper": flujo.Step("upper", Upper), "lower": flujo.Step("lower", Lower)})
 	MapEcho           = flujo.Map[Job, Job]("each", flujo.Step("echo", Echo), flujo.Concurrency(3))
 	MapFlakyInOrder   = flujo.Map[Job, Job]("each", flujo.Step("flaky", Flaky, flujo.Retries(0)))
 	Spend3            = flujo.Pipeline("spend", flujo.Step("s1", Echo), flujo.Step("s2", Echo), flujo.Step("s3", Echo))
@@ -43,20 +43,31 @@ var (
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
 )
 
-var routes = map[string]flujo.Node{
-	"upper": flujo.Step("upper", Upper),
-	"lower": flujo.Step("lower", Lower),
-}
-
-// ParallelMerge returns the state-writing Parallel with strategy m: branch
-// "a1" writes A, "a2" writes A too, "b" writes B, "read" only reads, and
-// "echo" never touches state.
-func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
-	return flujo.Parallel("fan", JoinThree,
+// The state-writing Parallel under each strategy that code generation
+// accepts: branch "p1" writes A (step "a1") and B (step "b"), "a2" writes A
+// too, and "echo" never touches state. Under ErrorOnConflict the two writers
+// of A are a generation error, so that one is built by ParallelMerge alone.
+var (
+	FanMergeUpdate = flujo.Parallel("fan", JoinThree,
 		flujo.Pipeline("p1", flujo.StepS("a1", WriteA), flujo.StepS("b", WriteB)),
 		flujo.StepS("a2", WriteA2),
 		flujo.Step("echo", Echo),
-	).With(flujo.Merge(m))
+	)
+	FanKeepFirst = FanMergeUpdate.With(flujo.Merge(flujo.KeepFirst))
+	FanNoMerge   = FanMergeUpdate.With(flujo.Merge(flujo.NoMerge))
+)
+
+// ParallelMerge returns the state-writing Parallel with strategy m.
+func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
+	switch m {
+	case flujo.MergeUpdate:
+		return FanMergeUpdate
+	case flujo.KeepFirst:
+		return FanKeepFirst
+	case flujo.NoMerge:
+		return FanNoMerge
+	}
+	return FanMergeUpdate.With(flujo.Merge(m))
 }
 
 // FallbackChain returns a step whose fallback chain is depth deep, every

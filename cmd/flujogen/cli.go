@@ -48,6 +48,8 @@ func commands() []command {
 		schemaCommand(),
 		initCommand(),
 		versionCommand(),
+		generateCommand(),
+		checkCommand(),
 		explainCommand(),
 		graphCommand(),
 	}

@@ -34,6 +34,16 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SCHEMA_FILE", filepath.Join(root, "schema", "flujo.schema.json"))
+			// Scripts that load packages build a module that replaces
+			// github.com/flujo/flujo with this checkout, offline, with the
+			// caches of the go command running the tests.
+			env.Setenv("FLUJO_ROOT", root)
+			for k, v := range goEnv(t) {
+				env.Setenv(k, v)
+			}
+			env.Setenv("GOPROXY", "off")
+			env.Setenv("GOFLAGS", "-mod=mod")
+			env.Setenv("GOTOOLCHAIN", "local")
 			env.Setenv("DOCS_FILE", filepath.Join(root, "docs", "config.md"))
 			// A race-enabled flujogen sleeps a second on exit by default,
 			// once per command of every script.
@@ -85,4 +95,22 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// goEnv returns the settings of the go command that scripts running it
+// need: its caches and module paths.
+func goEnv(t *testing.T) map[string]string {
+	names := []string{"GOPATH", "GOMODCACHE", "GOCACHE", "GOROOT"}
+	out, err := exec.Command("go", append([]string{"env"}, names...)...).Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	vals := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	env := map[string]string{}
+	for i, n := range names {
+		if i < len(vals) {
+			env[n] = vals[i]
+		}
+	}
+	return env
 }

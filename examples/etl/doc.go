@@ -22,3 +22,5 @@
 //
 //	go run ./examples/etl [-latency D]
 package main
+
+//go:generate go tool flujogen generate

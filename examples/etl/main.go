@@ -1,20 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
 )
-
-func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
 // Config returns the configuration the example runs with: the defaults,
 // with the result cache on, since the country lookup is worth caching.
@@ -22,47 +15,6 @@ func Config() runtime.OptimizationConfig {
 	cfg := runtime.DefaultOptimizationConfig()
 	cfg.EnableCacheOptimization = true
 	return cfg
-}
-
-// run is the whole command, testable in-process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("etl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	latency := fs.Duration("latency", 500*time.Microsecond, "time a call of the country service takes")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	svc, err := NewCountryService(*latency, Workers)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	core, err := flujo.NewExecutorCore(Config())
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer core.Close(context.Background())
-
-	ctx = WithService(ctx, svc)
-	for _, exp := range SampleExports() {
-		rep, _, err := flujo.Run[Report](ctx, core, Orders, exp.CSV)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", exp.Name, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "== %s\n", exp.Name)
-		printReport(stdout, rep)
-		c := core.OptimizationStats().Cache
-		sc := svc.Counters()
-		fmt.Fprintf(stdout, "cache so far: %d hits, %d misses; country service: %d calls, at most %d at once\n\n",
-			c.Hits, c.Misses, sc.Calls, sc.Peak)
-	}
-	if err := printStats(stdout, core); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return runLoad(ctx, stdout, stderr)
 }
 
 func printReport(w io.Writer, rep Report) {

@@ -21,3 +21,5 @@
 // With -demo (or -once) it sends a few requests in-process, prints the
 // responses, the statistics and the recommendations, and exits.
 package main
+
+//go:generate go tool flujogen generate

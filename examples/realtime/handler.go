@@ -21,18 +21,43 @@ const maxBodyBytes = 64 << 10
 // Handler serves the API: each POST /v1/answer runs the Answer pipeline on
 // the executor. It is safe for concurrent use.
 type Handler struct {
-	core     *flujo.ExecutorCore
+	core     Executor
 	upstream *Upstream
 	mux      *http.ServeMux
+}
+
+// Executor runs the Answer pipeline and reports on itself: CoreExecutor
+// wraps the ExecutorCore; the executor flujogen generated from Answer
+// (flujo_gen.go) is wrapped in run.go.
+type Executor interface {
+	Run(ctx context.Context, q Question, opts ...flujo.ExecOption) (Reply, *flujo.PipelineResult, error)
+	OptimizationStats() runtime.Stats
+	PerformanceRecommendations() []runtime.Recommendation
+}
+
+// CoreExecutor runs Answer on an ExecutorCore.
+type CoreExecutor struct{ *flujo.ExecutorCore }
+
+// Run runs Answer on q.
+func (c CoreExecutor) Run(ctx context.Context, q Question, opts ...flujo.ExecOption) (Reply, *flujo.PipelineResult, error) {
+	return flujo.Run[Reply](ctx, c.ExecutorCore, Answer, q, opts...)
 }
 
 // NewHandler returns the API's handler; core runs the pipelines and
 // upstream answers the generate step.
 func NewHandler(core *flujo.ExecutorCore, upstream *Upstream) (*Handler, error) {
-	if core == nil || upstream == nil {
+	if core == nil {
 		return nil, errors.New("realtime: NewHandler needs an executor and an upstream")
 	}
-	h := &Handler{core: core, upstream: upstream, mux: http.NewServeMux()}
+	return NewHandlerFor(CoreExecutor{core}, upstream)
+}
+
+// NewHandlerFor returns the API's handler on any Executor.
+func NewHandlerFor(exec Executor, upstream *Upstream) (*Handler, error) {
+	if exec == nil || upstream == nil {
+		return nil, errors.New("realtime: NewHandler needs an executor and an upstream")
+	}
+	h := &Handler{core: exec, upstream: upstream, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /v1/answer", h.answer)
 	h.mux.HandleFunc("GET /v1/stats", h.stats)
 	h.mux.HandleFunc("GET /v1/recommendations", h.recommendations)
@@ -85,7 +110,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := WithUpstream(r.Context(), h.upstream)
 	limits := flujo.UsageLimits{TotalTokensLimit: q.MaxTokens}
-	reply, res, err := flujo.Run[Reply](ctx, h.core, Answer, q, flujo.WithUsageLimits(limits))
+	reply, res, err := h.core.Run(ctx, q, flujo.WithUsageLimits(limits))
 	if err != nil {
 		status, body := ErrorStatus(err)
 		if body.RetryAfterSeconds > 0 {

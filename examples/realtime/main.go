@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,11 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
 )
-
-func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
 // Profile is the configuration profile the service runs with.
 const Profile = "real-time-api"
@@ -33,50 +29,6 @@ func Config() (runtime.OptimizationConfig, error) {
 		return runtime.OptimizationConfig{}, err
 	}
 	return p.Config(), nil
-}
-
-// run is the whole command, testable in-process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("realtime", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
-	demo := fs.Bool("demo", false, "send a few requests in-process, print the results and exit")
-	fs.BoolVar(demo, "once", false, "same as -demo")
-	latency := fs.Duration("latency", time.Millisecond, "time the simulated upstream model takes to answer")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	upstream, err := NewUpstream(*latency)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	cfg, err := Config()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	core, err := flujo.NewExecutorCore(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer core.Close(context.Background())
-	h, err := NewHandler(core, upstream)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *demo {
-		err = runDemo(stdout, h, upstream)
-	} else {
-		err = serve(ctx, *addr, h, stdout)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
 }
 
 // serve serves h on addr until SIGINT or SIGTERM, then shuts down

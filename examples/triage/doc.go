@@ -23,3 +23,5 @@
 //
 //	go run ./examples/triage [-seed N] [-latency D]
 package main
+
+//go:generate go tool flujogen generate

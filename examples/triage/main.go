@@ -4,63 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
 )
-
-func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
-
-// run is the whole command, testable in-process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	sim := SimConfig{OverloadPercent: 25, MalformedPercent: 15}
-	fs.Uint64Var(&sim.Seed, "seed", 7, "seed of the simulated model")
-	fs.DurationVar(&sim.MaxLatency, "latency", 2*time.Millisecond, "longest simulated model call")
-	fs.IntVar(&sim.OverloadPercent, "overload", sim.OverloadPercent, "percent of large-model calls that fail as overloaded")
-	fs.IntVar(&sim.MalformedPercent, "malformed", sim.MalformedPercent, "percent of large-model calls that answer nonsense")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	llm, err := NewSimLLM(sim)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	core, err := flujo.NewExecutorCore(runtime.DefaultOptimizationConfig())
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer core.Close(context.Background())
-
-	outcomes := TriageAll(WithLLM(ctx, llm), core, SampleTickets())
-
-	fmt.Fprintln(stdout, "== results")
-	for _, o := range outcomes {
-		fmt.Fprintln(stdout, o.Summary())
-	}
-	fmt.Fprintln(stdout, "\n== model calls")
-	calls := llm.Calls()
-	for _, m := range slices.Sorted(maps.Keys(calls)) {
-		c := calls[m]
-		fmt.Fprintf(stdout, "%-9s calls=%d overloaded=%d malformed=%d rejected=%d\n", m, c.Calls, c.Overloaded, c.Malformed, c.Rejected)
-	}
-	if err := printStats(stdout, core); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return runLoad(ctx, sim.Seed, stdout, stderr)
-}
 
 // Outcome is one ticket's run.
 type Outcome struct {
@@ -71,14 +21,29 @@ type Outcome struct {
 	Err    error
 }
 
-// TriageAll runs the tickets through Triage one after another, each under
-// its own budget.
+// TriageAll runs the tickets through Triage on core one after another, each
+// under its own budget.
 func TriageAll(ctx context.Context, core *flujo.ExecutorCore, tickets []Ticket) []Outcome {
+	return TriageAllWith(ctx, CoreTriage(core), tickets)
+}
+
+// TriageFunc runs one ticket through Triage with st as its state.
+type TriageFunc func(ctx context.Context, t Ticket, st *TriageState, opts ...flujo.ExecOption) (Routed, *flujo.PipelineResult, error)
+
+// CoreTriage runs Triage on the ExecutorCore.
+func CoreTriage(core *flujo.ExecutorCore) TriageFunc {
+	return func(ctx context.Context, t Ticket, st *TriageState, opts ...flujo.ExecOption) (Routed, *flujo.PipelineResult, error) {
+		return flujo.Run[Routed](ctx, core, Triage, t, append(opts, flujo.WithState(st))...)
+	}
+}
+
+// TriageAllWith runs the tickets through run one after another, each under
+// its own budget.
+func TriageAllWith(ctx context.Context, run TriageFunc, tickets []Ticket) []Outcome {
 	out := make([]Outcome, 0, len(tickets))
 	for _, t := range tickets {
 		o := Outcome{Ticket: t}
-		o.Routed, o.Result, o.Err = flujo.Run[Routed](ctx, core, Triage, t,
-			flujo.WithState(&o.State), flujo.WithUsageLimits(TicketLimits()))
+		o.Routed, o.Result, o.Err = run(ctx, t, &o.State, flujo.WithUsageLimits(TicketLimits()))
 		out = append(out, o)
 	}
 	return out

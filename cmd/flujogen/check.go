@@ -1,0 +1,68 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/flujo/flujo/internal/genwrite"
+)
+
+// Exit codes of check.
+const (
+	checkUpToDate = 0
+	checkStale    = 1
+	checkError    = 2
+)
+
+func checkCommand() command {
+	return command{
+		name:    "check",
+		args:    "[PACKAGES]",
+		summary: "report generated files that are missing, stale or orphaned",
+		help: `Check does what generate would do without writing anything, and compares.
+It exits 0 when every generated file is up to date, 1 when any is missing,
+stale (a unified diff is printed) or orphaned (left behind by a removed
+pipeline), and 2 on an error, analysis errors included.
+
+Use it in CI as: flujogen check ./...`,
+		flags: func(*flag.FlagSet) func(*cli, []string) int {
+			return func(c *cli, args []string) int {
+				wd, err := os.Getwd()
+				if err != nil {
+					fmt.Fprintf(c.stderr, "flujogen check: %v\n", err)
+					return checkError
+				}
+				return runCheck(c, wd, args, loadModel)
+			}
+		},
+	}
+}
+
+func runCheck(c *cli, wd string, patterns []string, load modelLoader) int {
+	p, err := makePlan(wd, patterns, load)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return checkError
+	}
+	changes, err := genwrite.Check(p.files, p.orphans)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "flujogen check: %v\n", err)
+		return checkError
+	}
+	if len(changes) == 0 {
+		return checkUpToDate
+	}
+	for _, ch := range changes {
+		switch ch.Kind {
+		case "missing":
+			fmt.Fprintf(c.stdout, "missing: %s\n", rel(wd, ch.Path))
+		case "stale":
+			fmt.Fprintf(c.stdout, "stale: %s\n%s", rel(wd, ch.Path), ch.Diff)
+		case "orphan":
+			fmt.Fprintf(c.stdout, "orphaned: %s (its pipelines are gone; flujogen generate removes it)\n", rel(wd, ch.Path))
+		}
+	}
+	fmt.Fprintf(c.stderr, "flujogen check: %d generated file(s) out of date: run flujogen generate\n", len(changes))
+	return checkStale
+}

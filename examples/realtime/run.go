@@ -1,0 +1,106 @@
+//go:build !flujogen
+
+// This file uses the executor flujogen generated (flujo_gen.go), which
+// flujogen itself does not see: it loads packages with the flujogen tag.
+
+package main
+
+import (
+	"github.com/flujo/flujo/examples/internal/statscmp"
+
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/flujo/flujo"
+)
+
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the whole command, testable in-process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("realtime", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	demo := fs.Bool("demo", false, "send a few requests in-process, print the results and exit")
+	fs.BoolVar(demo, "once", false, "same as -demo")
+	latency := fs.Duration("latency", time.Millisecond, "time the simulated upstream model takes to answer")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	upstream, err := NewUpstream(*latency)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, err := Config()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	core, err := flujo.NewExecutorCore(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer core.Close(context.Background())
+	h, err := NewHandler(core, upstream)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *demo {
+		err = runDemo(stdout, h, upstream)
+		if err == nil {
+			err = runGenerated(stdout, core, *latency)
+		}
+	} else {
+		err = serve(ctx, *addr, h, stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// generatedExecutor runs Answer on the executor flujogen generated from it.
+type generatedExecutor struct{ *AnswerExecutor }
+
+// Run runs Answer on q.
+func (g generatedExecutor) Run(ctx context.Context, q Question, opts ...flujo.ExecOption) (Reply, *flujo.PipelineResult, error) {
+	res, err := g.ExecuteResult(ctx, q, opts...)
+	var out Reply
+	if err == nil {
+		out, _ = res.Output.(Reply)
+	}
+	return out, res, err
+}
+
+// runGenerated sends the demo requests again, to a handler on the generated
+// executor (configured by flujo.json, the same profile) and a fresh
+// upstream, and prints its stats next to the ExecutorCore's.
+func runGenerated(w io.Writer, core *flujo.ExecutorCore, latency time.Duration) error {
+	upstream, err := NewUpstream(latency)
+	if err != nil {
+		return err
+	}
+	gen, err := NewAnswerExecutor()
+	if err != nil {
+		return err
+	}
+	defer gen.Close(context.Background())
+	h, err := NewHandlerFor(generatedExecutor{gen}, upstream)
+	if err != nil {
+		return err
+	}
+	if err := runDemo(io.Discard, h, upstream); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\n== generated executor (flujo_gen.go) next to the ExecutorCore, same requests")
+	statscmp.Print(w, "ExecutorCore", "AnswerExecutor", core.OptimizationStats(), gen.OptimizationStats())
+	return nil
+}

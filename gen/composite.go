@@ -1,0 +1,447 @@
+package gen
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/internal/analysis"
+)
+
+// emitComposite emits name, the composite's wrapper (its Timeout, its
+// validators and its latency), and bodyK, the composition itself.
+func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string) {
+	out := pg.out(n)
+	o := n.Options
+	body := []jen.Code{pg.clockStart(), c("cctx := ctx")}
+	if o.Timeout > 0 {
+		body = append(body,
+			c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
+			c("defer cancel()"),
+		)
+	}
+	body = append(body, c("out, abort := e."+bodyName(n)+"(cctx, in, r, res)"))
+	if o.Timeout > 0 {
+		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !flujogenIsUsageLimit(abort) {
+	abort = nil
+	out = *new({})
+	res.Success, res.Output = false, nil
+	res.Err = &{}{Step: `+strq(n.Name)+`, Timeout: {}}
+	res.Feedback = flujogenFeedback(res.Err)
+}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout)))
+	}
+	for _, v := range o.Validate {
+		body = append(body, c(`if abort == nil && res.Success {
+	if verr := {}(out); verr != nil {
+		out = *new({})
+		res.Success, res.Output = false, nil
+		res.Err = &{}{Step: `+strq(n.Name)+`, Err: verr}
+		res.Feedback = flujogenFeedback(res.Err)
+	}
+}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError")))
+	}
+	body = append(body, c("_ = cctx"), pg.clockStop(), c("return out, abort"))
+	pg.method(f, n, name, fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name), body)
+
+	var b []jen.Code
+	switch n.Kind {
+	case analysis.KindPipeline:
+		b = pg.pipelineBody(n)
+	case analysis.KindLoop:
+		b = pg.loopBody(f, n)
+	case analysis.KindBranch:
+		b = pg.branchBody(f, n)
+	case analysis.KindParallel:
+		b = pg.parallelBody(f, n)
+	case analysis.KindMap:
+		b = pg.mapBody(n)
+	}
+	pg.method(f, n, bodyName(n), fmt.Sprintf("%s is the composition of %q.", bodyName(n), n.Name), b)
+}
+
+// childRecord appends a child's result to res.Steps: always in recorded
+// runs, and in fast runs only when it failed, which is all the failure
+// path of the run's error needs.
+const childRecord = "if r.record || !cr.Success { res.Steps = append(res.Steps, cr) }"
+
+func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
+	b := []jen.Code{
+		c("res.Name = " + strq(n.Name)),
+		c("res.Attempts = 1"),
+		c(fmt.Sprintf("if r.record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
+	}
+	prev := "in"
+	for i, ch := range n.Children {
+		v := fmt.Sprintf("v%d", i)
+		b = append(b, jen.Block(
+			c("var cr {}", qf("StepResult")),
+			c(v+"o, abort := e."+runName(ch)+"(ctx, "+prev+", r, &cr)"),
+			c(childRecord),
+			c("res.Cost += cr.Cost"),
+			c("res.Tokens += cr.Tokens"),
+			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", pg.out(n)),
+			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", pg.out(n)),
+			c(v+" = "+v+"o"),
+		))
+		b = append(b[:len(b)-1], c("var "+v+" {}", pg.out(ch)), b[len(b)-1])
+		prev = v
+	}
+	b = append(b, c("res.Success = true"), c("if r.record { res.Output = "+prev+" }"), c("return "+prev+", nil"))
+	return b
+}
+
+func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
+	body := n.Children[0]
+	T := pg.out(n)
+	until := fmt.Sprintf("until%d", n.ID)
+	f.Comment(until + " asks the exit condition of loop " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(until).Params(jen.Id("v").Add(T.Clone())).Params(jen.Id("done").Bool(), jen.Id("err").Error()).Block(
+		pg.recoverInto(n.Name, "done, err = false, "),
+		c("return {}(v), nil", pg.g.fn(n.Loop.Until)),
+	)
+	max := n.Options.MaxLoops
+	return []jen.Code{
+		c("res.Name = " + strq(n.Name)),
+		c("v := in"),
+		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
+			c("if cerr := ctx.Err(); cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
+			c("var cr {}", qf("StepResult")),
+			c("nv, abort := e."+runName(body)+"(ctx, v, r, &cr)"),
+			c("res.Attempts = i"),
+			c(childRecord),
+			c("res.Cost += cr.Cost"),
+			c("res.Tokens += cr.Tokens"),
+			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", T.Clone()),
+			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", T.Clone()),
+			c("v = nv"),
+			c("done, perr := e."+until+"(v)"),
+			c("if perr != nil {\nres.Err, res.Feedback = perr, perr.Error()\nreturn *new({}), nil\n}", T.Clone()),
+			c("if done {\nres.Success = true\nif r.record { res.Output = v }\nreturn v, nil\n}"),
+		),
+		c(fmt.Sprintf("merr := &{}{Loop: %s, MaxLoops: %d}", strq(n.Name), max), qf("MaxLoopsError")),
+		c("res.Err, res.Feedback = merr, merr.Error()"),
+		c("return *new({}), nil", T.Clone()),
+	}
+}
+
+// recoverInto is a deferred recover that turns a panic of user code run by
+// the composite name into a *flujo.PanicError assigned by assign + err.
+func (pg *pipelineGen) recoverInto(name, assign string, args ...jen.Code) jen.Code {
+	args = append(args, qf("PanicError"), jen.Qual("runtime/debug", "Stack"))
+	return c("defer func() {\nif p := recover(); p != nil {\n"+assign+"&{}{Step: "+strq(name)+", Value: p, Stack: {}()}\n}\n}()", args...)
+}
+
+func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
+	choose := fmt.Sprintf("choose%d", n.ID)
+	f.Comment(choose + " asks the chooser of branch " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(choose).Params(jen.Id("in").Add(pg.in(n))).Params(jen.Id("key").String(), jen.Id("err").Error()).Block(
+		pg.recoverInto(n.Name, "key, err = \"\", "),
+		c("return {}(in), nil", pg.g.fn(n.Branch.Chooser)),
+	)
+	out := pg.out(n)
+	cases := []jen.Code{}
+	for i, k := range n.Branch.Keys {
+		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+runName(n.Children[i])+"(ctx, in, r, &cr)")))
+	}
+	if d := n.Options.Default; d != nil {
+		cases = append(cases, jen.Default().Block(c("o, abort = e."+runName(d)+"(ctx, in, r, &cr)")))
+	} else {
+		cases = append(cases, jen.Default().Block(
+			c("nerr := &{}{Branch: "+strq(n.Name)+", Key: key}", qf("NoBranchError")),
+			c("res.Err, res.Feedback = nerr, nerr.Error()"),
+			c("return *new({}), nil", out.Clone()),
+		))
+	}
+	return []jen.Code{
+		c("res.Name = " + strq(n.Name)),
+		c("res.Attempts = 1"),
+		c("key, kerr := e." + choose + "(in)"),
+		c("if kerr != nil {\nres.Err, res.Feedback = kerr, kerr.Error()\nreturn *new({}), nil\n}", out.Clone()),
+		c("res.BranchKey = key"),
+		c("var cr {}", qf("StepResult")),
+		c("var o {}", out.Clone()),
+		c("var abort error"),
+		jen.Switch(jen.Id("key")).Block(cases...),
+		c("if r.record || !cr.Success { res.Steps = []{}{cr} }", qf("StepResult")),
+		c("res.Cost, res.Tokens = cr.Cost, cr.Tokens"),
+		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
+		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", out.Clone()),
+		c("res.Success = true"),
+		c("if r.record { res.Output = o }"),
+		c("return o, nil"),
+	}
+}
+
+// scratchName is the type of a Parallel's working space.
+func (pg *pipelineGen) scratchName(n *analysis.Node) string {
+	return fmt.Sprintf("scratch%s%d", pg.X, n.ID)
+}
+
+func poolName(n *analysis.Node) string { return fmt.Sprintf("pool%d", n.ID) }
+
+// pooled reports whether Parallel scratch space is pooled
+// (enable_object_pool).
+func (pg *pipelineGen) pooled() bool { return pg.g.cfg.Optimization.EnableObjectPool }
+
+// emitScratch emits the working space of one run of the Parallel n: what
+// its branches write, in one object, pooled with enable_object_pool, so a
+// run allocates nothing but its goroutines.
+func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
+	k := len(n.Children)
+	bs := pg.branchStates[n]
+	fields := []jen.Code{
+		jen.Id("results").Index(jen.Lit(k)).Add(qf("StepResult")),
+		jen.Id("aborts").Index(jen.Lit(k)).Error(),
+		jen.Id("finished").Index(jen.Lit(k)).Bool(),
+		jen.Id("done").Chan().Int(),
+	}
+	if pg.usage {
+		fields = append(fields, jen.Id("budgets").Index(jen.Lit(k)).Op("*").Id("flujogenBudget"))
+	}
+	for i, br := range n.Children {
+		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Id("flujogenRun").Types(pg.stateType()))
+		if i < len(bs) && bs[i].copied {
+			fields = append(fields, jen.Id(fmt.Sprintf("w%d", i)).Add(pg.stateType()))
+		}
+	}
+	name := pg.scratchName(n)
+	f.Commentf("%s is the working space of one run of parallel %q.", name, n.Name)
+	f.Type().Id(name).Struct(fields...)
+	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
+	if pg.pooled() {
+		get = []jen.Code{c("return e." + poolName(n) + ".Get()")}
+	}
+	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
+}
+
+// scratchPools returns the Parallel nodes whose scratch space is pooled.
+func (pg *pipelineGen) scratchPools() []*analysis.Node {
+	if !pg.pooled() {
+		return nil
+	}
+	var out []*analysis.Node
+	for _, n := range pg.nodes {
+		if n.Kind == analysis.KindParallel {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
+	k := len(n.Children)
+	out := pg.out(n)
+	pi := n.Parallel
+	propagate := n.Options.OnBranchFailure != analysis.Ignore
+	pg.emitScratch(f, n)
+	b := []jen.Code{
+		c("res.Name = " + strq(n.Name)),
+		c("res.Attempts = 1"),
+		c("sc := e.get" + pg.scratchName(n) + "()"),
+	}
+	if pg.usage {
+		b = append(b, c("r.budget.splitInto(sc.budgets[:])"))
+	}
+	// Siblings are cancelled when one fails (Propagate) or aborts the run
+	// (a usage limit); else the caller's context is enough.
+	cancellable := propagate || pg.usage
+	if cancellable {
+		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
+	} else {
+		b = append(b, c("bctx, cancel := ctx, func() {}"))
+	}
+	bs := pg.branchStates[n]
+	for i, br := range n.Children {
+		rs := fmt.Sprintf("sc.r%d", i)
+		b = append(b, c(rs+" = *r"))
+		if i < len(bs) && bs[i].copied {
+			w := fmt.Sprintf("sc.w%d", i)
+			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos, true)...)
+			b = append(b, c(rs+".state = &"+w))
+		}
+		if pg.usage {
+			b = append(b, c(fmt.Sprintf("%s.budget = sc.budgets[%d]", rs, i)))
+		}
+		b = append(b,
+			c("e.track.addChild()"),
+			c(fmt.Sprintf("go func() {\ndefer e.track.done()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
+		)
+	}
+	failCase := ""
+	if propagate {
+		failCase = "case !sc.results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\tcancel()\n"
+	}
+	b = append(b,
+		c("var abort error"),
+		c("failed := -1"),
+		c("_ = failed"),
+		jen.For(jen.Range().Lit(k)).Block(
+			c(`select {
+case i := <-sc.done:
+	sc.finished[i] = true
+	switch ab := sc.aborts[i]; {
+	case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+		if abort == nil {
+			abort = ab
+			cancel()
+		}
+	case ab != nil:
+	`+failCase+`}
+case <-ctx.Done():
+	// The branches still running see the cancellation and end in
+	// goroutines the executor counts; they may still write the scratch
+	// space, which is therefore not reused.
+	for i := range sc.results {
+		if sc.finished[i] {
+			res.Steps = append(res.Steps, sc.results[i])
+		}
+	}
+	res.Err = ctx.Err()
+	return *new({}), ctx.Err()
+}`, out.Clone()),
+		),
+	)
+	if pg.pooled() {
+		b = append(b, c("defer e."+poolName(n)+".Put(sc)"))
+	}
+	if pg.usage {
+		b = append(b, c("r.budget.absorb(sc.budgets[:])"))
+	}
+	b = append(b,
+		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
+		c("for i := range sc.results {\nres.Cost += sc.results[i].Cost\nres.Tokens += sc.results[i].Tokens\n}"),
+		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
+	)
+	if propagate {
+		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
+			jen.Qual("fmt", "Sprintf"), out.Clone()))
+	}
+	b = append(b, pg.mergeCode(n, bs)...)
+	join := fmt.Sprintf("join%d", n.ID)
+	params := []jen.Code{}
+	args := ""
+	for i := range n.Children {
+		params = append(params, jen.Id(fmt.Sprintf("a%d", i)).Add(pg.g.typ(pi.JoinParams[i].Type, n.Pos)))
+		if i > 0 {
+			args += ", "
+		}
+		args += fmt.Sprintf("a%d", i)
+	}
+	var call jen.Code
+	if pi.JoinReturnsError {
+		call = c("return {}("+args+")", pg.g.fn(pi.Join))
+	} else {
+		call = c("return {}("+args+"), nil", pg.g.fn(pi.Join))
+	}
+	f.Comment(join + " calls the join of parallel " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(join).Params(params...).Params(jen.Id("out").Add(out.Clone()), jen.Id("err").Error()).Block(
+		pg.recoverInto(n.Name, "out, err = *new({}), ", out.Clone()),
+		call,
+	)
+	oargs := ""
+	for i := range n.Children {
+		if i > 0 {
+			oargs += ", "
+		}
+		oargs += fmt.Sprintf("sc.o%d", i)
+	}
+	joinCall := []jen.Code{c("out, jerr := e." + join + "(" + oargs + ")")}
+	if pi.JoinReturnsError {
+		joinCall = append(joinCall, c("if jerr != nil {\nif _, ok := jerr.(*{}); !ok { jerr = &{}{Parallel: "+strq(n.Name)+", Err: jerr} }\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}",
+			qf("PanicError"), qf("JoinError"), out.Clone()))
+	} else {
+		joinCall = append(joinCall, c("if jerr != nil {\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}", out.Clone()))
+	}
+	b = append(b, joinCall...)
+	b = append(b, c("res.Success = true"), c("if r.record { res.Output = out }"), c("return out, nil"))
+	return b
+}
+
+func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
+	body := n.Children[0]
+	out := pg.out(n)
+	outElem := pg.g.typ(n.Map.OutElem.Type, n.Pos)
+	conc := n.Options.Concurrency
+	seq := c(`for i := range in {
+	ab := error(nil)
+	outs[i], ab = e.` + runName(body) + `(ctx, in[i], r, &results[i])
+	finished[i] = true
+	if ab != nil {
+		abort = ab
+		break
+	}
+	if !results[i].Success {
+		failed = i
+		break
+	}
+}`)
+	b := []jen.Code{
+		c("res.Name = " + strq(n.Name)),
+		c("res.Attempts = 1"),
+		c("outs := make([]{}, len(in))", outElem),
+		c("results := make([]{}, len(in))", qf("StepResult")),
+		c("finished := make([]bool, len(in))"),
+		c("failed := -1"),
+		c("var abort error"),
+	}
+	if conc <= 1 {
+		b = append(b, seq)
+	} else {
+		b = append(b, c(fmt.Sprintf("workers := min(%d, len(in))", conc)),
+			jen.If(jen.Id("workers <= 1")).Block(seq).Else().Block(
+				c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")),
+				c("defer cancel()"),
+				c("var next {}", jen.Qual("sync/atomic", "Int64")),
+				c("var mu {}", jen.Qual("sync", "Mutex")),
+				c("done := make(chan bool, workers)"),
+				c(`for range workers {
+	e.track.addChild()
+	go func() {
+		defer e.track.done()
+		defer func() { done <- true }()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(in) || mctx.Err() != nil {
+				return
+			}
+			var cr {}
+			o, ab := e.`+runName(body)+`(mctx, in[i], r, &cr)
+			mu.Lock()
+			results[i], finished[i], outs[i] = cr, true, o
+			switch {
+			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+			mu.Unlock()
+		}
+	}()
+}`, qf("StepResult")),
+				c(`for range workers {
+	select {
+	case <-done:
+	case <-ctx.Done():
+		res.Err = ctx.Err()
+		return nil, ctx.Err()
+	}
+}`),
+			))
+	}
+	b = append(b,
+		c("for i := range results {\nif finished[i] {\nif r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[i]) }\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}\n}"),
+		c("if abort != nil {\nres.Err = abort\nreturn nil, abort\n}"),
+		c("if failed >= 0 {\nres.Err, res.Feedback = results[failed].Err, results[failed].Feedback\nreturn nil, nil\n}"),
+		c("res.Success = true"),
+		c("if r.record { res.Output = outs }"),
+		c("return outs, nil"),
+	)
+	_ = out
+	return b
+}

@@ -1,0 +1,126 @@
+package gen
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujotest"
+	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
+	"github.com/flujo/flujo/gen/testdata/equiv/cached"
+	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
+	"github.com/flujo/flujo/gen/testdata/equiv/packed"
+	"github.com/flujo/flujo/runtime"
+)
+
+// suiteVars names the suite's package-level declarations, which the
+// generated test executors are keyed by.
+var suiteVars = map[flujo.Node]string{
+	flujotest.FlakyDefault: "FlakyDefault", flujotest.FlakyRetries3: "FlakyRetries3", flujotest.FailOnce: "FailOnce",
+	flujotest.Validated: "Validated", flujotest.Panics: "Panics", flujotest.BackoffLong: "BackoffLong",
+	flujotest.TimesOut: "TimesOut", flujotest.WithFallback: "WithFallback", flujotest.WithFailedFallback: "WithFailedFallback",
+	flujotest.CachedTags: "CachedTags", flujotest.BreakerFail: "BreakerFail", flujotest.BreakerFlaky: "BreakerFlaky",
+	flujotest.CountTo3: "CountTo3", flujotest.CountForever: "CountForever", flujotest.CountForever2: "CountForever2",
+	flujotest.RouteWithDefault: "RouteWithDefault", flujotest.RouteNoDefault: "RouteNoDefault",
+	flujotest.MapEcho: "MapEcho", flujotest.MapFlakyInOrder: "MapFlakyInOrder", flujotest.Spend3: "Spend3",
+	flujotest.ParallelSpend: "ParallelSpend", flujotest.StateRetry: "StateRetry", flujotest.ParallelBlocks: "ParallelBlocks",
+	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
+	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
+	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+}
+
+type runnerSet struct {
+	cfg runtime.OptimizationConfig
+	// build builds the executor of the pipeline variable name; false when
+	// the file has none.
+	build func(name string, clock runtime.Clock) (runner, bool, error)
+}
+
+type runner struct {
+	run   func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
+	stats func() runtime.Stats
+	close func(context.Context) error
+}
+
+func variants() []runnerSet {
+	return []runnerSet{
+		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+	}
+}
+
+// builder adapts the constructors of one generated file.
+func builder[R any](ctors map[string]func(...flujo.CoreOption) (R, error), conv func(R) runner) func(string, runtime.Clock) (runner, bool, error) {
+	return func(name string, clock runtime.Clock) (runner, bool, error) {
+		ctor, ok := ctors[name]
+		if !ok {
+			return runner{}, false, nil
+		}
+		r, err := ctor(flujo.WithClock(clock))
+		return conv(r), true, err
+	}
+}
+
+// sameCompiled reports whether a and b agree on every field that
+// generation compiles in.
+func sameCompiled(a, b runtime.OptimizationConfig) bool {
+	am, bm := a.ToMap(), b.ToMap()
+	for _, f := range runtime.ConfigFields() {
+		if !f.Runtime && fmt.Sprint(am[f.Name]) != fmt.Sprint(bm[f.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// genEngine runs the suite's declarations on generated executors, built on
+// first use.
+type genEngine struct {
+	t       testing.TB
+	set     runnerSet
+	clock   runtime.Clock
+	runners map[string]runner
+}
+
+func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	name, ok := suiteVars[node]
+	if !ok {
+		e.t.Skipf("%q is not a package-level declaration: no generated executor", node.Name())
+	}
+	r, ok := e.runners[name]
+	if !ok {
+		var err error
+		if r, ok, err = e.set.build(name, e.clock); err != nil {
+			e.t.Fatal(err)
+		} else if !ok {
+			e.t.Skipf("%s was not generated", name)
+		}
+		e.runners[name] = r
+	}
+	return r.run(ctx, input, opts...)
+}
+
+func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
+	for _, v := range variants() {
+		if !sameCompiled(v.cfg, cfg) {
+			continue
+		}
+		e := &genEngine{t: t, set: v, clock: clock, runners: map[string]runner{}}
+		t.Cleanup(func() {
+			for _, r := range e.runners {
+				if err := r.close(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		return e
+	}
+	t.Skip("no generated variant for this configuration")
+	return nil
+}
+
+// TestGeneratedSemantics runs the semantics suite on generated executors.
+func TestGeneratedSemantics(t *testing.T) { flujotest.RunSemantics(t, newGenEngine) }

@@ -1,0 +1,738 @@
+package gen
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/runtime"
+)
+
+// guards emits the stale-output guards: one signature assertion per
+// function the executors call, and the runtime version guard.
+func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
+	seen := map[string]bool{}
+	type guard struct {
+		key string
+		sig jen.Code
+		ref jen.Code
+	}
+	var list []guard
+	add := func(fr analysis.FuncRef, sig jen.Code) {
+		key := fmt.Sprintf("%s.%s.%s.%v", fr.PkgPath, fr.Recv, fr.Name, fr.TypeArgs)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		list = append(list, guard{key, sig, g.fn(fr)})
+	}
+	for _, pg := range pipes {
+		for _, n := range pg.nodes {
+			in, out := pg.in(n), pg.out(n)
+			ctx := jen.Qual("context", "Context")
+			switch n.Kind {
+			case analysis.KindStep:
+				add(n.Step.Func, jen.Func().Params(ctx, in).Params(out, jen.Error()))
+			case analysis.KindStepS:
+				add(n.Step.Func, jen.Func().Params(ctx, in, jen.Op("*").Add(g.typ(n.Step.State.Type, n.Pos))).Params(out, jen.Error()))
+			case analysis.KindFunc:
+				add(n.Step.Func, jen.Func().Params(in).Add(out))
+			case analysis.KindLoop:
+				add(n.Loop.Until, jen.Func().Params(in).Bool())
+			case analysis.KindBranch:
+				add(n.Branch.Chooser, jen.Func().Params(in).String())
+			case analysis.KindParallel:
+				ps := make([]jen.Code, len(n.Parallel.JoinParams))
+				for i, p := range n.Parallel.JoinParams {
+					ps[i] = g.typ(p.Type, n.Pos)
+				}
+				if n.Parallel.JoinReturnsError {
+					add(n.Parallel.Join, jen.Func().Params(ps...).Params(pg.out(n), jen.Error()))
+				} else {
+					add(n.Parallel.Join, jen.Func().Params(ps...).Add(pg.out(n)))
+				}
+			}
+			for _, v := range n.Options.Validate {
+				add(v, jen.Func().Params(pg.out(n)).Error())
+			}
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].key < list[j].key })
+	defs := make([]jen.Code, len(list))
+	for i, gd := range list {
+		defs[i] = jen.Id("_").Add(gd.sig).Op("=").Add(gd.ref)
+	}
+	f.Comment(StaleMessage)
+	f.Var().Defs(defs...)
+	f.Line()
+	f.Comment("This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
+	f.Const().Id("_").Op("=").Add(qr("SupportPackageIsVersion1"))
+}
+
+// helpers emits the file-level support code the executors share.
+func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
+	usage := false
+	for _, pg := range pipes {
+		usage = usage || pg.usage
+	}
+	g.usesBudget = usage
+	fields := []jen.Code{jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
+	if usage {
+		fields = append(fields, jen.Id("budget").Op("*").Id("flujogenBudget"))
+	}
+	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
+	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
+	breakers := false
+	for _, pg := range pipes {
+		for _, lp := range pg.leaves {
+			breakers = breakers || lp.breaker
+		}
+	}
+	for _, src := range helperSources(usage, breakers) {
+		f.Add(src)
+	}
+	f.Add(countersSource())
+	monitoring, outcomes := false, false
+	for _, pg := range pipes {
+		monitoring = monitoring || pg.monitoring()
+		outcomes = outcomes || pg.telemetry() || pg.adaptive()
+	}
+	if monitoring {
+		f.Comment("flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.")
+		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
+	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+}`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
+	}
+	if outcomes {
+		f.Comment("flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.")
+		f.Add(c(`func flujogenOutcome(err error) {} {
+	if err == nil {
+		return {}
+	}
+	var co *{}
+	var te *{}
+	switch {
+	case {}(err, &co):
+		return {}
+	case {}(err, &te):
+		return {}
+	}
+	return {}
+}`, qr("Outcome"), qr("OutcomeSuccess"), qf("CircuitOpenError"), qf("StepTimeoutError"), jen.Qual("errors", "As"), qr("OutcomeRejected"),
+			jen.Qual("errors", "As"), qr("OutcomeTimeout"), qr("OutcomeFailure")))
+	}
+	caches, jsonKeys := false, false
+	for _, pg := range pipes {
+		caches = caches || len(pg.caches) > 0
+		for _, lp := range pg.caches {
+			jsonKeys = jsonKeys || lp.hashFn == ""
+		}
+	}
+	if caches {
+		f.Add(coarseClockSource())
+	}
+	if jsonKeys {
+		f.Comment("flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.")
+		f.Add(c(`func flujogenJSONKey(in any) (uint64, bool) {
+	data, err := {}(in)
+	if err != nil {
+		return 0, false
+	}
+	sum := {}(data)
+	return {}.Uint64(sum[:8]), true
+}`, jen.Qual("encoding/json", "Marshal"), jen.Qual("crypto/sha256", "Sum256"), jen.Qual("encoding/binary", "LittleEndian")))
+	}
+}
+
+// configCode emits statements that set the fields of c which differ from
+// the defaults.
+func configCode(cfg runtime.OptimizationConfig) []jen.Code {
+	def := reflect.ValueOf(runtime.DefaultOptimizationConfig())
+	v := reflect.ValueOf(cfg)
+	t := v.Type()
+	var out []jen.Code
+	for i := 0; i < t.NumField(); i++ {
+		fv, dv := v.Field(i), def.Field(i)
+		if reflect.DeepEqual(fv.Interface(), dv.Interface()) {
+			continue
+		}
+		name := t.Field(i).Name
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				out = append(out, c("c."+name+" = nil"))
+			} else {
+				out = append(out, jen.Block(c(fmt.Sprintf("n := %v", fv.Elem().Interface())), c("c."+name+" = &n")))
+			}
+			continue
+		}
+		out = append(out, jen.Id("c."+name).Op("=").Lit(fv.Interface()))
+	}
+	return out
+}
+
+// emit writes the pipeline's executor type, constructor, methods and node
+// methods.
+func (pg *pipelineGen) emit(f *jen.File) {
+	g := pg.g
+	cfg := g.cfg.Optimization
+	p := pg.p
+	X := pg.X
+	in, out := pg.g.typ(p.In.Type, p.Pos), pg.g.typ(p.Out.Type, p.Pos)
+
+	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
+	f.Type().Id(X).Struct(pg.fields()...)
+
+	cfgFn := "flujogenConfig" + X
+	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
+	f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
+		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
+
+	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgFn)...)
+
+	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
+	stateParam := []jen.Code{}
+	stateInit := []jen.Code{c("r.state = nil")}
+	finalState := "nil"
+	if pg.stateKey != "" {
+		stateParam = []jen.Code{jen.Id("st").Op("*").Add(pg.stateType())}
+		stateInit = []jen.Code{c("r.state = st"), c("if st == nil { r.state = new({}) }", pg.stateType())}
+		finalState = "r.state"
+	}
+	root := p.Root
+	// The root node measured the run: its latency is the run's.
+	endRun := c("e.record(int64(res.Latency), abort == nil && res.Success)")
+
+	// Execute: the fast path.
+	exec := []jen.Code{
+		c("if !e.track.add() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
+		c("defer e.track.done()"),
+		c("var r {}", jen.Id("flujogenRun").Types(pg.stateType())),
+	}
+	exec = append(exec, stateInit...)
+	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
+	exec = append(exec,
+		c("if abort != nil { return *new({}), abort }", out.Clone()),
+		c("if !res.Success { return *new({}), &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err} }", out.Clone(), qf("StepError")),
+		c("return out, nil"),
+	)
+	f.Commentf("Execute runs %s on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.", p.Var)
+	f.Add(recv()).Id("Execute").Params(append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)...).Params(out.Clone(), jen.Error()).Block(exec...)
+
+	// ExecuteResult: the recorded path.
+	er := []jen.Code{
+		c("if !e.track.add() { return nil, {} }", qf("ErrClosed")),
+		c("defer e.track.done()"),
+		c("r := {}{record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
+	}
+	er = append(er, stateInit...)
+	if pg.usage {
+		er = append(er, c("if limits != nil { r.budget = flujogenNewBudget(*limits) }"))
+	} else {
+		er = append(er, c("_ = limits // no output of this pipeline reports usage"))
+	}
+	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
+	er = append(er,
+		c("pr := &{}{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}", qf("PipelineResult")),
+	)
+	if root.Kind == analysis.KindPipeline {
+		er = append(er, c("pr.Steps = res.Steps"))
+	} else {
+		er = append(er, c("pr.Steps = []{}{res}", qf("StepResult")))
+	}
+	if finalState != "nil" {
+		er = append(er, c("pr.FinalState = r.state"))
+	}
+	ule := ""
+	if pg.usage {
+		ule = "var ule *{}\nif {}(abort, &ule) {\nule.Partial = pr\nule.Cost, ule.Tokens = r.budget.totals()\n}\n"
+	}
+	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}\n}"
+	if pg.usage {
+		er = append(er, c(sw, qf("UsageLimitExceededError"), jen.Qual("errors", "As"), qf("StepError")))
+	} else {
+		er = append(er, c(sw, qf("StepError")))
+	}
+	er = append(er, c("return pr, pr.Err"))
+	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
+	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
+	opening := []jen.Code{c("_, limits := {}(opts)", qf("ExecOptionsOf"))}
+	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
+	if pg.stateKey != "" {
+		opening = []jen.Code{
+			c("state, limits := {}(opts)", qf("ExecOptionsOf")),
+			c("if st == nil && state != nil {\ns, ok := state.(*{})\nif !ok { return nil, &{}{Node: "+strq(p.Name)+", Expected: {}[*{}](), Got: {}(state)} }\nst = s\n}",
+				pg.stateType(), qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")),
+		}
+		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
+	}
+	f.Comment(doc)
+	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
+		append(opening, er...)...)
+
+	callArgs := "ctx, in"
+	if pg.stateKey != "" {
+		callArgs += ", st"
+	}
+	f.Comment("ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.")
+	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
+		c("res, err := e.ExecuteResult("+callArgs+", opts...)"),
+		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
+		c("return res, flujogenMetrics(res), err"),
+	)
+
+	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")
+	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(pg.stats()...)
+
+	f.Comment("PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.")
+	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(
+		c("return {}(e.OptimizationStats(), *e.cfg.Load())", qr("Recommend")))
+
+	f.Comment("OptimizationConfig returns a copy of the configuration in force.")
+	f.Add(recv()).Id("OptimizationConfig").Params().Add(qr("OptimizationConfig")).Block(c("return e.cfg.Load().Clone()"))
+
+	f.Comment("ExportConfig encodes the configuration in force in format (\"json\").")
+	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.cfg.Load().Export(format)"))
+
+	pg.emitImportConfig(f)
+
+	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
+	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
+		c("select {\ncase <-e.track.close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
+	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
+
+	f.Comment("record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
+	f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
+		c("e.runs.Add(1)"),
+		c("if ns != 0 {\ne.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }\nif ns > e.slowNs.Load() { e.slow.Add(1) }\n}"),
+		c("if !ok { e.failures.Add(1) }"),
+	)
+
+	pg.emitNode(f, root)
+}
+
+// cacheType is the type of a cached leaf's cache field.
+func (pg *pipelineGen) cacheType(lp *leafPlan) *jen.Statement {
+	if lp.keyed {
+		return jen.Op("*").Add(qr("ResultCacheK")).Types(pg.in(lp.n), pg.out(lp.n))
+	}
+	return jen.Op("*").Add(qr("ResultCache")).Types(pg.out(lp.n))
+}
+
+// cacheCtor is the instantiated constructor of a cached leaf's cache.
+func (pg *pipelineGen) cacheCtor(lp *leafPlan) *jen.Statement {
+	if lp.keyed {
+		return qr("NewResultCacheK").Types(pg.in(lp.n), pg.out(lp.n))
+	}
+	return qr("NewResultCache").Types(pg.out(lp.n))
+}
+
+// coarseResolution is how often the caches' coarse clock is read: a
+// thousandth of the shortest time to live, from 1ms to 10ms.
+func (pg *pipelineGen) coarseResolution() time.Duration {
+	res := 10 * time.Millisecond
+	for _, lp := range pg.caches {
+		res = min(res, lp.cacheTTL/1000)
+	}
+	return max(res, time.Millisecond)
+}
+
+// helperSources returns the file-level helpers.
+func helperSources(usage, breakers bool) []jen.Code {
+	var out []jen.Code
+	out = append(out, jen.Comment("flujogenFeedback is the feedback of a step whose last attempt failed."),
+		c(`func flujogenFeedback(err error) string {
+	var v *{}
+	if {}(err, &v) {
+		return "Validation failed: " + v.Err.Error()
+	}
+	var p *{}
+	if {}(err, &p) {
+		return {}("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
+	}
+	return "Agent execution failed with " + {}({}(err).String(), "*") + ": " + err.Error()
+}`, qf("ValidationFailedError"), jen.Qual("errors", "As"), qf("PanicError"), jen.Qual("errors", "As"), jen.Qual("fmt", "Sprintf"),
+			jen.Qual("strings", "TrimPrefix"), jen.Qual("reflect", "TypeOf")))
+	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
+		c(`func flujogenIsUsageLimit(err error) bool {
+	var u *{}
+	return {}(err, &u)
+}`, qf("UsageLimitExceededError"), jen.Qual("errors", "As")))
+	out = append(out, jen.Comment("flujogenFailurePath follows the failed results down to the innermost failed node."),
+		c(`func flujogenFailurePath(res {}) []string {
+	path := []string{res.Name}
+	for {
+		next := -1
+		for i := range res.Steps {
+			if !res.Steps[i].Success {
+				next = i
+			}
+		}
+		if next < 0 || res.FallbackTriggered {
+			return path
+		}
+		res = res.Steps[next]
+		path = append(path, res.Name)
+	}
+}`, qf("StepResult")))
+	out = append(out, jen.Comment("flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed."),
+		c(`type flujogenTracker struct {
+	state {}
+	idle  chan bool
+	once  {}
+}`, jen.Qual("sync/atomic", "Int64"), jen.Qual("sync", "Once")),
+		c(`const flujogenClosed = int64(1) << 62`),
+		c(`func (t *flujogenTracker) init() { t.idle = make(chan bool) }`),
+		c(`func (t *flujogenTracker) add() bool {
+	for {
+		s := t.state.Load()
+		if s&flujogenClosed != 0 {
+			return false
+		}
+		if t.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}`),
+		c(`func (t *flujogenTracker) addChild() { t.state.Add(1) }`),
+		c(`func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }`),
+		c(`func (t *flujogenTracker) done() {
+	if t.state.Add(-1) == flujogenClosed {
+		t.once.Do(func() { close(t.idle) })
+	}
+}`),
+		c(`func (t *flujogenTracker) close() <-chan bool {
+	for {
+		s := t.state.Load()
+		if t.state.CompareAndSwap(s, s|flujogenClosed) {
+			if s&^flujogenClosed == 0 {
+				t.once.Do(func() { close(t.idle) })
+			}
+			return t.idle
+		}
+	}
+}`))
+	out = append(out, jen.Comment("flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does."),
+		c(`func flujogenMetrics(res *{}) {} {
+	var m {}
+	m.ExecutionTimeMs = float64(res.Latency) / float64({})
+	m.MemoryUsageMb = flujogenHeapMB()
+	flujogenWalk(res.Steps, func(s *{}) {
+		if len(s.Steps) == 0 || s.FallbackTriggered {
+			m.CacheHit = m.CacheHit || s.CacheHit
+		}
+	})
+	m.Attempts = flujogenLeafAttempts(res.Steps)
+	return m
+}`, qf("PipelineResult"), qf("Metrics"), qf("Metrics"), jen.Qual("time", "Millisecond"), qf("StepResult")),
+		c(`func flujogenLeafAttempts(steps []{}) int {
+	n := 0
+	for i := range steps {
+		s := &steps[i]
+		switch {
+		case s.FallbackTriggered:
+			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
+			if len(primary) == 0 {
+				n += s.Attempts - fb[0].Attempts
+			} else {
+				n += flujogenLeafAttempts(primary)
+			}
+			n += flujogenLeafAttempts(fb)
+		case len(s.Steps) == 0:
+			n += s.Attempts
+		default:
+			n += flujogenLeafAttempts(s.Steps)
+		}
+	}
+	return n
+}`, qf("StepResult")),
+		c(`func flujogenWalk(steps []{}, f func(*{})) {
+	for i := range steps {
+		f(&steps[i])
+		flujogenWalk(steps[i].Steps, f)
+	}
+}`, qf("StepResult"), qf("StepResult")),
+		c(`func flujogenHeapMB() float64 {
+	s := []{}{{Name: "/memory/classes/heap/objects:bytes"}}
+	{}(s)
+	if s[0].Value.Kind() != {} {
+		return 0
+	}
+	return float64(s[0].Value.Uint64()) / (1 << 20)
+}`, jen.Qual("runtime/metrics", "Sample"), jen.Qual("runtime/metrics", "Read"), jen.Qual("runtime/metrics", "KindUint64")),
+	)
+	if breakers {
+		out = append(out, jen.Comment("flujogenBreakerState maps a breaker state to its stats state."),
+			c(`func flujogenBreakerState(s {}) {} {
+	switch s {
+	case {}:
+		return {}
+	case {}:
+		return {}
+	}
+	return {}
+}`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")))
+	}
+	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error."),
+		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string, live func(string, {}) bool) (*{}, error) {
+	next, err := cfg.Import(data, format)
+	if err != nil {
+		return nil, err
+	}
+	was, now := cfg.ToMap(), next.ToMap()
+	var fixed []string
+	apply := make(map[string]any)
+	for _, f := range {}() {
+		if {}("%v", was[f.Name]) == {}("%v", now[f.Name]) {
+			continue
+		}
+		if f.Runtime && live(f.Name, next) {
+			apply[f.Name] = now[f.Name]
+		} else {
+			fixed = append(fixed, f.Name)
+		}
+	}
+	if len(fixed) == 0 {
+		return &next, nil
+	}
+	patch, err := {}(apply)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := cfg.Import(patch, "json")
+	if err != nil {
+		return nil, err
+	}
+	return &applied, {}("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, {}(fixed, ", "))
+}`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
+			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
+	if usage {
+		out = append(out, jen.Comment("flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches."),
+			c(`type flujogenBudget struct {
+	mu                 {}
+	user               {}
+	hasCost, hasTokens bool
+	costLimit          float64
+	tokenLimit         int
+	cost               float64
+	tokens             int
+}`, jen.Qual("sync", "Mutex"), qf("UsageLimits")),
+			c(`func flujogenNewBudget(l {}) *flujogenBudget {
+	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
+}`, qf("UsageLimits")),
+			c(`func (b *flujogenBudget) add(cost float64, tokens int) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cost += cost
+	b.tokens += tokens
+	switch {
+	case b.hasCost && b.cost > b.costLimit:
+		return &{}{Limit: "total_cost_limit", Limits: b.user}
+	case b.hasTokens && b.tokens > b.tokenLimit:
+		return &{}{Limit: "total_tokens_limit", Limits: b.user}
+	}
+	return nil
+}`, qf("UsageLimitExceededError"), qf("UsageLimitExceededError")),
+			c(`func (b *flujogenBudget) totals() (float64, int) {
+	if b == nil {
+		return 0, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cost, b.tokens
+}`),
+			c(`func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
+	n := len(parts)
+	if b == nil {
+		clear(parts)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range parts {
+		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
+		if b.hasCost {
+			p.costLimit = (b.costLimit - b.cost) / float64(n)
+		}
+		if b.hasTokens {
+			rest := b.tokenLimit - b.tokens
+			p.tokenLimit = rest / n
+			if i < rest%n {
+				p.tokenLimit++
+			}
+		}
+		parts[i] = p
+	}
+}`),
+			c(`func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
+	if b == nil {
+		return
+	}
+	var cost float64
+	var tokens int
+	for _, p := range parts {
+		c, t := p.totals()
+		cost += c
+		tokens += t
+	}
+	b.mu.Lock()
+	b.cost += cost
+	b.tokens += tokens
+	b.mu.Unlock()
+}`))
+	}
+	return out
+}
+
+var _ = strings.Join
+
+// coarseClockSource is the coarse clock of the caches' expiry.
+func coarseClockSource() jen.Code {
+	return c(`// flujogenCoarseClock is a clock read every resolution by its own
+// goroutine: a cache hit checks expiry with one atomic load instead of a
+// clock read, and an entry may live up to the resolution longer or shorter
+// than its time to live.
+type flujogenCoarseClock struct {
+	now        {}
+	clock      {}
+	resolution {}
+	stop, done chan bool
+}
+
+func flujogenStartCoarseClock(clock {}, resolution {}) *flujogenCoarseClock {
+	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
+	c.now.Store(clock.Nanotime())
+	go c.run()
+	return c
+}
+
+// Nanotime returns the last reading.
+func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
+
+func (c *flujogenCoarseClock) run() {
+	defer close(c.done)
+	t := {}(c.resolution)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.now.Store(c.clock.Nanotime())
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// close stops the clock's goroutine and waits until it has ended.
+func (c *flujogenCoarseClock) close() {
+	close(c.stop)
+	<-c.done
+}`, jen.Qual("sync/atomic", "Int64"), qr("Clock"), jen.Qual("time", "Duration"), qr("Clock"), jen.Qual("time", "Duration"), jen.Qual("time", "NewTicker"))
+}
+
+// countersSource is the per-step counters type: what OptimizationStats
+// reports of each step, counted as the ExecutorCore counts it.
+func countersSource() jen.Code {
+	return c(`// flujogenStepCounters count one step's executions across runs.
+type flujogenStepCounters struct {
+	execs, failures, retries    {}
+	recoveryAttempts, recovered {}
+	slow                        {}
+	totalNs, maxNs              {}
+}
+
+// record counts one finished execution. One whose latency was not measured
+// (no monitoring, no telemetry, not recorded) adds none.
+func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
+	s.execs.Add(1)
+	if lat := int64(res.Latency); lat != 0 {
+		s.totalNs.Add(lat)
+		if lat > s.maxNs.Load() {
+			s.maxNs.Store(lat)
+		}
+		if lat > slowNs {
+			s.slow.Add(1)
+		}
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps.
+func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
+	st := steps[name]
+	execs := s.execs.Load()
+	st.Execution.Count += execs
+	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Executions += execs
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`,
+		jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Int64"),
+		qf("StepResult"), qr("StatsStep"), jen.Qual("time", "Millisecond"))
+}
+
+// runners emits FlujogenRunners: every executor of the file behind one
+// dynamically typed signature, for differential tests against the
+// ExecutorCore.
+func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
+	f.Comment("FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.")
+	f.Type().Id("FlujogenRunner").Struct(
+		jen.Id("Run").Func().Params(jen.Qual("context", "Context"), jen.Any(), jen.Op("...").Add(qf("ExecOption"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()),
+		jen.Id("Stats").Func().Params().Add(qr("Stats")),
+		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
+		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
+	)
+	body := []jen.Code{c("m := make(map[string]func(...{}) (FlujogenRunner, error))", qf("CoreOption"))}
+	for _, pg := range pipes {
+		in := g.typ(pg.p.In.Type, pg.p.Pos)
+		call := "return e.ExecuteResult(ctx, v, opts...)"
+		pre := []jen.Code{}
+		if pg.stateKey != "" {
+			call = "return e.ExecuteResult(ctx, v, nil, opts...)"
+		}
+		run := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Any(), jen.Id("opts").Op("...").Add(qf("ExecOption"))).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
+			append(append([]jen.Code{
+				c("v, ok := in.({})", in.Clone()),
+				c("if in != nil && !ok { return nil, &{}{Node: "+strq(pg.p.Name)+", Expected: {}[{}](), Got: {}(in)} }", qf("InputTypeError"), jen.Qual("reflect", "TypeFor"), in.Clone(), jen.Qual("reflect", "TypeOf")),
+			}, pre...), c(call))...)
+		body = append(body, jen.Id("m").Index(jen.Lit(pg.p.Var)).Op("=").Func().Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Id("FlujogenRunner"), jen.Error()).Block(
+			c("e, err := "+pg.ctor+"(opts...)"),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("FlujogenRunner").Values(), jen.Err())),
+			jen.Return(jen.Id("FlujogenRunner").Values(jen.Dict{
+				jen.Id("Run"):    run,
+				jen.Id("Stats"):  jen.Id("e.OptimizationStats"),
+				jen.Id("Close"):  jen.Id("e.Close"),
+				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
+			}), jen.Nil()),
+		))
+	}
+	body = append(body, c("return m"))
+	f.Comment("FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.")
+	f.Func().Id("FlujogenRunners").Params().Map(jen.String()).Func().Params(jen.Op("...").Add(qf("CoreOption"))).Params(jen.Id("FlujogenRunner"), jen.Error()).Block(body...)
+}

@@ -1,0 +1,137 @@
+package gen
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/schema"
+)
+
+func generateOne(t *testing.T, root *analysis.Node, mutate func(*schema.Config)) (string, error) {
+	t.Helper()
+	return generateMB(t, newMB(), root, mutate)
+}
+
+// generateMB generates root as pipeline P with the types of b.
+func generateMB(t *testing.T, b *mb, root *analysis.Node, mutate func(*schema.Config)) (string, error) {
+	t.Helper()
+	p := b.pipe("P", root)
+	m, pkg := b.model(ftPath, "flujotest", p)
+	cfg := schema.Default()
+	if mutate != nil {
+		mutate(cfg)
+	}
+	out, err := Generate(m, pkg, cfg)
+	return string(out), err
+}
+
+func TestUncacheableIsAnError(t *testing.T) {
+	cacheOn := func(c *schema.Config) { c.Optimization.EnableCacheOptimization = true }
+	b := newMB()
+	b.types["func()"] = &analysis.Type{Key: "func()", Kind: analysis.TypeFunc}
+	b.types[ftPath+".Handler"] = &analysis.Type{Key: ftPath + ".Handler", Kind: analysis.TypeStruct, PkgPath: ftPath, Name: "Handler",
+		Fields: []analysis.Field{{Name: "Name", Type: "string", Exported: true}, {Name: "Do", Type: "func()", Exported: true}, {Name: "hidden", Type: "func()"}}}
+	cached := func(o *analysis.Options) { o.Cache = true }
+	for _, tc := range []struct {
+		node *analysis.Node
+		want string
+	}{
+		{b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), "steps.go:1:1: cannot cache this step: its input's part in.Do (func()) is a func"},
+		{b.leaf(analysis.KindStepS, "s", "LogThenFlake", job, job, cached), `steps.go:1:1: step "s": a StepS cannot be cached`},
+	} {
+		_, err := generateMB(t, b, tc.node, cacheOn)
+		var errs Errors
+		if !errors.As(err, &errs) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err %v, want %q", err, tc.want)
+		}
+	}
+	// Unexported fields count as exported ones do.
+	b.types[ftPath+".Handler"].Fields = b.types[ftPath+".Handler"].Fields[:1:1]
+	b.types[ftPath+".Handler"].Fields = append(b.types[ftPath+".Handler"].Fields, analysis.Field{Name: "hidden", Type: "func()"})
+	if _, err := generateMB(t, b, b.leaf(analysis.KindStep, "h", "Handle", ftPath+".Handler", "int", cached), cacheOn); err == nil ||
+		!strings.Contains(err.Error(), "in.hidden (func()) is a func") {
+		t.Errorf("unexported func field: %v", err)
+	}
+	// With caching off in the config, Cache() leaves no code and is fine.
+	tags := b.leaf(analysis.KindStep, "tags", "Tags", job, "[]string", cached)
+	if out, err := generateMB(t, b, tags, nil); err != nil || strings.Contains(out, "ResultCache") || strings.Contains(out, "flujogenHash") {
+		t.Errorf("cache off: err %v, cache code present", err)
+	}
+	if out, err := generateMB(t, b, tags, cacheOn); err != nil || !strings.Contains(out, "*runtime.ResultCache[[]string]") {
+		t.Errorf("cache on: err %v, no cache", err)
+	}
+}
+
+func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
+	b := newMB()
+	step := b.step("flaky", "Flaky", retries(2))
+	on, err := generateOne(t, step, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := generateOne(t, step, func(c *schema.Config) {
+		o := &c.Optimization
+		o.EnableCircuitBreaker, o.EnableOptimizedErrorHandling = false, false
+		o.EnablePerformanceMonitoring, o.EnableOptimizedTelemetry = false, false
+		o.EnableMemoryOptimization, o.EnableConcurrencyOptimization = false, false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, marker := range []string{"runtime.Breaker", ".Allow()", "classifier", "start := e.clock.Nanotime()",
+		"*runtime.Monitor", "*runtime.Telemetry", "*runtime.Limiter", "*runtime.ResourceManager", ".Acquire(ctx)", "e.telemetry.Record(", "flujogenOutcome"} {
+		if !strings.Contains(on, marker) {
+			t.Errorf("defaults: %q missing", marker)
+		}
+		if strings.Contains(off, marker) {
+			t.Errorf("disabled: %q still generated", marker)
+		}
+	}
+	// Without monitoring and telemetry, the clock is read in recorded runs
+	// (ExecuteResult) only.
+	reads := strings.Count(off, "e.clock.Nanotime()")
+	guarded := len(regexp.MustCompile(`if r\.record \{\s*(start = |res\.Latency = time\.Duration\()e\.clock\.Nanotime\(\)`).FindAllString(off, -1))
+	if reads == 0 || reads != guarded {
+		t.Errorf("%d clock reads, %d of them in recorded runs only", reads, guarded)
+	}
+}
+
+func TestOverridesCompileIn(t *testing.T) {
+	b := newMB()
+	step := b.step("flaky", "Flaky", retries(2))
+	three, seven := 3, 7
+	out, err := generateOne(t, step, func(c *schema.Config) {
+		c.Steps = map[string]schema.StepOverride{"flaky.flaky": {Retries: &three, CircuitBreakerFailureThreshold: &seven}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "attempt <= 4") || !strings.Contains(out, "FailureThreshold: 7") {
+		t.Errorf("the step override did not reach the generated constants")
+	}
+}
+
+func TestMergeConflictIsAnError(t *testing.T) {
+	b := newMB()
+	a1 := b.leaf(analysis.KindStepS, "a1", "WriteA", job, job, nil)
+	a2 := b.leaf(analysis.KindStepS, "a2", "WriteA2", job, job, nil)
+	fan := &analysis.Node{Kind: analysis.KindParallel, Name: "fan", Pos: "pipelines.go:1:1", In: tref(job), Out: tref(job), Options: defaults(),
+		Children: []*analysis.Node{a1, a2}, WritesState: true, ReadsState: true,
+		Parallel: &analysis.ParallelInfo{Join: fref("JoinTwo"), JoinParams: []analysis.TypeRef{tref(job), tref(job)},
+			Branches:  []analysis.BranchWrites{{Branch: "a1", ReadsState: true, Fields: []string{"A"}}, {Branch: "a2", ReadsState: true, Fields: []string{"A"}}},
+			Conflicts: []analysis.Conflict{{Field: "A", Branches: []int{0, 1}, Positions: []string{"steps.go:3:2", "steps.go:9:2"}}}}}
+	fan.Options.Merge = analysis.ErrorOnConflict
+	_, err := generateMB(t, b, fan, nil)
+	want := `steps.go:9:2: parallel "fan" merges with ErrorOnConflict, but branches "a1" and "a2" all write state field A`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err %v, want %q", err, want)
+	}
+	fan.Options.Merge = analysis.MergeUpdate
+	out, err := generateMB(t, b, fan, nil)
+	if err != nil || !strings.Contains(out, "r.state.A = sc.w1.A") {
+		t.Errorf("MergeUpdate: err %v; merge code missing", err)
+	}
+}

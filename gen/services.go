@@ -1,0 +1,395 @@
+package gen
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// The runtime services an executor builds, as the configuration says:
+// telemetry (enable_optimized_telemetry), the monitor
+// (enable_performance_monitoring), the limiter (max_concurrent_executions,
+// enable_concurrency_optimization) and the resource manager
+// (enable_memory_optimization). A disabled service leaves no code.
+
+// limiterOptionsWindow is the adaptive limiter's window, as the
+// ExecutorCore sets it.
+const limiterWindowSamples = 100
+
+// resourceInterval is the resource manager's sampling interval, as the
+// ExecutorCore sets it.
+const resourceInterval = time.Second
+
+func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePerformanceMonitoring }
+func (pg *pipelineGen) telemetry() bool  { return pg.g.cfg.Optimization.EnableOptimizedTelemetry }
+func (pg *pipelineGen) resources() bool  { return pg.g.cfg.Optimization.EnableMemoryOptimization }
+
+// limiter reports whether step attempts go through a concurrency limiter:
+// when max_concurrent_executions is set or the limit adapts.
+func (pg *pipelineGen) limiter() bool {
+	cfg := pg.g.cfg.Optimization
+	return cfg.MaxConcurrentExecutions != nil || cfg.EnableConcurrencyOptimization
+}
+
+// adaptive reports whether the limiter adapts to step latencies. It needs
+// them measured, which only monitoring or telemetry does: without either,
+// the limit stays where the configuration puts it.
+func (pg *pipelineGen) adaptive() bool {
+	return pg.g.cfg.Optimization.EnableConcurrencyOptimization && pg.timed()
+}
+
+// shrinks reports whether the executor gives memory back under pressure:
+// with the resource manager, when it has caches or pools.
+func (pg *pipelineGen) shrinks() bool {
+	return pg.resources() && (len(pg.caches) > 0 || len(pg.scratchPools()) > 0)
+}
+
+func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
+
+// fields returns the executor struct's fields.
+func (pg *pipelineGen) fields() []jen.Code {
+	fields := []jen.Code{
+		jen.Id("clock").Add(qr("Clock")),
+		jen.Id("mu").Qual("sync", "Mutex").Comment("serialises ImportConfig"),
+		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
+		jen.Id("track").Id("flujogenTracker"),
+		jen.Id("closeOnce").Qual("sync", "Once"),
+		jen.Id("closeErr").Error(),
+		jen.Line(),
+		jen.Comment("Run counters."),
+		jen.Id("runs, failures, slow").Qual("sync/atomic", "Uint64"),
+		jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"),
+		jen.Id("slowNs").Qual("sync/atomic", "Int64").Comment("slow_execution_threshold_ms"),
+		jen.Line(),
+	}
+	if pg.g.cfg.Optimization.EnableOptimizedErrorHandling {
+		fields = append(fields, jen.Id("classifier").Op("*").Add(qr("ErrorClassifier")))
+	}
+	if pg.limiter() {
+		fields = append(fields, jen.Id("limiter").Op("*").Add(qr("Limiter")))
+	}
+	if pg.monitoring() {
+		fields = append(fields, jen.Id("monitor").Op("*").Add(qr("Monitor")))
+	}
+	if pg.telemetry() {
+		fields = append(fields, jen.Id("telemetry").Op("*").Add(qr("Telemetry")))
+	}
+	for _, n := range pg.scratchPools() {
+		fields = append(fields, jen.Id(poolName(n)).Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchName(n))).Comment(fmt.Sprintf("scratch space of parallel %q", n.Name)))
+	}
+	if pg.resources() {
+		fields = append(fields, jen.Id("resources").Op("*").Add(qr("ResourceManager")))
+		if len(pg.caches) > 0 {
+			fields = append(fields, jen.Id("cachesShrunk").Qual("sync/atomic", "Bool").Comment("the caches gave back capacity under memory pressure"))
+		}
+	}
+	if len(pg.caches) > 0 {
+		if pg.g.cfg.Optimization.EnableAlgorithmOptimization {
+			fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"))
+		}
+		fields = append(fields, jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+		if pg.g.cfg.Optimization.CacheCompression {
+			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
+		}
+	}
+	for _, lp := range pg.leaves {
+		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
+			jen.Id(cntName(lp.n)).Id("flujogenStepCounters"))
+		if lp.breaker {
+			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")))
+		}
+		if lp.cache {
+			fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)))
+		}
+		if pg.monitoring() {
+			fields = append(fields, jen.Id(monName(lp)).Op("*").Add(qr("StepMonitor")))
+		}
+	}
+	return fields
+}
+
+// constructor returns the body of NewXExecutor.
+func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
+	cfg := pg.g.cfg.Optimization
+	slowNs := int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond))
+	b := []jen.Code{
+		c("set := {}(opts)", qf("CoreOptionsOf")),
+		c("clock := set.Clock"),
+		c("if clock == nil { return nil, {}(\"flujo: WithClock(nil)\") }", jen.Qual("errors", "New")),
+		c("e := &" + pg.X + "{clock: clock}"),
+		c("cfg := " + cfgFn + "()"),
+		c("e.cfg.Store(&cfg)"),
+		c(fmt.Sprintf("e.slowNs.Store(%d)", slowNs)),
+		c("e.track.init()"),
+		c("fail := func(err error) (*"+pg.X+", error) {\ne.closeComponents({}())\nreturn nil, err\n}", jen.Qual("context", "Background")),
+		c("var err error"),
+	}
+	check := func(assign string, args ...jen.Code) jen.Code {
+		return c("if "+assign+"; err != nil { return fail(err) }", args...)
+	}
+	if cfg.EnableOptimizedErrorHandling {
+		b = append(b, check(fmt.Sprintf("e.classifier, err = {}(%d, %d)", cfg.ErrorCacheSize, classifierPermanentAfter), qr("NewErrorClassifier")))
+	}
+	for _, lp := range pg.leaves {
+		if lp.breaker {
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock})",
+				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
+		}
+	}
+	for _, n := range pg.scratchPools() {
+		sn := pg.scratchName(n)
+		b = append(b, check(fmt.Sprintf("e.%s, err = {}(%d, %v, func() %s { return %s{done: make(chan int, %d)} }, func(sc *%s) { *sc = %s{done: sc.done} })",
+			poolName(n), cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, sn, sn, len(n.Children), sn, sn), qr("NewPool")))
+	}
+	if pg.limiter() {
+		b = append(b, c("lo := {}()", qr("DefaultLimiterOptions")))
+		if m := cfg.MaxConcurrentExecutions; m != nil {
+			b = append(b, c(fmt.Sprintf("lo.Max = %d", *m)))
+		}
+		b = append(b, c(fmt.Sprintf("lo.Adaptive = %v", pg.adaptive())), c(fmt.Sprintf("lo.WindowSamples = %d", limiterWindowSamples)),
+			check("e.limiter, err = {}(lo)", qr("NewLimiter")))
+	}
+	if len(pg.caches) > 0 {
+		if cfg.EnableAlgorithmOptimization {
+			b = append(b, c("e.seed = {}()", qr("NewHash")))
+		}
+		b = append(b,
+			c("// Expiry is checked on every hit: against the system clock, a coarse"),
+			c("// reading of it saves most of a hit's cost."),
+			c("var cacheClock {} = clock", qr("Clock")),
+			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
+				qr("SystemClock"), durationLit(pg.coarseResolution())),
+		)
+		codec := ""
+		if cfg.CacheCompression {
+			// Values are stored encoded and compressed: every hit decodes
+			// a fresh copy.
+			b = append(b, check("e.compressor, err = {}()", qr("NewCompressor")))
+			codec = ", Codec: {}, CompressAbove: {}, Compressor: e.compressor"
+		}
+		for _, lp := range pg.caches {
+			args := []jen.Code{pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)}
+			if codec != "" {
+				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
+			}
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+		}
+	}
+	if pg.monitoring() {
+		window := time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second))
+		b = append(b, check("e.monitor, err = {}({}{SlowThreshold: {}, DegradationThreshold: {}, WindowInterval: {}})",
+			qr("NewMonitor"), qr("MonitorOptions"), durationLit(time.Duration(slowNs)), jen.Lit(cfg.PerformanceDegradationThreshold), durationLit(window)))
+		for _, lp := range pg.leaves {
+			b = append(b, c("e."+monName(lp)+" = e.monitor.Step("+strq(lp.n.Name)+")"))
+		}
+	}
+	if pg.telemetry() {
+		flush := time.Duration(cfg.TelemetryFlushIntervalSeconds * float64(time.Second))
+		b = append(b, check(fmt.Sprintf("e.telemetry, err = {}({}{BatchSize: %d, FlushInterval: {}, Sink: set.Sink, Logger: set.Logger})", cfg.TelemetryBatchSize),
+			qr("NewTelemetry"), qr("TelemetryOptions"), durationLit(flush)))
+	}
+	if pg.resources() {
+		limit := ""
+		if pg.limiter() {
+			limit = "Limit: e.limiter, "
+		}
+		b = append(b, check("e.resources, err = {}({}{MemoryThresholdMB: {}, CPUThresholdPercent: {}, Interval: {}, "+limit+"Sampler: set.Sampler, Logger: set.Logger})",
+			qr("NewResourceManager"), qr("ResourceOptions"), jen.Lit(cfg.MemoryPressureThresholdMb), jen.Lit(cfg.CPUUsageThresholdPercent), durationLit(resourceInterval)))
+		if pg.shrinks() {
+			b = append(b, check("err = e.resources.RegisterShrinker(\"result-cache\", e.shrink)"))
+		}
+		b = append(b, check("err = e.resources.Start()"))
+	}
+	b = append(b, c("return e, nil"))
+	return b
+}
+
+// closeComponents returns the body of closeComponents: every component
+// that holds a goroutine or a resource, nil ones skipped.
+func (pg *pipelineGen) closeComponents() []jen.Code {
+	b := []jen.Code{c("var errs []error")}
+	if pg.resources() {
+		b = append(b, c("if e.resources != nil { errs = append(errs, e.resources.Close(ctx)) }"))
+	}
+	if pg.telemetry() {
+		b = append(b, c("if e.telemetry != nil { errs = append(errs, e.telemetry.Close(ctx)) }"))
+	}
+	if pg.monitoring() {
+		b = append(b, c("if e.monitor != nil { errs = append(errs, e.monitor.Close(ctx)) }"))
+	}
+	for _, lp := range pg.caches {
+		b = append(b, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
+	}
+	if len(pg.caches) > 0 {
+		b = append(b, c("if e.coarse != nil { e.coarse.close() }"))
+		if pg.g.cfg.Optimization.CacheCompression {
+			b = append(b, c("if e.compressor != nil { e.compressor.Close() }"))
+		}
+	}
+	return append(b, c("return {}(errs...)", jen.Qual("errors", "Join")))
+}
+
+// stats returns the body of OptimizationStats, which mirrors the
+// ExecutorCore's.
+func (pg *pipelineGen) stats() []jen.Code {
+	cfg := pg.g.cfg.Optimization
+	b := []jen.Code{
+		c("cfg := *e.cfg.Load()"),
+		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
+		c("s.Memory.UsageMB = flujogenHeapMB()"),
+		c("s.Execution = {}{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution")),
+	}
+	if pg.limiter() {
+		b = append(b, c("l := e.limiter"),
+			c("s.Concurrency = {}{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}", qr("StatsConcurrency")))
+	} else {
+		b = append(b, c("s.Concurrency.Level = int(e.track.running())"))
+	}
+	if pg.resources() {
+		b = append(b, jen.Block(
+			c("snap := e.resources.Snapshot()"),
+			c("if snap.Samples > 0 { s.Memory.UsageMB = snap.MemoryUsageMB }"),
+			c("s.Memory.PressureLevel = {}(snap.MemoryPressureLevel)", qr("StatsPressureLevel")),
+			c("s.CPU.UsagePercent = snap.CPUPercent"),
+		))
+	}
+	if pg.telemetry() {
+		b = append(b, c("tc := e.telemetry.Counters()"),
+			c("s.Telemetry = {}{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}", qr("StatsTelemetry")))
+	}
+	for _, lp := range pg.leaves {
+		name := strq(lp.n.Name)
+		b = append(b, c("e."+cntName(lp.n)+".add(s.Steps, "+name+")"))
+		if lp.cache {
+			// Each cached step has its own cache: its hits and misses
+			// are the step's.
+			b = append(b, jen.Block(
+				c("cs := e."+cacheName(lp.n)+".Stats()"),
+				c("st := s.Steps["+name+"]"),
+				c("st.Cache.Hits += cs.Hits"),
+				c("st.Cache.Misses += cs.Misses"),
+				c("st.Cache.Evictions += cs.Evictions"),
+				c("st.Cache.Expiries += cs.Expiries"),
+				c("st.Cache.Size += cs.Size"),
+				c("st.Cache.Capacity += cs.Capacity"),
+				c("s.Steps["+name+"] = st"),
+				c("s.Cache.Hits += cs.Hits"),
+				c("s.Cache.Misses += cs.Misses"),
+				c("s.Cache.Evictions += cs.Evictions"),
+				c("s.Cache.Expiries += cs.Expiries"),
+				c("s.Cache.Size += cs.Size"),
+				c("s.Cache.Capacity += cs.Capacity"),
+			))
+		}
+		if lp.breaker {
+			b = append(b, jen.Block(
+				c("bc := e."+brkName(lp.n)+".Counters()"),
+				c("st := s.Steps["+name+"]"),
+				c("st.CircuitBreaker.Calls += bc.Calls"),
+				c("st.CircuitBreaker.Failures += bc.Failures"),
+				c("st.CircuitBreaker.Rejections += bc.Rejections"),
+				c("st.CircuitBreaker.Opens += bc.Opens"),
+				c("st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))"),
+				c("s.Steps["+name+"] = st"),
+			))
+		}
+	}
+	if pg.monitoring() {
+		b = append(b, jen.Block(
+			c("snap := e.monitor.Snapshot()"),
+			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
+			c("flujogenPercentiles(&s.Execution, snap.Total)"),
+			c("s.Execution.Regression = snap.Total.Regressed"),
+		))
+	}
+	b = append(b, c(`for _, st := range s.Steps {
+	s.Errors.Executions += st.Errors.Executions
+	s.Errors.Failures += st.Errors.Failures
+	s.Errors.Retries += st.Errors.Retries
+	s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+	s.Errors.Recoveries += st.Errors.Recoveries
+}`))
+	if cfg.EnableOptimizedErrorHandling {
+		b = append(b, c("cc := e.classifier.Counters()"), c("s.Errors.SkippedRetries = cc.SkippedRetries"), c("s.Errors.CachedPatterns = cc.Patterns"))
+	}
+	if pg.resources() && len(pg.caches) > 0 {
+		b = append(b, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
+	}
+	for _, n := range pg.scratchPools() {
+		b = append(b, jen.Block(
+			c("ps := e."+poolName(n)+".Stats()"),
+			c("p := &s.Memory.ObjectPool"),
+			c("p.Gets += ps.Gets"),
+			c("p.Hits += ps.Hits"),
+			c("p.Misses += ps.Misses"),
+			c("p.Puts += ps.Puts - ps.Drops"),
+			c("p.Drops += ps.Drops"),
+			c("p.Idle += ps.Idle"),
+			c("p.Capacity += ps.Capacity"),
+		))
+	}
+	return append(b, c("return s"))
+}
+
+// emitImportConfig emits ImportConfig and the methods that apply run-time
+// fields to the running components.
+func (pg *pipelineGen) emitImportConfig(f *jen.File) {
+	X := pg.X
+	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
+	f.Commentf("ImportConfig lays data over the configuration in force and applies the run-time fields that %s applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.", X)
+	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(
+		c("e.mu.Lock()"),
+		c("defer e.mu.Unlock()"),
+		c("cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "+strq(X)+", e.live)"),
+		c("if cfg == nil { return err }"),
+		c("aerr := e.applyLive(*cfg)"),
+		c("e.cfg.Store(cfg)"),
+		c("return {}(err, aerr)", jen.Qual("errors", "Join")),
+	)
+	cases := []jen.Code{jen.Case(jen.Lit("slow_execution_threshold_ms")).Block(c("return true"))}
+	apply := []jen.Code{c("e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64({})))", jen.Qual("time", "Millisecond")), c("var errs []error")}
+	if pg.telemetry() {
+		cases = append(cases, jen.Case(jen.Lit("telemetry_batch_size")).Block(c("return next.TelemetryBatchSize <= {}", qr("DefaultTelemetryBufferSize"))),
+			jen.Case(jen.Lit("telemetry_flush_interval_seconds")).Block(c("return true")))
+		apply = append(apply,
+			c("errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))"),
+			c("errs = append(errs, e.telemetry.SetFlushInterval({}(cfg.TelemetryFlushIntervalSeconds*float64({}))))", jen.Qual("time", "Duration"), jen.Qual("time", "Second")))
+	}
+	if pg.limiter() && !pg.adaptive() {
+		// A lower fixed cap applies in place; a higher one would need a new
+		// limiter, as the ExecutorCore builds.
+		cases = append(cases, jen.Case(jen.Lit("max_concurrent_executions")).Block(
+			c("m := next.MaxConcurrentExecutions"),
+			c("return m != nil && *m <= e.limiter.Max()")))
+		apply = append(apply, c("if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() { e.limiter.SetLimit(*m) }"))
+	}
+	f.Commentf("live reports whether %s applies a change of the run-time field name, to the value in next, while it runs.", X)
+	f.Add(recv()).Id("live").Params(jen.Id("name").String(), jen.Id("next").Add(qr("OptimizationConfig"))).Bool().Block(
+		jen.Switch(jen.Id("name")).Block(cases...), c("return false"))
+	f.Comment("applyLive applies the run-time fields of cfg to the running components.")
+	f.Add(recv()).Id("applyLive").Params(jen.Id("cfg").Add(qr("OptimizationConfig"))).Error().Block(
+		append(apply, c("return {}(errs...)", jen.Qual("errors", "Join")))...)
+
+	if pg.shrinks() {
+		var shrink, restore []jen.Code
+		for _, lp := range pg.caches {
+			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
+			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
+		}
+		for _, n := range pg.scratchPools() {
+			shrink = append(shrink, c("e."+poolName(n)+".Shrink()"))
+		}
+		body := []jen.Code{}
+		if len(pg.caches) > 0 {
+			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(
+				jen.If(jen.Id("e.cachesShrunk.Swap(false)")).Block(restore...),
+				c("return"),
+			), c("e.cachesShrunk.Store(true)"))
+		} else {
+			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(c("return")))
+		}
+		f.Comment("shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.")
+		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
+	}
+}

@@ -1,0 +1,133 @@
+package gen
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/gen/testdata/hashing"
+	"github.com/flujo/flujo/gen/testdata/hashing/quiet"
+	"github.com/flujo/flujo/runtime"
+)
+
+// countingClock counts its readings.
+type countingClock struct {
+	runtime.FakeClock
+	reads atomic.Int64
+}
+
+func (c *countingClock) Nanotime() int64 {
+	c.reads.Add(1)
+	return c.FakeClock.Nanotime()
+}
+
+// collectSink keeps the events it is sent.
+type collectSink struct {
+	mu     sync.Mutex
+	events []runtime.Event
+}
+
+func (s *collectSink) Export(_ context.Context, batch []runtime.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, batch...)
+	return nil
+}
+
+// TestClockReads: step boundaries only with monitoring or telemetry on, and
+// none at all outside recorded runs without them.
+func TestClockReads(t *testing.T) {
+	ctx := context.Background()
+	k := hashing.Key{Name: "k"}
+	monitored, quietClock := &countingClock{}, &countingClock{}
+	m, err := hashing.NewPlainExecutor(flujo.WithClock(monitored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	q, err := quiet.NewPlainExecutor(flujo.WithClock(quietClock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(ctx)
+	m.Execute(ctx, k) // warm: the breaker's clock reads at its first call
+	monitored.reads.Store(0)
+	for range 10 {
+		m.Execute(ctx, k)
+		q.Execute(ctx, k)
+	}
+	if got := monitored.reads.Load(); got != 20 {
+		t.Errorf("monitored: %d clock reads in 10 runs, want 20 (the step's boundaries)", got)
+	}
+	if got := quietClock.reads.Load(); got != 0 {
+		t.Errorf("without monitoring and telemetry: %d clock reads in 10 runs, want 0", got)
+	}
+	if res, err := q.ExecuteResult(ctx, k); err != nil || quietClock.reads.Load() != 2 {
+		t.Errorf("recorded run: %v, %d clock reads, want 2 (latency %v)", err, quietClock.reads.Load(), res.Latency)
+	}
+}
+
+// TestTelemetryAndStats: events reach the sink given with WithSink, reusing
+// the step-boundary readings, and OptimizationStats reports the services.
+func TestTelemetryAndStats(t *testing.T) {
+	ctx := context.Background()
+	clock := runtime.NewFakeClock(0)
+	sink := &collectSink{}
+	e, err := hashing.NewLookerExecutor(flujo.WithClock(clock), flujo.WithSink(sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.Execute(ctx, hashing.Key{Name: "abc"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := e.OptimizationStats()
+	if s.Telemetry.Recorded != 3 || s.Telemetry.BatchSize != 10 || s.Execution.Count != 3 || s.Steps["lookup"].Execution.Count != 3 ||
+		s.Concurrency.Max == 0 || s.Cache.Hits != 2 || s.Cache.Misses != 1 {
+		t.Errorf("stats: telemetry %+v execution %+v concurrency %+v cache %+v", s.Telemetry, s.Execution, s.Concurrency, s.Cache)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.events) != 3 {
+		t.Fatalf("sink got %d events, want 3", len(sink.events))
+	}
+	for i, ev := range sink.events {
+		if ev.Step != "lookup" || ev.Outcome != runtime.OutcomeSuccess || ev.CacheHit != (i > 0) {
+			t.Errorf("event %d: %+v", i, ev)
+		}
+	}
+}
+
+// TestImportConfig: run-time fields apply; fields fixed at generation or
+// construction are named and keep their values.
+func TestImportConfig(t *testing.T) {
+	ctx := context.Background()
+	e, err := hashing.NewLookerExecutor(flujo.WithClock(runtime.NewFakeClock(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	if err := e.ImportConfig([]byte(`{"telemetry_batch_size": 20, "slow_execution_threshold_ms": 5}`), "json"); err != nil {
+		t.Fatalf("run-time fields: %v", err)
+	}
+	if s := e.OptimizationStats(); s.Telemetry.BatchSize != 20 || s.Config.SlowExecutionThresholdMs != 5 {
+		t.Errorf("batch size %d, slow threshold %v", s.Telemetry.BatchSize, s.Config.SlowExecutionThresholdMs)
+	}
+	err = e.ImportConfig([]byte(`{"cache_max_size": 7, "memory_pressure_threshold_mb": 64, "telemetry_batch_size": 30}`), "json")
+	if err == nil || !strings.Contains(err.Error(), "cache_max_size") || !strings.Contains(err.Error(), "memory_pressure_threshold_mb") ||
+		strings.Contains(err.Error(), "telemetry_batch_size") {
+		t.Fatalf("err %v, want cache_max_size and memory_pressure_threshold_mb named", err)
+	}
+	cfg := e.OptimizationConfig()
+	if cfg.CacheMaxSize != 500 || cfg.MemoryPressureThresholdMb != 500 || cfg.TelemetryBatchSize != 30 {
+		t.Errorf("config after a partial import: %+v", cfg)
+	}
+	if err := e.ImportConfig([]byte(`{"telemetry_batch_size": 0}`), "json"); err == nil {
+		t.Error("an invalid document was accepted")
+	}
+}

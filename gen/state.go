@@ -1,0 +1,337 @@
+package gen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/internal/analysis"
+)
+
+// Pipeline state in generated executors. A Parallel gives each branch that
+// may write the state its own copy, in which only the fields of the
+// branch's static write set (the analysis's) are deep-copied: the branch
+// does not write the others, so it may share them. After the branches, the
+// merge strategy copies back, field by field, the written fields whose
+// value changed, as the ExecutorCore does. A StepS attempt works on a copy
+// limited the same way to its step's write set.
+//
+// With enable_context_optimization off, copies are whole deep copies and
+// every branch that reads the state gets one, as in the ExecutorCore.
+
+// stateFields returns the fields of the state type, nil when it is not a
+// struct: the state is then one field, the whole value.
+func (pg *pipelineGen) stateFields() []analysis.Field {
+	t := pg.g.model.Types[pg.stateKey]
+	if t == nil || t.Kind != analysis.TypeStruct {
+		return nil
+	}
+	return t.Fields
+}
+
+// stateField returns the state field named name.
+func (pg *pipelineGen) stateField(name string) (analysis.Field, bool) {
+	for _, f := range pg.stateFields() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return analysis.Field{}, false
+}
+
+// cowLimited reports whether copies are limited to write sets.
+func (pg *pipelineGen) cowLimited() bool { return pg.g.cfg.Optimization.EnableContextOptimization }
+
+// writeSet resolves the fields a write set names; whole reports that the
+// copy must be whole (every field written, a state that is not a struct,
+// or copies not limited).
+func (pg *pipelineGen) writeSet(all bool, fields []string) (names []string, whole bool) {
+	if all || pg.stateFields() == nil || !pg.cowLimited() {
+		return nil, true
+	}
+	return fields, false
+}
+
+// stateCopy returns statements declaring dst as a copy of *src, the state,
+// with the fields of the write set deep-copied (all of them when whole).
+// With assign, dst exists and is assigned.
+func (pg *pipelineGen) stateCopy(dst, src string, names []string, whole bool, pos string, assign ...bool) []jen.Code {
+	g := pg.g
+	op := " := "
+	if len(assign) > 0 && assign[0] {
+		op = " = "
+	}
+	if whole {
+		return []jen.Code{c(dst+op+"{}", g.copyExpr(pg.stateKey, jen.Op("*").Id(src), pos))}
+	}
+	out := []jen.Code{c(dst + op + "*" + src)}
+	for _, name := range names {
+		f, ok := pg.stateField(name)
+		if !ok {
+			g.errorf(pos, "internal error: the write set names %s, which the state type %s does not have", name, pg.stateKey)
+			continue
+		}
+		if g.copyFunc(f.Type, pos) != "" {
+			out = append(out, c(dst+"."+name+" = {}", g.copyExpr(f.Type, jen.Id(src+"."+name), pos)))
+		}
+	}
+	return out
+}
+
+// branchState describes how one Parallel branch runs with the state.
+type branchState struct {
+	copied bool     // the branch works on its own copy w<i>
+	whole  bool     // the copy is whole
+	fields []string // the fields it may write (every field when whole)
+}
+
+// parallelState plans the state of a Parallel's branches and checks its
+// merge strategy.
+func (pg *pipelineGen) parallelState(n *analysis.Node) []branchState {
+	g := pg.g
+	pi := n.Parallel
+	out := make([]branchState, len(n.Children))
+	if pg.stateKey == "" || len(pi.Branches) != len(n.Children) {
+		return out
+	}
+	if n.Options.Merge == analysis.ErrorOnConflict {
+		for _, cf := range pi.Conflicts {
+			var names []string
+			for _, i := range cf.Branches {
+				names = append(names, strq(n.Children[i].Name))
+			}
+			pos := n.Pos
+			if len(cf.Positions) > 1 && cf.Positions[1] != "" {
+				pos = cf.Positions[1]
+			}
+			g.errorf(pos, "parallel %q merges with ErrorOnConflict, but branches %s all write state field %s: the merge would always fail; let one branch write it, or choose another Merge strategy",
+				n.Name, strings.Join(names, " and "), cf.Field)
+		}
+	}
+	for i, bw := range pi.Branches {
+		writes := bw.All || len(bw.Fields) > 0
+		if !bw.ReadsState || (!writes && pg.cowLimited()) {
+			continue
+		}
+		names, whole := pg.writeSet(bw.All, bw.Fields)
+		if whole {
+			names = nil
+			for _, f := range pg.stateFields() {
+				if f.Name != "_" {
+					names = append(names, f.Name)
+				}
+			}
+		}
+		out[i] = branchState{copied: true, whole: whole, fields: names}
+	}
+	if n.Options.Merge != analysis.NoMerge {
+		for _, name := range pg.mergedFields(out) {
+			if f, ok := pg.stateField(name); ok {
+				g.equalExpr(f.Type, "a", "b", n.Pos)
+			} else if pg.stateFields() == nil {
+				g.equalExpr(pg.stateKey, "a", "b", n.Pos)
+			}
+		}
+	}
+	return out
+}
+
+// mergedFields returns the fields some branch may write, in the state
+// type's order; for a state that is not a struct, the one name "".
+func (pg *pipelineGen) mergedFields(bs []branchState) []string {
+	if pg.stateFields() == nil {
+		for _, b := range bs {
+			if b.copied {
+				return []string{""}
+			}
+		}
+		return nil
+	}
+	var out []string
+	for _, f := range pg.stateFields() {
+		for _, b := range bs {
+			if b.copied && contains(b.fields, f.Name) {
+				out = append(out, f.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeCode returns the statements that merge the branches' copies back
+// into *r.state: for each written field, the value of the last (MergeUpdate)
+// or first (KeepFirst) successful branch whose copy changed it.
+func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code {
+	if n.Options.Merge == analysis.NoMerge {
+		return nil
+	}
+	var out []jen.Code
+	for _, name := range pg.mergedFields(bs) {
+		key, sel := pg.stateKey, ""
+		if name != "" {
+			f, _ := pg.stateField(name)
+			key, sel = f.Type, "."+name
+		}
+		var writers []int
+		for i, b := range bs {
+			if b.copied && (name == "" || contains(b.fields, name)) {
+				writers = append(writers, i)
+			}
+		}
+		if n.Options.Merge != analysis.KeepFirst {
+			// The last changed copy wins: test from the last writer back.
+			for l, r := 0, len(writers)-1; l < r; l, r = l+1, r-1 {
+				writers[l], writers[r] = writers[r], writers[l]
+			}
+		}
+		dst := "*r.state"
+		if sel != "" {
+			dst = "r.state" + sel
+		}
+		var chain []string
+		for _, i := range writers {
+			w := fmt.Sprintf("sc.w%d%s", i, sel)
+			chain = append(chain, fmt.Sprintf("if sc.results[%d].Success && %s {\n%s = %s\n}", i, pg.g.differExpr(key, w, dst, n.Pos), dst, w))
+		}
+		out = append(out, c(strings.Join(chain, " else ")))
+	}
+	return out
+}
+
+// equalExpr returns an expression reporting whether a and b, of type key,
+// are deeply equal as reflect.DeepEqual has it, registering the generated
+// function it needs.
+func (g *generator) equalExpr(key, a, b, pos string) string {
+	if g.valueComparable(key, map[string]bool{}) {
+		return "(" + a + " == " + b + ")"
+	}
+	if name, ok := g.equals[key]; ok {
+		return name + "(" + a + ", " + b + ")"
+	}
+	before := len(g.errs)
+	g.checkEqualable(key, pos, map[string]bool{})
+	if len(g.errs) > before {
+		return "false"
+	}
+	if g.equals == nil {
+		g.equals = map[string]string{}
+	}
+	name := fmt.Sprintf("flujogenEqual%d", len(g.equals))
+	g.equals[key] = name
+	g.equalOrder = append(g.equalOrder, key)
+	return name + "(" + a + ", " + b + ")"
+}
+
+// differExpr is the negation of equalExpr.
+func (g *generator) differExpr(key, a, b, pos string) string {
+	if g.valueComparable(key, map[string]bool{}) {
+		return a + " != " + b
+	}
+	return "!" + g.equalExpr(key, a, b, pos)
+}
+
+// checkEqualable refuses what a generated comparison cannot reach:
+// unexported fields of other packages' structs, and recursive types.
+func (g *generator) checkEqualable(key, pos string, onPath map[string]bool) {
+	t, ok := g.model.Types[key]
+	if !ok || g.valueComparable(key, map[string]bool{}) {
+		return
+	}
+	if onPath[key] {
+		g.unsupported(pos, "merging state fields of the recursive type "+key)
+		return
+	}
+	onPath[key] = true
+	defer delete(onPath, key)
+	switch t.Kind {
+	case analysis.TypePointer, analysis.TypeSlice, analysis.TypeArray:
+		g.checkEqualable(t.Elem, pos, onPath)
+	case analysis.TypeMap:
+		g.checkEqualable(t.Elem, pos, onPath)
+	case analysis.TypeStruct:
+		if t.IsTime {
+			return
+		}
+		for _, f := range t.Fields {
+			if f.Name == "_" {
+				continue
+			}
+			if !f.Exported && t.PkgPath != g.target {
+				g.unsupported(pos, "merging state fields of "+key+": its unexported field "+f.Name+" cannot be compared from generated code")
+				continue
+			}
+			g.checkEqualable(f.Type, pos, onPath)
+		}
+	}
+}
+
+// equalFuncs emits the registered comparison functions.
+func (g *generator) equalFuncs(f *jen.File) {
+	for i := 0; i < len(g.equalOrder); i++ { // the list grows while emitting
+		key := g.equalOrder[i]
+		name := g.equals[key]
+		t := g.model.Types[key]
+		var body []jen.Code
+		switch t.Kind {
+		case analysis.TypePointer:
+			body = []jen.Code{
+				c("if a == b { return true }"),
+				c("if a == nil || b == nil { return false }"),
+				c("return " + g.equalExpr(t.Elem, "*a", "*b", "")),
+			}
+		case analysis.TypeSlice:
+			body = []jen.Code{
+				c("if (a == nil) != (b == nil) || len(a) != len(b) { return false }"),
+				c("for i := range a {\nif !" + g.equalExpr(t.Elem, "a[i]", "b[i]", "") + " { return false }\n}"),
+				c("return true"),
+			}
+		case analysis.TypeArray:
+			body = []jen.Code{
+				c("for i := range a {\nif !" + g.equalExpr(t.Elem, "a[i]", "b[i]", "") + " { return false }\n}"),
+				c("return true"),
+			}
+		case analysis.TypeMap:
+			body = []jen.Code{
+				c("if (a == nil) != (b == nil) || len(a) != len(b) { return false }"),
+				c("for k, x := range a {\ny, ok := b[k]\nif !ok || !" + g.equalExpr(t.Elem, "x", "y", "") + " { return false }\n}"),
+				c("return true"),
+			}
+		case analysis.TypeStruct:
+			if t.IsTime {
+				body = []jen.Code{c("return a == b")}
+				break
+			}
+			var terms []string
+			for _, fd := range t.Fields {
+				if fd.Name == "_" {
+					continue
+				}
+				terms = append(terms, g.equalExpr(fd.Type, "a."+fd.Name, "b."+fd.Name, ""))
+			}
+			if len(terms) == 0 {
+				terms = []string{"true"}
+			}
+			body = []jen.Code{c("return " + strings.Join(terms, " &&\n"))}
+		case analysis.TypeFunc:
+			body = []jen.Code{c("return a == nil && b == nil")}
+		case analysis.TypeInterface:
+			body = []jen.Code{c("return {}(a, b)", jen.Qual("reflect", "DeepEqual"))}
+		default:
+			body = []jen.Code{c("return a == b")}
+		}
+		T := g.typ(key, "")
+		f.Comment(name + " reports whether a and b are deeply equal, as reflect.DeepEqual does.")
+		f.Func().Id(name).Params(jen.Id("a"), jen.Id("b").Add(T)).Bool().Block(body...)
+	}
+}
