@@ -113,11 +113,9 @@ func TestTypesComplete(t *testing.T) {
 	}
 }
 
-// bigTypes is the number of types the steps of the big package pass. The
-// DSL instantiates a typed result cache per output type, which costs the
-// compiler (the go command's part of loading the package) over a second
-// per type, so the package's 500 steps share a few types, as real ones do.
-const bigTypes = 8
+// bigTypes is the number of types the steps of the big package pass: real
+// packages share their types between steps, a few dozen for 500 steps.
+const bigTypes = 50
 
 // writeBigPackage writes a package of n steps in dir/big: pipelines of 50
 // steps mixing Step, StepS, Func and cached steps with options, each with
