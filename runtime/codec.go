@@ -61,7 +61,18 @@ const DefaultCompressAbove = 1024
 type Compressor struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
+	// scratch holds the buffers values are compressed into before they are
+	// copied out at their exact size, so a Set allocates only what it keeps.
+	scratch *Pool[[]byte]
 }
+
+// Compression scratch buffers: how many are kept, their first size, and the
+// largest one put back (a rare huge value must not pin its buffer).
+const (
+	compressorScratchBuffers = 8
+	compressorScratchSize    = 4 << 10
+	compressorScratchMax     = 1 << 20
+)
 
 // compressorWindow bounds how far back zstd looks for matches, and so its
 // memory; cached values rarely repeat themselves across a larger distance.
@@ -81,7 +92,14 @@ func NewCompressor() (*Compressor, error) {
 		enc.Close()
 		return nil, fmt.Errorf("runtime: NewCompressor: %w", err)
 	}
-	return &Compressor{enc: enc, dec: dec}, nil
+	scratch, err := NewPool(compressorScratchBuffers, 1,
+		func() []byte { return make([]byte, 0, compressorScratchSize) }, nil)
+	if err != nil {
+		enc.Close()
+		dec.Close()
+		return nil, fmt.Errorf("runtime: NewCompressor: %w", err)
+	}
+	return &Compressor{enc: enc, dec: dec, scratch: scratch}, nil
 }
 
 // Compress appends the compressed form of src to dst.
@@ -111,12 +129,29 @@ var errCodecFrame = errors.New("runtime: cached value is damaged: unknown frame 
 // for the entry's lifetime.
 func codecPack(c *Compressor, enc []byte, above int) []byte {
 	if c != nil && above > 0 && len(enc) > above {
-		z := c.Compress(make([]byte, 0, len(enc)/2+16), enc)
-		if len(z) < len(enc) {
-			return codecClip(append(z, codecTagZstd))
+		if out := c.compressFramed(enc); out != nil {
+			return out
 		}
 	}
 	return codecClip(append(enc, codecTagPlain))
+}
+
+// compressFramed returns enc compressed and framed, at its exact size, or nil
+// when compression does not make it smaller.
+func (c *Compressor) compressFramed(enc []byte) []byte {
+	buf := c.scratch.Get()
+	z := c.Compress((*buf)[:0], enc)
+	var out []byte
+	if len(z) < len(enc) {
+		out = make([]byte, len(z)+1)
+		copy(out, z)
+		out[len(z)] = codecTagZstd
+	}
+	if cap(z) <= compressorScratchMax {
+		*buf = z[:0]
+		c.scratch.Put(buf)
+	}
+	return out
 }
 
 // codecClip drops the spare capacity an encoder's growing buffer leaves,
