@@ -34,7 +34,8 @@ check-generated:
 	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	$(FLUJOGEN) schema > $$tmp && diff -u schema/flujo.schema.json $$tmp || { echo "schema/flujo.schema.json is stale: run make schema"; exit 1; }; \
 	$(FLUJOGEN) schema -docs > $$tmp && diff -u docs/config.md $$tmp || { echo "docs/config.md is stale: run make schema"; exit 1; }; \
-	$(FLUJOGEN) check ./examples/... || { echo "generated executors are stale: run make generate"; exit 1; }
+	$(FLUJOGEN) check ./examples/... || { echo "generated executors are stale: run make generate"; exit 1; }; \
+	(cd bench && $(GO) tool flujogen check ./...) || { echo "bench's generated executors are stale: run make generate"; exit 1; }
 
 ## demo: the main job on the embedded defaults: validate and print the
 ## configuration and every profile, then run the example pipelines.
@@ -66,6 +67,7 @@ bench:
 ## generate: regenerate everything generated.
 generate: schema
 	$(GO) generate ./...
+	cd bench && $(GO) generate ./...
 
 ## schema: regenerate the committed JSON Schema and the configuration reference.
 schema:
