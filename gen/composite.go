@@ -13,7 +13,14 @@ import (
 func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string) {
 	out := pg.out(n)
 	o := n.Options
-	body := []jen.Code{pg.clockStart(), c("cctx := ctx")}
+	// A plain sequence's latency is the sum of its steps' latencies, as in
+	// the ExecutorCore: it saves two clock reads per run. A timeout or a
+	// validator makes it timed like any composite.
+	summed := n.Kind == analysis.KindPipeline && o.Timeout == 0 && len(o.Validate) == 0
+	body := []jen.Code{c("cctx := ctx")}
+	if !summed {
+		body = append([]jen.Code{pg.clockStart()}, body...)
+	}
 	if o.Timeout > 0 {
 		body = append(body,
 			c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
@@ -40,7 +47,11 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	}
 }`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError")))
 	}
-	body = append(body, c("_ = cctx"), pg.clockStop(), c("return out, abort"))
+	body = append(body, c("_ = cctx"))
+	if !summed {
+		body = append(body, pg.clockStop())
+	}
+	body = append(body, c("return out, abort"))
 	pg.method(f, n, name, fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name), body)
 
 	var b []jen.Code
@@ -79,6 +90,7 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 			c(childRecord),
 			c("res.Cost += cr.Cost"),
 			c("res.Tokens += cr.Tokens"),
+			c("res.Latency += cr.Latency"),
 			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", pg.out(n)),
 			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", pg.out(n)),
 			c(v+" = "+v+"o"),

@@ -817,11 +817,9 @@ func (e *OrdersExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "orders".
 func (e *OrdersExecutor) run0(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -841,6 +839,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Report), abort
@@ -860,6 +859,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Report), abort
@@ -879,6 +879,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Report), abort
@@ -1098,11 +1099,9 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 
 // run3 runs the Pipeline "row".
 func (e *OrdersExecutor) run3(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body3(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1122,6 +1121,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Record), abort
@@ -1141,6 +1141,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Record), abort
@@ -1160,6 +1161,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Record), abort
@@ -1805,11 +1807,9 @@ func (e *OrdersExecutor) call9(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run10 runs the Pipeline "geo".
 func (e *OrdersExecutor) run10(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body10(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1829,6 +1829,7 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Country), abort
@@ -1848,6 +1849,7 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Country), abort

@@ -691,11 +691,9 @@ func (e *AnswerExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "answer".
 func (e *AnswerExecutor) run0(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -715,6 +713,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Reply), abort
@@ -734,6 +733,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Reply), abort
@@ -753,6 +753,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Reply), abort

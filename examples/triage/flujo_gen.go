@@ -811,11 +811,9 @@ func (e *TriageExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "triage".
 func (e *TriageExecutor) run0(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -835,6 +833,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Routed), abort
@@ -854,6 +853,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Routed), abort
@@ -873,6 +873,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(Routed), abort

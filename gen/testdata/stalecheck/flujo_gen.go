@@ -577,11 +577,9 @@ func (e *DoublerExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "doubler".
 func (e *DoublerExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -601,6 +599,7 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(int), abort
@@ -620,6 +619,7 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(int), abort

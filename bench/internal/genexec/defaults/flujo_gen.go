@@ -556,11 +556,9 @@ func (e *OneExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "one".
 func (e *OneExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -580,6 +578,7 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(int), abort

@@ -4974,11 +4974,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 
 // run1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4998,6 +4996,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -5017,6 +5016,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -6022,11 +6022,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6046,6 +6044,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -6065,6 +6064,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7062,11 +7062,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 
 // run1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7086,6 +7084,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7105,6 +7104,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8694,11 +8694,9 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "outer".
 func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8718,6 +8716,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8737,6 +8736,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8865,11 +8865,9 @@ func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujog
 
 // run2 runs the Pipeline "inner".
 func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8889,6 +8887,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8908,6 +8907,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -12838,11 +12838,9 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -12862,6 +12860,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -12881,6 +12880,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -14979,11 +14979,9 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15003,6 +15001,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -15022,6 +15021,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -15041,6 +15041,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort

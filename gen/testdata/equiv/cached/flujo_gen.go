@@ -5208,11 +5208,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 
 // run1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5232,6 +5230,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -5251,6 +5250,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -6255,11 +6255,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6279,6 +6277,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -6298,6 +6297,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7294,11 +7294,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 
 // run1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7318,6 +7316,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7337,6 +7336,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8923,11 +8923,9 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "outer".
 func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8947,6 +8945,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8966,6 +8965,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -9094,11 +9094,9 @@ func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujog
 
 // run2 runs the Pipeline "inner".
 func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9118,6 +9116,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -9137,6 +9136,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -13060,11 +13060,9 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -13084,6 +13082,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -13103,6 +13102,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -15198,11 +15198,9 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15222,6 +15220,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -15241,6 +15240,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -15260,6 +15260,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort

@@ -4952,11 +4952,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 
 // run1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4976,6 +4974,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -4995,6 +4994,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -5998,11 +5998,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6022,6 +6020,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -6041,6 +6040,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7036,11 +7036,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 
 // run1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7060,6 +7058,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -7079,6 +7078,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8662,11 +8662,9 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "outer".
 func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8686,6 +8684,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8705,6 +8704,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8833,11 +8833,9 @@ func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujog
 
 // run2 runs the Pipeline "inner".
 func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8857,6 +8855,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -8876,6 +8875,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -12792,11 +12792,9 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -12816,6 +12814,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -12835,6 +12834,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -14927,11 +14927,9 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "spend".
 func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14951,6 +14949,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -14970,6 +14969,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
@@ -14989,6 +14989,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(flujotest.Job), abort
