@@ -666,6 +666,9 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TunedExecutor) Close(ctx context.Context) error {
+	if err := e.tuner.Close(ctx); err != nil {
+		return fmt.Errorf("flujo: close: %w", err)
+	}
 	select {
 	case <-e.track.close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
