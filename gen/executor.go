@@ -302,8 +302,14 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	pg.emitImportConfig(f)
 
 	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
-	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
-		c("select {\ncase <-e.track.close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))
+	closeBody := []jen.Code{}
+	if pg.autotune() {
+		// As the ExecutorCore does: the tuner stops before the runs are
+		// waited for, so it changes nothing while the executor drains.
+		closeBody = append(closeBody, c("if err := e.tuner.Close(ctx); err != nil { return {}(\"flujo: close: %w\", err) }", jen.Qual("fmt", "Errorf")))
+	}
+	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(append(closeBody,
+		c("select {\ncase <-e.track.close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
 	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
 	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
 

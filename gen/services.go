@@ -25,6 +25,11 @@ func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePe
 func (pg *pipelineGen) telemetry() bool  { return pg.g.cfg.Optimization.EnableOptimizedTelemetry }
 func (pg *pipelineGen) resources() bool  { return pg.g.cfg.Optimization.EnableMemoryOptimization }
 
+// autotune reports whether the executor runs an auto-tuner
+// (enable_automatic_optimization). The field is fixed at generation: with
+// it off, no tuner code is emitted.
+func (pg *pipelineGen) autotune() bool { return pg.g.cfg.Optimization.EnableAutomaticOptimization }
+
 // limiter reports whether step attempts go through a concurrency limiter:
 // when max_concurrent_executions is set or the limit adapts.
 func (pg *pipelineGen) limiter() bool {
@@ -74,6 +79,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	if pg.telemetry() {
 		fields = append(fields, jen.Id("telemetry").Op("*").Add(qr("Telemetry")))
+	}
+	if pg.autotune() {
+		fields = append(fields, jen.Id("tuner").Op("*").Add(qr("AutoTuner")).Comment("enable_automatic_optimization"))
 	}
 	for _, n := range pg.scratchPools() {
 		fields = append(fields, jen.Id(poolName(n)).Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchName(n))).Comment(fmt.Sprintf("scratch space of parallel %q", n.Name)))
@@ -201,6 +209,15 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 		b = append(b, check("err = e.resources.Start()"))
 	}
+	if pg.autotune() {
+		// The tuner reads and changes the executor only through its
+		// methods, so it starts last, on a complete executor.
+		interval := time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second))
+		b = append(b,
+			check("e.tuner, err = {}({}{Interval: {}, Snapshot: e.OptimizationStats, Config: e.OptimizationConfig, Apply: e.applyTuning, Logger: set.Logger})",
+				qr("NewAutoTuner"), qr("AutoTunerOptions"), durationLit(interval)),
+			check("err = e.tuner.Start()"))
+	}
 	b = append(b, c("return e, nil"))
 	return b
 }
@@ -209,6 +226,10 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 // that holds a goroutine or a resource, nil ones skipped.
 func (pg *pipelineGen) closeComponents() []jen.Code {
 	b := []jen.Code{c("var errs []error")}
+	if pg.autotune() {
+		// First, so that no analysis runs against stopped components.
+		b = append(b, c("if e.tuner != nil { errs = append(errs, e.tuner.Close(ctx)) }"))
+	}
 	if pg.resources() {
 		b = append(b, c("if e.resources != nil { errs = append(errs, e.resources.Close(ctx)) }"))
 	}
@@ -371,6 +392,10 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	f.Add(recv()).Id("applyLive").Params(jen.Id("cfg").Add(qr("OptimizationConfig"))).Error().Block(
 		append(apply, c("return {}(errs...)", jen.Qual("errors", "Join")))...)
 
+	if pg.autotune() {
+		pg.emitTuning(f)
+	}
+
 	if pg.shrinks() {
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
@@ -392,4 +417,44 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		f.Comment("shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.")
 		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
+}
+
+// emitTuning emits the auto-tuner's Apply and TuningHistory, which mirror
+// the ExecutorCore's: a run-time field goes through ImportConfig, so the
+// tuner changes exactly what ImportConfig applies live.
+func (pg *pipelineGen) emitTuning(f *jen.File) {
+	X := pg.X
+	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
+	check := c("_, ok := value.(bool)")
+	admit := []jen.Code{c("return nil // no cache admission to control")}
+	if pg.resources() && len(pg.caches) > 0 {
+		// Admission is paused the way memory pressure pauses it: the
+		// caches give back capacity until it resumes.
+		var shrink, restore []jen.Code
+		for _, lp := range pg.caches {
+			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
+			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
+		}
+		check = c("admit, ok := value.(bool)")
+		admit = []jen.Code{
+			jen.If(jen.Id("admit")).Block(jen.If(jen.Id("e.cachesShrunk.Swap(false)")).Block(restore...), c("return nil")),
+			jen.If(jen.Id("!e.cachesShrunk.Swap(true)")).Block(shrink...),
+			c("return nil"),
+		}
+	}
+	f.Comment("applyTuning makes one run-time change for the auto-tuner: a run-time configuration field, through ImportConfig, or the cache admission action.")
+	f.Add(recv()).Id("applyTuning").Params(jen.Id("field").String(), jen.Id("value").Any()).Error().Block(
+		jen.If(jen.Id("field").Op("==").Add(qr("CacheAdmissionAction"))).Block(append([]jen.Code{
+			check,
+			c("if !ok { return {}(\"flujo: %s wants a bool, got %T\", field, value) }", jen.Qual("fmt", "Errorf")),
+		}, admit...)...),
+		c("data, err := {}(map[string]any{field: value})", jen.Qual("encoding/json", "Marshal")),
+		c("if err != nil { return err }"),
+		c("return e.ImportConfig(data, \"json\")"),
+	)
+	f.Comment("TuningHistory returns the changes the auto-tuner applied, oldest first.")
+	f.Add(recv()).Id("TuningHistory").Params().Index().Add(qr("TuningChange")).Block(
+		c("if e.tuner == nil { return nil }"),
+		c("return e.tuner.History()"),
+	)
 }
