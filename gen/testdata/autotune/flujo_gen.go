@@ -721,11 +721,9 @@ func (e *TunedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the Pipeline "tuned".
 func (e *TunedExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := e.clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -745,6 +743,7 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(int), abort
@@ -764,6 +763,7 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 		}
 		res.Cost += cr.Cost
 		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
 		if abort != nil {
 			res.Err = abort
 			return *new(int), abort
