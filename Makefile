@@ -52,6 +52,8 @@ demo-config:
 	done
 
 demo-examples:
+	@echo "== flujogen generate (examples' //go:generate lines; writes only what changed)"
+	@$(GO) generate ./examples/...
 	@echo "== examples/triage"
 	@$(GO) run ./examples/triage
 	@echo "== examples/etl"
