@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flujo/flujo/internal/analysis"
-	"github.com/flujo/flujo/schema"
 	"github.com/flujo/flujo/templates"
 )
 
@@ -74,7 +72,7 @@ func (c *cli) analyseForReport(cmd command, patterns []string) (*analysis.Model,
 	if err != nil {
 		return nil, c.errorf(cmd, "%v", err)
 	}
-	configs := newReportConfigs()
+	configs := newConfigFinder()
 	m, err := analysis.Load(context.Background(), analysis.LoadOptions{
 		Dir:       wd,
 		Env:       os.Environ(),
@@ -92,46 +90,6 @@ func (c *cli) analyseForReport(cmd command, patterns []string) (*analysis.Model,
 		return nil, c.errorf(cmd, "%v", err)
 	}
 	return m, exitOK
-}
-
-// reportConfigs finds and loads each package's flujo.json once.
-type reportConfigs struct {
-	loader *schema.Loader
-	err    error
-	byDir  map[string]*schema.Config
-}
-
-func newReportConfigs() *reportConfigs {
-	l, err := schema.NewLoader()
-	return &reportConfigs{loader: l, err: err, byDir: map[string]*schema.Config{}}
-}
-
-// find returns the configuration of the package in dir: flujo.json there,
-// else upward to the module root (the folder with go.mod); nil for none.
-func (f *reportConfigs) find(dir string) (*schema.Config, error) {
-	if f.err != nil {
-		return nil, f.err
-	}
-	if cfg, ok := f.byDir[dir]; ok {
-		return cfg, nil
-	}
-	var cfg *schema.Config
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, schema.DefaultFileName)
-		if _, err := os.Stat(p); err == nil {
-			c, err := f.loader.Load(p)
-			if err != nil {
-				return nil, err
-			}
-			cfg = c
-			break
-		}
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil || filepath.Dir(d) == d {
-			break
-		}
-	}
-	f.byDir[dir] = cfg
-	return cfg, nil
 }
 
 // shortType drops the import path of every package in a type key, leaving
