@@ -496,60 +496,18 @@ func statsIntRatio(num, den int) float64 {
 	return float64(num) / float64(den)
 }
 
-// StatsPressureLevel is the memory pressure level in a Stats snapshot,
-// ordered from no pressure to critical. It encodes as "none", "moderate",
-// "high" or "critical".
-type StatsPressureLevel uint8
+// StatsPressureLevel is the memory pressure level in a Stats snapshot: the
+// resource manager's PressureLevel, encoded as "none", "moderate", "high" or
+// "critical".
+type StatsPressureLevel = PressureLevel
 
-// The memory pressure levels.
+// The memory pressure levels, as Stats names them.
 const (
-	StatsPressureNone StatsPressureLevel = iota
-	StatsPressureModerate
-	StatsPressureHigh
-	StatsPressureCritical
+	StatsPressureNone     = PressureNone
+	StatsPressureModerate = PressureModerate
+	StatsPressureHigh     = PressureHigh
+	StatsPressureCritical = PressureCritical
 )
-
-// String returns the level's name.
-func (l StatsPressureLevel) String() string {
-	if n, ok := l.name(); ok {
-		return n
-	}
-	return fmt.Sprintf("StatsPressureLevel(%d)", uint8(l))
-}
-
-func (l StatsPressureLevel) name() (string, bool) {
-	switch l {
-	case StatsPressureNone:
-		return "none", true
-	case StatsPressureModerate:
-		return "moderate", true
-	case StatsPressureHigh:
-		return "high", true
-	case StatsPressureCritical:
-		return "critical", true
-	}
-	return "", false
-}
-
-// MarshalText encodes the level's name.
-func (l StatsPressureLevel) MarshalText() ([]byte, error) {
-	n, ok := l.name()
-	if !ok {
-		return nil, fmt.Errorf("memory pressure level %d out of range: must be 0 (none) to 3 (critical)", uint8(l))
-	}
-	return []byte(n), nil
-}
-
-// UnmarshalText decodes a level's name.
-func (l *StatsPressureLevel) UnmarshalText(b []byte) error {
-	for v := StatsPressureNone; v <= StatsPressureCritical; v++ {
-		if n, _ := v.name(); n == string(b) {
-			*l = v
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown memory pressure level %q: must be none, moderate, high or critical", b)
-}
 
 // StatsBreakerState is a circuit breaker state in a Stats snapshot, ordered
 // from healthy to failing. It encodes as "closed", "half_open" or "open".
