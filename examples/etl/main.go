@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -37,28 +36,3 @@ func printReport(w io.Writer, rep Report) {
 }
 
 func money(cents int64) string { return fmt.Sprintf("%d.%02d", cents/100, cents%100) }
-
-// statsSource is what printStats reads: the ExecutorCore, or any executor
-// with the same reporting methods.
-type statsSource interface {
-	OptimizationStats() runtime.Stats
-	PerformanceRecommendations() []runtime.Recommendation
-}
-
-// printStats prints an executor's live counters and what it recommends.
-func printStats(w io.Writer, core statsSource) error {
-	data, err := json.MarshalIndent(core.OptimizationStats(), "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding stats: %w", err)
-	}
-	fmt.Fprintf(w, "== optimization stats\n%s\n", data)
-	fmt.Fprintln(w, "\n== performance recommendations")
-	recs := core.PerformanceRecommendations()
-	if len(recs) == 0 {
-		fmt.Fprintln(w, "none: every counter is within the configured thresholds")
-	}
-	for _, r := range recs {
-		fmt.Fprintf(w, "[%s] %s: %s (%s)\n", r.Priority, r.ID, r.Description, r.Impact)
-	}
-	return nil
-}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
 	"github.com/flujo/flujo/examples/internal/statscmp"
 )
 
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "cache so far: %d hits, %d misses; country service: %d calls, at most %d at once\n\n",
 			c.Hits, c.Misses, sc.Calls, sc.Peak)
 	}
-	if err := printStats(stdout, core); err != nil {
+	if err := report.Stats(stdout, core); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

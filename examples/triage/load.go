@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -219,34 +220,5 @@ func printLoad(w io.Writer, rep LoadReport) {
 	fmt.Fprintf(w, "breaker of classify: %d calls, %d failed (%.1f%%), %d rejected, %d opens, now %s\n",
 		b.Calls, b.Failures, 100*b.FailureRate(), b.Rejections, b.Opens, b.State)
 	fmt.Fprintln(w, "\n== load phase: performance recommendations (from the load executor's live counters)")
-	printRecommendations(w, rep.Recommendations)
-}
-
-// printRecommendations prints each recommendation with the exact
-// configuration change it makes.
-func printRecommendations(w io.Writer, recs []runtime.Recommendation) {
-	if len(recs) == 0 {
-		fmt.Fprintln(w, "none: every counter is within the configured thresholds")
-	}
-	for _, r := range recs {
-		fmt.Fprintf(w, "[%s] %s: %s\n", r.Priority, r.ID, r.Description)
-		c := r.Change
-		if c.Field == "" {
-			fmt.Fprintf(w, "    no configuration change: %s\n", r.Impact)
-			continue
-		}
-		how := "apply with ImportConfig; compiled into generated executors"
-		if r.Automatic {
-			how = "run-time field: the auto-tuner may apply it"
-		}
-		fmt.Fprintf(w, "    change %s: %s -> %s (%s). %s\n", c.Field, loadValue(c.Current), loadValue(c.Recommended), how, r.Impact)
-	}
-}
-
-// loadValue renders a configuration value; nil is an unset field.
-func loadValue(v any) string {
-	if v == nil {
-		return "unset"
-	}
-	return fmt.Sprint(v)
+	report.Recommendations(w, rep.Recommendations)
 }

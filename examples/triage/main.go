@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/flujo/flujo"
-	"github.com/flujo/flujo/runtime"
 )
 
 // Outcome is one ticket's run.
@@ -100,29 +97,4 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
-}
-
-// statsSource is what printStats reads: the ExecutorCore, or any executor
-// with the same reporting methods.
-type statsSource interface {
-	OptimizationStats() runtime.Stats
-	PerformanceRecommendations() []runtime.Recommendation
-}
-
-// printStats prints an executor's live counters and what it recommends.
-func printStats(w io.Writer, core statsSource) error {
-	data, err := json.MarshalIndent(core.OptimizationStats(), "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding stats: %w", err)
-	}
-	fmt.Fprintf(w, "\n== optimization stats\n%s\n", data)
-	fmt.Fprintln(w, "\n== performance recommendations")
-	recs := core.PerformanceRecommendations()
-	if len(recs) == 0 {
-		fmt.Fprintln(w, "none: every counter is within the configured thresholds")
-	}
-	for _, r := range recs {
-		fmt.Fprintf(w, "[%s] %s: %s (%s)\n", r.Priority, r.ID, r.Description, r.Impact)
-	}
-	return nil
 }

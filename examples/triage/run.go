@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
 	"github.com/flujo/flujo/examples/internal/statscmp"
 	"github.com/flujo/flujo/runtime"
 )
@@ -58,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c := calls[m]
 		fmt.Fprintf(stdout, "%-9s calls=%d overloaded=%d malformed=%d rejected=%d\n", m, c.Calls, c.Overloaded, c.Malformed, c.Rejected)
 	}
-	if err := printStats(stdout, core); err != nil {
+	fmt.Fprintln(stdout)
+	if err := report.Stats(stdout, core); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
