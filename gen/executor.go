@@ -96,12 +96,12 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, src := range helperSources(usage, breakers) {
 		f.Add(src)
 	}
-	f.Add(countersSource())
 	monitoring, outcomes := false, false
 	for _, pg := range pipes {
 		monitoring = monitoring || pg.monitoring()
 		outcomes = outcomes || pg.telemetry() || pg.adaptive()
 	}
+	f.Add(countersSource(monitoring))
 	if monitoring {
 		f.Comment("flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.")
 		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
@@ -646,8 +646,64 @@ func (c *flujogenCoarseClock) close() {
 }
 
 // countersSource is the per-step counters type: what OptimizationStats
-// reports of each step, counted as the ExecutorCore counts it.
-func countersSource() jen.Code {
+// reports of each step, counted as the ExecutorCore counts it. With
+// monitoring on, every finished execution is also recorded in the step's
+// latency histogram, which already counts executions and sums and maximises
+// their latencies: the counters then keep only what the histogram lacks, so
+// a finished execution costs no atomic operation here in the common case.
+func countersSource(monitored bool) jen.Code {
+	if monitored {
+		return c(`// flujogenStepCounters count one step's executions across runs, beside its
+// monitor's histogram, which counts them and sums their latencies.
+type flujogenStepCounters struct {
+	failures, retries           {}
+	recoveryAttempts, recovered {}
+	slow                        {}
+}
+
+// record counts what the histogram does not of one finished execution.
+func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
+	if int64(res.Latency) > slowNs {
+		s.slow.Add(1)
+	}
+	if !res.Success {
+		s.failures.Add(1)
+	}
+	if res.Attempts > 1 {
+		s.retries.Add(uint64(res.Attempts - 1))
+		s.recoveryAttempts.Add(1)
+		if res.Success {
+			s.recovered.Add(1)
+		}
+	}
+}
+
+// add adds the counters to the step's entry of steps; flujogenHistogramCounts
+// adds the executions and their latencies.
+func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
+	st := steps[name]
+	st.Execution.Slow += s.slow.Load()
+	st.Errors.Failures += s.failures.Load()
+	st.Errors.Retries += s.retries.Load()
+	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
+	st.Errors.Recoveries += s.recovered.Load()
+	steps[name] = st
+}
+
+// flujogenHistogramCounts adds a step monitor's executions and latencies to
+// the step's execution stats.
+func flujogenHistogramCounts(st *{}, ms {}) {
+	st.Execution.Count += ms.Count
+	st.Execution.TotalMs += ms.TotalMs
+	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
+	st.Errors.Executions += ms.Count
+}
+
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`,
+			jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"),
+			qf("StepResult"), qr("StatsStep"), qr("StatsStep"), qr("StepMonitorSnapshot"), jen.Qual("time", "Millisecond"))
+	}
 	return c(`// flujogenStepCounters count one step's executions across runs.
 type flujogenStepCounters struct {
 	execs, failures, retries    {}

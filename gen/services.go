@@ -319,7 +319,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 	if pg.monitoring() {
 		b = append(b, jen.Block(
 			c("snap := e.monitor.Snapshot()"),
-			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
+			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenHistogramCounts(&st, ms)\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
 			c("flujogenPercentiles(&s.Execution, snap.Total)"),
 			c("s.Execution.Regression = snap.Total.Regressed"),
 		))

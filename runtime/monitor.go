@@ -319,7 +319,9 @@ type StepMonitorSnapshot struct {
 	// Errors is the number of failed executions.
 	Errors uint64 `json:"errors"`
 	// Slow is the number of executions above the slow threshold.
-	Slow          uint64  `json:"slow_executions"`
+	Slow uint64 `json:"slow_executions"`
+	// TotalMs is the sum of the recorded latencies.
+	TotalMs       float64 `json:"total_ms"`
 	AvgMs         float64 `json:"avg_time_ms"`
 	P50Ms         float64 `json:"p50_ms"`
 	P95Ms         float64 `json:"p95_ms"`
@@ -346,6 +348,7 @@ func monitorMs(d time.Duration) float64 { return float64(d) / float64(time.Milli
 func (snap *StepMonitorSnapshot) fill(c *histogramCounts) {
 	h := c.snapshot()
 	snap.Count = h.Count
+	snap.TotalMs = monitorMs(h.Sum)
 	snap.AvgMs = monitorMs(h.Avg)
 	snap.P50Ms = monitorMs(h.P50)
 	snap.P95Ms = monitorMs(h.P95)

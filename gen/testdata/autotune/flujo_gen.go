@@ -204,26 +204,18 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs.
+// flujogenStepCounters count one step's executions across runs, beside its
+// monitor's histogram, which counts them and sums their latencies.
 type flujogenStepCounters struct {
-	execs, failures, retries    atomic.Uint64
+	failures, retries           atomic.Uint64
 	recoveryAttempts, recovered atomic.Uint64
 	slow                        atomic.Uint64
-	totalNs, maxNs              atomic.Int64
 }
 
-// record counts one finished execution. One whose latency was not measured
-// (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the histogram does not of one finished execution.
 func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	s.execs.Add(1)
-	if lat := int64(res.Latency); lat != 0 {
-		s.totalNs.Add(lat)
-		if lat > s.maxNs.Load() {
-			s.maxNs.Store(lat)
-		}
-		if lat > slowNs {
-			s.slow.Add(1)
-		}
+	if int64(res.Latency) > slowNs {
+		s.slow.Add(1)
 	}
 	if !res.Success {
 		s.failures.Add(1)
@@ -237,20 +229,25 @@ func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
 	}
 }
 
-// add adds the counters to the step's entry of steps.
+// add adds the counters to the step's entry of steps; flujogenHistogramCounts
+// adds the executions and their latencies.
 func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
 	st := steps[name]
-	execs := s.execs.Load()
-	st.Execution.Count += execs
-	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
-	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
 	st.Execution.Slow += s.slow.Load()
-	st.Errors.Executions += execs
 	st.Errors.Failures += s.failures.Load()
 	st.Errors.Retries += s.retries.Load()
 	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
 	st.Errors.Recoveries += s.recovered.Load()
 	steps[name] = st
+}
+
+// flujogenHistogramCounts adds a step monitor's executions and latencies to
+// the step's execution stats.
+func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
+	st.Execution.Count += ms.Count
+	st.Execution.TotalMs += ms.TotalMs
+	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
+	st.Errors.Executions += ms.Count
 }
 
 // flujogenMs converts nanoseconds to milliseconds.
@@ -548,6 +545,7 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
