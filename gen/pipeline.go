@@ -367,15 +367,17 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+
 			"return *new({}), cerr\n}", pg.clockStopCode(), out.Clone())
 	}
-	body := []jen.Code{
-		c("res.Name = " + strq(n.Name)),
+	body := []jen.Code{c("res.Name = " + strq(n.Name))}
+	if lp.cache {
+		// The lookup comes before the step's clock reading: a hit reads
+		// the clock once, for its timestamp, and takes no time of its own.
+		body = append(body, pg.cacheLookup(lp)...)
+	}
+	body = append(body,
 		pg.clockStart(),
 		c("var out {}", out.Clone()),
 		c("var err error"),
-	}
-	if lp.cache {
-		body = append(body, pg.cacheLookup(lp)...)
-	}
+	)
 	if pg.telemetry() && breaker {
 		body = append(body, c("brFrom := uint8(e."+brkName(n)+".State())"))
 	}
@@ -558,12 +560,20 @@ func (pg *pipelineGen) cacheLookup(lp *leafPlan) []jen.Code {
 	if lp.keyed {
 		key = "key, in"
 	}
-	hit := c("if v, ok := e."+cacheName(n)+".Get("+key+"); ok {\n"+
-		"out := "+copyCall(lp.copyFn, "v")+"\n"+
-		"res.Success, res.CacheHit = true, true\n"+
-		"if r.record { res.Output = out }\n{}\n"+
-		pg.finishCall(lp, "hit")+"\n"+
-		"return out, nil\n}", pg.clockStopCode())
+	// A hit is stamped with one clock reading and recorded with zero
+	// latency: timing a lookup of tens of nanoseconds would cost a second
+	// reading, as long as the lookup itself.
+	stamp := "var start int64"
+	if pg.timed() {
+		stamp = "start := e.clock.Nanotime()"
+	}
+	hit := c("if v, ok := e." + cacheName(n) + ".Get(" + key + "); ok {\n" +
+		stamp + "\n" +
+		"out := " + copyCall(lp.copyFn, "v") + "\n" +
+		"res.Success, res.CacheHit = true, true\n" +
+		"if r.record { res.Output = out }\n" +
+		pg.finishCall(lp, "hit") + "\n" +
+		"return out, nil\n}")
 	if lp.hashFn == "" {
 		// Keyed by JSON, as the ExecutorCore keys without
 		// enable_algorithm_optimization: an input that does not encode

@@ -1972,20 +1972,20 @@ func (e *OrdersExecutor) call11(ctx context.Context, in Draft, r *flujogenRun[st
 // run12 runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "lookup-country"
-	start := e.clock.Nanotime()
-	var out Country
-	var err error
 	key := flujogenHash0(e.seed, in).Sum64()
 	if v, ok := e.cache12.Get(key, in); ok {
+		start := e.clock.Nanotime()
 		out := v
 		res.Success, res.CacheHit = true, true
 		if r.record {
 			res.Output = out
 		}
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
 		e.finish12(res, start, nil, 0)
 		return out, nil
 	}
+	start := e.clock.Nanotime()
+	var out Country
+	var err error
 	brFrom := uint8(e.brk12.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {

@@ -782,20 +782,20 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 // run1 runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "square"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
 	key := flujogenHash0(e.seed, in).Sum64()
 	if v, ok := e.cache1.Get(key, in); ok {
+		start := e.clock.Nanotime()
 		out := v
 		res.Success, res.CacheHit = true, true
 		if r.record {
 			res.Output = out
 		}
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
 		e.finish1(res, start, nil, 0)
 		return out, nil
 	}
+	start := e.clock.Nanotime()
+	var out int
+	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {

@@ -653,20 +653,20 @@ func (e *GreeterExecutor) record(ns int64, ok bool) {
 // run0 runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
 	res.Name = "greet"
-	start := e.clock.Nanotime()
-	var out string
-	var err error
 	key := flujogenHash0(e.seed, in).Sum64()
 	if v, ok := e.cache0.Get(key, in); ok {
+		start := e.clock.Nanotime()
 		out := v
 		res.Success, res.CacheHit = true, true
 		if r.record {
 			res.Output = out
 		}
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
 		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	start := e.clock.Nanotime()
+	var out string
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
@@ -1105,20 +1105,20 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 // run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "lookup"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
 	key := flujogenHash1(e.seed, in).Sum64()
 	if v, ok := e.cache0.Get(key, in); ok {
+		start := e.clock.Nanotime()
 		out := v
 		res.Success, res.CacheHit = true, true
 		if r.record {
 			res.Output = out
 		}
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
 		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	start := e.clock.Nanotime()
+	var out int
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
@@ -1941,20 +1941,20 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 // run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
 	res.Name = "search"
-	start := e.clock.Nanotime()
-	var out Result
-	var err error
 	key := flujogenHash2(e.seed, in).Sum64()
 	if v, ok := e.cache0.Get(key); ok {
+		start := e.clock.Nanotime()
 		out := flujogenCopy0(v)
 		res.Success, res.CacheHit = true, true
 		if r.record {
 			res.Output = out
 		}
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
 		e.finish0(res, start, nil, 0)
 		return out, nil
 	}
+	start := e.clock.Nanotime()
+	var out Result
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {

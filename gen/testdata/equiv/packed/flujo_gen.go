@@ -1963,22 +1963,22 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
 	key, cacheable := flujogenJSONKey(in)
 	if cacheable {
 		if v, ok := e.cache0.Get(key); ok {
+			start := e.clock.Nanotime()
 			out := v
 			res.Success, res.CacheHit = true, true
 			if r.record {
 				res.Output = out
 			}
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			e.finish0(res, start, nil, 0)
 			return out, nil
 		}
 	}
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
@@ -2418,22 +2418,22 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 // run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
 	key, cacheable := flujogenJSONKey(in)
 	if cacheable {
 		if v, ok := e.cache0.Get(key); ok {
+			start := e.clock.Nanotime()
 			out := v
 			res.Success, res.CacheHit = true, true
 			if r.record {
 				res.Output = out
 			}
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			e.finish0(res, start, nil, 0)
 			return out, nil
 		}
 	}
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
@@ -2879,22 +2879,22 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
 	key, cacheable := flujogenJSONKey(in)
 	if cacheable {
 		if v, ok := e.cache0.Get(key); ok {
+			start := e.clock.Nanotime()
 			out := v
 			res.Success, res.CacheHit = true, true
 			if r.record {
 				res.Output = out
 			}
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			e.finish0(res, start, nil, 0)
 			return out, nil
 		}
 	}
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {

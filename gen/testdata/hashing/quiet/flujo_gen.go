@@ -607,25 +607,23 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 // run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "lookup"
+	key := flujogenHash0(e.seed, in).Sum64()
+	if v, ok := e.cache0.Get(key, in); ok {
+		var start int64
+		out := v
+		res.Success, res.CacheHit = true, true
+		if r.record {
+			res.Output = out
+		}
+		e.finish0(res, start)
+		return out, nil
+	}
 	var start int64
 	if r.record {
 		start = e.clock.Nanotime()
 	}
 	var out int
 	var err error
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key, in); ok {
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		if r.record {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-		}
-		e.finish0(res, start)
-		return out, nil
-	}
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
@@ -1391,25 +1389,23 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 // run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
 	res.Name = "search"
+	key := flujogenHash1(e.seed, in).Sum64()
+	if v, ok := e.cache0.Get(key); ok {
+		var start int64
+		out := flujogenCopy0(v)
+		res.Success, res.CacheHit = true, true
+		if r.record {
+			res.Output = out
+		}
+		e.finish0(res, start)
+		return out, nil
+	}
 	var start int64
 	if r.record {
 		start = e.clock.Nanotime()
 	}
 	var out hashing.Result
 	var err error
-	key := flujogenHash1(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key); ok {
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		if r.record {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-		}
-		e.finish0(res, start)
-		return out, nil
-	}
 	var prev error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
