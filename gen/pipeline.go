@@ -518,7 +518,7 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 		body = append(body, c("e."+monName(lp)+".Record(lat, res.Success)"))
 	}
 	if pg.outcomes() {
-		body = append(body, c("outcome := flujogenOutcome(err)"))
+		body = append(body, c("outcome := {}\nif err != nil { outcome = flujogenOutcome(err) }", qr("OutcomeSuccess")))
 	}
 	if pg.adaptive() {
 		body = append(body, c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected")))

@@ -743,7 +743,10 @@ func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "greet", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1195,7 +1198,10 @@ func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lookup", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1579,7 +1585,10 @@ func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, b
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "plain", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2031,7 +2040,10 @@ func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "search", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

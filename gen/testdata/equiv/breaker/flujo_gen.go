@@ -756,7 +756,10 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1147,7 +1150,10 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1538,7 +1544,10 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1917,7 +1926,10 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2302,7 +2314,10 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2681,7 +2696,10 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3130,7 +3148,10 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3579,7 +3600,10 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4028,7 +4052,10 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4419,7 +4446,10 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5126,7 +5156,10 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5240,7 +5273,10 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5354,7 +5390,10 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5468,7 +5507,10 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6175,7 +6217,10 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6289,7 +6334,10 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6403,7 +6451,10 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6517,7 +6568,10 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7216,7 +7270,10 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7330,7 +7387,10 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7444,7 +7504,10 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7558,7 +7621,10 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7955,7 +8021,10 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8352,7 +8421,10 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8851,7 +8923,10 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9022,7 +9097,10 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9131,7 +9209,10 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9630,7 +9711,10 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10077,7 +10161,10 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10468,7 +10555,10 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11035,7 +11125,10 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11144,7 +11237,10 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11702,7 +11798,10 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11805,7 +11904,10 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12374,7 +12476,10 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12477,7 +12582,10 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13126,7 +13234,10 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13235,7 +13346,10 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13344,7 +13458,10 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13823,7 +13940,10 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13932,7 +14052,10 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14429,7 +14552,10 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14538,7 +14664,10 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14647,7 +14776,10 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15166,7 +15298,10 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15275,7 +15410,10 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15384,7 +15522,10 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15795,7 +15936,10 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16198,7 +16342,10 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16639,7 +16786,10 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17083,7 +17233,10 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17192,7 +17345,10 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17636,7 +17792,10 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17745,7 +17904,10 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

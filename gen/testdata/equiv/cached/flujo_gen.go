@@ -796,7 +796,10 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1186,7 +1189,10 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1576,7 +1582,10 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2022,7 +2031,10 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2474,7 +2486,10 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2920,7 +2935,10 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3368,7 +3386,10 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3816,7 +3837,10 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4264,7 +4288,10 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4654,7 +4681,10 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5360,7 +5390,10 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5474,7 +5507,10 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5588,7 +5624,10 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5702,7 +5741,10 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6408,7 +6450,10 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6522,7 +6567,10 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6636,7 +6684,10 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6750,7 +6801,10 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7448,7 +7502,10 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7562,7 +7619,10 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7676,7 +7736,10 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7790,7 +7853,10 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8186,7 +8252,10 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8582,7 +8651,10 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9080,7 +9152,10 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9251,7 +9326,10 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9360,7 +9438,10 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9858,7 +9939,10 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10304,7 +10388,10 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10694,7 +10781,10 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11260,7 +11350,10 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11369,7 +11462,10 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11926,7 +12022,10 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12029,7 +12128,10 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12597,7 +12699,10 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12700,7 +12805,10 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13348,7 +13456,10 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13457,7 +13568,10 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13566,7 +13680,10 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14044,7 +14161,10 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14153,7 +14273,10 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14649,7 +14772,10 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14758,7 +14884,10 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14867,7 +14996,10 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15385,7 +15517,10 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15494,7 +15629,10 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15603,7 +15741,10 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16013,7 +16154,10 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16415,7 +16559,10 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16855,7 +17002,10 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17298,7 +17448,10 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17407,7 +17560,10 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17850,7 +18006,10 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17959,7 +18118,10 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

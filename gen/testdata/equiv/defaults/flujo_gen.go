@@ -754,7 +754,10 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1143,7 +1146,10 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1532,7 +1538,10 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1909,7 +1918,10 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2292,7 +2304,10 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2669,7 +2684,10 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3116,7 +3134,10 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3563,7 +3584,10 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4010,7 +4034,10 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4399,7 +4426,10 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5104,7 +5134,10 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5218,7 +5251,10 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5332,7 +5368,10 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5446,7 +5485,10 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6151,7 +6193,10 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6265,7 +6310,10 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6379,7 +6427,10 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6493,7 +6544,10 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7190,7 +7244,10 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7304,7 +7361,10 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7418,7 +7478,10 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7532,7 +7595,10 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7927,7 +7993,10 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8322,7 +8391,10 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8819,7 +8891,10 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8990,7 +9065,10 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9099,7 +9177,10 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9596,7 +9677,10 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10041,7 +10125,10 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10430,7 +10517,10 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10995,7 +11085,10 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11104,7 +11197,10 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11660,7 +11756,10 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11763,7 +11862,10 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12330,7 +12432,10 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12433,7 +12538,10 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13080,7 +13188,10 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13189,7 +13300,10 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13298,7 +13412,10 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13775,7 +13892,10 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13884,7 +14004,10 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14379,7 +14502,10 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14488,7 +14614,10 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14597,7 +14726,10 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15114,7 +15246,10 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15223,7 +15358,10 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15332,7 +15470,10 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15741,7 +15882,10 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16142,7 +16286,10 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16581,7 +16728,10 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17023,7 +17173,10 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17132,7 +17285,10 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17574,7 +17730,10 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17683,7 +17842,10 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

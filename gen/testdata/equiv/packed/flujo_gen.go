@@ -810,7 +810,10 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1202,7 +1205,10 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1594,7 +1600,10 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2049,7 +2058,10 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2510,7 +2522,10 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2965,7 +2980,10 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3415,7 +3433,10 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3865,7 +3886,10 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4315,7 +4339,10 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4707,7 +4734,10 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5415,7 +5445,10 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5529,7 +5562,10 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5643,7 +5679,10 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5757,7 +5796,10 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6465,7 +6507,10 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6579,7 +6624,10 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6693,7 +6741,10 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6807,7 +6858,10 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7507,7 +7561,10 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7621,7 +7678,10 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7735,7 +7795,10 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7849,7 +7912,10 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8247,7 +8313,10 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8645,7 +8714,10 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9145,7 +9217,10 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9316,7 +9391,10 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9425,7 +9503,10 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9925,7 +10006,10 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10373,7 +10457,10 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10765,7 +10852,10 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11333,7 +11423,10 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11442,7 +11535,10 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12001,7 +12097,10 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12104,7 +12203,10 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12674,7 +12776,10 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12777,7 +12882,10 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13427,7 +13535,10 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13536,7 +13647,10 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13645,7 +13759,10 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14125,7 +14242,10 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14234,7 +14354,10 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14732,7 +14855,10 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14841,7 +14967,10 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14950,7 +15079,10 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15470,7 +15602,10 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15579,7 +15714,10 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15688,7 +15826,10 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16100,7 +16241,10 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16504,7 +16648,10 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16946,7 +17093,10 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17391,7 +17541,10 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17500,7 +17653,10 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17945,7 +18101,10 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -18054,7 +18213,10 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
-	outcome := flujogenOutcome(err)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujogenOutcome(err)
+	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
