@@ -811,6 +811,16 @@ func BenchmarkLimiterObserve(b *testing.B) {
 	}
 }
 
+func BenchmarkLimiterObserveParallel(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Adaptive, o.Max = true, 64 })
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Observe(1000, false)
+		}
+	})
+}
+
 func ExampleLimiter() {
 	opts := DefaultLimiterOptions()
 	opts.Max = 2 // max_concurrent_executions
