@@ -26,8 +26,8 @@ type ExecutorCore struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 
 	plans copyPlans
-	trees sync.Map // *nodeBase of a root -> *treeInfo
-	track tracker
+	trees sync.Map        // *nodeBase of a root -> *treeInfo
+	track runtime.RunGate // runs and the goroutines they start, for Close
 
 	closeOnce sync.Once
 	closeErr  error
@@ -83,7 +83,6 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 	if c.clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	c.track.init()
 	eng, _, err := c.newEngine(cfg.Clone(), nil)
 	if err != nil {
 		return nil, err
@@ -142,7 +141,7 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 // abandoned attempts of steps that overran their Timeout included, or until
 // ctx is done.
 func (c *ExecutorCore) Close(ctx context.Context) error {
-	idle := c.track.close()
+	idle := c.track.Close()
 	if err := c.stopTuner(ctx); err != nil {
 		return fmt.Errorf("flujo: close: %w", err)
 	}
@@ -215,10 +214,10 @@ func (e *StateTypeError) Error() string {
 // cancelled. Errors found before any step runs (wrong input or state type,
 // closed executor) return a nil result.
 func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts ...ExecOption) (*PipelineResult, error) {
-	if !c.track.add() {
+	if !c.track.Enter() {
 		return nil, ErrClosed
 	}
-	defer c.track.done()
+	defer c.track.Exit()
 	if node == nil {
 		return nil, errors.New("flujo: Execute: node is nil")
 	}
@@ -310,59 +309,11 @@ func Run[Out any](ctx context.Context, c *ExecutorCore, node Node, input any, op
 	return out, res, nil
 }
 
-// tracker counts runs and the goroutines they start, so Close can wait for
-// them. Its state is one atomic word: the count, with the top bit set once
-// closed.
-type tracker struct {
-	state atomic.Int64
-	idle  chan struct{}
-	once  sync.Once
-}
-
-const trackerClosed = int64(1) << 62
-
-func (t *tracker) init() { t.idle = make(chan struct{}) }
-
-// add counts a new run; false once closed.
-func (t *tracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&trackerClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-
-// addChild counts a goroutine started by a counted run; it is accepted even
-// after Close began, since its run is still counted.
-func (t *tracker) addChild() { t.state.Add(1) }
-
-func (t *tracker) done() {
-	if t.state.Add(-1) == trackerClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-
-func (t *tracker) close() <-chan struct{} {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|trackerClosed) {
-			if s&^trackerClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
-	}
-}
-
 // go runs f in a counted goroutine.
 func (c *ExecutorCore) goTracked(f func()) {
-	c.track.addChild()
+	c.track.EnterChild()
 	go func() {
-		defer c.track.done()
+		defer c.track.ExitChild()
 		f()
 	}()
 }

@@ -53,7 +53,7 @@ type LimiterOptions struct {
 	// Algorithm chooses the adaptive algorithm.
 	Algorithm LimitAlgorithm
 	// WindowSamples is the number of samples in a window; the limit is
-	// updated at most once per window. Required (> 0) when Adaptive.
+	// updated at most once per window. Required (1..512) when Adaptive.
 	WindowSamples int
 	// Window is the minimum duration of a window; zero closes windows by
 	// sample count alone and never reads the clock.
@@ -100,6 +100,26 @@ const (
 	limiterSlowMark = limiterMaxLimit + 1
 )
 
+// An adaptive Limiter sums a window's latencies and counts its samples in one
+// word, latencySum<<limiterCountBits | count, so Observe updates both with
+// one add. A latency is clamped to limiterMaxSampleNs (about 73 minutes), so
+// the 53-bit sum cannot overflow before the count field does; that field
+// holds 2047 samples, four of the largest windows (limiterMaxWindowSamples)
+// less one.
+//
+// The caller that completes a window drains the word, but it may be
+// descheduled while others keep observing. So every Observe that finds
+// limiterSpillMark samples packed drains the word itself, lock-free: the
+// count field could then only overflow if more than 1023 callers were paused
+// between their add and their drain at once.
+const (
+	limiterCountBits        = 11
+	limiterCountMask        = 1<<limiterCountBits - 1
+	limiterMaxSampleNs      = 1<<42 - 1
+	limiterMaxWindowSamples = 512
+	limiterSpillMark        = 1 << (limiterCountBits - 1)
+)
+
 // Limiter bounds the number of concurrent executions. Acquire and Release
 // cost one atomic read-modify-write each on the fast path and never
 // allocate. The limit and the in-flight count share one word, so a permit
@@ -112,12 +132,12 @@ type Limiter struct {
 	state atomic.Uint64
 	_     [56]byte
 
-	// Window accumulators, written by Observe in adaptive mode.
-	winCount    atomic.Int64
-	winLatency  atomic.Int64
+	// Window accumulators, written by Observe in adaptive mode. winSamples
+	// packs the latency sum and the sample count (limiterCountBits).
+	winSamples  atomic.Uint64
 	winDrops    atomic.Int64
 	winInflight atomic.Int64
-	_           [32]byte
+	_           [40]byte
 
 	waiters  atomic.Int64 // written under mu
 	rejected atomic.Uint64
@@ -139,6 +159,12 @@ type Limiter struct {
 	estimate    float64
 	longRTT     float64
 	windowStart int64
+
+	// pendMu guards the samples drained from winSamples and not yet folded
+	// into a window: while a timed window stays open, or by spill.
+	pendMu    sync.Mutex
+	pendCount int64
+	pendSum   int64
 
 	mu   sync.Mutex
 	head *limiterWaiter
@@ -184,8 +210,8 @@ func NewLimiter(opts LimiterOptions) (*Limiter, error) {
 		if opts.Algorithm != LimitAIMD && opts.Algorithm != LimitGradient2 {
 			return nil, fmt.Errorf("runtime: LimiterOptions.Algorithm is %v; want LimitAIMD or LimitGradient2", opts.Algorithm)
 		}
-		if opts.WindowSamples < 1 {
-			return nil, fmt.Errorf("runtime: LimiterOptions.WindowSamples is %d; want at least 1 when Adaptive", opts.WindowSamples)
+		if opts.WindowSamples < 1 || opts.WindowSamples > limiterMaxWindowSamples {
+			return nil, fmt.Errorf("runtime: LimiterOptions.WindowSamples is %d; want 1..%d when Adaptive (the window's packed sample counter holds no more)", opts.WindowSamples, limiterMaxWindowSamples)
 		}
 		if opts.Window < 0 {
 			return nil, fmt.Errorf("runtime: LimiterOptions.Window is %v; want 0 (count only) or a positive duration", opts.Window)
@@ -425,20 +451,22 @@ func (l *Limiter) setLimit(n int) {
 // Observe reports the latency of one finished execution and whether it was
 // dropped (timed out, rejected downstream, overloaded). In adaptive mode the
 // samples of a window are folded into one limit update, done by the caller
-// that completes the window, so Observe itself is a few atomic adds. It
-// does nothing on a fixed limiter.
+// that completes the window, so Observe itself is two atomic adds, three
+// for a drop. A latency is taken as 0 below zero and as about 73 minutes
+// (2^42 ns) above that. Observe does nothing on a fixed limiter.
 func (l *Limiter) Observe(latencyNs int64, dropped bool) {
 	if !l.adaptive {
 		return
 	}
-	l.winLatency.Add(latencyNs)
+	lat := uint64(min(max(latencyNs, 0), limiterMaxSampleNs))
 	l.winInflight.Add(int64(uint32(l.state.Load()) & limiterInflightMask))
 	if dropped {
 		l.winDrops.Add(1)
 	}
-	c := l.winCount.Add(1)
-	if c == l.windowSamples || (c > l.windowSamples && c%l.windowSamples == 0) {
-		l.closeWindow()
+	// The sample is counted last, so the caller that completes the window
+	// has already added its in-flight figure and drop.
+	if w := l.winSamples.Add(lat<<limiterCountBits | 1); int64(w&limiterCountMask) >= l.windowSamples {
+		l.closeWindow(w)
 	}
 }
 
@@ -449,14 +477,26 @@ const (
 	limiterMinGradient = 0.5
 )
 
-// closeWindow folds the current window into the limit. A sample that races
-// with the swaps may be counted in one window and summed in the next; that
-// skews one average by at most a few samples out of WindowSamples.
-func (l *Limiter) closeWindow() {
-	if !l.updating.CompareAndSwap(false, true) {
+// closeWindow folds the current window into the limit. Each sample's
+// latency and count move together; a sample that races with the swaps may
+// have its in-flight figure or drop in one window and its latency in the
+// next, which skews one average by at most a few samples out of
+// WindowSamples.
+//
+// Every Observe that finds WindowSamples samples packed (w, after its own
+// add) calls it until one of them drains the word.
+func (l *Limiter) closeWindow(w uint64) {
+	if l.updating.Load() || !l.updating.CompareAndSwap(false, true) {
+		if w&limiterCountMask >= limiterSpillMark {
+			l.spill()
+		}
 		return
 	}
 	defer l.updating.Store(false)
+	if int64(l.winSamples.Load()&limiterCountMask) < l.windowSamples {
+		return // drained by the caller that held the lock before us
+	}
+	l.spill()
 	if l.window > 0 {
 		now := l.clock.Nanotime()
 		if now-l.windowStart < l.window {
@@ -464,8 +504,10 @@ func (l *Limiter) closeWindow() {
 		}
 		l.windowStart = now
 	}
-	count := l.winCount.Swap(0)
-	sum := l.winLatency.Swap(0)
+	l.pendMu.Lock()
+	count, sum := l.pendCount, l.pendSum
+	l.pendCount, l.pendSum = 0, 0
+	l.pendMu.Unlock()
 	drops := l.winDrops.Swap(0)
 	inflight := l.winInflight.Swap(0)
 	if count <= 0 {
@@ -514,6 +556,19 @@ func (l *Limiter) closeWindow() {
 	l.estimate = est
 	l.updates.Add(1)
 	l.setLimit(int(est))
+}
+
+// spill moves the packed samples to the pending totals. A batch swapped out
+// just after closeWindow took the totals counts, whole, in the next window.
+func (l *Limiter) spill() {
+	w := l.winSamples.Swap(0)
+	if w == 0 {
+		return
+	}
+	l.pendMu.Lock()
+	l.pendCount += int64(w & limiterCountMask)
+	l.pendSum += int64(w >> limiterCountBits)
+	l.pendMu.Unlock()
 }
 
 func (l *Limiter) updateLongRTT(short float64) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	goruntime "runtime"
 	"strings"
@@ -57,6 +58,7 @@ func TestNewLimiterRejectsInvalidOptions(t *testing.T) {
 		{"initial below min", func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 3, 8, 2 }, "Initial"},
 		{"unknown algorithm", func(o *LimiterOptions) { o.Adaptive, o.Algorithm = true, 9 }, "Algorithm"},
 		{"zero window samples", func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, 0 }, "WindowSamples"},
+		{"window samples above the packed counter", func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, limiterMaxWindowSamples+1 }, "WindowSamples"},
 		{"negative window", func(o *LimiterOptions) { o.Adaptive, o.Window = true, -time.Second }, "Window"},
 		{"backoff one", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 1 }, "BackoffRatio"},
 		{"backoff zero", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 0 }, "BackoffRatio"},
@@ -573,6 +575,148 @@ func TestLimiterWindowDuration(t *testing.T) {
 	}
 }
 
+// limiterWindowTotals returns the samples of the open window: its count and
+// latency sum (drained and still packed), in-flight sum and drops.
+func limiterWindowTotals(l *Limiter) (count, sum, inflight, drops int64) {
+	w := l.winSamples.Load()
+	l.pendMu.Lock()
+	defer l.pendMu.Unlock()
+	return l.pendCount + int64(w&limiterCountMask), l.pendSum + int64(w>>limiterCountBits),
+		l.winInflight.Load(), l.winDrops.Load()
+}
+
+// TestLimiterWindowAverages feeds a known sequence into a timed window that
+// stays open past several drains of the packed word, then closes it: the
+// totals and the window's average latency are those of the sequence.
+func TestLimiterWindowAverages(t *testing.T) {
+	clock := NewFakeClock(0)
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.Algorithm, o.Max, o.Initial, o.WindowSamples, o.Window, o.Clock = true, LimitAIMD, 50, 10, 4, time.Second, clock
+	})
+	lat := []int64{1, 7, 1000, 3_000_000, 42, 0, 999_999_999, 5, 123_456, 77, int64(time.Hour)}
+	var wantSum, wantInflight, wantDrops int64
+	for i, v := range lat {
+		held := i % 3
+		for range held {
+			if !l.TryAcquire() {
+				t.Fatal("TryAcquire refused under the limit")
+			}
+		}
+		wantSum += v
+		wantInflight += int64(held)
+		if i%4 == 1 {
+			wantDrops++
+		}
+		l.Observe(v, i%4 == 1)
+		for range held {
+			l.Release()
+		}
+	}
+	count, sum, inflight, drops := limiterWindowTotals(l)
+	if count != int64(len(lat)) || sum != wantSum || inflight != wantInflight || drops != wantDrops {
+		t.Fatalf("window totals count %d sum %d inflight %d drops %d; want %d %d %d %d",
+			count, sum, inflight, drops, len(lat), wantSum, wantInflight, wantDrops)
+	}
+	if l.pendCount == 0 {
+		t.Fatal("the packed word was never drained; the test does not cover draining")
+	}
+	// One more sample after the window's duration closes it.
+	clock.Advance(time.Second)
+	l.Observe(0, false)
+	if l.Stats().LimitUpdates != 1 {
+		t.Fatalf("LimitUpdates %d; want 1", l.Stats().LimitUpdates)
+	}
+	want := float64(wantSum) / float64(len(lat)+1)
+	if l.longRTT != want {
+		t.Fatalf("window average latency %v; want %v", l.longRTT, want)
+	}
+	if count, sum, inflight, drops := limiterWindowTotals(l); count|sum|inflight|drops != 0 {
+		t.Fatalf("closed window left count %d sum %d inflight %d drops %d", count, sum, inflight, drops)
+	}
+}
+
+func TestLimiterObserveClampsLatency(t *testing.T) {
+	tests := []struct {
+		name string
+		in   int64
+		want int64
+	}{
+		{"negative", -5, 0},
+		{"zero", 0, 0},
+		{"one hour", int64(time.Hour), int64(time.Hour)},
+		{"at the clamp", limiterMaxSampleNs, limiterMaxSampleNs},
+		{"above the clamp", limiterMaxSampleNs + 1, limiterMaxSampleNs},
+		{"max int64", math.MaxInt64, limiterMaxSampleNs},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, 2 })
+			l.Observe(tt.in, false)
+			if count, sum, _, _ := limiterWindowTotals(l); count != 1 || sum != tt.want {
+				t.Fatalf("Observe(%d): count %d sum %d; want 1 %d", tt.in, count, sum, tt.want)
+			}
+		})
+	}
+	// A full count field of samples at the clamp does not overflow the sum.
+	if limiterCountMask*limiterMaxSampleNs >= uint64(1)<<(64-limiterCountBits) {
+		t.Fatalf("%d samples of %d ns overflow the %d-bit sum", limiterCountMask, limiterMaxSampleNs, 64-limiterCountBits)
+	}
+	if limiterMaxSampleNs < int64(time.Hour) || limiterSpillMark < 2*limiterMaxWindowSamples {
+		t.Fatalf("clamp %d ns below an hour or spill mark %d below two windows", limiterMaxSampleNs, limiterSpillMark)
+	}
+	// While the caller completing a window is held up, samples at the clamp
+	// keep arriving: they spill and none is lost.
+	clock := NewFakeClock(0)
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.WindowSamples, o.Window, o.Clock = true, limiterMaxWindowSamples, time.Second, clock
+	})
+	l.updating.Store(true)
+	const n = 10 * limiterCountMask
+	for range n {
+		l.Observe(math.MaxInt64, false)
+	}
+	if count, sum, _, _ := limiterWindowTotals(l); count != n || sum != n*limiterMaxSampleNs {
+		t.Fatalf("%d clamped samples: count %d sum %d; want %d %d", n, count, sum, n, int64(n*limiterMaxSampleNs))
+	}
+	l.updating.Store(false)
+	clock.Advance(time.Second)
+	for l.Stats().LimitUpdates == 0 {
+		l.Observe(math.MaxInt64, false)
+	}
+	// Every sample is at the clamp, so is their average, up to rounding.
+	if math.Abs(l.longRTT-limiterMaxSampleNs) > 1e-9*limiterMaxSampleNs {
+		t.Fatalf("window average %v; want the clamp %d", l.longRTT, limiterMaxSampleNs)
+	}
+}
+
+// TestLimiterObserveConcurrentTotals observes from many goroutines into one
+// open timed window: every sample's latency and count arrive exactly once
+// across the drains of the packed word.
+func TestLimiterObserveConcurrentTotals(t *testing.T) {
+	clock := NewFakeClock(0)
+	l := newTestLimiter(t, func(o *LimiterOptions) {
+		o.Adaptive, o.WindowSamples, o.Window, o.Clock = true, 3, time.Hour, clock
+	})
+	const workers, perWorker = 8, 2000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				l.Observe(int64(w*perWorker+i), i%10 == 0)
+			}
+		})
+	}
+	wg.Wait()
+	const n = workers * perWorker
+	count, sum, _, drops := limiterWindowTotals(l)
+	if count != n || sum != n*(n-1)/2 || drops != workers*perWorker/10 {
+		t.Fatalf("count %d sum %d drops %d; want %d %d %d", count, sum, drops, n, n*(n-1)/2, workers*perWorker/10)
+	}
+	if l.Stats().LimitUpdates != 0 {
+		t.Fatal("a window closed before its duration")
+	}
+}
+
 func TestLimiterFixedIgnoresObserve(t *testing.T) {
 	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 5 })
 	limiterObserveWindow(l, 1000, time.Second, true)
@@ -665,6 +809,16 @@ func BenchmarkLimiterObserve(b *testing.B) {
 	for b.Loop() {
 		l.Observe(1000, false)
 	}
+}
+
+func BenchmarkLimiterObserveParallel(b *testing.B) {
+	l := newTestLimiter(b, func(o *LimiterOptions) { o.Adaptive, o.Max = true, 64 })
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Observe(1000, false)
+		}
+	})
 }
 
 func ExampleLimiter() {
