@@ -276,8 +276,8 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			b = append(b, c(fmt.Sprintf("%s.budget = sc.budgets[%d]", rs, i)))
 		}
 		b = append(b,
-			c("e.track.addChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.track.done()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
+			c("e.track.EnterChild()"),
+			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
 		)
 	}
 	failCase := ""
@@ -408,9 +408,9 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 				c("var mu {}", jen.Qual("sync", "Mutex")),
 				c("done := make(chan bool, workers)"),
 				c(`for range workers {
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		defer func() { done <- true }()
 		for {
 			i := int(next.Add(1) - 1)

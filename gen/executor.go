@@ -71,7 +71,7 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 	f.Var().Defs(defs...)
 	f.Line()
 	f.Comment("This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
-	f.Const().Id("_").Op("=").Add(qr("SupportPackageIsVersion1"))
+	f.Const().Id("_").Op("=").Add(qr("SupportPackageIsVersion2"))
 }
 
 // helpers emits the file-level support code the executors share.
@@ -210,8 +210,8 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	// Execute: the fast path.
 	exec := []jen.Code{
-		c("if !e.track.add() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
-		c("defer e.track.done()"),
+		c("if !e.track.Enter() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
+		c("defer e.track.Exit()"),
 		c("var r {}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	exec = append(exec, stateInit...)
@@ -226,8 +226,8 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	// ExecuteResult: the recorded path.
 	er := []jen.Code{
-		c("if !e.track.add() { return nil, {} }", qf("ErrClosed")),
-		c("defer e.track.done()"),
+		c("if !e.track.Enter() { return nil, {} }", qf("ErrClosed")),
+		c("defer e.track.Exit()"),
 		c("r := {}{record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	er = append(er, stateInit...)
@@ -309,13 +309,12 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		closeBody = append(closeBody, c("if err := e.tuner.Close(ctx); err != nil { return {}(\"flujo: close: %w\", err) }", jen.Qual("fmt", "Errorf")))
 	}
 	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(append(closeBody,
-		c("select {\ncase <-e.track.close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
+		c("select {\ncase <-e.track.Close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
 	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
 	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
 
-	f.Comment("record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
+	f.Comment("record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
 	f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
-		c("e.runs.Add(1)"),
 		c("if ns != 0 {\ne.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }\nif ns > e.slowNs.Load() { e.slow.Add(1) }\n}"),
 		c("if !ok { e.failures.Add(1) }"),
 	)
@@ -387,43 +386,6 @@ func helperSources(usage, breakers bool) []jen.Code {
 		path = append(path, res.Name)
 	}
 }`, qf("StepResult")))
-	out = append(out, jen.Comment("flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed."),
-		c(`type flujogenTracker struct {
-	state {}
-	idle  chan bool
-	once  {}
-}`, jen.Qual("sync/atomic", "Int64"), jen.Qual("sync", "Once")),
-		c(`const flujogenClosed = int64(1) << 62`),
-		c(`func (t *flujogenTracker) init() { t.idle = make(chan bool) }`),
-		c(`func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}`),
-		c(`func (t *flujogenTracker) addChild() { t.state.Add(1) }`),
-		c(`func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }`),
-		c(`func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}`),
-		c(`func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
-	}
-}`))
 	out = append(out, jen.Comment("flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does."),
 		c(`func flujogenMetrics(res *{}) {} {
 	var m {}

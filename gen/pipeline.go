@@ -634,8 +634,8 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 			c("defer cancel()"),
 			c("type outcome struct {\nout {}\nerr error\n}", out.Clone()),
 			c("done := make(chan outcome, 1)"),
-			c("e.track.addChild()"),
-			c("go func() {\ndefer e.track.done()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\ndone <- outcome{o, er}\n}()"),
+			c("e.track.EnterChild()"),
+			c("go func() {\ndefer e.track.ExitChild()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\ndone <- outcome{o, er}\n}()"),
 			c("var out {}", out.Clone()),
 			c("var err error"),
 		)

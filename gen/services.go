@@ -58,12 +58,12 @@ func (pg *pipelineGen) fields() []jen.Code {
 		jen.Id("clock").Add(qr("Clock")),
 		jen.Id("mu").Qual("sync", "Mutex").Comment("serialises ImportConfig"),
 		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
-		jen.Id("track").Id("flujogenTracker"),
+		jen.Id("track").Add(qr("RunGate")).Comment("admits runs until Close and counts them"),
 		jen.Id("closeOnce").Qual("sync", "Once"),
 		jen.Id("closeErr").Error(),
 		jen.Line(),
 		jen.Comment("Run counters."),
-		jen.Id("runs, failures, slow").Qual("sync/atomic", "Uint64"),
+		jen.Id("failures, slow").Qual("sync/atomic", "Uint64"),
 		jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"),
 		jen.Id("slowNs").Qual("sync/atomic", "Int64").Comment("slow_execution_threshold_ms"),
 		jen.Line(),
@@ -129,7 +129,6 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		c("cfg := " + cfgFn + "()"),
 		c("e.cfg.Store(&cfg)"),
 		c(fmt.Sprintf("e.slowNs.Store(%d)", slowNs)),
-		c("e.track.init()"),
 		c("fail := func(err error) (*"+pg.X+", error) {\ne.closeComponents({}())\nreturn nil, err\n}", jen.Qual("context", "Background")),
 		c("var err error"),
 	}
@@ -259,13 +258,13 @@ func (pg *pipelineGen) stats() []jen.Code {
 		c("cfg := *e.cfg.Load()"),
 		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
 		c("s.Memory.UsageMB = flujogenHeapMB()"),
-		c("s.Execution = {}{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution")),
+		c("s.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution")),
 	}
 	if pg.limiter() {
 		b = append(b, c("l := e.limiter"),
 			c("s.Concurrency = {}{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}", qr("StatsConcurrency")))
 	} else {
-		b = append(b, c("s.Concurrency.Level = int(e.track.running())"))
+		b = append(b, c("s.Concurrency.Level = int(e.track.Running())"))
 	}
 	if pg.resources() {
 		b = append(b, jen.Block(

@@ -6,6 +6,11 @@ package runtime
 // generated code fails go build instead of misbehaving.
 const SupportPackageIsVersion1 = true
 
+// SupportPackageIsVersion2 is referenced by generated code of version 2 of
+// the contract, which adds RunGate (runs admitted, counted and waited for)
+// and the step monitors' TotalMs.
+const SupportPackageIsVersion2 = true
+
 // GeneratedCodeVersion is the newest generated-code contract this package
 // supports.
-const GeneratedCodeVersion = 1
+const GeneratedCodeVersion = 2

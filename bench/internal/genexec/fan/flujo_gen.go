@@ -29,7 +29,7 @@ var (
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion1
+const _ = runtime.SupportPackageIsVersion2
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -71,46 +71,6 @@ func flujogenFailurePath(res flujo.StepResult) []string {
 		}
 		res = res.Steps[next]
 		path = append(path, res.Name)
-	}
-}
-
-// flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed.
-type flujogenTracker struct {
-	state atomic.Int64
-	idle  chan bool
-	once  sync.Once
-}
-
-const flujogenClosed = int64(1) << 62
-
-func (t *flujogenTracker) init() { t.idle = make(chan bool) }
-func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-func (t *flujogenTracker) addChild()      { t.state.Add(1) }
-func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }
-func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
 	}
 }
 
@@ -282,14 +242,14 @@ type FanExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -336,7 +296,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	cfg := flujogenConfigFanExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -390,10 +349,10 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 
 // Execute runs Fan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[State]
 	r.state = st
 	if st == nil {
@@ -421,10 +380,10 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[State]{record: true}
 	r.state = st
 	if st == nil {
@@ -462,7 +421,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -616,7 +575,7 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -639,9 +598,8 @@ func (e *FanExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -711,36 +669,36 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.state
 	sc.r2.state = &sc.w2
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.state
 	sc.r3.state = &sc.w3
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
 		sc.done <- 3
 	}()

@@ -48,7 +48,7 @@ var (
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion1
+const _ = runtime.SupportPackageIsVersion2
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -91,46 +91,6 @@ func flujogenFailurePath(res flujo.StepResult) []string {
 		}
 		res = res.Steps[next]
 		path = append(path, res.Name)
-	}
-}
-
-// flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed.
-type flujogenTracker struct {
-	state atomic.Int64
-	idle  chan bool
-	once  sync.Once
-}
-
-const flujogenClosed = int64(1) << 62
-
-func (t *flujogenTracker) init() { t.idle = make(chan bool) }
-func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-func (t *flujogenTracker) addChild()      { t.state.Add(1) }
-func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }
-func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
 	}
 }
 
@@ -380,14 +340,14 @@ type BackoffLongExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -420,7 +380,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BackoffLongExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -456,10 +415,10 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 
 // Execute runs BackoffLong on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -477,10 +436,10 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -521,7 +480,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -623,7 +582,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -646,9 +605,8 @@ func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -789,14 +747,14 @@ type BreakerFailExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -829,7 +787,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFailExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -865,10 +822,10 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 
 // Execute runs BreakerFail on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -886,10 +843,10 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -930,7 +887,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1032,7 +989,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1055,9 +1012,8 @@ func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1183,14 +1139,14 @@ type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1223,7 +1179,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFlakyExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1259,10 +1214,10 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 
 // Execute runs BreakerFlaky on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1280,10 +1235,10 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -1324,7 +1279,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1426,7 +1381,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1449,9 +1404,8 @@ func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1577,14 +1531,14 @@ type CachedTagsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1617,7 +1571,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1653,10 +1606,10 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 
 // Execute runs CachedTags on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1674,10 +1627,10 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -1711,7 +1664,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1813,7 +1766,7 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1836,9 +1789,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1959,14 +1911,14 @@ type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1999,7 +1951,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2035,10 +1986,10 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 
 // Execute runs CachedTagsShared on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2056,10 +2007,10 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2093,7 +2044,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2195,7 +2146,7 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2218,9 +2169,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2347,14 +2297,14 @@ type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -2387,7 +2337,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2423,10 +2372,10 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 
 // Execute runs CachedTagsTTL on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2444,10 +2393,10 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2481,7 +2430,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2583,7 +2532,7 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2606,9 +2555,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2729,14 +2677,14 @@ type CountForeverExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -2769,7 +2717,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForeverExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2805,10 +2752,10 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 
 // Execute runs CountForever on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2826,10 +2773,10 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2863,7 +2810,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2965,7 +2912,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2988,9 +2935,8 @@ func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3181,14 +3127,14 @@ type CountForever2Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3221,7 +3167,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForever2Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3257,10 +3202,10 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 
 // Execute runs CountForever2 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3278,10 +3223,10 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3315,7 +3260,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3417,7 +3362,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3440,9 +3385,8 @@ func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3633,14 +3577,14 @@ type CountTo3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3673,7 +3617,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountTo3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3709,10 +3652,10 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 
 // Execute runs CountTo3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3730,10 +3673,10 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3767,7 +3710,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3869,7 +3812,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3892,9 +3835,8 @@ func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4085,14 +4027,14 @@ type FailOnceExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4125,7 +4067,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FailOnceExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4161,10 +4102,10 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 
 // Execute runs FailOnce on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -4182,10 +4123,10 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -4226,7 +4167,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4328,7 +4269,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4351,9 +4292,8 @@ func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4479,14 +4419,14 @@ type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4535,7 +4475,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	cfg := flujogenConfigFanKeepFirstExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanKeepFirstExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4589,10 +4528,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 
 // Execute runs FanKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -4620,10 +4559,10 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -4668,7 +4607,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4822,7 +4761,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4845,9 +4784,8 @@ func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4916,9 +4854,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -4926,17 +4864,17 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -5540,14 +5478,14 @@ type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -5596,7 +5534,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	cfg := flujogenConfigFanMergeUpdateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanMergeUpdateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -5650,10 +5587,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 
 // Execute runs FanMergeUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -5681,10 +5618,10 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -5729,7 +5666,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -5883,7 +5820,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5906,9 +5843,8 @@ func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -5977,9 +5913,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -5987,17 +5923,17 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -6601,14 +6537,14 @@ type FanNoMergeExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -6657,7 +6593,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	cfg := flujogenConfigFanNoMergeExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanNoMergeExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -6711,10 +6646,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 
 // Execute runs FanNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -6742,10 +6677,10 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -6790,7 +6725,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -6944,7 +6879,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6967,9 +6902,8 @@ func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -7038,9 +6972,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -7048,17 +6982,17 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -7654,14 +7588,14 @@ type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -7694,7 +7628,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -7730,10 +7663,10 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 
 // Execute runs FlakyDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -7751,10 +7684,10 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -7795,7 +7728,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -7897,7 +7830,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7920,9 +7853,8 @@ func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8054,14 +7986,14 @@ type FlakyRetries3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8094,7 +8026,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyRetries3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8130,10 +8061,10 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 
 // Execute runs FlakyRetries3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8151,10 +8082,10 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8195,7 +8126,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8297,7 +8228,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8320,9 +8251,8 @@ func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8454,14 +8384,14 @@ type HistoryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8504,7 +8434,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*HistoryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8548,10 +8477,10 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 
 // Execute runs History on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8569,10 +8498,10 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8613,7 +8542,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8737,7 +8666,7 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8760,9 +8689,8 @@ func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9242,14 +9170,14 @@ type MapEchoExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9282,7 +9210,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapEchoExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9318,10 +9245,10 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 
 // Execute runs MapEcho on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9339,10 +9266,10 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9383,7 +9310,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9485,7 +9412,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9508,9 +9435,8 @@ func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9566,9 +9492,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		var mu sync.Mutex
 		done := make(chan bool, workers)
 		for range workers {
-			e.track.addChild()
+			e.track.EnterChild()
 			go func() {
-				defer e.track.done()
+				defer e.track.ExitChild()
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
@@ -9744,14 +9670,14 @@ type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9784,7 +9710,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9820,10 +9745,10 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 
 // Execute runs MapFlakyInOrder on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9841,10 +9766,10 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9885,7 +9810,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9987,7 +9912,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10010,9 +9935,8 @@ func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10194,14 +10118,14 @@ type PanicsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10234,7 +10158,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*PanicsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10270,10 +10193,10 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 
 // Execute runs Panics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10291,10 +10214,10 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10335,7 +10258,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10437,7 +10360,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10460,9 +10383,8 @@ func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10588,14 +10510,14 @@ type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10634,7 +10556,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelBlocksExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10680,10 +10601,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 
 // Execute runs ParallelBlocks on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10701,10 +10622,10 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10745,7 +10666,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10877,7 +10798,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10900,9 +10821,8 @@ func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10965,17 +10885,17 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11270,14 +11190,14 @@ type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11316,7 +11236,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelIgnoreExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -11362,10 +11281,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 
 // Execute runs ParallelIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -11383,10 +11302,10 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -11427,7 +11346,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11559,7 +11478,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11582,9 +11501,8 @@ func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11647,17 +11565,17 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11937,14 +11855,14 @@ type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11983,7 +11901,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelPropagateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12031,10 +11948,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 
 // Execute runs ParallelPropagate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12052,10 +11969,10 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12096,7 +12013,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12228,7 +12145,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12251,9 +12168,8 @@ func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -12316,17 +12232,17 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12615,14 +12531,14 @@ type ParallelSpendExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12666,7 +12582,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelSpendExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12716,10 +12631,10 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 
 // Execute runs ParallelSpend on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12737,10 +12652,10 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12781,7 +12696,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12924,7 +12839,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12947,9 +12862,8 @@ func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -13074,17 +12988,17 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -13491,14 +13405,14 @@ type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -13536,7 +13450,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteNoDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -13576,10 +13489,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 
 // Execute runs RouteNoDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -13597,10 +13510,10 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13641,7 +13554,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13754,7 +13667,7 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13777,9 +13690,8 @@ func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14085,14 +13997,14 @@ type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14135,7 +14047,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteWithDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14179,10 +14090,10 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 
 // Execute runs RouteWithDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14200,10 +14111,10 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14244,7 +14155,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14368,7 +14279,7 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14391,9 +14302,8 @@ func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14809,14 +14719,14 @@ type Spend3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14859,7 +14769,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*Spend3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14903,10 +14812,10 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 
 // Execute runs Spend3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14924,10 +14833,10 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14968,7 +14877,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15092,7 +15001,7 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15115,9 +15024,8 @@ func (e *Spend3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15555,14 +15463,14 @@ type StateRetryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15595,7 +15503,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*StateRetryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15631,10 +15538,10 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 
 // Execute runs StateRetry on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -15662,10 +15569,10 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -15710,7 +15617,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15812,7 +15719,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15835,9 +15742,8 @@ func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15975,14 +15881,14 @@ type TimesOutExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16015,7 +15921,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*TimesOutExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16051,10 +15956,10 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 
 // Execute runs TimesOut on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16072,10 +15977,10 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16116,7 +16021,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16218,7 +16123,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16241,9 +16146,8 @@ func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16373,9 +16277,9 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 		err error
 	}
 	done := make(chan outcome, 1)
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		o, er := e.invoke0(actx, in)
 		done <- outcome{o, er}
 	}()
@@ -16414,14 +16318,14 @@ type ValidatedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16454,7 +16358,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ValidatedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16490,10 +16393,10 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 
 // Execute runs Validated on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16511,10 +16414,10 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16555,7 +16458,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16657,7 +16560,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16680,9 +16583,8 @@ func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16819,14 +16721,14 @@ type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16864,7 +16766,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFailedFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16904,10 +16805,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 
 // Execute runs WithFailedFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16925,10 +16826,10 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16969,7 +16870,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17082,7 +16983,7 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17105,9 +17006,8 @@ func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error 
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17378,14 +17278,14 @@ type WithFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17423,7 +17323,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17463,10 +17362,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 
 // Execute runs WithFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17484,10 +17383,10 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17528,7 +17427,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17641,7 +17540,7 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17664,9 +17563,8 @@ func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {

@@ -48,7 +48,7 @@ var (
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion1
+const _ = runtime.SupportPackageIsVersion2
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -91,46 +91,6 @@ func flujogenFailurePath(res flujo.StepResult) []string {
 		}
 		res = res.Steps[next]
 		path = append(path, res.Name)
-	}
-}
-
-// flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed.
-type flujogenTracker struct {
-	state atomic.Int64
-	idle  chan bool
-	once  sync.Once
-}
-
-const flujogenClosed = int64(1) << 62
-
-func (t *flujogenTracker) init() { t.idle = make(chan bool) }
-func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-func (t *flujogenTracker) addChild()      { t.state.Add(1) }
-func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }
-func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
 	}
 }
 
@@ -421,14 +381,14 @@ type BackoffLongExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -460,7 +420,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BackoffLongExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -496,10 +455,10 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 
 // Execute runs BackoffLong on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -517,10 +476,10 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -561,7 +520,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -663,7 +622,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -686,9 +645,8 @@ func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -829,14 +787,14 @@ type BreakerFailExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -868,7 +826,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFailExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -904,10 +861,10 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 
 // Execute runs BreakerFail on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -925,10 +882,10 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -969,7 +926,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1071,7 +1028,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1094,9 +1051,8 @@ func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1222,14 +1178,14 @@ type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1261,7 +1217,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFlakyExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1297,10 +1252,10 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 
 // Execute runs BreakerFlaky on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1318,10 +1273,10 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -1362,7 +1317,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1464,7 +1419,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1487,9 +1442,8 @@ func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1615,14 +1569,14 @@ type CachedTagsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -1658,7 +1612,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1708,10 +1661,10 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 
 // Execute runs CachedTags on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1729,10 +1682,10 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -1766,7 +1719,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1898,7 +1851,7 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1927,9 +1880,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2064,14 +2016,14 @@ type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -2107,7 +2059,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2157,10 +2108,10 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 
 // Execute runs CachedTagsShared on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2178,10 +2129,10 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2215,7 +2166,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2347,7 +2298,7 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2376,9 +2327,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2519,14 +2469,14 @@ type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -2562,7 +2512,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2612,10 +2561,10 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 
 // Execute runs CachedTagsTTL on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2633,10 +2582,10 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2670,7 +2619,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2802,7 +2751,7 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2831,9 +2780,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2968,14 +2916,14 @@ type CountForeverExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3007,7 +2955,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForeverExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3043,10 +2990,10 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 
 // Execute runs CountForever on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3064,10 +3011,10 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3101,7 +3048,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3203,7 +3150,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3226,9 +3173,8 @@ func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3419,14 +3365,14 @@ type CountForever2Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3458,7 +3404,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForever2Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3494,10 +3439,10 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 
 // Execute runs CountForever2 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3515,10 +3460,10 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3552,7 +3497,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3654,7 +3599,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3677,9 +3622,8 @@ func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3870,14 +3814,14 @@ type CountTo3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3909,7 +3853,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountTo3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3945,10 +3888,10 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 
 // Execute runs CountTo3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3966,10 +3909,10 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -4003,7 +3946,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4105,7 +4048,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4128,9 +4071,8 @@ func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4321,14 +4263,14 @@ type FailOnceExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4360,7 +4302,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FailOnceExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4396,10 +4337,10 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 
 // Execute runs FailOnce on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -4417,10 +4358,10 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -4461,7 +4402,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4563,7 +4504,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4586,9 +4527,8 @@ func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4714,14 +4654,14 @@ type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4769,7 +4709,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	cfg := flujogenConfigFanKeepFirstExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanKeepFirstExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4823,10 +4762,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 
 // Execute runs FanKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -4854,10 +4793,10 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -4902,7 +4841,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -5056,7 +4995,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5079,9 +5018,8 @@ func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -5150,9 +5088,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -5160,17 +5098,17 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -5774,14 +5712,14 @@ type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -5829,7 +5767,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	cfg := flujogenConfigFanMergeUpdateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanMergeUpdateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -5883,10 +5820,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 
 // Execute runs FanMergeUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -5914,10 +5851,10 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -5962,7 +5899,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -6116,7 +6053,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6139,9 +6076,8 @@ func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -6210,9 +6146,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -6220,17 +6156,17 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -6834,14 +6770,14 @@ type FanNoMergeExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -6889,7 +6825,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	cfg := flujogenConfigFanNoMergeExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanNoMergeExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -6943,10 +6878,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 
 // Execute runs FanNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -6974,10 +6909,10 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -7022,7 +6957,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -7176,7 +7111,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7199,9 +7134,8 @@ func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -7270,9 +7204,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -7280,17 +7214,17 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -7886,14 +7820,14 @@ type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -7925,7 +7859,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -7961,10 +7894,10 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 
 // Execute runs FlakyDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -7982,10 +7915,10 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8026,7 +7959,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8128,7 +8061,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8151,9 +8084,8 @@ func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8285,14 +8217,14 @@ type FlakyRetries3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8324,7 +8256,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyRetries3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8360,10 +8291,10 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 
 // Execute runs FlakyRetries3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8381,10 +8312,10 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8425,7 +8356,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8527,7 +8458,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8550,9 +8481,8 @@ func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8684,14 +8614,14 @@ type HistoryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8733,7 +8663,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*HistoryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8777,10 +8706,10 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 
 // Execute runs History on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8798,10 +8727,10 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8842,7 +8771,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8966,7 +8895,7 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8989,9 +8918,8 @@ func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9471,14 +9399,14 @@ type MapEchoExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9510,7 +9438,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapEchoExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9546,10 +9473,10 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 
 // Execute runs MapEcho on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9567,10 +9494,10 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9611,7 +9538,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9713,7 +9640,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9736,9 +9663,8 @@ func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9794,9 +9720,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		var mu sync.Mutex
 		done := make(chan bool, workers)
 		for range workers {
-			e.track.addChild()
+			e.track.EnterChild()
 			go func() {
-				defer e.track.done()
+				defer e.track.ExitChild()
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
@@ -9972,14 +9898,14 @@ type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10011,7 +9937,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10047,10 +9972,10 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 
 // Execute runs MapFlakyInOrder on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10068,10 +9993,10 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10112,7 +10037,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10214,7 +10139,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10237,9 +10162,8 @@ func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10421,14 +10345,14 @@ type PanicsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10460,7 +10384,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*PanicsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10496,10 +10419,10 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 
 // Execute runs Panics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10517,10 +10440,10 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10561,7 +10484,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10663,7 +10586,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10686,9 +10609,8 @@ func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10814,14 +10736,14 @@ type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10859,7 +10781,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelBlocksExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10905,10 +10826,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 
 // Execute runs ParallelBlocks on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10926,10 +10847,10 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10970,7 +10891,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11102,7 +11023,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11125,9 +11046,8 @@ func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11190,17 +11110,17 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11495,14 +11415,14 @@ type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11540,7 +11460,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelIgnoreExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -11586,10 +11505,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 
 // Execute runs ParallelIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -11607,10 +11526,10 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -11651,7 +11570,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11783,7 +11702,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11806,9 +11725,8 @@ func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11871,17 +11789,17 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12161,14 +12079,14 @@ type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12206,7 +12124,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelPropagateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12254,10 +12171,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 
 // Execute runs ParallelPropagate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12275,10 +12192,10 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12319,7 +12236,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12451,7 +12368,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12474,9 +12391,8 @@ func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -12539,17 +12455,17 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12838,14 +12754,14 @@ type ParallelSpendExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12888,7 +12804,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelSpendExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12938,10 +12853,10 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 
 // Execute runs ParallelSpend on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12959,10 +12874,10 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13003,7 +12918,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13146,7 +13061,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13169,9 +13084,8 @@ func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -13296,17 +13210,17 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -13713,14 +13627,14 @@ type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -13757,7 +13671,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteNoDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -13797,10 +13710,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 
 // Execute runs RouteNoDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -13818,10 +13731,10 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13862,7 +13775,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13975,7 +13888,7 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13998,9 +13911,8 @@ func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14306,14 +14218,14 @@ type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14355,7 +14267,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteWithDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14399,10 +14310,10 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 
 // Execute runs RouteWithDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14420,10 +14331,10 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14464,7 +14375,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14588,7 +14499,7 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14611,9 +14522,8 @@ func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15029,14 +14939,14 @@ type Spend3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15078,7 +14988,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*Spend3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15122,10 +15031,10 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 
 // Execute runs Spend3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -15143,10 +15052,10 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -15187,7 +15096,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15311,7 +15220,7 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15334,9 +15243,8 @@ func (e *Spend3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15774,14 +15682,14 @@ type StateRetryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15813,7 +15721,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*StateRetryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15849,10 +15756,10 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 
 // Execute runs StateRetry on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -15880,10 +15787,10 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -15928,7 +15835,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16030,7 +15937,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16053,9 +15960,8 @@ func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16193,14 +16099,14 @@ type TimesOutExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16232,7 +16138,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*TimesOutExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16268,10 +16173,10 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 
 // Execute runs TimesOut on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16289,10 +16194,10 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16333,7 +16238,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16435,7 +16340,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16458,9 +16363,8 @@ func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16590,9 +16494,9 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 		err error
 	}
 	done := make(chan outcome, 1)
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		o, er := e.invoke0(actx, in)
 		done <- outcome{o, er}
 	}()
@@ -16631,14 +16535,14 @@ type ValidatedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16670,7 +16574,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ValidatedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16706,10 +16609,10 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 
 // Execute runs Validated on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16727,10 +16630,10 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16771,7 +16674,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16873,7 +16776,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16896,9 +16799,8 @@ func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17035,14 +16937,14 @@ type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17079,7 +16981,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFailedFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17119,10 +17020,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 
 // Execute runs WithFailedFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17140,10 +17041,10 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17184,7 +17085,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17297,7 +17198,7 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17320,9 +17221,8 @@ func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error 
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17593,14 +17493,14 @@ type WithFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17637,7 +17537,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17677,10 +17576,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 
 // Execute runs WithFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17698,10 +17597,10 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17742,7 +17641,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17855,7 +17754,7 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17878,9 +17777,8 @@ func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {

@@ -48,7 +48,7 @@ var (
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion1
+const _ = runtime.SupportPackageIsVersion2
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -91,46 +91,6 @@ func flujogenFailurePath(res flujo.StepResult) []string {
 		}
 		res = res.Steps[next]
 		path = append(path, res.Name)
-	}
-}
-
-// flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed.
-type flujogenTracker struct {
-	state atomic.Int64
-	idle  chan bool
-	once  sync.Once
-}
-
-const flujogenClosed = int64(1) << 62
-
-func (t *flujogenTracker) init() { t.idle = make(chan bool) }
-func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-func (t *flujogenTracker) addChild()      { t.state.Add(1) }
-func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }
-func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
 	}
 }
 
@@ -380,14 +340,14 @@ type BackoffLongExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -418,7 +378,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BackoffLongExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -454,10 +413,10 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 
 // Execute runs BackoffLong on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -475,10 +434,10 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -519,7 +478,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -621,7 +580,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -644,9 +603,8 @@ func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -787,14 +745,14 @@ type BreakerFailExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -825,7 +783,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFailExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -861,10 +818,10 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 
 // Execute runs BreakerFail on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -882,10 +839,10 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -926,7 +883,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1028,7 +985,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1051,9 +1008,8 @@ func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1179,14 +1135,14 @@ type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1217,7 +1173,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFlakyExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1253,10 +1208,10 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 
 // Execute runs BreakerFlaky on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1274,10 +1229,10 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -1318,7 +1273,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1420,7 +1375,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1443,9 +1398,8 @@ func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1571,14 +1525,14 @@ type CachedTagsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1609,7 +1563,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1645,10 +1598,10 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 
 // Execute runs CachedTags on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1666,10 +1619,10 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -1703,7 +1656,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1805,7 +1758,7 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1828,9 +1781,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1951,14 +1903,14 @@ type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1989,7 +1941,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2025,10 +1976,10 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 
 // Execute runs CachedTagsShared on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2046,10 +1997,10 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2083,7 +2034,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2185,7 +2136,7 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2208,9 +2159,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2337,14 +2287,14 @@ type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -2375,7 +2325,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2411,10 +2360,10 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 
 // Execute runs CachedTagsTTL on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2432,10 +2381,10 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2469,7 +2418,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2571,7 +2520,7 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2594,9 +2543,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2717,14 +2665,14 @@ type CountForeverExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -2755,7 +2703,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForeverExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2791,10 +2738,10 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 
 // Execute runs CountForever on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2812,10 +2759,10 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2849,7 +2796,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2951,7 +2898,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2974,9 +2921,8 @@ func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3167,14 +3113,14 @@ type CountForever2Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3205,7 +3151,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForever2Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3241,10 +3186,10 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 
 // Execute runs CountForever2 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3262,10 +3207,10 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3299,7 +3244,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3401,7 +3346,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3424,9 +3369,8 @@ func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3617,14 +3561,14 @@ type CountTo3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3655,7 +3599,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountTo3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3691,10 +3634,10 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 
 // Execute runs CountTo3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3712,10 +3655,10 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3749,7 +3692,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3851,7 +3794,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3874,9 +3817,8 @@ func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4067,14 +4009,14 @@ type FailOnceExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4105,7 +4047,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FailOnceExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4141,10 +4082,10 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 
 // Execute runs FailOnce on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -4162,10 +4103,10 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -4206,7 +4147,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4308,7 +4249,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4331,9 +4272,8 @@ func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4459,14 +4399,14 @@ type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4513,7 +4453,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	cfg := flujogenConfigFanKeepFirstExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanKeepFirstExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4567,10 +4506,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 
 // Execute runs FanKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -4598,10 +4537,10 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -4646,7 +4585,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4800,7 +4739,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4823,9 +4762,8 @@ func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4894,9 +4832,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -4904,17 +4842,17 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -5518,14 +5456,14 @@ type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -5572,7 +5510,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	cfg := flujogenConfigFanMergeUpdateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanMergeUpdateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -5626,10 +5563,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 
 // Execute runs FanMergeUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -5657,10 +5594,10 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -5705,7 +5642,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -5859,7 +5796,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5882,9 +5819,8 @@ func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -5953,9 +5889,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -5963,17 +5899,17 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -6577,14 +6513,14 @@ type FanNoMergeExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -6631,7 +6567,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	cfg := flujogenConfigFanNoMergeExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanNoMergeExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -6685,10 +6620,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 
 // Execute runs FanNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -6716,10 +6651,10 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -6764,7 +6699,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -6918,7 +6853,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6941,9 +6876,8 @@ func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -7012,9 +6946,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -7022,17 +6956,17 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -7628,14 +7562,14 @@ type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -7666,7 +7600,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -7702,10 +7635,10 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 
 // Execute runs FlakyDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -7723,10 +7656,10 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -7767,7 +7700,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -7869,7 +7802,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7892,9 +7825,8 @@ func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8026,14 +7958,14 @@ type FlakyRetries3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8064,7 +7996,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyRetries3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8100,10 +8031,10 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 
 // Execute runs FlakyRetries3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8121,10 +8052,10 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8165,7 +8096,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8267,7 +8198,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8290,9 +8221,8 @@ func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8424,14 +8354,14 @@ type HistoryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8472,7 +8402,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*HistoryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8516,10 +8445,10 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 
 // Execute runs History on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8537,10 +8466,10 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8581,7 +8510,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8705,7 +8634,7 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8728,9 +8657,8 @@ func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9210,14 +9138,14 @@ type MapEchoExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9248,7 +9176,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapEchoExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9284,10 +9211,10 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 
 // Execute runs MapEcho on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9305,10 +9232,10 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9349,7 +9276,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9451,7 +9378,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9474,9 +9401,8 @@ func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9532,9 +9458,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		var mu sync.Mutex
 		done := make(chan bool, workers)
 		for range workers {
-			e.track.addChild()
+			e.track.EnterChild()
 			go func() {
-				defer e.track.done()
+				defer e.track.ExitChild()
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
@@ -9710,14 +9636,14 @@ type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9748,7 +9674,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9784,10 +9709,10 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 
 // Execute runs MapFlakyInOrder on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9805,10 +9730,10 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9849,7 +9774,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9951,7 +9876,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9974,9 +9899,8 @@ func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10158,14 +10082,14 @@ type PanicsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10196,7 +10120,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*PanicsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10232,10 +10155,10 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 
 // Execute runs Panics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10253,10 +10176,10 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10297,7 +10220,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10399,7 +10322,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10422,9 +10345,8 @@ func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10550,14 +10472,14 @@ type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10594,7 +10516,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelBlocksExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10640,10 +10561,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 
 // Execute runs ParallelBlocks on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10661,10 +10582,10 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10705,7 +10626,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10837,7 +10758,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10860,9 +10781,8 @@ func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10925,17 +10845,17 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11230,14 +11150,14 @@ type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11274,7 +11194,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelIgnoreExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -11320,10 +11239,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 
 // Execute runs ParallelIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -11341,10 +11260,10 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -11385,7 +11304,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11517,7 +11436,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11540,9 +11459,8 @@ func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11605,17 +11523,17 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11895,14 +11813,14 @@ type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11939,7 +11857,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelPropagateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -11987,10 +11904,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 
 // Execute runs ParallelPropagate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12008,10 +11925,10 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12052,7 +11969,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12184,7 +12101,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12207,9 +12124,8 @@ func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -12272,17 +12188,17 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12571,14 +12487,14 @@ type ParallelSpendExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12620,7 +12536,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelSpendExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12670,10 +12585,10 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 
 // Execute runs ParallelSpend on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12691,10 +12606,10 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12735,7 +12650,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12878,7 +12793,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12901,9 +12816,8 @@ func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -13028,17 +12942,17 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -13445,14 +13359,14 @@ type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -13488,7 +13402,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteNoDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -13528,10 +13441,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 
 // Execute runs RouteNoDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -13549,10 +13462,10 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13593,7 +13506,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13706,7 +13619,7 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13729,9 +13642,8 @@ func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14037,14 +13949,14 @@ type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14085,7 +13997,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteWithDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14129,10 +14040,10 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 
 // Execute runs RouteWithDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14150,10 +14061,10 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14194,7 +14105,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14318,7 +14229,7 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14341,9 +14252,8 @@ func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14759,14 +14669,14 @@ type Spend3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14807,7 +14717,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*Spend3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14851,10 +14760,10 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 
 // Execute runs Spend3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14872,10 +14781,10 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14916,7 +14825,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15040,7 +14949,7 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15063,9 +14972,8 @@ func (e *Spend3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15503,14 +15411,14 @@ type StateRetryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15541,7 +15449,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*StateRetryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15577,10 +15484,10 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 
 // Execute runs StateRetry on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -15608,10 +15515,10 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -15656,7 +15563,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15758,7 +15665,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15781,9 +15688,8 @@ func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15921,14 +15827,14 @@ type TimesOutExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15959,7 +15865,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*TimesOutExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15995,10 +15900,10 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 
 // Execute runs TimesOut on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16016,10 +15921,10 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16060,7 +15965,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16162,7 +16067,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16185,9 +16090,8 @@ func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16317,9 +16221,9 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 		err error
 	}
 	done := make(chan outcome, 1)
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		o, er := e.invoke0(actx, in)
 		done <- outcome{o, er}
 	}()
@@ -16358,14 +16262,14 @@ type ValidatedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16396,7 +16300,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ValidatedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16432,10 +16335,10 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 
 // Execute runs Validated on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16453,10 +16356,10 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16497,7 +16400,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16599,7 +16502,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16622,9 +16525,8 @@ func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16761,14 +16663,14 @@ type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16804,7 +16706,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFailedFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16844,10 +16745,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 
 // Execute runs WithFailedFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16865,10 +16766,10 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16909,7 +16810,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17022,7 +16923,7 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17045,9 +16946,8 @@ func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error 
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17318,14 +17218,14 @@ type WithFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17361,7 +17261,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17401,10 +17300,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 
 // Execute runs WithFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17422,10 +17321,10 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17466,7 +17365,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17579,7 +17478,7 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17602,9 +17501,8 @@ func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {

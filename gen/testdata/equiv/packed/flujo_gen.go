@@ -50,7 +50,7 @@ var (
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion1
+const _ = runtime.SupportPackageIsVersion2
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -93,46 +93,6 @@ func flujogenFailurePath(res flujo.StepResult) []string {
 		}
 		res = res.Steps[next]
 		path = append(path, res.Name)
-	}
-}
-
-// flujogenTracker counts runs and the goroutines they start, so Close can wait for them: the count, with the top bit set once closed.
-type flujogenTracker struct {
-	state atomic.Int64
-	idle  chan bool
-	once  sync.Once
-}
-
-const flujogenClosed = int64(1) << 62
-
-func (t *flujogenTracker) init() { t.idle = make(chan bool) }
-func (t *flujogenTracker) add() bool {
-	for {
-		s := t.state.Load()
-		if s&flujogenClosed != 0 {
-			return false
-		}
-		if t.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
-}
-func (t *flujogenTracker) addChild()      { t.state.Add(1) }
-func (t *flujogenTracker) running() int64 { return t.state.Load() &^ flujogenClosed }
-func (t *flujogenTracker) done() {
-	if t.state.Add(-1) == flujogenClosed {
-		t.once.Do(func() { close(t.idle) })
-	}
-}
-func (t *flujogenTracker) close() <-chan bool {
-	for {
-		s := t.state.Load()
-		if t.state.CompareAndSwap(s, s|flujogenClosed) {
-			if s&^flujogenClosed == 0 {
-				t.once.Do(func() { close(t.idle) })
-			}
-			return t.idle
-		}
 	}
 }
 
@@ -433,14 +393,14 @@ type BackoffLongExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -474,7 +434,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	cfg := flujogenConfigBackoffLongExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BackoffLongExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -510,10 +469,10 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 
 // Execute runs BackoffLong on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -531,10 +490,10 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -575,7 +534,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -677,7 +636,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -700,9 +659,8 @@ func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -843,14 +801,14 @@ type BreakerFailExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -884,7 +842,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	cfg := flujogenConfigBreakerFailExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFailExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -920,10 +877,10 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 
 // Execute runs BreakerFail on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -941,10 +898,10 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -985,7 +942,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1087,7 +1044,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1110,9 +1067,8 @@ func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1238,14 +1194,14 @@ type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -1279,7 +1235,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	cfg := flujogenConfigBreakerFlakyExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*BreakerFlakyExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1315,10 +1270,10 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 
 // Execute runs BreakerFlaky on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1336,10 +1291,10 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -1380,7 +1335,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1482,7 +1437,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1505,9 +1460,8 @@ func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -1633,14 +1587,14 @@ type CachedTagsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -1678,7 +1632,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	cfg := flujogenConfigCachedTagsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -1730,10 +1683,10 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 
 // Execute runs CachedTags on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -1751,10 +1704,10 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -1788,7 +1741,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1920,7 +1873,7 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1952,9 +1905,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2091,14 +2043,14 @@ type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -2136,7 +2088,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	cfg := flujogenConfigCachedTagsSharedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2188,10 +2139,10 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 
 // Execute runs CachedTagsShared on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2209,10 +2160,10 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2246,7 +2197,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2378,7 +2329,7 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2410,9 +2361,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -2555,14 +2505,14 @@ type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -2600,7 +2550,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	cfg := flujogenConfigCachedTagsTTLExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -2652,10 +2601,10 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 
 // Execute runs CachedTagsTTL on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]string), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -2673,10 +2622,10 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -2710,7 +2659,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2842,7 +2791,7 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2874,9 +2823,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3013,14 +2961,14 @@ type CountForeverExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3054,7 +3002,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	cfg := flujogenConfigCountForeverExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForeverExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3090,10 +3037,10 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 
 // Execute runs CountForever on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3111,10 +3058,10 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3148,7 +3095,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3250,7 +3197,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3273,9 +3220,8 @@ func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3466,14 +3412,14 @@ type CountForever2Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3507,7 +3453,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	cfg := flujogenConfigCountForever2Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountForever2Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3543,10 +3488,10 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 
 // Execute runs CountForever2 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -3564,10 +3509,10 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -3601,7 +3546,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3703,7 +3648,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3726,9 +3671,8 @@ func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -3919,14 +3863,14 @@ type CountTo3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -3960,7 +3904,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	cfg := flujogenConfigCountTo3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*CountTo3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -3996,10 +3939,10 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 
 // Execute runs CountTo3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -4017,10 +3960,10 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	_ = limits // no output of this pipeline reports usage
@@ -4054,7 +3997,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4156,7 +4099,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4179,9 +4122,8 @@ func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4372,14 +4314,14 @@ type FailOnceExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4413,7 +4355,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	cfg := flujogenConfigFailOnceExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FailOnceExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4449,10 +4390,10 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 
 // Execute runs FailOnce on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -4470,10 +4411,10 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -4514,7 +4455,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4616,7 +4557,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4639,9 +4580,8 @@ func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -4767,14 +4707,14 @@ type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -4824,7 +4764,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	cfg := flujogenConfigFanKeepFirstExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanKeepFirstExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -4878,10 +4817,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 
 // Execute runs FanKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -4909,10 +4848,10 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -4957,7 +4896,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -5111,7 +5050,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5134,9 +5073,8 @@ func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -5205,9 +5143,9 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -5215,17 +5153,17 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -5829,14 +5767,14 @@ type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -5886,7 +5824,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	cfg := flujogenConfigFanMergeUpdateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanMergeUpdateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -5940,10 +5877,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 
 // Execute runs FanMergeUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -5971,10 +5908,10 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -6019,7 +5956,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -6173,7 +6110,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6196,9 +6133,8 @@ func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -6267,9 +6203,9 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -6277,17 +6213,17 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -6891,14 +6827,14 @@ type FanNoMergeExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -6948,7 +6884,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	cfg := flujogenConfigFanNoMergeExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FanNoMergeExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -7002,10 +6937,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 
 // Execute runs FanNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -7033,10 +6968,10 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -7081,7 +7016,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -7235,7 +7170,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7258,9 +7193,8 @@ func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -7329,9 +7263,9 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
@@ -7339,17 +7273,17 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	sc.r2.budget = sc.budgets[2]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
 		sc.done <- 2
 	}()
@@ -7945,14 +7879,14 @@ type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -7986,7 +7920,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	cfg := flujogenConfigFlakyDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8022,10 +7955,10 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 
 // Execute runs FlakyDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8043,10 +7976,10 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8087,7 +8020,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8189,7 +8122,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8212,9 +8145,8 @@ func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8346,14 +8278,14 @@ type FlakyRetries3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8387,7 +8319,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	cfg := flujogenConfigFlakyRetries3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*FlakyRetries3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8423,10 +8354,10 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 
 // Execute runs FlakyRetries3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8444,10 +8375,10 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8488,7 +8419,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8590,7 +8521,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8613,9 +8544,8 @@ func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -8747,14 +8677,14 @@ type HistoryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -8798,7 +8728,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	cfg := flujogenConfigHistoryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*HistoryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -8842,10 +8771,10 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 
 // Execute runs History on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -8863,10 +8792,10 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -8907,7 +8836,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9031,7 +8960,7 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9054,9 +8983,8 @@ func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9536,14 +9464,14 @@ type MapEchoExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -9577,7 +9505,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	cfg := flujogenConfigMapEchoExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapEchoExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -9613,10 +9540,10 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 
 // Execute runs MapEcho on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -9634,10 +9561,10 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -9678,7 +9605,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9780,7 +9707,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9803,9 +9730,8 @@ func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -9861,9 +9787,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		var mu sync.Mutex
 		done := make(chan bool, workers)
 		for range workers {
-			e.track.addChild()
+			e.track.EnterChild()
 			go func() {
-				defer e.track.done()
+				defer e.track.ExitChild()
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
@@ -10039,14 +9965,14 @@ type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10080,7 +10006,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	cfg := flujogenConfigMapFlakyInOrderExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10116,10 +10041,10 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 
 // Execute runs MapFlakyInOrder on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10137,10 +10062,10 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10181,7 +10106,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10283,7 +10208,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10306,9 +10231,8 @@ func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10490,14 +10414,14 @@ type PanicsExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10531,7 +10455,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	cfg := flujogenConfigPanicsExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*PanicsExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10567,10 +10490,10 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 
 // Execute runs Panics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10588,10 +10511,10 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -10632,7 +10555,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10734,7 +10657,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10757,9 +10680,8 @@ func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -10885,14 +10807,14 @@ type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -10932,7 +10854,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	cfg := flujogenConfigParallelBlocksExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelBlocksExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -10978,10 +10899,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 
 // Execute runs ParallelBlocks on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -10999,10 +10920,10 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -11043,7 +10964,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11175,7 +11096,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11198,9 +11119,8 @@ func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11263,17 +11183,17 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -11568,14 +11488,14 @@ type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -11615,7 +11535,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	cfg := flujogenConfigParallelIgnoreExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelIgnoreExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -11661,10 +11580,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 
 // Execute runs ParallelIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -11682,10 +11601,10 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -11726,7 +11645,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11858,7 +11777,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11881,9 +11800,8 @@ func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -11946,17 +11864,17 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12236,14 +12154,14 @@ type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12283,7 +12201,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	cfg := flujogenConfigParallelPropagateExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelPropagateExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -12331,10 +12248,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 
 // Execute runs ParallelPropagate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -12352,10 +12269,10 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -12396,7 +12313,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12528,7 +12445,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12551,9 +12468,8 @@ func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -12616,17 +12532,17 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -12915,14 +12831,14 @@ type ParallelSpendExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -12967,7 +12883,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	cfg := flujogenConfigParallelSpendExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ParallelSpendExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -13017,10 +12932,10 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 
 // Execute runs ParallelSpend on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -13038,10 +12953,10 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13082,7 +12997,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13225,7 +13140,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13248,9 +13163,8 @@ func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -13375,17 +13289,17 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.r1.budget = sc.budgets[1]
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
 		sc.done <- 1
 	}()
@@ -13792,14 +13706,14 @@ type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -13838,7 +13752,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	cfg := flujogenConfigRouteNoDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteNoDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -13878,10 +13791,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 
 // Execute runs RouteNoDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -13899,10 +13812,10 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -13943,7 +13856,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14056,7 +13969,7 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14079,9 +13992,8 @@ func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -14387,14 +14299,14 @@ type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -14438,7 +14350,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	cfg := flujogenConfigRouteWithDefaultExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*RouteWithDefaultExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -14482,10 +14393,10 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 
 // Execute runs RouteWithDefault on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -14503,10 +14414,10 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -14547,7 +14458,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14671,7 +14582,7 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14694,9 +14605,8 @@ func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15112,14 +15022,14 @@ type Spend3Executor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15163,7 +15073,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	cfg := flujogenConfigSpend3Executor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*Spend3Executor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15207,10 +15116,10 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 
 // Execute runs Spend3 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -15228,10 +15137,10 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -15272,7 +15181,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15396,7 +15305,7 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15419,9 +15328,8 @@ func (e *Spend3Executor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -15859,14 +15767,14 @@ type StateRetryExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -15900,7 +15808,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	cfg := flujogenConfigStateRetryExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*StateRetryExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -15936,10 +15843,10 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 
 // Execute runs StateRetry on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[flujotest.State]
 	r.state = st
 	if st == nil {
@@ -15967,10 +15874,10 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		st = s
 	}
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[flujotest.State]{record: true}
 	r.state = st
 	if st == nil {
@@ -16015,7 +15922,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16117,7 +16024,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16140,9 +16047,8 @@ func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16280,14 +16186,14 @@ type TimesOutExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16321,7 +16227,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	cfg := flujogenConfigTimesOutExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*TimesOutExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16357,10 +16262,10 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 
 // Execute runs TimesOut on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16378,10 +16283,10 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16422,7 +16327,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16524,7 +16429,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16547,9 +16452,8 @@ func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -16679,9 +16583,9 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 		err error
 	}
 	done := make(chan outcome, 1)
-	e.track.addChild()
+	e.track.EnterChild()
 	go func() {
-		defer e.track.done()
+		defer e.track.ExitChild()
 		o, er := e.invoke0(actx, in)
 		done <- outcome{o, er}
 	}()
@@ -16720,14 +16624,14 @@ type ValidatedExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -16761,7 +16665,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	cfg := flujogenConfigValidatedExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*ValidatedExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -16797,10 +16700,10 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 
 // Execute runs Validated on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -16818,10 +16721,10 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -16862,7 +16765,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16964,7 +16867,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16987,9 +16890,8 @@ func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17126,14 +17028,14 @@ type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17172,7 +17074,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	cfg := flujogenConfigWithFailedFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFailedFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17212,10 +17113,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 
 // Execute runs WithFailedFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17233,10 +17134,10 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17277,7 +17178,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17390,7 +17291,7 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17413,9 +17314,8 @@ func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error 
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
@@ -17686,14 +17586,14 @@ type WithFallbackExecutor struct {
 	clock     runtime.Clock
 	mu        sync.Mutex // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     flujogenTracker
+	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
 	closeErr  error
 
 	// Run counters.
-	runs, failures, slow atomic.Uint64
-	totalNs, maxNs       atomic.Int64
-	slowNs               atomic.Int64 // slow_execution_threshold_ms
+	failures, slow atomic.Uint64
+	totalNs, maxNs atomic.Int64
+	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -17732,7 +17632,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	cfg := flujogenConfigWithFallbackExecutor()
 	e.cfg.Store(&cfg)
 	e.slowNs.Store(1000000000)
-	e.track.init()
 	fail := func(err error) (*WithFallbackExecutor, error) {
 		e.closeComponents(context.Background())
 		return nil, err
@@ -17772,10 +17671,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 
 // Execute runs WithFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
@@ -17793,10 +17692,10 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujo.ExecOptionsOf(opts)
-	if !e.track.add() {
+	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.done()
+	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	if limits != nil {
@@ -17837,7 +17736,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujogenHeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.runs.Load(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17950,7 +17849,7 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
 	select {
-	case <-e.track.close():
+	case <-e.track.Close():
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17973,9 +17872,8 @@ func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record counts one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
-	e.runs.Add(1)
 	if ns != 0 {
 		e.totalNs.Add(ns)
 		if ns > e.maxNs.Load() {
