@@ -327,7 +327,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	}
 	abandon := ""
 	if cancellable && pg.scoped() {
-		abandon = "// They hold the scope too: it is cancelled, never reused.\n" + cancel + "\n"
+		abandon = "// They hold the scope too: it is cancelled, never reused.\nbctx.Abandon()\n"
 	}
 	failCase := ""
 	if propagate {
@@ -461,7 +461,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 		if pg.scoped() {
 			mctx = []jen.Code{c("mctx := e." + scopePool + ".Get(ctx)")}
 			cancel = "mctx.Cancel()"
-			abandon = "// Workers still running hold the scope: it is cancelled, never reused.\n" + cancel + "\n"
+			abandon = "// Workers still running hold the scope: it is cancelled, never reused.\nmctx.Abandon()\n"
 		}
 		par := append(mctx,
 			c("var next {}", jen.Qual("sync/atomic", "Int64")),

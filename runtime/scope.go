@@ -37,6 +37,9 @@ import (
 //     finds the scope idle and sees a cancelled context with no values).
 //   - A scope that was looked at while idle in the pool is never handed out
 //     again, so a holder never sees it come back to life.
+//   - A run that returns before the goroutines it started (its caller gave
+//     up) abandons its scope instead of giving it back: Abandon marks it and
+//     its ancestors observed, since those goroutines may still look.
 //
 // What remains is a holder that keeps the context past the run without
 // having looked at it once during the run, for example a step that starts a
@@ -167,6 +170,15 @@ func (s *CancelScope) Cancel() {
 		return
 	}
 	s.cancelSlow()
+}
+
+// Abandon cancels the scope and keeps it, and the scopes it derives from,
+// out of reuse: it is for a run that returns while goroutines it started
+// still hold the scope, which may reach its ancestors through it. Call it
+// instead of ScopePool.Put.
+func (s *CancelScope) Abandon() {
+	s.observe()
+	s.Cancel()
 }
 
 func (s *CancelScope) cancelSlow() {

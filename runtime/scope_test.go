@@ -322,6 +322,28 @@ func TestScopeNested(t *testing.T) {
 	}
 }
 
+func TestScopeAbandonKeepsAncestorsOutOfReuse(t *testing.T) {
+	p := newTestScopePool(t)
+	grand := p.Get(context.WithValue(context.Background(), scopeKey{}, "v"))
+	outer := p.Get(grand)
+	inner := p.Get(outer)
+	// The run of outer returns while a goroutine still holds inner.
+	outer.Abandon()
+	p.Put(grand)
+	for range 2 * p.pool.Capacity() {
+		if got := p.Get(context.Background()); got == grand || got == outer {
+			t.Fatal("a scope reachable from an abandoned one was handed out again")
+		}
+	}
+	if err := inner.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("inner Err = %v, want context.Canceled", err)
+	}
+	if v := inner.Value(scopeKey{}); v != "v" {
+		t.Errorf("inner Value = %v, want the value of its own run", v)
+	}
+	p.Put(inner)
+}
+
 func TestScopeConcurrentCancelAndLooks(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	p := newTestScopePool(t)

@@ -1074,7 +1074,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			case <-done:
 			case <-runtime.ContextDone(ctx):
 				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Cancel()
+				mctx.Abandon()
 				cerr := runtime.ContextErr(ctx)
 				res.Err = cerr
 				return nil, cerr
@@ -1674,7 +1674,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])

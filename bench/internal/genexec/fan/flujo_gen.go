@@ -773,7 +773,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])

@@ -5173,7 +5173,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -6232,7 +6232,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -7291,7 +7291,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -9787,7 +9787,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 			case <-done:
 			case <-runtime.ContextDone(ctx):
 				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Cancel()
+				mctx.Abandon()
 				cerr := runtime.ContextErr(ctx)
 				res.Err = cerr
 				return nil, cerr
@@ -11186,7 +11186,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -11867,7 +11867,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -12541,7 +12541,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -13301,7 +13301,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
 			// They hold the scope too: it is cancelled, never reused.
-			bctx.Cancel()
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
