@@ -116,7 +116,7 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("res.Name = " + strq(n.Name)),
 		c("v := in"),
 		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
-			c("if cerr := ctx.Err(); cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
+			c("if cerr := {}(ctx); cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", qr("ContextErr"), T.Clone()),
 			c("var cr {}", qf("StepResult")),
 			c("nv, abort := e."+runName(body)+"(ctx, v, r, &cr)"),
 			c("res.Attempts = i"),
@@ -241,6 +241,46 @@ func (pg *pipelineGen) scratchPools() []*analysis.Node {
 	return out
 }
 
+// scopePool is the executor field holding the cancellable contexts of
+// Parallel and Map runs.
+const scopePool = "scopes"
+
+// scoped reports whether the executor pools the cancellable contexts of its
+// Parallel and Map runs (enable_object_pool): whether it has a Parallel
+// that cancels its branches or a concurrent Map.
+func (pg *pipelineGen) scoped() bool {
+	if !pg.pooled() {
+		return false
+	}
+	for _, n := range pg.nodes {
+		switch {
+		case n.Kind == analysis.KindParallel && (n.Options.OnBranchFailure != analysis.Ignore || pg.usage),
+			n.Kind == analysis.KindMap && n.Options.Concurrency > 1:
+			return true
+		}
+	}
+	return false
+}
+
+// scopeField returns the executor field of the scope pool, if any.
+func (pg *pipelineGen) scopeField() []jen.Code {
+	if !pg.scoped() {
+		return nil
+	}
+	return []jen.Code{jen.Line(), jen.Id(scopePool).Op("*").Add(qr("ScopePool")).Comment("cancellable contexts of Parallel and Map runs")}
+}
+
+// withScopePool adds the making of the scope pool to the constructor body
+// b, before its final return.
+func (pg *pipelineGen) withScopePool(b []jen.Code) []jen.Code {
+	if !pg.scoped() {
+		return b
+	}
+	cfg := pg.g.cfg.Optimization
+	mk := c(fmt.Sprintf("if e.%s, err = {}(%d, %v); err != nil { return fail(err) }", scopePool, cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold), qr("NewScopePool"))
+	return append(b[:len(b)-1:len(b)-1], mk, b[len(b)-1])
+}
+
 func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	k := len(n.Children)
 	out := pg.out(n)
@@ -258,9 +298,14 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	// Siblings are cancelled when one fails (Propagate) or aborts the run
 	// (a usage limit); else the caller's context is enough.
 	cancellable := propagate || pg.usage
-	if cancellable {
+	cancel := "cancel()"
+	switch {
+	case cancellable && pg.scoped():
+		b = append(b, c("bctx := e."+scopePool+".Get(ctx)"))
+		cancel = "bctx.Cancel()"
+	case cancellable:
 		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
-	} else {
+	default:
 		b = append(b, c("bctx, cancel := ctx, func() {}"))
 	}
 	bs := pg.branchStates[n]
@@ -280,9 +325,13 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
 		)
 	}
+	abandon := ""
+	if cancellable && pg.scoped() {
+		abandon = "// They hold the scope too: it is cancelled, never reused.\nbctx.Abandon()\n"
+	}
 	failCase := ""
 	if propagate {
-		failCase = "case !sc.results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\tcancel()\n"
+		failCase = "case !sc.results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\t" + cancel + "\n"
 	}
 	b = append(b,
 		c("var abort error"),
@@ -293,27 +342,33 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 case i := <-sc.done:
 	sc.finished[i] = true
 	switch ab := sc.aborts[i]; {
-	case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+	case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
 		if abort == nil {
 			abort = ab
-			cancel()
+			`+cancel+`
 		}
 	case ab != nil:
 	`+failCase+`}
-case <-ctx.Done():
+case <-{}(ctx):
 	// The branches still running see the cancellation and end in
 	// goroutines the executor counts; they may still write the scratch
 	// space, which is therefore not reused.
-	for i := range sc.results {
+	`+abandon+`for i := range sc.results {
 		if sc.finished[i] {
 			res.Steps = append(res.Steps, sc.results[i])
 		}
 	}
-	res.Err = ctx.Err()
-	return *new({}), ctx.Err()
-}`, out.Clone()),
+	cerr := {}(ctx)
+	res.Err = cerr
+	return *new({}), cerr
+}`, qr("ContextErr"), qr("ContextDone"), qr("ContextErr"), out.Clone()),
 		),
 	)
+	if cancellable && pg.scoped() {
+		// Every branch has returned: nothing the executor started holds
+		// the scope any more.
+		b = append(b, c("e."+scopePool+".Put(bctx)"))
+	}
 	if pg.pooled() {
 		b = append(b, c("defer e."+poolName(n)+".Put(sc)"))
 	}
@@ -400,21 +455,26 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	if conc <= 1 {
 		b = append(b, seq)
 	} else {
-		b = append(b, c(fmt.Sprintf("workers := min(%d, len(in))", conc)),
-			jen.If(jen.Id("workers <= 1")).Block(seq).Else().Block(
-				c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")),
-				c("defer cancel()"),
-				c("var next {}", jen.Qual("sync/atomic", "Int64")),
-				c("var mu {}", jen.Qual("sync", "Mutex")),
-				c("done := make(chan bool, workers)"),
-				c(`for range workers {
+		// Workers stop taking elements once one fails or aborts the run.
+		mctx := []jen.Code{c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()")}
+		cancel, abandon := "cancel()", ""
+		if pg.scoped() {
+			mctx = []jen.Code{c("mctx := e." + scopePool + ".Get(ctx)")}
+			cancel = "mctx.Cancel()"
+			abandon = "// Workers still running hold the scope: it is cancelled, never reused.\nmctx.Abandon()\n"
+		}
+		par := append(mctx,
+			c("var next {}", jen.Qual("sync/atomic", "Int64")),
+			c("var mu {}", jen.Qual("sync", "Mutex")),
+			c("done := make(chan bool, workers)"),
+			c(`for range workers {
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
 		defer func() { done <- true }()
 		for {
 			i := int(next.Add(1) - 1)
-			if i >= len(in) || mctx.Err() != nil {
+			if i >= len(in) || {}(mctx) != nil {
 				return
 			}
 			var cr {}
@@ -422,29 +482,37 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 			mu.Lock()
 			results[i], finished[i], outs[i] = cr, true, o
 			switch {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 				}
-				cancel()
+				`+cancel+`
 			case ab != nil:
 			case !cr.Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				`+cancel+`
 			}
 			mu.Unlock()
 		}
 	}()
-}`, qf("StepResult")),
-				c(`for range workers {
+}`, qr("ContextErr"), qf("StepResult"), qr("ContextErr")),
+			c(`for range workers {
 	select {
 	case <-done:
-	case <-ctx.Done():
-		res.Err = ctx.Err()
-		return nil, ctx.Err()
+	case <-{}(ctx):
+		`+abandon+`cerr := {}(ctx)
+		res.Err = cerr
+		return nil, cerr
 	}
-}`),
-			))
+}`, qr("ContextDone"), qr("ContextErr")),
+		)
+		if pg.scoped() {
+			// Every worker has returned: nothing the executor started holds
+			// the scope any more.
+			par = append(par, c("e."+scopePool+".Put(mctx)"))
+		}
+		b = append(b, c(fmt.Sprintf("workers := min(%d, len(in))", conc)),
+			jen.If(jen.Id("workers <= 1")).Block(seq).Else().Block(par...))
 	}
 	b = append(b,
 		c("for i := range results {\nif finished[i] {\nif r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[i]) }\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}\n}"),

@@ -185,7 +185,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	in, out := pg.g.typ(p.In.Type, p.Pos), pg.g.typ(p.Out.Type, p.Pos)
 
 	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
-	f.Type().Id(X).Struct(pg.fields()...)
+	f.Type().Id(X).Struct(append(pg.fields(), pg.scopeField()...)...)
 
 	cfgFn := "flujogenConfig" + X
 	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
@@ -193,7 +193,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
 
 	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
-	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgFn)...)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.withScopePool(pg.constructor(cfgFn))...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}

@@ -400,7 +400,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if lp.attempts > 1 && len(retry) > 0 {
 		loop = append(loop, jen.If(jen.Id("attempt").Op(">").Lit(1)).Block(retry...))
 	}
-	loop = append(loop, c("if cerr := ctx.Err(); cerr != nil ").Add(aborted("")))
+	loop = append(loop, c("if cerr := {}(ctx); cerr != nil ", qr("ContextErr")).Add(aborted("")))
 	if breaker {
 		loop = append(loop,
 			c("permit := e."+brkName(n)+".Allow()"),
@@ -417,7 +417,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
 			pg.g.fn(v), qf("ValidationFailedError")))
 	}
-	loop = append(loop, c("if err != nil && ctx.Err() != nil ").Add(aborted("cerr := ctx.Err()")))
+	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(c("if cerr := {}(ctx); cerr != nil ", qr("ContextErr")).Add(aborted(""))))
 	if breaker {
 		loop = append(loop, c("if err == nil { e."+brkName(n)+".RecordSuccess(permit) } else { e."+brkName(n)+".RecordFailure(permit) }"))
 	}

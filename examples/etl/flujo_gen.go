@@ -347,6 +347,8 @@ type OrdersExecutor struct {
 	cnt13 flujogenStepCounters
 	brk13 *runtime.Breaker
 	mon13 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigOrdersExecutor is the configuration compiled into OrdersExecutor.
@@ -440,6 +442,9 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -862,7 +867,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -885,13 +890,14 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]Row), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]Row), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -989,8 +995,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			}
 		}
 	} else {
-		mctx, cancel := context.WithCancel(ctx)
-		defer cancel()
+		mctx := e.scopes.Get(ctx)
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
@@ -1001,7 +1006,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
-					if i >= len(in) || mctx.Err() != nil {
+					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
 					var cr flujo.StepResult
@@ -1009,15 +1014,15 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 					mu.Lock()
 					results[i], finished[i], outs[i] = cr, true, o
 					switch {
-					case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 						if abort == nil {
 							abort = ab
 						}
-						cancel()
+						mctx.Cancel()
 					case ab != nil:
 					case !cr.Success && (failed < 0 || i < failed):
 						failed = i
-						cancel()
+						mctx.Cancel()
 					}
 					mu.Unlock()
 				}
@@ -1026,11 +1031,15 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 		for range workers {
 			select {
 			case <-done:
-			case <-ctx.Done():
-				res.Err = ctx.Err()
-				return nil, ctx.Err()
+			case <-runtime.ContextDone(ctx):
+				// Workers still running hold the scope: it is cancelled, never reused.
+				mctx.Abandon()
+				cerr := runtime.ContextErr(ctx)
+				res.Err = cerr
+				return nil, cerr
 			}
 		}
+		e.scopes.Put(mctx)
 	}
 	for i := range results {
 		if finished[i] {
@@ -1153,7 +1162,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1176,13 +1185,14 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -1297,7 +1307,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Err = cerr
 			return *new(Draft), cerr
 		}
@@ -1351,7 +1361,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1374,13 +1384,14 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 		res.Attempts = attempt
 		out, err = e.call6(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
 		}
 		if err == nil {
 			e.brk6.RecordSuccess(permit)
@@ -1458,7 +1469,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1481,13 +1492,14 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
 		}
 		if err == nil {
 			e.brk7.RecordSuccess(permit)
@@ -1592,8 +1604,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	res.Name = "complete"
 	res.Attempts = 1
 	sc := e.getscratchOrdersExecutor8()
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
 	go func() {
@@ -1616,29 +1627,33 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(Record), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(Record), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool8.Put(sc)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
@@ -1684,7 +1699,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1707,13 +1722,14 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Record), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Record), cerr
+			}
 		}
 		if err == nil {
 			e.brk9.RecordSuccess(permit)
@@ -1853,7 +1869,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1876,13 +1892,14 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 		res.Attempts = attempt
 		out, err = e.call11(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(string), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(string), cerr
+			}
 		}
 		if err == nil {
 			e.brk11.RecordSuccess(permit)
@@ -1971,7 +1988,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1994,13 +2011,14 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		res.Attempts = attempt
 		out, err = e.call12(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Country), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Country), cerr
+			}
 		}
 		if err == nil {
 			e.brk12.RecordSuccess(permit)
@@ -2081,7 +2099,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2104,13 +2122,14 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call13(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Report), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Report), cerr
+			}
 		}
 		if err == nil {
 			e.brk13.RecordSuccess(permit)

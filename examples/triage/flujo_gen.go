@@ -376,6 +376,8 @@ type TriageExecutor struct {
 	cnt9 flujogenStepCounters
 	brk9 *runtime.Breaker
 	mon9 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
@@ -453,6 +455,9 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -898,7 +903,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -926,13 +931,14 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 				err = &flujo.ValidationFailedError{Step: "classify", Err: verr}
 			}
 		}
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Classification), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -1015,7 +1021,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1043,13 +1049,14 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 				err = &flujo.ValidationFailedError{Step: "classify-cheap", Err: verr}
 			}
 		}
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Classification), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -1162,8 +1169,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	res.Attempts = 1
 	sc := e.getscratchTriageExecutor3()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -1191,29 +1197,33 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(Enriched), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(Enriched), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool3.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -1266,7 +1276,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1289,13 +1299,14 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(CustomerContext), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(CustomerContext), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -1412,7 +1423,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1435,13 +1446,14 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Sentiment), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Sentiment), cerr
+			}
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
@@ -1590,7 +1602,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1613,13 +1625,14 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
 		}
 		if err == nil {
 			e.brk7.RecordSuccess(permit)
@@ -1697,7 +1710,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1720,13 +1733,14 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 		res.Attempts = attempt
 		out, err = e.call8(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
 		}
 		if err == nil {
 			e.brk8.RecordSuccess(permit)
@@ -1804,7 +1818,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1827,13 +1841,14 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
 		}
 		if err == nil {
 			e.brk9.RecordSuccess(permit)

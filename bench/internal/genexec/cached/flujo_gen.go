@@ -674,7 +674,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -697,13 +697,14 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)

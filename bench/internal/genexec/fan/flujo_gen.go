@@ -277,6 +277,8 @@ type FanExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
@@ -342,6 +344,9 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -664,8 +669,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanExecutor0()
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
@@ -710,29 +714,33 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(int), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(int), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
@@ -790,7 +798,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -813,13 +821,14 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -902,7 +911,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -925,13 +934,14 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -1014,7 +1024,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1037,13 +1047,14 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -1126,7 +1137,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1149,13 +1160,14 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)

@@ -523,7 +523,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -548,14 +548,15 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				return *new(int), cerr
 			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(int), cerr
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)

@@ -685,7 +685,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -708,13 +708,14 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -1076,7 +1077,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1099,13 +1100,14 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -1467,7 +1469,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1490,13 +1492,14 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -1916,7 +1919,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1939,13 +1942,14 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -2369,7 +2373,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2392,13 +2396,14 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -2816,7 +2821,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2839,13 +2844,14 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -3214,7 +3220,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3268,7 +3274,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3291,13 +3297,14 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -3663,7 +3670,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3717,7 +3724,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3740,13 +3747,14 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -4112,7 +4120,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -4166,7 +4174,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4189,13 +4197,14 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -4552,7 +4561,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4575,13 +4584,14 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -4689,6 +4699,8 @@ type FanKeepFirstExecutor struct {
 	cnt5 flujogenStepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
@@ -4755,6 +4767,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -5082,8 +5097,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
@@ -5120,29 +5134,33 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -5259,7 +5277,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5282,13 +5300,14 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -5376,7 +5395,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5399,13 +5418,14 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -5493,7 +5513,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5516,13 +5536,14 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -5610,7 +5631,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -5633,13 +5654,14 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
@@ -5747,6 +5769,8 @@ type FanMergeUpdateExecutor struct {
 	cnt5 flujogenStepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
@@ -5813,6 +5837,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -6140,8 +6167,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
@@ -6178,29 +6204,33 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -6317,7 +6347,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6340,13 +6370,14 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -6434,7 +6465,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6457,13 +6488,14 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -6551,7 +6583,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6574,13 +6606,14 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -6668,7 +6701,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -6691,13 +6724,14 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
@@ -6805,6 +6839,8 @@ type FanNoMergeExecutor struct {
 	cnt5 flujogenStepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
@@ -6871,6 +6907,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -7198,8 +7237,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
@@ -7236,29 +7274,33 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -7367,7 +7409,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7390,13 +7432,14 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -7484,7 +7527,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7507,13 +7550,14 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -7601,7 +7645,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7624,13 +7668,14 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -7718,7 +7763,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7741,13 +7786,14 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
@@ -8115,7 +8161,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8138,13 +8184,14 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -8512,7 +8559,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8535,13 +8582,14 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -9011,7 +9059,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9034,13 +9082,14 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -9185,7 +9234,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9208,13 +9257,14 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -9297,7 +9347,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9320,13 +9370,14 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -9418,6 +9469,8 @@ type MapEchoExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -9466,6 +9519,9 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -9714,8 +9770,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 			}
 		}
 	} else {
-		mctx, cancel := context.WithCancel(ctx)
-		defer cancel()
+		mctx := e.scopes.Get(ctx)
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
@@ -9726,7 +9781,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 				defer func() { done <- true }()
 				for {
 					i := int(next.Add(1) - 1)
-					if i >= len(in) || mctx.Err() != nil {
+					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
 					var cr flujo.StepResult
@@ -9734,15 +9789,15 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 					mu.Lock()
 					results[i], finished[i], outs[i] = cr, true, o
 					switch {
-					case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 						if abort == nil {
 							abort = ab
 						}
-						cancel()
+						mctx.Cancel()
 					case ab != nil:
 					case !cr.Success && (failed < 0 || i < failed):
 						failed = i
-						cancel()
+						mctx.Cancel()
 					}
 					mu.Unlock()
 				}
@@ -9751,11 +9806,15 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		for range workers {
 			select {
 			case <-done:
-			case <-ctx.Done():
-				res.Err = ctx.Err()
-				return nil, ctx.Err()
+			case <-runtime.ContextDone(ctx):
+				// Workers still running hold the scope: it is cancelled, never reused.
+				mctx.Abandon()
+				cerr := runtime.ContextErr(ctx)
+				res.Err = cerr
+				return nil, cerr
 			}
 		}
+		e.scopes.Put(mctx)
 	}
 	for i := range results {
 		if finished[i] {
@@ -9796,7 +9855,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9819,13 +9878,14 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -10243,7 +10303,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10266,13 +10326,14 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -10634,7 +10695,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10657,13 +10718,14 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -10761,6 +10823,8 @@ type ParallelBlocksExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -10819,6 +10883,9 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -11106,8 +11173,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -11132,29 +11198,33 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -11201,7 +11271,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11224,13 +11294,14 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -11313,7 +11384,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11336,13 +11407,14 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -11440,6 +11512,8 @@ type ParallelIgnoreExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -11498,6 +11572,9 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -11785,8 +11862,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -11811,26 +11887,30 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -11871,7 +11951,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11894,13 +11974,14 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -11977,7 +12058,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -12000,13 +12081,14 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -12104,6 +12186,8 @@ type ParallelPropagateExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -12164,6 +12248,9 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -12451,8 +12538,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutor0()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -12477,29 +12563,33 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -12546,7 +12636,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -12569,13 +12659,14 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -12652,7 +12743,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -12675,13 +12766,14 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -12784,6 +12876,8 @@ type ParallelSpendExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -12846,6 +12940,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -13206,8 +13303,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutor1()
 	r.budget.splitInto(sc.budgets[:])
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -13232,29 +13328,33 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (ctx.Err() != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					cancel()
+					bctx.Cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				cancel()
+				bctx.Cancel()
 			}
-		case <-ctx.Done():
+		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
 				}
 			}
-			res.Err = ctx.Err()
-			return *new(flujotest.Job), ctx.Err()
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
 		}
 	}
+	e.scopes.Put(bctx)
 	defer e.pool1.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
@@ -13301,7 +13401,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13324,13 +13424,14 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -13413,7 +13514,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13436,13 +13537,14 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -13525,7 +13627,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13548,13 +13650,14 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
@@ -14004,7 +14107,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14027,13 +14130,14 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -14116,7 +14220,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14139,13 +14243,14 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -14613,7 +14718,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14636,13 +14741,14 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -14725,7 +14831,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14748,13 +14854,14 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -14837,7 +14944,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14860,13 +14967,14 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -15356,7 +15464,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15379,13 +15487,14 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -15468,7 +15577,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15491,13 +15600,14 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
@@ -15580,7 +15690,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15603,13 +15713,14 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
@@ -15991,7 +16102,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16014,13 +16125,14 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -16394,7 +16506,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16417,13 +16529,14 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -16830,7 +16943,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16858,13 +16971,14 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
 		}
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -17279,7 +17393,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17302,13 +17416,14 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -17391,7 +17506,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17414,13 +17529,14 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
@@ -17835,7 +17951,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17858,13 +17974,14 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -17947,7 +18064,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17970,13 +18087,14 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)

@@ -590,7 +590,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -615,14 +615,15 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				return *new(int), cerr
 			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(int), cerr
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -948,7 +949,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -973,14 +974,15 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				return *new(int), cerr
 			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(int), cerr
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
@@ -1368,7 +1370,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 			}
 			prev = err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -1393,14 +1395,15 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
-		if err != nil && ctx.Err() != nil {
-			cerr := ctx.Err()
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujogenFeedback(cerr)
+				return *new(hashing.Result), cerr
 			}
-			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
-			return *new(hashing.Result), cerr
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
