@@ -249,17 +249,45 @@ const scopePool = "scopes"
 // Parallel and Map runs (enable_object_pool): whether it has a Parallel
 // that cancels its branches or a concurrent Map.
 func (pg *pipelineGen) scoped() bool {
-	if !pg.pooled() {
-		return false
-	}
 	for _, n := range pg.nodes {
 		switch {
 		case n.Kind == analysis.KindParallel && (n.Options.OnBranchFailure != analysis.Ignore || pg.usage),
 			n.Kind == analysis.KindMap && n.Options.Concurrency > 1:
-			return true
+			if pg.scopeReusable(n) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// scopeReusable reports whether the cancellable context of the Parallel or
+// Map n comes from the scope pool (enable_object_pool): only when no step
+// below n can see it, since every one of them provably ignores its context
+// (see analysis.Leaf.ContextUnused). A step that keeps its context past its
+// return, in a goroutine or a derived context, could otherwise meet a later
+// run's cancellation and values once the scope is reused; such pipelines
+// get a fresh context.WithCancel per run.
+func (pg *pipelineGen) scopeReusable(n *analysis.Node) bool {
+	if !pg.pooled() {
+		return false
+	}
+	var blind func(*analysis.Node) bool
+	blind = func(x *analysis.Node) bool {
+		if x == nil {
+			return true
+		}
+		if x.Step != nil && !x.Step.ContextUnused {
+			return false
+		}
+		for _, ch := range x.Children {
+			if !blind(ch) {
+				return false
+			}
+		}
+		return blind(x.Options.Fallback) && blind(x.Options.Default)
+	}
+	return blind(n)
 }
 
 // scopeField returns the executor field of the scope pool, if any.
@@ -300,7 +328,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	cancellable := propagate || pg.usage
 	cancel := "cancel()"
 	switch {
-	case cancellable && pg.scoped():
+	case cancellable && pg.scopeReusable(n):
 		b = append(b, c("bctx := e."+scopePool+".Get(ctx)"))
 		cancel = "bctx.Cancel()"
 	case cancellable:
@@ -326,7 +354,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		)
 	}
 	abandon := ""
-	if cancellable && pg.scoped() {
+	if cancellable && pg.scopeReusable(n) {
 		abandon = "// They hold the scope too: it is cancelled, never reused.\nbctx.Abandon()\n"
 	}
 	failCase := ""
@@ -364,7 +392,7 @@ case <-{}(ctx):
 }`, qr("ContextErr"), qr("ContextDone"), qr("ContextErr"), out.Clone()),
 		),
 	)
-	if cancellable && pg.scoped() {
+	if cancellable && pg.scopeReusable(n) {
 		// Every branch has returned: nothing the executor started holds
 		// the scope any more.
 		b = append(b, c("e."+scopePool+".Put(bctx)"))
@@ -458,7 +486,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 		// Workers stop taking elements once one fails or aborts the run.
 		mctx := []jen.Code{c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()")}
 		cancel, abandon := "cancel()", ""
-		if pg.scoped() {
+		if pg.scopeReusable(n) {
 			mctx = []jen.Code{c("mctx := e." + scopePool + ".Get(ctx)")}
 			cancel = "mctx.Cancel()"
 			abandon = "// Workers still running hold the scope: it is cancelled, never reused.\nmctx.Abandon()\n"
@@ -506,7 +534,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	}
 }`, qr("ContextDone"), qr("ContextErr")),
 		)
-		if pg.scoped() {
+		if pg.scopeReusable(n) {
 			// Every worker has returned: nothing the executor started holds
 			// the scope any more.
 			par = append(par, c("e."+scopePool+".Put(mctx)"))

@@ -135,3 +135,39 @@ func TestMergeConflictIsAnError(t *testing.T) {
 		t.Errorf("MergeUpdate: err %v; merge code missing", err)
 	}
 }
+
+// TestScopeReuseNeedsBlindSteps checks that a Parallel draws its
+// cancellable context from the scope pool only when no step below it can
+// see that context; otherwise every run gets its own context.WithCancel.
+func TestScopeReuseNeedsBlindSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		unused [2]bool
+		pooled bool
+	}{
+		{"both blind", [2]bool{true, true}, true},
+		{"one looks", [2]bool{true, false}, false},
+		{"both look", [2]bool{false, false}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB()
+			a1 := b.leaf(analysis.KindStep, "a1", "WriteA", job, job, nil)
+			a2 := b.leaf(analysis.KindStep, "a2", "WriteA2", job, job, nil)
+			a1.Step.ContextUnused, a2.Step.ContextUnused = tc.unused[0], tc.unused[1]
+			fan := &analysis.Node{Kind: analysis.KindParallel, Name: "fan", Pos: "pipelines.go:1:1", In: tref(job), Out: tref(job), Options: defaults(),
+				Children: []*analysis.Node{a1, a2},
+				Parallel: &analysis.ParallelInfo{Join: fref("JoinTwo"), JoinParams: []analysis.TypeRef{tref(job), tref(job)},
+					Branches: []analysis.BranchWrites{{Branch: "a1"}, {Branch: "a2"}}}}
+			fan.Options.Merge = analysis.NoMerge
+			out, err := generateMB(t, b, fan, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pooled := strings.Contains(out, "e.scopes.Get(ctx)")
+			fresh := strings.Contains(out, "context.WithCancel(ctx)")
+			if pooled != tc.pooled || fresh == tc.pooled {
+				t.Errorf("scope pool used %v, context.WithCancel used %v; want pool %v", pooled, fresh, tc.pooled)
+			}
+		})
+	}
+}

@@ -347,8 +347,6 @@ type OrdersExecutor struct {
 	cnt13 flujogenStepCounters
 	brk13 *runtime.Breaker
 	mon13 *runtime.StepMonitor
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigOrdersExecutor is the configuration compiled into OrdersExecutor.
@@ -442,9 +440,6 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -995,7 +990,8 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			}
 		}
 	} else {
-		mctx := e.scopes.Get(ctx)
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
@@ -1018,11 +1014,11 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 						if abort == nil {
 							abort = ab
 						}
-						mctx.Cancel()
+						cancel()
 					case ab != nil:
 					case !cr.Success && (failed < 0 || i < failed):
 						failed = i
-						mctx.Cancel()
+						cancel()
 					}
 					mu.Unlock()
 				}
@@ -1032,14 +1028,11 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			select {
 			case <-done:
 			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
 				cerr := runtime.ContextErr(ctx)
 				res.Err = cerr
 				return nil, cerr
 			}
 		}
-		e.scopes.Put(mctx)
 	}
 	for i := range results {
 		if finished[i] {
@@ -1604,7 +1597,8 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	res.Name = "complete"
 	res.Attempts = 1
 	sc := e.getscratchOrdersExecutor8()
-	bctx := e.scopes.Get(ctx)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sc.r0 = *r
 	e.track.EnterChild()
 	go func() {
@@ -1630,19 +1624,17 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					bctx.Cancel()
+					cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				bctx.Cancel()
+				cancel()
 			}
 		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -1653,7 +1645,6 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Record), cerr
 		}
 	}
-	e.scopes.Put(bctx)
 	defer e.pool8.Put(sc)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)

@@ -376,8 +376,6 @@ type TriageExecutor struct {
 	cnt9 flujogenStepCounters
 	brk9 *runtime.Breaker
 	mon9 *runtime.StepMonitor
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
@@ -455,9 +453,6 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -1169,7 +1164,8 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	res.Attempts = 1
 	sc := e.getscratchTriageExecutor3()
 	r.budget.splitInto(sc.budgets[:])
-	bctx := e.scopes.Get(ctx)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sc.r0 = *r
 	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
@@ -1200,19 +1196,17 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
-					bctx.Cancel()
+					cancel()
 				}
 			case ab != nil:
 			case !sc.results[i].Success && (failed < 0 || i < failed):
 				failed = i
-				bctx.Cancel()
+				cancel()
 			}
 		case <-runtime.ContextDone(ctx):
 			// The branches still running see the cancellation and end in
 			// goroutines the executor counts; they may still write the scratch
 			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
 			for i := range sc.results {
 				if sc.finished[i] {
 					res.Steps = append(res.Steps, sc.results[i])
@@ -1223,7 +1217,6 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 			return *new(Enriched), cerr
 		}
 	}
-	e.scopes.Put(bctx)
 	defer e.pool3.Put(sc)
 	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {

@@ -219,6 +219,7 @@ func (b *assembler) leaf(n *nodeBuild, m *Node) *Leaf {
 		Out:             a.ref(n.out),
 		OutReportsUsage: n.out != nil && reportsUsage(n.out),
 		Fingerprint:     fingerprint(n),
+		ContextUnused:   a.contextUnused(n.kind, n.fn),
 	}
 	if n.in != nil {
 		l.Hash = a.hashPlan(n.in)

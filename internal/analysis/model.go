@@ -251,6 +251,10 @@ type Leaf struct {
 	Copy *CopyPlan `json:"copy"`
 	// Writes is the state write set of a StepS; nil otherwise.
 	Writes *WriteSet `json:"writes,omitempty"`
+	// ContextUnused reports that the step function provably never uses its
+	// context: a Func, or a Step or StepS whose loaded declaration leaves
+	// the context parameter unnamed, names it _, or never mentions it.
+	ContextUnused bool `json:"contextUnused,omitempty"`
 }
 
 // TypeRef names a type.
