@@ -228,7 +228,7 @@ func (c *ErrorClassifier) Retryable(err error) bool {
 // RetryableIn is Retryable for an attempt run under the caller's context
 // parent: once parent is done nothing is retryable, whatever the error says.
 func (c *ErrorClassifier) RetryableIn(parent context.Context, err error) bool {
-	return parent.Err() == nil && c.Retryable(err)
+	return ContextErr(parent) == nil && c.Retryable(err)
 }
 
 // ErrorRate returns errors per observed call, from 0 to 1 (0 before any
