@@ -146,7 +146,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				srt.cacheHits.Add(1)
-				r.finish(srt, res, start, 0, nil, runtime.OutcomeSuccess)
+				r.finishAt(srt, res, start, start, 0, nil, runtime.OutcomeSuccess)
 				return nil
 			}
 			srt.cacheMisses.Add(1)
@@ -246,7 +246,12 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 // finish sets the latency of a leaf's result and reports the execution to
 // the step's counters, the monitor, the adaptive limiter and telemetry.
 func (r execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
-	end := r.core.clock.Nanotime()
+	r.finishAt(srt, res, start, r.core.clock.Nanotime(), brFrom, br, outcome)
+}
+
+// finishAt is finish with the end of the execution read already: a cache
+// hit ends where it starts, since the lookup is not timed.
+func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
 	res.Latency = time.Duration(end - start)
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
