@@ -116,7 +116,7 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("res.Name = " + strq(n.Name)),
 		c("v := in"),
 		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
-			c("if cerr := {}(ctx); cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", qr("ContextErr"), T.Clone()),
+			pg.ctxErr(n, "cerr := ", "; cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
 			c("var cr {}", qf("StepResult")),
 			c("nv, abort := e."+runName(body)+"(ctx, v, r, &cr)"),
 			c("res.Attempts = i"),
@@ -288,6 +288,38 @@ func (pg *pipelineGen) scopeReusable(n *analysis.Node) bool {
 		return blind(x.Options.Fallback) && blind(x.Options.Default)
 	}
 	return blind(n)
+}
+
+// ctxErr returns "if <pre>ERR<post>", ERR the check of ctx for node n:
+// runtime.ContextErr, which leaves a pooled scope unobserved, when n may run
+// under one, else the plain ctx.Err().
+func (pg *pipelineGen) ctxErr(n *analysis.Node, pre, post string, args ...jen.Code) *jen.Statement {
+	if pg.underScope == nil {
+		pg.underScope = map[*analysis.Node]bool{}
+		var mark func(*analysis.Node)
+		mark = func(x *analysis.Node) {
+			if x == nil || pg.underScope[x] {
+				return
+			}
+			pg.underScope[x] = true
+			for _, ch := range x.Children {
+				mark(ch)
+			}
+			mark(x.Options.Fallback)
+			mark(x.Options.Default)
+		}
+		for _, x := range pg.nodes {
+			if (x.Kind == analysis.KindParallel || x.Kind == analysis.KindMap) && pg.scopeReusable(x) {
+				for _, ch := range x.Children {
+					mark(ch)
+				}
+			}
+		}
+	}
+	if pg.underScope[n] {
+		return c("if "+pre+"{}(ctx)"+post, append([]jen.Code{qr("ContextErr")}, args...)...)
+	}
+	return c("if "+pre+"ctx.Err()"+post, args...)
 }
 
 // scopeField returns the executor field of the scope pool, if any.

@@ -37,6 +37,9 @@ type pipelineGen struct {
 	// goroutines reports that the run may start goroutines (a Parallel,
 	// a concurrent Map or a Timeout), so the run escapes to the heap.
 	goroutines bool
+	// scoped holds the nodes that may run under a pooled cancel scope:
+	// the descendants of a Parallel or Map whose scope is reused.
+	underScope map[*analysis.Node]bool
 }
 
 // leafPlan is a leaf step's effective settings: the declaration's options
@@ -400,7 +403,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if lp.attempts > 1 && len(retry) > 0 {
 		loop = append(loop, jen.If(jen.Id("attempt").Op(">").Lit(1)).Block(retry...))
 	}
-	loop = append(loop, c("if cerr := {}(ctx); cerr != nil ", qr("ContextErr")).Add(aborted("")))
+	loop = append(loop, pg.ctxErr(n, "cerr := ", "; cerr != nil ").Add(aborted("")))
 	if breaker {
 		loop = append(loop,
 			c("permit := e."+brkName(n)+".Allow()"),
@@ -417,7 +420,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
 			pg.g.fn(v), qf("ValidationFailedError")))
 	}
-	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(c("if cerr := {}(ctx); cerr != nil ", qr("ContextErr")).Add(aborted(""))))
+	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(pg.ctxErr(n, "cerr := ", "; cerr != nil ").Add(aborted(""))))
 	if breaker {
 		loop = append(loop, c("if err == nil { e."+brkName(n)+".RecordSuccess(permit) } else { e."+brkName(n)+".RecordFailure(permit) }"))
 	}

@@ -763,7 +763,7 @@ func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -787,7 +787,7 @@ func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -874,7 +874,7 @@ func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -898,7 +898,7 @@ func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)

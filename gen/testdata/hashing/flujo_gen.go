@@ -634,7 +634,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -658,7 +658,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1088,7 +1088,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1112,7 +1112,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1477,7 +1477,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1501,7 +1501,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1928,7 +1928,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1952,7 +1952,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)

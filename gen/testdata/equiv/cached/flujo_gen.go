@@ -685,7 +685,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -709,7 +709,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1077,7 +1077,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1101,7 +1101,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1469,7 +1469,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1493,7 +1493,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1919,7 +1919,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1943,7 +1943,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2373,7 +2373,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2397,7 +2397,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2821,7 +2821,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2845,7 +2845,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3220,7 +3220,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3274,7 +3274,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3298,7 +3298,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3670,7 +3670,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3724,7 +3724,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3748,7 +3748,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -4120,7 +4120,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -4174,7 +4174,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4198,7 +4198,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -4561,7 +4561,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4585,7 +4585,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8161,7 +8161,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8185,7 +8185,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8559,7 +8559,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8583,7 +8583,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9059,7 +9059,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9083,7 +9083,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9234,7 +9234,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9258,7 +9258,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9347,7 +9347,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9371,7 +9371,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -10695,7 +10695,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10719,7 +10719,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -11264,7 +11264,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11288,7 +11288,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -11377,7 +11377,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11401,7 +11401,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -13620,7 +13620,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13644,7 +13644,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14100,7 +14100,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14124,7 +14124,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14213,7 +14213,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14237,7 +14237,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14711,7 +14711,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14735,7 +14735,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14824,7 +14824,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14848,7 +14848,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14937,7 +14937,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14961,7 +14961,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15457,7 +15457,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15481,7 +15481,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15570,7 +15570,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15594,7 +15594,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15683,7 +15683,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15707,7 +15707,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16095,7 +16095,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16119,7 +16119,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16499,7 +16499,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16523,7 +16523,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16936,7 +16936,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16965,7 +16965,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 		}
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17386,7 +17386,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17410,7 +17410,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17499,7 +17499,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17523,7 +17523,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17944,7 +17944,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17968,7 +17968,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -18057,7 +18057,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -18081,7 +18081,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)

@@ -643,7 +643,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -667,7 +667,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1034,7 +1034,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1058,7 +1058,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1425,7 +1425,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1449,7 +1449,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1809,7 +1809,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1833,7 +1833,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2194,7 +2194,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2218,7 +2218,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2573,7 +2573,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2597,7 +2597,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2968,7 +2968,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3022,7 +3022,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3046,7 +3046,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3417,7 +3417,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3471,7 +3471,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3495,7 +3495,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3866,7 +3866,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3920,7 +3920,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3944,7 +3944,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -4306,7 +4306,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4330,7 +4330,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -7902,7 +7902,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -7926,7 +7926,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8299,7 +8299,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8323,7 +8323,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8798,7 +8798,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8822,7 +8822,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8973,7 +8973,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8997,7 +8997,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9086,7 +9086,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9110,7 +9110,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -10431,7 +10431,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10455,7 +10455,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -10999,7 +10999,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11023,7 +11023,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -11112,7 +11112,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11136,7 +11136,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -13352,7 +13352,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13376,7 +13376,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -13831,7 +13831,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13855,7 +13855,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -13944,7 +13944,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13968,7 +13968,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14441,7 +14441,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14465,7 +14465,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14554,7 +14554,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14578,7 +14578,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14667,7 +14667,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14691,7 +14691,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15186,7 +15186,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15210,7 +15210,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15299,7 +15299,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15323,7 +15323,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15412,7 +15412,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15436,7 +15436,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15823,7 +15823,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15847,7 +15847,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16226,7 +16226,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16250,7 +16250,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16662,7 +16662,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16691,7 +16691,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 		}
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17111,7 +17111,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17135,7 +17135,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17224,7 +17224,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17248,7 +17248,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17668,7 +17668,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17692,7 +17692,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17781,7 +17781,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17805,7 +17805,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)

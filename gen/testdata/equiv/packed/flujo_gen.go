@@ -699,7 +699,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -723,7 +723,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1093,7 +1093,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1117,7 +1117,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1487,7 +1487,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1511,7 +1511,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -1946,7 +1946,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -1970,7 +1970,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2409,7 +2409,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2433,7 +2433,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -2866,7 +2866,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -2890,7 +2890,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3267,7 +3267,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3321,7 +3321,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3345,7 +3345,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -3719,7 +3719,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -3773,7 +3773,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -3797,7 +3797,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -4171,7 +4171,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Err = cerr
 			return *new(int), cerr
 		}
@@ -4225,7 +4225,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4249,7 +4249,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -4614,7 +4614,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -4638,7 +4638,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8222,7 +8222,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8246,7 +8246,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -8622,7 +8622,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -8646,7 +8646,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9124,7 +9124,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9148,7 +9148,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9299,7 +9299,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9323,7 +9323,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -9412,7 +9412,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -9436,7 +9436,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -10766,7 +10766,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -10790,7 +10790,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -11337,7 +11337,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11361,7 +11361,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -11450,7 +11450,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -11474,7 +11474,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -13699,7 +13699,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -13723,7 +13723,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14181,7 +14181,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14205,7 +14205,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14294,7 +14294,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14318,7 +14318,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14794,7 +14794,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14818,7 +14818,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -14907,7 +14907,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -14931,7 +14931,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15020,7 +15020,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15044,7 +15044,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15542,7 +15542,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15566,7 +15566,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15655,7 +15655,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15679,7 +15679,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -15768,7 +15768,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -15792,7 +15792,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16182,7 +16182,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16206,7 +16206,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -16588,7 +16588,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -16612,7 +16612,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17027,7 +17027,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17056,7 +17056,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			}
 		}
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17479,7 +17479,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17503,7 +17503,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -17592,7 +17592,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -17616,7 +17616,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -18039,7 +18039,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -18063,7 +18063,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)
@@ -18152,7 +18152,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
 			res.Feedback = flujogenFeedback(cerr)
@@ -18176,7 +18176,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
 				res.Feedback = flujogenFeedback(cerr)

@@ -590,7 +590,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -616,7 +616,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
@@ -949,7 +949,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -975,7 +975,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
@@ -1370,7 +1370,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 			}
 			prev = err
 		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			if r.record {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
@@ -1396,7 +1396,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
+			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
