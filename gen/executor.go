@@ -614,80 +614,39 @@ func (c *flujogenCoarseClock) close() {
 // their latencies: the counters then keep only what the histogram lacks, so
 // a finished execution costs no atomic operation here in the common case.
 func countersSource(monitored bool) jen.Code {
-	if monitored {
-		return c(`// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries           {}
-	recoveryAttempts, recovered {}
-	slow                        {}
-}
-
-// record counts what the histogram does not of one finished execution.
-func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
-	if int64(res.Latency) > slowNs {
+	u64, i64 := jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Int64")
+	fields, args := "failures, retries, slow {}\nrecoveryAttempts, recovered {}\n", []jen.Code{u64, u64}
+	record := "if int64(res.Latency) > slowNs {\ns.slow.Add(1)\n}\n"
+	add := ""
+	doc := "// flujogenStepCounters count one step's executions across runs, beside its\n// monitor's histogram, which counts them and sums their latencies.\n"
+	if !monitored {
+		doc = "// flujogenStepCounters count one step's executions across runs.\n"
+		fields, args = fields+"execs {}\ntotalNs, maxNs {}\n", append(args, u64, i64)
+		// An execution whose latency was not measured (no monitoring, no
+		// telemetry, not recorded) adds none.
+		record = `s.execs.Add(1)
+if lat := int64(res.Latency); lat != 0 {
+	s.totalNs.Add(lat)
+	if lat > s.maxNs.Load() {
+		s.maxNs.Store(lat)
+	}
+	if lat > slowNs {
 		s.slow.Add(1)
 	}
-	if !res.Success {
-		s.failures.Add(1)
+}
+`
+		add = `execs := s.execs.Load()
+st.Execution.Count += execs
+st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
+st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
+st.Errors.Executions += execs
+`
 	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
+	src := doc + "type flujogenStepCounters struct {\n" + fields + `}
 
-// add adds the counters to the step's entry of steps; flujogenHistogramCounts
-// adds the executions and their latencies.
-func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *{}, ms {}) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`,
-			jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"),
-			qf("StepResult"), qr("StatsStep"), qr("StatsStep"), qr("StepMonitorSnapshot"), jen.Qual("time", "Millisecond"))
-	}
-	return c(`// flujogenStepCounters count one step's executions across runs.
-type flujogenStepCounters struct {
-	execs, failures, retries    {}
-	recoveryAttempts, recovered {}
-	slow                        {}
-	totalNs, maxNs              {}
-}
-
-// record counts one finished execution. One whose latency was not measured
-// (no monitoring, no telemetry, not recorded) adds none.
+// record counts one finished execution.
 func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
-	s.execs.Add(1)
-	if lat := int64(res.Latency); lat != 0 {
-		s.totalNs.Add(lat)
-		if lat > s.maxNs.Load() {
-			s.maxNs.Store(lat)
-		}
-		if lat > slowNs {
-			s.slow.Add(1)
-		}
-	}
-	if !res.Success {
+` + record + `if !res.Success {
 		s.failures.Add(1)
 	}
 	if res.Attempts > 1 {
@@ -702,12 +661,7 @@ func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
 // add adds the counters to the step's entry of steps.
 func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
 	st := steps[name]
-	execs := s.execs.Load()
-	st.Execution.Count += execs
-	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
-	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Executions += execs
+` + add + `st.Execution.Slow += s.slow.Load()
 	st.Errors.Failures += s.failures.Load()
 	st.Errors.Retries += s.retries.Load()
 	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
@@ -716,9 +670,22 @@ func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
 }
 
 // flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`,
-		jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Int64"),
-		qf("StepResult"), qr("StatsStep"), jen.Qual("time", "Millisecond"))
+func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`
+	args = append(args, qf("StepResult"), qr("StatsStep"), jen.Qual("time", "Millisecond"))
+	if monitored {
+		src += `
+
+// flujogenHistogramCounts adds a step monitor's executions and latencies to
+// the step's execution stats.
+func flujogenHistogramCounts(st *{}, ms {}) {
+	st.Execution.Count += ms.Count
+	st.Execution.TotalMs += ms.TotalMs
+	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
+	st.Errors.Executions += ms.Count
+}`
+		args = append(args, qr("StatsStep"), qr("StepMonitorSnapshot"))
+	}
+	return c(src, args...)
 }
 
 // runners emits FlujogenRunners: every executor of the file behind one

@@ -175,12 +175,11 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 // flujogenStepCounters count one step's executions across runs, beside its
 // monitor's histogram, which counts them and sums their latencies.
 type flujogenStepCounters struct {
-	failures, retries           atomic.Uint64
+	failures, retries, slow     atomic.Uint64
 	recoveryAttempts, recovered atomic.Uint64
-	slow                        atomic.Uint64
 }
 
-// record counts what the histogram does not of one finished execution.
+// record counts one finished execution.
 func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
 	if int64(res.Latency) > slowNs {
 		s.slow.Add(1)
@@ -197,8 +196,7 @@ func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
 	}
 }
 
-// add adds the counters to the step's entry of steps; flujogenHistogramCounts
-// adds the executions and their latencies.
+// add adds the counters to the step's entry of steps.
 func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
 	st := steps[name]
 	st.Execution.Slow += s.slow.Load()
@@ -209,6 +207,9 @@ func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name stri
 	steps[name] = st
 }
 
+// flujogenMs converts nanoseconds to milliseconds.
+func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+
 // flujogenHistogramCounts adds a step monitor's executions and latencies to
 // the step's execution stats.
 func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
@@ -217,9 +218,6 @@ func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapsh
 	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
 	st.Errors.Executions += ms.Count
 }
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {

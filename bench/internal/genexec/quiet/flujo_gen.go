@@ -165,14 +165,13 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 
 // flujogenStepCounters count one step's executions across runs.
 type flujogenStepCounters struct {
-	execs, failures, retries    atomic.Uint64
+	failures, retries, slow     atomic.Uint64
 	recoveryAttempts, recovered atomic.Uint64
-	slow                        atomic.Uint64
+	execs                       atomic.Uint64
 	totalNs, maxNs              atomic.Int64
 }
 
-// record counts one finished execution. One whose latency was not measured
-// (no monitoring, no telemetry, not recorded) adds none.
+// record counts one finished execution.
 func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
 	s.execs.Add(1)
 	if lat := int64(res.Latency); lat != 0 {
@@ -203,8 +202,8 @@ func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name stri
 	st.Execution.Count += execs
 	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
 	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
-	st.Execution.Slow += s.slow.Load()
 	st.Errors.Executions += execs
+	st.Execution.Slow += s.slow.Load()
 	st.Errors.Failures += s.failures.Load()
 	st.Errors.Retries += s.retries.Load()
 	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
