@@ -166,3 +166,29 @@ func BenchmarkGeneratedCacheHit(b *testing.B) {
 		}
 	})
 }
+
+// TestTimeNeedsNoDeepCopy: a time.Time shares only its immutable
+// *Location, so outputs holding times are copied by assignment, and a cached
+// step whose output holds one generates.
+func TestTimeNeedsNoDeepCopy(t *testing.T) {
+	b := newMB()
+	b.types["uint64"] = &analysis.Type{Key: "uint64", Kind: "uint64", Comparable: true}
+	b.types["int64"] = &analysis.Type{Key: "int64", Kind: "int64", Comparable: true}
+	b.types["time.Location"] = &analysis.Type{Key: "time.Location", Kind: analysis.TypeStruct, PkgPath: "time", Name: "Location",
+		Fields: []analysis.Field{{Name: "name", Type: "string"}, {Name: "cacheZone", Type: "*time.Location"}}}
+	b.types["*time.Location"] = &analysis.Type{Key: "*time.Location", Kind: analysis.TypePointer, Elem: "time.Location"}
+	b.types["time.Time"] = &analysis.Type{Key: "time.Time", Kind: analysis.TypeStruct, PkgPath: "time", Name: "Time", IsTime: true, Comparable: true,
+		Fields: []analysis.Field{{Name: "wall", Type: "uint64"}, {Name: "ext", Type: "int64"}, {Name: "loc", Type: "*time.Location"}}}
+	b.types["[]time.Time"] = &analysis.Type{Key: "[]time.Time", Kind: analysis.TypeSlice, Elem: "time.Time"}
+	b.types[ftPath+".Stamp"] = &analysis.Type{Key: ftPath + ".Stamp", Kind: analysis.TypeStruct, PkgPath: ftPath, Name: "Stamp",
+		Fields: []analysis.Field{{Name: "At", Type: "time.Time", Exported: true}, {Name: "Seen", Type: "[]time.Time", Exported: true}}}
+	cached := func(o *analysis.Options) { o.Cache = true }
+	cacheOn := func(c *schema.Config) { c.Optimization.EnableCacheOptimization = true }
+	out, err := generateMB(t, b, b.leaf(analysis.KindStep, "stamp", "Stamp", job, ftPath+".Stamp", cached), cacheOn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "c.At =") || strings.Contains(out, "v.loc") || !strings.Contains(out, "copy(c, v)") {
+		t.Errorf("a time.Time is deep-copied field by field, or a []time.Time element by element:\n%s", out)
+	}
+}

@@ -365,8 +365,9 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		cancel = "bctx.Cancel()"
 	case cancellable:
 		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
-	default:
-		b = append(b, c("bctx, cancel := ctx, func() {}"))
+	default: // nothing to cancel
+		b = append(b, c("bctx := ctx"))
+		cancel = ""
 	}
 	bs := pg.branchStates[n]
 	for i, br := range n.Children {

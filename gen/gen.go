@@ -187,7 +187,13 @@ type generator struct {
 }
 
 func (g *generator) errorf(pos, format string, args ...any) {
-	g.errs = append(g.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	e := &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+	for _, o := range g.errs { // one type reached twice from a step is one problem
+		if *o == *e {
+			return
+		}
+	}
+	g.errs = append(g.errs, e)
 }
 
 // unsupported reports a declaration the generator cannot compile yet.

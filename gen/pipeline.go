@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/dave/jennifer/jen"
 
@@ -64,21 +63,9 @@ type leafPlan struct {
 	keyed    bool
 }
 
-func exportedName(v string) bool {
-	for _, r := range v {
-		return unicode.IsUpper(r)
-	}
-	return false
-}
-
 func (g *generator) newPipeline(p *analysis.Pipeline) *pipelineGen {
 	pg := &pipelineGen{g: g, p: p}
-	if exportedName(p.Var) {
-		pg.X, pg.ctor = p.Var+"Executor", "New"+p.Var+"Executor"
-	} else {
-		pg.X = p.Var + "Executor"
-		pg.ctor = "new" + strings.ToUpper(p.Var[:1]) + p.Var[1:] + "Executor"
-	}
+	pg.X, pg.ctor = analysis.ExecutorNames(p.Var)
 	if p.State != nil {
 		pg.stateKey = p.State.Type
 	}

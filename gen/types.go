@@ -144,7 +144,7 @@ func (g *generator) hasRefs(key string, seen map[string]bool) bool {
 	case analysis.TypeArray:
 		return g.hasRefs(t.Elem, seen)
 	case analysis.TypeStruct:
-		if seen[key] {
+		if t.IsTime || seen[key] { // a Time's *Location is immutable: sharing it is safe
 			return false
 		}
 		seen[key] = true

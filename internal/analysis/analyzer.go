@@ -184,6 +184,7 @@ func (a *analyzer) run() *Model {
 		}
 		slices.Sort(mp.Files)
 		var roots []*nodeBuild
+		var decls []*varDecl
 		for _, v := range p.order {
 			if !a.isNodeDecl(p, v.init) {
 				continue
@@ -194,9 +195,12 @@ func (a *analyzer) run() *Model {
 			}
 			root.varName = "" // the pipeline itself, not a reference
 			roots = append(roots, root)
+			decls = append(decls, v)
 			a.check(root)
 			mp.Pipelines = append(mp.Pipelines, a.pipeline(p, v, root))
 		}
+		a.checkExecutorNames(p, decls)
+		a.checkOverrides(p, decls, roots)
 		a.usedBy(p, mp, roots)
 		m.Packages = append(m.Packages, mp)
 	}

@@ -292,6 +292,11 @@ func errorsConfig() *schema.Config {
 	cache := true
 	c.Steps["cfgstate.count"] = schema.StepOverride{Cache: &cache}
 	c.Steps["cfghash.call"] = schema.StepOverride{Cache: &cache}
+	retries := 2
+	c.Steps["misspelt.fetch"] = schema.StepOverride{Retries: &retries}   // the step is "fetcher"
+	c.Steps["misspelt.twice"] = schema.StepOverride{Retries: &retries}   // a Loop
+	c.Steps["misspelt.fetcher"] = schema.StepOverride{Retries: &retries} // fine
+	c.Steps["elsewhere.fetch"] = schema.StepOverride{Retries: &retries}  // no such pipeline here
 	return c
 }
 
