@@ -161,13 +161,16 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 }
 
 // compilerOutput adds a position-less error. The go command reports a
-// package that does not compile as one such error holding the compiler's
-// output ("# pkg" and one "file:line:col: message" line per problem); its
-// lines become errors of their own, which also removes the repeats of the
-// type checker's errors.
+// dependency that does not compile as one such error holding the
+// compiler's output ("# pkg" and one "file:line:col: message" line per
+// problem); its lines become errors of their own, which also removes the
+// repeats of the type checker's errors.
 func (a *analyzer) compilerOutput(set *errorSet, msg string) {
-	if !strings.Contains(msg, "\n") {
-		set.add(Error{Msg: msg})
+	if !strings.HasPrefix(msg, "# ") {
+		// Any other message keeps its lines together, such as the go
+		// command's "no required module provides package p; to add
+		// it:" and the command that follows.
+		set.add(Error{Msg: strings.Join(strings.Fields(msg), " ")})
 		return
 	}
 	for _, line := range strings.Split(msg, "\n") {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/tools/go/packages"
@@ -295,6 +296,10 @@ func (s *srcPkg) importPkg(path string, srcs map[string]*srcPkg) (*types.Package
 	}
 	imp := s.pkg.Imports[path]
 	if imp == nil {
+		// go/packages drops the import that closes a cycle.
+		if hasCycleError(s.pkg.Errors) {
+			return nil, errors.New("import cycle")
+		}
 		return nil, fmt.Errorf("no metadata for %s", path)
 	}
 	if src := srcs[imp.ID]; src != nil {
@@ -332,7 +337,20 @@ func (s *srcPkg) addDepErrors(srcs map[string]*srcPkg) {
 		}
 	}
 	visit(s.pkg)
+	// Every package on an import cycle reports it; the root's own
+	// report is enough.
+	if hasCycleError(s.pkg.Errors) {
+		errs = slices.DeleteFunc(errs, func(e packages.Error) bool { return isCycleError(e) })
+	}
 	s.pkg.Errors = append(s.pkg.Errors, errs...)
+}
+
+func isCycleError(e packages.Error) bool {
+	return strings.HasPrefix(e.Msg, "import cycle not allowed")
+}
+
+func hasCycleError(errs []packages.Error) bool {
+	return slices.ContainsFunc(errs, isCycleError)
 }
 
 // srcImporter adapts a function to types.Importer.
