@@ -152,3 +152,48 @@ var Incr = flujo.Func("inc", Inc)
 		t.Errorf("the dependency %s is stale=%s: it was not built for its export data", FlujoPath, got)
 	}
 }
+
+// BenchmarkLoad500Edited measures Load on the package of 500 steps right
+// after an edit: each iteration appends a comment to its source first,
+// as a user saving the file before running flujogen.
+func BenchmarkLoad500Edited(b *testing.B) {
+	src, pattern := bigModule(b)
+	dir := b.TempDir()
+	for _, name := range []string{"go.mod", "go.sum", "big/big.go"} {
+		data, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
+	if _, err := Load(context.Background(), opts); err != nil { // fills the dependencies' cache
+		b.Fatal(err)
+	}
+	big := filepath.Join(dir, "big", "big.go")
+	edits := 0
+	for b.Loop() {
+		b.StopTimer()
+		f, err := os.OpenFile(big, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		edits++
+		_, err = fmt.Fprintf(f, "// edit %d at %d\n", edits, time.Now().UnixNano())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := Load(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
