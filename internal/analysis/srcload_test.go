@@ -53,7 +53,7 @@ func TestLoadSharesTypes(t *testing.T) {
 		if len(p.Errors) > 0 {
 			t.Errorf("%s: errors %v", p.PkgPath, p.Errors)
 		}
-		if len(p.Syntax) != len(p.CompiledGoFiles) || p.TypesInfo == nil || p.Types == nil || !p.Types.Complete() || p.Fset != l.Fset {
+		if len(p.Syntax) != len(p.CompiledGoFiles) || p.TypesInfo == nil || p.Types == nil || !p.Types.Complete() || p.Fset != l.Fset || p.TypesSizes == nil {
 			t.Errorf("%s: incomplete: %d files of %d, info %v, types %v", p.PkgPath, len(p.Syntax), len(p.CompiledGoFiles), p.TypesInfo != nil, p.Types)
 		}
 	}
