@@ -311,6 +311,8 @@ func TestLoadErrors(t *testing.T) {
 		{"typeerr", []string{"./loaderr/typeerr"}},
 		{"nosuchdir", []string{"./loaderr/nosuchdir"}},
 		{"notloaded", []string{"./loaderr/notloaded"}},
+		{"depbroken", []string{"./loaderr/depbroken/direct"}},
+		{"depbrokenmid", []string{"./loaderr/depbroken/viamid"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,13 +27,6 @@ const FlujoPath = "github.com/flujo/flujo"
 // constrained by !flujogen, so the analysis never reads its own output.
 const BuildTag = "flujogen"
 
-// loadMode is what Load asks go/packages for: syntax and types of the named
-// packages only. Dependencies come from export data; NeedDeps or overlays
-// would force type-checking them from source.
-const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo |
-	packages.NeedSyntax | packages.NeedModule
-
 // LoadOptions say what to load and how.
 type LoadOptions struct {
 	// Dir is the directory the go command runs in and positions are shown
@@ -122,24 +115,29 @@ func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	fset := token.NewFileSet()
-	cfg := &packages.Config{
+	// The packages are listed without types, then checked from source
+	// against their dependencies' export data (see loadSource).
+	base := packages.Config{
 		Context:    ctx,
-		Mode:       loadMode,
 		Dir:        opts.Dir,
 		Env:        opts.Env,
 		BuildFlags: []string{"-tags=" + BuildTag},
-		Fset:       fset,
+		Fset:       token.NewFileSet(),
 	}
-	pkgs, err := packages.Load(cfg, patterns...)
+	cfg := base
+	cfg.Mode = listMode
+	pkgs, err := packages.Load(&cfg, patterns...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading packages %s: %w", strings.Join(patterns, " "), err)
 	}
 	if len(pkgs) == 0 {
 		return nil, nil, fmt.Errorf("no packages match %s", strings.Join(patterns, " "))
 	}
+	if err := loadSource(ctx, base, pkgs); err != nil {
+		return nil, nil, fmt.Errorf("loading packages %s: %w", strings.Join(patterns, " "), err)
+	}
 	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })
-	return pkgs, fset, nil
+	return pkgs, base.Fset, nil
 }
 
 // loadErrors collects the packages' own errors with their positions,
@@ -163,13 +161,16 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 }
 
 // compilerOutput adds a position-less error. The go command reports a
-// package that does not compile as one such error holding the compiler's
-// output ("# pkg" and one "file:line:col: message" line per problem); its
-// lines become errors of their own, which also removes the repeats of the
-// type checker's errors.
+// dependency that does not compile as one such error holding the
+// compiler's output ("# pkg" and one "file:line:col: message" line per
+// problem); its lines become errors of their own, which also removes the
+// repeats of the type checker's errors.
 func (a *analyzer) compilerOutput(set *errorSet, msg string) {
-	if !strings.Contains(msg, "\n") {
-		set.add(Error{Msg: msg})
+	if !strings.HasPrefix(msg, "# ") {
+		// Any other message keeps its lines together, such as the go
+		// command's "no required module provides package p; to add
+		// it:" and the command that follows.
+		set.add(Error{Msg: strings.Join(strings.Fields(msg), " ")})
 		return
 	}
 	for _, line := range strings.Split(msg, "\n") {

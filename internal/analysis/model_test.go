@@ -167,7 +167,7 @@ func writeBigPackage(t testing.TB, dir string, n int) {
 // bigModule returns a module holding a 500-step package. It lives in a
 // fixed directory under the system's temporary directory, rewritten only
 // when its contents change, so that the go command's build cache keeps the
-// package's export data from one test run to the next.
+// export data of its dependencies from one test run to the next.
 func bigModule(t testing.TB) (dir, pattern string) {
 	t.Helper()
 	root, err := filepath.Abs("../..")
@@ -215,9 +215,9 @@ func bigModule(t testing.TB) (dir, pattern string) {
 func TestBigPackage(t *testing.T) {
 	dir, pattern := bigModule(t)
 	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
-	// The first load compiles the new package for its export data; the
-	// second finds it in the go command's cache, as after an unchanged
-	// rebuild.
+	// The first load may have the go command build the package's
+	// dependencies for their export data (never the package itself); the
+	// second finds them in its cache, as after an unchanged rebuild.
 	start := time.Now()
 	if _, err := LoadPackages(context.Background(), opts); err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func TestBigPackage(t *testing.T) {
 }
 
 // BenchmarkLoad500 measures Load (go/packages and analysis) on a package
-// of 500 steps whose export data the go command has cached.
+// of 500 steps whose dependencies' export data the go command has cached.
 func BenchmarkLoad500(b *testing.B) {
 	dir, pattern := bigModule(b)
 	opts := LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{pattern}}
