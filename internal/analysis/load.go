@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"go/token"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -142,12 +143,21 @@ func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *
 
 // loadErrors collects the packages' own errors with their positions,
 // without repeats.
+//
+// A use of a generated executor is not an error: the packages are loaded
+// with the flujogen build tag, which hides the generated files, so code
+// that calls NewXExecutor, in the pipelines' package or in another one,
+// cannot see it. The type checker reports such a name as undefined and
+// checks the rest, so the pipelines are analysed all the same.
 func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	var set errorSet
 	for _, p := range pkgs {
 		for _, e := range p.Errors {
 			if e.Pos == "" || e.Pos == "-" {
 				a.compilerOutput(&set, e.Msg)
+				continue
+			}
+			if e.Kind == packages.TypeError && generatedNameUse.MatchString(e.Msg) {
 				continue
 			}
 			file, line, col := parsePos(e.Pos)
@@ -159,6 +169,10 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	}
 	return set.sorted()
 }
+
+// generatedNameUse matches the type checker's message for a name that
+// only generated code declares (see ExecutorNames and FlujogenRunners).
+var generatedNameUse = regexp.MustCompile(`^undefined: (?:[\pL\pN_]+\.)?(?:[\pL\pN_]*Executor|FlujogenRunners)$`)
 
 // compilerOutput adds a position-less error. The go command reports a
 // dependency that does not compile as one such error holding the
