@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -165,9 +166,17 @@ func (p *copyPlans) build(t reflect.Type, building map[reflect.Type]*copyPlan) *
 	return pl
 }
 
+// timeType is time.Time, which copies by value.
+var timeType = reflect.TypeFor[time.Time]()
+
 // hasReferences reports whether values of t can reach memory a copy would
 // share: pointers, slices, maps and interfaces, at any depth.
 func hasReferences(t reflect.Type, visiting map[reflect.Type]bool) bool {
+	if t == timeType {
+		// A Time's location is shared by design and never modified: a
+		// copy of the value is a copy of the Time, as generated code does.
+		return false
+	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
 		return true

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type node struct {
@@ -98,5 +99,29 @@ func TestMapConcurrencyBound(t *testing.T) {
 	}
 	if peak.Load() > 3 {
 		t.Fatalf("%d elements in flight, bound 3", peak.Load())
+	}
+}
+
+// TestDeepCopyKeepsTimeLocation checks that a time.Time is copied as a
+// value: equal instant, the very same *time.Location, and a struct holding
+// only times and plain fields needs no per-field plan at all.
+func TestDeepCopyKeepsTimeLocation(t *testing.T) {
+	type stamped struct {
+		At   time.Time
+		Tags []string
+	}
+	loc := time.FixedZone("X", 3600)
+	src := stamped{At: time.Date(2026, 11, 27, 10, 0, 0, 0, loc), Tags: []string{"a"}}
+	var p copyPlans
+	cp := p.deepCopy(src).(stamped)
+	if !cp.At.Equal(src.At) || cp.At.Location() != loc {
+		t.Fatalf("time copied as %v in %p, want %v in %p", cp.At, cp.At.Location(), src.At, loc)
+	}
+	cp.Tags[0] = "b"
+	if src.Tags[0] != "a" {
+		t.Fatal("mutating the copy's slice changed the original")
+	}
+	if hasReferences(reflect.TypeFor[struct{ A, B time.Time }](), map[reflect.Type]bool{}) {
+		t.Error("a struct of times reported as holding references")
 	}
 }
