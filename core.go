@@ -267,7 +267,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &StepError{Path: failurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = FailedRunError(res)
 	}
 	c.runs.record(pr, eng.slowNs)
 	return pr, pr.Err

@@ -3,7 +3,6 @@ package flujo
 import (
 	"context"
 	"runtime/metrics"
-	"time"
 )
 
 // Metrics describes one monitored run; its JSON names are those of the
@@ -22,19 +21,11 @@ type Metrics struct {
 // ExecuteWithMonitoring runs like Execute and also returns the run's Metrics.
 func (c *ExecutorCore) ExecuteWithMonitoring(ctx context.Context, node Node, input any, opts ...ExecOption) (*PipelineResult, Metrics, error) {
 	res, err := c.Execute(ctx, node, input, opts...)
-	var m Metrics
 	if res == nil {
+		var m Metrics
 		return nil, m, err
 	}
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = float64(heapBytes()) / (1 << 20)
-	walkResults(res.Steps, func(s *StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = leafAttempts(res.Steps)
-	return res, m, err
+	return res, RunMetrics(res), err
 }
 
 // leafAttempts adds up the attempts of leaf results; a result with a

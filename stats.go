@@ -120,7 +120,7 @@ func nsToMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	eng := c.eng.Load()
 	s := runtime.Stats{Config: eng.cfg.Clone(), Steps: map[string]runtime.StatsStep{}}
-	s.Memory.UsageMB = float64(heapBytes()) / (1 << 20)
+	s.Memory.UsageMB = HeapMB()
 	s.Execution = runtime.StatsExecution{
 		Count:   c.runs.runs.Load(),
 		TotalMs: nsToMs(c.runs.totalNs.Load()),

@@ -34,8 +34,8 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	out = *new({})
 	res.Success, res.Output = false, nil
 	res.Err = &{}{Step: `+strq(n.Name)+`, Timeout: {}}
-	res.Feedback = flujogenFeedback(res.Err)
-}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout)))
+	res.Feedback = {}(res.Err)
+}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qf("FailureFeedback")))
 	}
 	for _, v := range o.Validate {
 		body = append(body, c(`if abort == nil && res.Success {
@@ -43,9 +43,9 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 		out = *new({})
 		res.Success, res.Output = false, nil
 		res.Err = &{}{Step: `+strq(n.Name)+`, Err: verr}
-		res.Feedback = flujogenFeedback(res.Err)
+		res.Feedback = {}(res.Err)
 	}
-}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError")))
+}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError"), qf("FailureFeedback")))
 	}
 	body = append(body, c("_ = cctx"))
 	if !summed {

@@ -218,7 +218,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	exec = append(exec,
 		c("if abort != nil { return *new({}), abort }", out.Clone()),
-		c("if !res.Success { return *new({}), &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err} }", out.Clone(), qf("StepError")),
+		c("if !res.Success { return *new({}), {}(res) }", out.Clone(), qf("FailedRunError")),
 		c("return out, nil"),
 	)
 	f.Commentf("Execute runs %s on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.", p.Var)
@@ -252,11 +252,11 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	if pg.usage {
 		ule = "var ule *{}\nif {}(abort, &ule) {\nule.Partial = pr\nule.Cost, ule.Tokens = r.budget.totals()\n}\n"
 	}
-	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = &{}{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}\n}"
+	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = {}(res)\n}"
 	if pg.usage {
-		er = append(er, c(sw, qf("UsageLimitExceededError"), jen.Qual("errors", "As"), qf("StepError")))
+		er = append(er, c(sw, qf("UsageLimitExceededError"), jen.Qual("errors", "As"), qf("FailedRunError")))
 	} else {
-		er = append(er, c(sw, qf("StepError")))
+		er = append(er, c(sw, qf("FailedRunError")))
 	}
 	er = append(er, c("return pr, pr.Err"))
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
@@ -283,7 +283,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
 		c("res, err := e.ExecuteResult("+callArgs+", opts...)"),
 		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
-		c("return res, flujogenMetrics(res), err"),
+		c("return res, {}(res), err", qf("RunMetrics")),
 	)
 
 	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")
@@ -351,90 +351,11 @@ func (pg *pipelineGen) coarseResolution() time.Duration {
 // helperSources returns the file-level helpers.
 func helperSources(usage, breakers bool) []jen.Code {
 	var out []jen.Code
-	out = append(out, jen.Comment("flujogenFeedback is the feedback of a step whose last attempt failed."),
-		c(`func flujogenFeedback(err error) string {
-	var v *{}
-	if {}(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *{}
-	if {}(err, &p) {
-		return {}("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + {}({}(err).String(), "*") + ": " + err.Error()
-}`, qf("ValidationFailedError"), jen.Qual("errors", "As"), qf("PanicError"), jen.Qual("errors", "As"), jen.Qual("fmt", "Sprintf"),
-			jen.Qual("strings", "TrimPrefix"), jen.Qual("reflect", "TypeOf")))
 	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
 		c(`func flujogenIsUsageLimit(err error) bool {
 	var u *{}
 	return {}(err, &u)
 }`, qf("UsageLimitExceededError"), jen.Qual("errors", "As")))
-	out = append(out, jen.Comment("flujogenFailurePath follows the failed results down to the innermost failed node."),
-		c(`func flujogenFailurePath(res {}) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}`, qf("StepResult")))
-	out = append(out, jen.Comment("flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does."),
-		c(`func flujogenMetrics(res *{}) {} {
-	var m {}
-	m.ExecutionTimeMs = float64(res.Latency) / float64({})
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *{}) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}`, qf("PipelineResult"), qf("Metrics"), qf("Metrics"), jen.Qual("time", "Millisecond"), qf("StepResult")),
-		c(`func flujogenLeafAttempts(steps []{}) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}`, qf("StepResult")),
-		c(`func flujogenWalk(steps []{}, f func(*{})) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}`, qf("StepResult"), qf("StepResult")),
-		c(`func flujogenHeapMB() float64 {
-	s := []{}{{Name: "/memory/classes/heap/objects:bytes"}}
-	{}(s)
-	if s[0].Value.Kind() != {} {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
-}`, jen.Qual("runtime/metrics", "Sample"), jen.Qual("runtime/metrics", "Read"), jen.Qual("runtime/metrics", "KindUint64")),
-	)
 	if breakers {
 		out = append(out, jen.Comment("flujogenBreakerState maps a breaker state to its stats state."),
 			c(`func flujogenBreakerState(s {}) {} {

@@ -351,11 +351,11 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 			// A cancelled execution says nothing about the step: telemetry
 			// alone hears of it.
 			canceled = "e.telemetry.Record({}{Step: " + strq(n.Name) + ", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: {}})\n"
-			return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+canceled+
-				"return *new({}), cerr\n}", pg.clockStopCode(), qr("Event"), qr("OutcomeCanceled"), out.Clone())
+			return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = {}(cerr)\n"+canceled+
+				"return *new({}), cerr\n}", pg.clockStopCode(), qf("FailureFeedback"), qr("Event"), qr("OutcomeCanceled"), out.Clone())
 		}
-		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = flujogenFeedback(cerr)\n"+
-			"return *new({}), cerr\n}", pg.clockStopCode(), out.Clone())
+		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = {}(cerr)\n"+
+			"return *new({}), cerr\n}", pg.clockStopCode(), qf("FailureFeedback"), out.Clone())
 	}
 	body := []jen.Code{c("res.Name = " + strq(n.Name))}
 	if lp.cache {
@@ -418,7 +418,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	body = append(body,
 		jen.For(jen.Id("attempt").Op(":=").Lit(1), jen.Id("attempt").Op("<=").Lit(lp.attempts), jen.Id("attempt").Op("++")).Block(loop...),
 		pg.clockStopCode(),
-		c("if err != nil {\nres.Err = err\nres.Feedback = flujogenFeedback(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), nil\n}", out.Clone()),
+		c("if err != nil {\nres.Err = err\nres.Feedback = {}(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), nil\n}", qf("FailureFeedback"), out.Clone()),
 		c("res.Success = true"),
 		c("if r.record { res.Output = out }"),
 	)

@@ -257,7 +257,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 	b := []jen.Code{
 		c("cfg := *e.cfg.Load()"),
 		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
-		c("s.Memory.UsageMB = flujogenHeapMB()"),
+		c("s.Memory.UsageMB = {}()", qf("HeapMB")),
 		c("s.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution")),
 	}
 	if pg.limiter() {

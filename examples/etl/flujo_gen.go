@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,90 +40,10 @@ type flujogenRun[S any] struct {
 	state  *S
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -458,7 +376,7 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 		return *new(Report), abort
 	}
 	if !res.Success {
-		return *new(Report), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(Report), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -483,7 +401,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -495,14 +413,14 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -863,7 +781,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]Row), cerr
 		}
@@ -876,7 +794,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]Row), cerr
 		}
@@ -887,7 +805,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]Row), cerr
 			}
@@ -908,7 +826,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new([]Row), nil
 	}
@@ -1156,7 +1074,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1169,7 +1087,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1180,7 +1098,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1201,7 +1119,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(Draft), nil
 	}
@@ -1355,7 +1273,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1368,7 +1286,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1379,7 +1297,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1400,7 +1318,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish6(res, start, err, brFrom)
 		return *new(Draft), nil
 	}
@@ -1463,7 +1381,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1476,7 +1394,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1487,7 +1405,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1508,7 +1426,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish7(res, start, err, brFrom)
 		return *new(Draft), nil
 	}
@@ -1691,7 +1609,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Record), cerr
 		}
@@ -1704,7 +1622,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Record), cerr
 		}
@@ -1715,7 +1633,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Record), cerr
 			}
@@ -1736,7 +1654,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish9(res, start, err, brFrom)
 		return *new(Record), nil
 	}
@@ -1861,7 +1779,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
@@ -1874,7 +1792,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
@@ -1885,7 +1803,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(string), cerr
 			}
@@ -1906,7 +1824,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish11(res, start, err, brFrom)
 		return *new(string), nil
 	}
@@ -1980,7 +1898,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Country), cerr
 		}
@@ -1993,7 +1911,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Country), cerr
 		}
@@ -2004,7 +1922,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Country), cerr
 			}
@@ -2025,7 +1943,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish12(res, start, err, brFrom)
 		return *new(Country), nil
 	}
@@ -2091,7 +2009,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Report), cerr
 		}
@@ -2104,7 +2022,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Report), cerr
 		}
@@ -2115,7 +2033,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Report), cerr
 			}
@@ -2136,7 +2054,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish13(res, start, err, brFrom)
 		return *new(Report), nil
 	}

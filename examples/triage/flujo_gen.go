@@ -12,7 +12,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,90 +42,10 @@ type flujogenRun[S any] struct {
 	budget *flujogenBudget
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -474,7 +393,7 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 		return *new(Routed), abort
 	}
 	if !res.Success {
-		return *new(Routed), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(Routed), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -517,7 +436,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -529,14 +448,14 @@ func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, s
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -889,7 +808,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
-					res.Feedback = flujogenFeedback(cerr)
+					res.Feedback = flujo.FailureFeedback(cerr)
 					e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(Classification), cerr
 				}
@@ -899,7 +818,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Classification), cerr
 		}
@@ -912,7 +831,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Classification), cerr
 		}
@@ -928,7 +847,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Classification), cerr
 			}
@@ -949,7 +868,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(Classification), nil
 	}
@@ -1017,7 +936,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Classification), cerr
 		}
@@ -1030,7 +949,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Classification), cerr
 		}
@@ -1046,7 +965,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Classification), cerr
 			}
@@ -1067,7 +986,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(Classification), nil
 	}
@@ -1270,7 +1189,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(CustomerContext), cerr
 		}
@@ -1283,7 +1202,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(CustomerContext), cerr
 		}
@@ -1294,7 +1213,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(CustomerContext), cerr
 			}
@@ -1315,7 +1234,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(CustomerContext), nil
 	}
@@ -1417,7 +1336,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Sentiment), cerr
 		}
@@ -1430,7 +1349,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Sentiment), cerr
 		}
@@ -1441,7 +1360,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Sentiment), cerr
 			}
@@ -1462,7 +1381,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(Sentiment), nil
 	}
@@ -1596,7 +1515,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1609,7 +1528,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1620,7 +1539,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Routed), cerr
 			}
@@ -1641,7 +1560,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish7(res, start, err, brFrom)
 		return *new(Routed), nil
 	}
@@ -1704,7 +1623,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1717,7 +1636,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1728,7 +1647,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Routed), cerr
 			}
@@ -1749,7 +1668,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish8(res, start, err, brFrom)
 		return *new(Routed), nil
 	}
@@ -1812,7 +1731,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1825,7 +1744,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Routed), cerr
 		}
@@ -1836,7 +1755,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Routed), cerr
 			}
@@ -1857,7 +1776,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish9(res, start, err, brFrom)
 		return *new(Routed), nil
 	}

@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,90 +31,10 @@ type flujogenRun[S any] struct {
 	state  *S
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -382,7 +300,7 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -407,7 +325,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -419,14 +337,14 @@ func (e *OneExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ..
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -675,7 +593,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -688,7 +606,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -699,7 +617,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -720,7 +638,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,90 +56,10 @@ type flujogenRun[S any] struct {
 	budget *flujogenBudget
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -426,7 +345,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -458,7 +377,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -470,14 +389,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -636,7 +555,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
-					res.Feedback = flujogenFeedback(cerr)
+					res.Feedback = flujo.FailureFeedback(cerr)
 					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
@@ -646,7 +565,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -659,7 +578,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -670,7 +589,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -691,7 +610,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -834,7 +753,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -866,7 +785,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -878,14 +797,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1039,7 +958,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1052,7 +971,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1063,7 +982,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1084,7 +1003,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -1227,7 +1146,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -1259,7 +1178,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1271,14 +1190,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1432,7 +1351,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1445,7 +1364,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1456,7 +1375,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1477,7 +1396,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -1620,7 +1539,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -1645,7 +1564,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1657,14 +1576,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1818,7 +1737,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -1831,7 +1750,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -1842,7 +1761,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -1863,7 +1782,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -2001,7 +1920,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2026,7 +1945,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2038,14 +1957,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2205,7 +2124,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2218,7 +2137,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2229,7 +2148,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -2250,7 +2169,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -2388,7 +2307,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2413,7 +2332,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2425,14 +2344,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2586,7 +2505,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2599,7 +2518,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2610,7 +2529,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -2631,7 +2550,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -2769,7 +2688,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2794,7 +2713,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2806,14 +2725,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3037,7 +2956,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3050,7 +2969,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3061,7 +2980,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3082,7 +3001,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -3220,7 +3139,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -3245,7 +3164,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3257,14 +3176,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3488,7 +3407,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3501,7 +3420,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3512,7 +3431,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3533,7 +3452,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -3671,7 +3590,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -3696,7 +3615,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3708,14 +3627,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3939,7 +3858,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3952,7 +3871,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3963,7 +3882,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3984,7 +3903,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -4122,7 +4041,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -4154,7 +4073,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4166,14 +4085,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4327,7 +4246,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4340,7 +4259,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4351,7 +4270,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4372,7 +4291,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -4557,7 +4476,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -4600,7 +4519,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4612,14 +4531,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5044,7 +4963,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5057,7 +4976,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5068,7 +4987,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5089,7 +5008,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5162,7 +5081,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5175,7 +5094,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5186,7 +5105,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5207,7 +5126,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5280,7 +5199,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5293,7 +5212,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5304,7 +5223,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5325,7 +5244,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5398,7 +5317,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5411,7 +5330,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5422,7 +5341,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5443,7 +5362,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5628,7 +5547,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -5671,7 +5590,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5683,14 +5602,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -6115,7 +6034,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6128,7 +6047,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6139,7 +6058,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6160,7 +6079,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6233,7 +6152,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6246,7 +6165,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6257,7 +6176,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6278,7 +6197,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6351,7 +6270,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6364,7 +6283,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6375,7 +6294,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6396,7 +6315,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6469,7 +6388,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6482,7 +6401,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6493,7 +6412,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6514,7 +6433,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6699,7 +6618,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -6742,7 +6661,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6754,14 +6673,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7178,7 +7097,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7191,7 +7110,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7202,7 +7121,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7223,7 +7142,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7296,7 +7215,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7309,7 +7228,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7320,7 +7239,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7341,7 +7260,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7414,7 +7333,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7427,7 +7346,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7438,7 +7357,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7459,7 +7378,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7532,7 +7451,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7545,7 +7464,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7556,7 +7475,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7577,7 +7496,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7720,7 +7639,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -7752,7 +7671,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7764,14 +7683,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7931,7 +7850,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7944,7 +7863,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7955,7 +7874,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7976,7 +7895,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -8119,7 +8038,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -8151,7 +8070,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8163,14 +8082,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8330,7 +8249,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8343,7 +8262,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8354,7 +8273,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -8375,7 +8294,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -8536,7 +8455,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -8568,7 +8487,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8580,14 +8499,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8831,7 +8750,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8844,7 +8763,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8855,7 +8774,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -8876,7 +8795,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9006,7 +8925,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9019,7 +8938,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9030,7 +8949,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9051,7 +8970,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9119,7 +9038,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9132,7 +9051,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9143,7 +9062,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9164,7 +9083,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9312,7 +9231,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -9344,7 +9263,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9356,14 +9275,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9628,7 +9547,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9641,7 +9560,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9652,7 +9571,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9673,7 +9592,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9816,7 +9735,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -9848,7 +9767,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9860,14 +9779,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10077,7 +9996,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10090,7 +10009,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10101,7 +10020,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -10122,7 +10041,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -10265,7 +10184,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -10297,7 +10216,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10309,14 +10228,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10470,7 +10389,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10483,7 +10402,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10494,7 +10413,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -10515,7 +10434,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -10674,7 +10593,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -10706,7 +10625,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10718,14 +10637,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11040,7 +10959,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11053,7 +10972,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11064,7 +10983,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11085,7 +11004,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11153,7 +11072,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11166,7 +11085,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11177,7 +11096,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11198,7 +11117,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11362,7 +11281,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -11394,7 +11313,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11406,14 +11325,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11721,7 +11640,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11734,7 +11653,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11745,7 +11664,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11766,7 +11685,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11828,7 +11747,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11841,7 +11760,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11852,7 +11771,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11873,7 +11792,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -12039,7 +11958,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -12071,7 +11990,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12083,14 +12002,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12407,7 +12326,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12420,7 +12339,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12431,7 +12350,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -12452,7 +12371,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -12514,7 +12433,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12527,7 +12446,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12538,7 +12457,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -12559,7 +12478,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -12732,7 +12651,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -12764,7 +12683,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12776,14 +12695,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13173,7 +13092,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13186,7 +13105,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13197,7 +13116,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13218,7 +13137,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13286,7 +13205,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13299,7 +13218,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13310,7 +13229,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13331,7 +13250,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13399,7 +13318,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13412,7 +13331,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13423,7 +13342,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13444,7 +13363,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13596,7 +13515,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -13628,7 +13547,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13640,14 +13559,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13880,7 +13799,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13893,7 +13812,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13904,7 +13823,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13925,7 +13844,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13993,7 +13912,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14006,7 +13925,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14017,7 +13936,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14038,7 +13957,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14199,7 +14118,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -14231,7 +14150,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14243,14 +14162,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14492,7 +14411,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14505,7 +14424,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14516,7 +14435,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14537,7 +14456,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14605,7 +14524,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14618,7 +14537,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14629,7 +14548,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14650,7 +14569,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14718,7 +14637,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14731,7 +14650,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14742,7 +14661,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14763,7 +14682,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14924,7 +14843,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -14956,7 +14875,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14968,14 +14887,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15239,7 +15158,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15252,7 +15171,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15263,7 +15182,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15284,7 +15203,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15352,7 +15271,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15365,7 +15284,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15376,7 +15295,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15397,7 +15316,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15465,7 +15384,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15478,7 +15397,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15489,7 +15408,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15510,7 +15429,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15656,7 +15575,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -15699,7 +15618,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15711,14 +15630,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15878,7 +15797,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15891,7 +15810,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15902,7 +15821,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15923,7 +15842,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16072,7 +15991,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16104,7 +16023,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16116,14 +16035,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16283,7 +16202,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16296,7 +16215,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16307,7 +16226,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16328,7 +16247,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16510,7 +16429,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16542,7 +16461,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16554,14 +16473,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16721,7 +16640,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16734,7 +16653,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16750,7 +16669,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16771,7 +16690,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16923,7 +16842,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16955,7 +16874,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16967,14 +16886,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17172,7 +17091,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17185,7 +17104,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17196,7 +17115,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17217,7 +17136,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17285,7 +17204,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17298,7 +17217,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17309,7 +17228,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17330,7 +17249,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17482,7 +17401,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -17514,7 +17433,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17526,14 +17445,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17731,7 +17650,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17744,7 +17663,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17755,7 +17674,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17776,7 +17695,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17844,7 +17763,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17857,7 +17776,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17868,7 +17787,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17889,7 +17808,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}

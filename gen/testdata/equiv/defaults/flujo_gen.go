@@ -13,7 +13,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,90 +56,10 @@ type flujogenRun[S any] struct {
 	budget *flujogenBudget
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -424,7 +343,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -456,7 +375,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -468,14 +387,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -634,7 +553,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
-					res.Feedback = flujogenFeedback(cerr)
+					res.Feedback = flujo.FailureFeedback(cerr)
 					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
@@ -644,7 +563,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -657,7 +576,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -668,7 +587,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -689,7 +608,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -830,7 +749,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -862,7 +781,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -874,14 +793,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1035,7 +954,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1048,7 +967,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1059,7 +978,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1080,7 +999,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -1221,7 +1140,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -1253,7 +1172,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1265,14 +1184,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1426,7 +1345,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1439,7 +1358,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1450,7 +1369,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1471,7 +1390,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -1612,7 +1531,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -1637,7 +1556,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1649,14 +1568,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1810,7 +1729,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -1823,7 +1742,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -1834,7 +1753,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -1855,7 +1774,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -1991,7 +1910,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2016,7 +1935,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2028,14 +1947,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2195,7 +2114,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2208,7 +2127,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2219,7 +2138,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -2240,7 +2159,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -2376,7 +2295,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]string), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2401,7 +2320,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2413,14 +2332,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2574,7 +2493,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2587,7 +2506,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -2598,7 +2517,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -2619,7 +2538,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new([]string), nil
 	}
@@ -2755,7 +2674,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -2780,7 +2699,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2792,14 +2711,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3023,7 +2942,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3036,7 +2955,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3047,7 +2966,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3068,7 +2987,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -3204,7 +3123,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -3229,7 +3148,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3241,14 +3160,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3472,7 +3391,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3485,7 +3404,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3496,7 +3415,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3517,7 +3436,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -3653,7 +3572,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -3678,7 +3597,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3690,14 +3609,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3921,7 +3840,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3934,7 +3853,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -3945,7 +3864,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -3966,7 +3885,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(int), nil
 	}
@@ -4102,7 +4021,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -4134,7 +4053,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4146,14 +4065,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4307,7 +4226,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4320,7 +4239,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4331,7 +4250,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4352,7 +4271,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -4535,7 +4454,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -4578,7 +4497,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4590,14 +4509,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5022,7 +4941,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5035,7 +4954,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5046,7 +4965,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5067,7 +4986,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5140,7 +5059,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5153,7 +5072,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5164,7 +5083,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5185,7 +5104,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5258,7 +5177,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5271,7 +5190,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5282,7 +5201,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5303,7 +5222,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5376,7 +5295,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5389,7 +5308,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -5400,7 +5319,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -5421,7 +5340,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -5604,7 +5523,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -5647,7 +5566,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5659,14 +5578,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -6091,7 +6010,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6104,7 +6023,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6115,7 +6034,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6136,7 +6055,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6209,7 +6128,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6222,7 +6141,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6233,7 +6152,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6254,7 +6173,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6327,7 +6246,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6340,7 +6259,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6351,7 +6270,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6372,7 +6291,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6445,7 +6364,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6458,7 +6377,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -6469,7 +6388,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -6490,7 +6409,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -6673,7 +6592,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -6716,7 +6635,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6728,14 +6647,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7152,7 +7071,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7165,7 +7084,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7176,7 +7095,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7197,7 +7116,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7270,7 +7189,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7283,7 +7202,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7294,7 +7213,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7315,7 +7234,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7388,7 +7307,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7401,7 +7320,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7412,7 +7331,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7433,7 +7352,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7506,7 +7425,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7519,7 +7438,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7530,7 +7449,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7551,7 +7470,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -7692,7 +7611,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -7724,7 +7643,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7736,14 +7655,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7903,7 +7822,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7916,7 +7835,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -7927,7 +7846,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -7948,7 +7867,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -8089,7 +8008,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -8121,7 +8040,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8133,14 +8052,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8300,7 +8219,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8313,7 +8232,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8324,7 +8243,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -8345,7 +8264,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -8504,7 +8423,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -8536,7 +8455,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8548,14 +8467,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8799,7 +8718,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8812,7 +8731,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8823,7 +8742,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -8844,7 +8763,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -8974,7 +8893,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8987,7 +8906,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -8998,7 +8917,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9019,7 +8938,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9087,7 +9006,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9100,7 +9019,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9111,7 +9030,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9132,7 +9051,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9278,7 +9197,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -9310,7 +9229,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9322,14 +9241,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9594,7 +9513,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9607,7 +9526,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -9618,7 +9537,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -9639,7 +9558,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -9780,7 +9699,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new([]flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -9812,7 +9731,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9824,14 +9743,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10041,7 +9960,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10054,7 +9973,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10065,7 +9984,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -10086,7 +10005,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -10227,7 +10146,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -10259,7 +10178,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10271,14 +10190,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10432,7 +10351,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10445,7 +10364,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -10456,7 +10375,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -10477,7 +10396,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -10634,7 +10553,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -10666,7 +10585,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10678,14 +10597,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11000,7 +10919,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11013,7 +10932,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11024,7 +10943,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11045,7 +10964,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11113,7 +11032,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11126,7 +11045,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11137,7 +11056,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11158,7 +11077,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11320,7 +11239,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -11352,7 +11271,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11364,14 +11283,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11679,7 +11598,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11692,7 +11611,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11703,7 +11622,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11724,7 +11643,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11786,7 +11705,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11799,7 +11718,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -11810,7 +11729,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -11831,7 +11750,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -11995,7 +11914,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -12027,7 +11946,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12039,14 +11958,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12363,7 +12282,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12376,7 +12295,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12387,7 +12306,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -12408,7 +12327,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -12470,7 +12389,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12483,7 +12402,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -12494,7 +12413,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -12515,7 +12434,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -12686,7 +12605,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -12718,7 +12637,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12730,14 +12649,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13127,7 +13046,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13140,7 +13059,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13151,7 +13070,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13172,7 +13091,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13240,7 +13159,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13253,7 +13172,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13264,7 +13183,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13285,7 +13204,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13353,7 +13272,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13366,7 +13285,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13377,7 +13296,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13398,7 +13317,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13548,7 +13467,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -13580,7 +13499,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13592,14 +13511,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13832,7 +13751,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13845,7 +13764,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13856,7 +13775,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13877,7 +13796,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -13945,7 +13864,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13958,7 +13877,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13969,7 +13888,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13990,7 +13909,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14149,7 +14068,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -14181,7 +14100,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14193,14 +14112,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14442,7 +14361,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14455,7 +14374,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14466,7 +14385,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14487,7 +14406,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14555,7 +14474,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14568,7 +14487,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14579,7 +14498,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14600,7 +14519,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14668,7 +14587,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14681,7 +14600,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14692,7 +14611,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14713,7 +14632,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -14872,7 +14791,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -14904,7 +14823,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14916,14 +14835,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15187,7 +15106,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15200,7 +15119,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15211,7 +15130,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15232,7 +15151,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15300,7 +15219,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15313,7 +15232,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15324,7 +15243,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15345,7 +15264,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15413,7 +15332,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15426,7 +15345,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15437,7 +15356,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15458,7 +15377,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -15602,7 +15521,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -15645,7 +15564,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15657,14 +15576,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15824,7 +15743,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15837,7 +15756,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15848,7 +15767,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15869,7 +15788,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16016,7 +15935,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16048,7 +15967,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16060,14 +15979,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16227,7 +16146,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16240,7 +16159,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16251,7 +16170,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16272,7 +16191,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16452,7 +16371,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16484,7 +16403,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16496,14 +16415,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16663,7 +16582,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16676,7 +16595,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16692,7 +16611,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16713,7 +16632,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -16863,7 +16782,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -16895,7 +16814,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16907,14 +16826,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17112,7 +17031,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17125,7 +17044,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17136,7 +17055,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17157,7 +17076,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17225,7 +17144,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17238,7 +17157,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17249,7 +17168,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17270,7 +17189,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17420,7 +17339,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(flujotest.Job), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -17452,7 +17371,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		}
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17464,14 +17383,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17669,7 +17588,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17682,7 +17601,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17693,7 +17612,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17714,7 +17633,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}
@@ -17782,7 +17701,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17795,7 +17714,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			cerr := lerr
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17806,7 +17725,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17827,7 +17746,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
 		return *new(flujotest.Job), nil
 	}

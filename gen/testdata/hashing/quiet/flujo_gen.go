@@ -11,9 +11,7 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,90 +33,10 @@ type flujogenRun[S any] struct {
 	state  *S
 }
 
-// flujogenFeedback is the feedback of a step whose last attempt failed.
-func flujogenFeedback(err error) string {
-	var v *flujo.ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *flujo.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + strings.TrimPrefix(reflect.TypeOf(err).String(), "*") + ": " + err.Error()
-}
-
 // flujogenIsUsageLimit reports a usage limit abort.
 func flujogenIsUsageLimit(err error) bool {
 	var u *flujo.UsageLimitExceededError
 	return errors.As(err, &u)
-}
-
-// flujogenFailurePath follows the failed results down to the innermost failed node.
-func flujogenFailurePath(res flujo.StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success {
-				next = i
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// flujogenMetrics derives a run's metrics from its result, as the ExecutorCore does.
-func flujogenMetrics(res *flujo.PipelineResult) flujo.Metrics {
-	var m flujo.Metrics
-	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
-	m.MemoryUsageMb = flujogenHeapMB()
-	flujogenWalk(res.Steps, func(s *flujo.StepResult) {
-		if len(s.Steps) == 0 || s.FallbackTriggered {
-			m.CacheHit = m.CacheHit || s.CacheHit
-		}
-	})
-	m.Attempts = flujogenLeafAttempts(res.Steps)
-	return m
-}
-func flujogenLeafAttempts(steps []flujo.StepResult) int {
-	n := 0
-	for i := range steps {
-		s := &steps[i]
-		switch {
-		case s.FallbackTriggered:
-			primary, fb := s.Steps[:len(s.Steps)-1], s.Steps[len(s.Steps)-1:]
-			if len(primary) == 0 {
-				n += s.Attempts - fb[0].Attempts
-			} else {
-				n += flujogenLeafAttempts(primary)
-			}
-			n += flujogenLeafAttempts(fb)
-		case len(s.Steps) == 0:
-			n += s.Attempts
-		default:
-			n += flujogenLeafAttempts(s.Steps)
-		}
-	}
-	return n
-}
-func flujogenWalk(steps []flujo.StepResult, f func(*flujo.StepResult)) {
-	for i := range steps {
-		f(&steps[i])
-		flujogenWalk(steps[i].Steps, f)
-	}
-}
-func flujogenHeapMB() float64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 // flujogenBreakerState maps a breaker state to its stats state.
@@ -359,7 +277,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, erro
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -384,7 +302,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -396,14 +314,14 @@ func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.K
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -594,7 +512,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -608,7 +526,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -620,7 +538,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -642,7 +560,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(int), nil
 	}
@@ -765,7 +683,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(int), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -790,7 +708,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -802,14 +720,14 @@ func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Ke
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -953,7 +871,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -967,7 +885,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		res.Attempts = attempt
@@ -979,7 +897,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -1001,7 +919,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(int), nil
 	}
@@ -1139,7 +1057,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashi
 		return *new(hashing.Result), abort
 	}
 	if !res.Success {
-		return *new(hashing.Result), &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		return *new(hashing.Result), flujo.FailedRunError(res)
 	}
 	return out, nil
 }
@@ -1164,7 +1082,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = &flujo.StepError{Path: flujogenFailurePath(res), Feedback: res.Feedback, Err: res.Err}
+		pr.Err = flujo.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1176,14 +1094,14 @@ func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujogenMetrics(res), err
+	return res, flujo.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujogenHeapMB()
+	s.Memory.UsageMB = flujo.HeapMB()
 	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1374,7 +1292,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(hashing.Result), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1388,7 +1306,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujogenFeedback(cerr)
+			res.Feedback = flujo.FailureFeedback(cerr)
 			return *new(hashing.Result), cerr
 		}
 		res.Attempts = attempt
@@ -1400,7 +1318,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujogenFeedback(cerr)
+				res.Feedback = flujo.FailureFeedback(cerr)
 				return *new(hashing.Result), cerr
 			}
 		}
@@ -1422,7 +1340,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujogenFeedback(err)
+		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(hashing.Result), nil
 	}

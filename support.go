@@ -1,0 +1,42 @@
+package flujo
+
+import "time"
+
+// The functions of this file are rules of the ExecutorCore that other
+// engines must apply in exactly the same way: generated executors call them
+// instead of carrying copies that could drift apart.
+
+// FailureFeedback returns the feedback of a step whose last attempt failed
+// with err: "Validation failed: <message>" for a validator's rejection, a
+// one-line panic description for a *PanicError, else "Agent execution
+// failed with <type>: <message>", <type> being err's Go type without the
+// pointer star.
+func FailureFeedback(err error) string { return failureFeedback(err) }
+
+// FailedRunError returns the error of a run whose root result res failed: a
+// *StepError naming the path to the innermost failed node, with that run's
+// feedback and error.
+func FailedRunError(res StepResult) *StepError {
+	return &StepError{Path: failurePath(res), Feedback: res.Feedback, Err: res.Err}
+}
+
+// RunMetrics returns the Metrics of a finished run, as
+// ExecuteWithMonitoring reports them: the run's latency, the live heap now,
+// whether a leaf's output came from the cache, and the step function calls.
+func RunMetrics(res *PipelineResult) Metrics {
+	var m Metrics
+	m.ExecutionTimeMs = float64(res.Latency) / float64(time.Millisecond)
+	m.MemoryUsageMb = HeapMB()
+	walkResults(res.Steps, func(s *StepResult) {
+		if len(s.Steps) == 0 || s.FallbackTriggered {
+			m.CacheHit = m.CacheHit || s.CacheHit
+		}
+	})
+	m.Attempts = leafAttempts(res.Steps)
+	return m
+}
+
+// HeapMB returns the live heap in MiB (runtime/metrics'
+// /memory/classes/heap/objects:bytes): the memory figure of Metrics and of
+// OptimizationStats.
+func HeapMB() float64 { return float64(heapBytes()) / (1 << 20) }
