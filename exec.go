@@ -227,7 +227,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
-		r.finish(srt, res, start, brFrom, br, outcomeOf(err))
+		r.finish(srt, res, start, brFrom, br, OutcomeOf(err))
 		return nil
 	}
 	res.Success, res.Output = true, out
@@ -269,19 +269,6 @@ func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, b
 		}
 		t.Record(ev)
 	}
-}
-
-// outcomeOf classifies the error of a failed leaf for telemetry.
-func outcomeOf(err error) runtime.Outcome {
-	var co *CircuitOpenError
-	var te *StepTimeoutError
-	switch {
-	case errors.As(err, &co):
-		return runtime.OutcomeRejected
-	case errors.As(err, &te):
-		return runtime.OutcomeTimeout
-	}
-	return runtime.OutcomeFailure
 }
 
 // aborted finishes the result of a leaf whose run was aborted.

@@ -167,7 +167,7 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 			st.CircuitBreaker.Failures += bc.Failures
 			st.CircuitBreaker.Rejections += bc.Rejections
 			st.CircuitBreaker.Opens += bc.Opens
-			st.CircuitBreaker.State = max(st.CircuitBreaker.State, statsBreakerState(bc.State))
+			st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		}
 		s.Steps[sr.name] = st
 		return true
@@ -212,16 +212,6 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 
 func fillPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
-func statsBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
 }
 
 // PerformanceRecommendations derives recommendations from the live

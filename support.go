@@ -1,6 +1,11 @@
 package flujo
 
-import "time"
+import (
+	"errors"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
 
 // The functions of this file are rules of the ExecutorCore that other
 // engines must apply in exactly the same way: generated executors call them
@@ -40,3 +45,21 @@ func RunMetrics(res *PipelineResult) Metrics {
 // /memory/classes/heap/objects:bytes): the memory figure of Metrics and of
 // OptimizationStats.
 func HeapMB() float64 { return float64(heapBytes()) / (1 << 20) }
+
+// OutcomeOf classifies how a step execution that ended with err went, for
+// telemetry and the adaptive limiter: success for nil, rejected for a
+// *CircuitOpenError, timeout for a *StepTimeoutError, else failure.
+func OutcomeOf(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *CircuitOpenError
+	var te *StepTimeoutError
+	switch {
+	case errors.As(err, &co):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
+}

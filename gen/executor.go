@@ -87,19 +87,12 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	}
 	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
 	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
-	breakers := false
-	for _, pg := range pipes {
-		for _, lp := range pg.leaves {
-			breakers = breakers || lp.breaker
-		}
-	}
-	for _, src := range helperSources(usage, breakers) {
+	for _, src := range helperSources(usage) {
 		f.Add(src)
 	}
-	monitoring, outcomes := false, false
+	monitoring := false
 	for _, pg := range pipes {
 		monitoring = monitoring || pg.monitoring()
-		outcomes = outcomes || pg.telemetry() || pg.adaptive()
 	}
 	f.Add(countersSource(monitoring))
 	if monitoring {
@@ -107,24 +100,6 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
-	}
-	if outcomes {
-		f.Comment("flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.")
-		f.Add(c(`func flujogenOutcome(err error) {} {
-	if err == nil {
-		return {}
-	}
-	var co *{}
-	var te *{}
-	switch {
-	case {}(err, &co):
-		return {}
-	case {}(err, &te):
-		return {}
-	}
-	return {}
-}`, qr("Outcome"), qr("OutcomeSuccess"), qf("CircuitOpenError"), qf("StepTimeoutError"), jen.Qual("errors", "As"), qr("OutcomeRejected"),
-			jen.Qual("errors", "As"), qr("OutcomeTimeout"), qr("OutcomeFailure")))
 	}
 	caches, jsonKeys := false, false
 	for _, pg := range pipes {
@@ -349,25 +324,13 @@ func (pg *pipelineGen) coarseResolution() time.Duration {
 }
 
 // helperSources returns the file-level helpers.
-func helperSources(usage, breakers bool) []jen.Code {
+func helperSources(usage bool) []jen.Code {
 	var out []jen.Code
 	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
 		c(`func flujogenIsUsageLimit(err error) bool {
 	var u *{}
 	return {}(err, &u)
 }`, qf("UsageLimitExceededError"), jen.Qual("errors", "As")))
-	if breakers {
-		out = append(out, jen.Comment("flujogenBreakerState maps a breaker state to its stats state."),
-			c(`func flujogenBreakerState(s {}) {} {
-	switch s {
-	case {}:
-		return {}
-	case {}:
-		return {}
-	}
-	return {}
-}`, qr("BreakerState"), qr("StatsBreakerState"), qr("BreakerOpen"), qr("StatsBreakerOpen"), qr("BreakerHalfOpen"), qr("StatsBreakerHalfOpen"), qr("StatsBreakerClosed")))
-	}
 	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error."),
 		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string, live func(string, {}) bool) (*{}, error) {
 	next, err := cfg.Import(data, format)

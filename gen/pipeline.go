@@ -508,7 +508,7 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 		body = append(body, c("e."+monName(lp)+".Record(lat, res.Success)"))
 	}
 	if pg.outcomes() {
-		body = append(body, c("outcome := {}\nif err != nil { outcome = flujogenOutcome(err) }", qr("OutcomeSuccess")))
+		body = append(body, c("outcome := {}\nif err != nil { outcome = {}(err) }", qr("OutcomeSuccess"), qf("OutcomeOf")))
 	}
 	if pg.adaptive() {
 		body = append(body, c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected")))

@@ -310,7 +310,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 				c("st.CircuitBreaker.Failures += bc.Failures"),
 				c("st.CircuitBreaker.Rejections += bc.Rejections"),
 				c("st.CircuitBreaker.Opens += bc.Opens"),
-				c("st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))"),
+				c("st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())"),
 				c("s.Steps["+name+"] = st"),
 			))
 		}

@@ -520,6 +520,17 @@ const (
 	StatsBreakerOpen
 )
 
+// StatsState returns the state as a Stats snapshot shows it.
+func (s BreakerState) StatsState() StatsBreakerState {
+	switch s {
+	case BreakerOpen:
+		return StatsBreakerOpen
+	case BreakerHalfOpen:
+		return StatsBreakerHalfOpen
+	}
+	return StatsBreakerClosed
+}
+
 // String returns the state's name.
 func (b StatsBreakerState) String() string {
 	if n, ok := b.name(); ok {

@@ -46,17 +46,6 @@ func flujogenIsUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flujogenBreakerState maps a breaker state to its stats state.
-func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
-}
-
 // flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
 func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
@@ -140,22 +129,6 @@ func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapsh
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
-// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
-func flujogenOutcome(err error) runtime.Outcome {
-	if err == nil {
-		return runtime.OutcomeSuccess
-	}
-	var co *flujo.CircuitOpenError
-	var te *flujo.StepTimeoutError
-	switch {
-	case errors.As(err, &co):
-		return runtime.OutcomeRejected
-	case errors.As(err, &te):
-		return runtime.OutcomeTimeout
-	}
-	return runtime.OutcomeFailure
 }
 
 // flujogenCoarseClock is a clock read every resolution by its own
@@ -442,7 +415,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["parse"] = st
 	}
 	e.cnt4.add(s.Steps, "draft")
@@ -453,7 +426,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["draft"] = st
 	}
 	e.cnt6.add(s.Steps, "normalise-pass")
@@ -464,7 +437,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["normalise-pass"] = st
 	}
 	e.cnt7.add(s.Steps, "quarantine")
@@ -475,7 +448,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["quarantine"] = st
 	}
 	e.cnt9.add(s.Steps, "fields")
@@ -486,7 +459,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fields"] = st
 	}
 	e.cnt11.add(s.Steps, "country-code")
@@ -497,7 +470,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["country-code"] = st
 	}
 	e.cnt12.add(s.Steps, "lookup-country")
@@ -525,7 +498,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lookup-country"] = st
 	}
 	e.cnt13.add(s.Steps, "summarise")
@@ -536,7 +509,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["summarise"] = st
 	}
 	{
@@ -845,7 +818,7 @@ func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "parse", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1138,7 +1111,7 @@ func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1337,7 +1310,7 @@ func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, 
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "normalise-pass", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1445,7 +1418,7 @@ func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, 
 	e.mon7.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "quarantine", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1673,7 +1646,7 @@ func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, 
 	e.mon9.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fields", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1843,7 +1816,7 @@ func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error,
 	e.mon11.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "country-code", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1965,7 +1938,7 @@ func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error,
 	e.mon12.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lookup-country", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -2073,7 +2046,7 @@ func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error,
 	e.mon13.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "summarise", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}

@@ -39,17 +39,6 @@ func flujogenIsUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flujogenBreakerState maps a breaker state to its stats state.
-func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
-}
-
 // flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
 func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
@@ -133,22 +122,6 @@ func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapsh
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
-// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
-func flujogenOutcome(err error) runtime.Outcome {
-	if err == nil {
-		return runtime.OutcomeSuccess
-	}
-	var co *flujo.CircuitOpenError
-	var te *flujo.StepTimeoutError
-	switch {
-	case errors.As(err, &co):
-		return runtime.OutcomeRejected
-	case errors.As(err, &te):
-		return runtime.OutcomeTimeout
-	}
-	return runtime.OutcomeFailure
 }
 
 // flujogenCoarseClock is a clock read every resolution by its own
@@ -385,7 +358,7 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["greet"] = st
 	}
 	{
@@ -620,7 +593,7 @@ func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "greet", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -839,7 +812,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lookup"] = st
 	}
 	{
@@ -1074,7 +1047,7 @@ func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lookup", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1258,7 +1231,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["plain"] = st
 	}
 	{
@@ -1460,7 +1433,7 @@ func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, b
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "plain", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1679,7 +1652,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["search"] = st
 	}
 	{
@@ -1914,7 +1887,7 @@ func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "search", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}

@@ -37,17 +37,6 @@ func flujogenIsUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flujogenBreakerState maps a breaker state to its stats state.
-func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
-}
-
 // flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
 func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
@@ -279,7 +268,7 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["inc"] = st
 	}
 	for _, st := range s.Steps {

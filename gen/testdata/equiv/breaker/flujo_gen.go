@@ -62,17 +62,6 @@ func flujogenIsUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flujogenBreakerState maps a breaker state to its stats state.
-func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
-}
-
 // flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
 func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
@@ -234,22 +223,6 @@ func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapsh
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
-// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
-func flujogenOutcome(err error) runtime.Outcome {
-	if err == nil {
-		return runtime.OutcomeSuccess
-	}
-	var co *flujo.CircuitOpenError
-	var te *flujo.StepTimeoutError
-	switch {
-	case errors.As(err, &co):
-		return runtime.OutcomeRejected
-	case errors.As(err, &te):
-		return runtime.OutcomeTimeout
-	}
-	return runtime.OutcomeFailure
 }
 
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -418,7 +391,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -634,7 +607,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -826,7 +799,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -1027,7 +1000,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1219,7 +1192,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -1420,7 +1393,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1605,7 +1578,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -1801,7 +1774,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1986,7 +1959,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -2188,7 +2161,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -2373,7 +2346,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -2569,7 +2542,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -2754,7 +2727,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -3020,7 +2993,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -3205,7 +3178,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -3471,7 +3444,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -3656,7 +3629,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -3922,7 +3895,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -4114,7 +4087,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -4315,7 +4288,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -4560,7 +4533,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -4571,7 +4544,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -4582,7 +4555,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -4593,7 +4566,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -5032,7 +5005,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5150,7 +5123,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5268,7 +5241,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5386,7 +5359,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5631,7 +5604,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -5642,7 +5615,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -5653,7 +5626,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -5664,7 +5637,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -6103,7 +6076,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6221,7 +6194,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6339,7 +6312,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6457,7 +6430,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6702,7 +6675,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -6713,7 +6686,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -6724,7 +6697,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -6735,7 +6708,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -7166,7 +7139,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7284,7 +7257,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7402,7 +7375,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7520,7 +7493,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7712,7 +7685,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -7919,7 +7892,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8111,7 +8084,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -8318,7 +8291,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8528,7 +8501,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
 	e.cnt3.add(s.Steps, "second")
@@ -8539,7 +8512,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
 	e.cnt4.add(s.Steps, "third")
@@ -8550,7 +8523,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["third"] = st
 	}
 	{
@@ -8819,7 +8792,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8994,7 +8967,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9107,7 +9080,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9304,7 +9277,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -9616,7 +9589,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9808,7 +9781,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -10065,7 +10038,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -10257,7 +10230,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panic"] = st
 	}
 	{
@@ -10458,7 +10431,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -10666,7 +10639,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
 	e.cnt2.add(s.Steps, "echo")
@@ -10677,7 +10650,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -11028,7 +11001,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -11141,7 +11114,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -11354,7 +11327,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	e.cnt2.add(s.Steps, "fail")
@@ -11365,7 +11338,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -11709,7 +11682,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -11816,7 +11789,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12031,7 +12004,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	e.cnt2.add(s.Steps, "fail")
@@ -12042,7 +12015,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -12395,7 +12368,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12502,7 +12475,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12724,7 +12697,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
 	e.cnt3.add(s.Steps, "right")
@@ -12735,7 +12708,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
 	e.cnt4.add(s.Steps, "after")
@@ -12746,7 +12719,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["after"] = st
 	}
 	{
@@ -13161,7 +13134,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13274,7 +13247,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13387,7 +13360,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13588,7 +13561,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
 	e.cnt2.add(s.Steps, "upper")
@@ -13599,7 +13572,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
 	{
@@ -13868,7 +13841,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13981,7 +13954,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14191,7 +14164,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
 	e.cnt2.add(s.Steps, "upper")
@@ -14202,7 +14175,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
 	e.cnt3.add(s.Steps, "other")
@@ -14213,7 +14186,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["other"] = st
 	}
 	{
@@ -14480,7 +14453,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14593,7 +14566,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14706,7 +14679,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14916,7 +14889,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
 	e.cnt2.add(s.Steps, "s2")
@@ -14927,7 +14900,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
 	e.cnt3.add(s.Steps, "s3")
@@ -14938,7 +14911,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s3"] = st
 	}
 	{
@@ -15227,7 +15200,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15340,7 +15313,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15453,7 +15426,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15659,7 +15632,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["logflake"] = st
 	}
 	{
@@ -15866,7 +15839,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -16064,7 +16037,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
 	{
@@ -16271,7 +16244,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -16502,7 +16475,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["draft"] = st
 	}
 	{
@@ -16714,7 +16687,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -16915,7 +16888,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	e.cnt1.add(s.Steps, "failtoo")
@@ -16926,7 +16899,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["failtoo"] = st
 	}
 	{
@@ -17160,7 +17133,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17273,7 +17246,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17474,7 +17447,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	e.cnt1.add(s.Steps, "rescue")
@@ -17485,7 +17458,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["rescue"] = st
 	}
 	{
@@ -17719,7 +17692,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17832,7 +17805,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}

@@ -64,17 +64,6 @@ func flujogenIsUsageLimit(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flujogenBreakerState maps a breaker state to its stats state.
-func flujogenBreakerState(s runtime.BreakerState) runtime.StatsBreakerState {
-	switch s {
-	case runtime.BreakerOpen:
-		return runtime.StatsBreakerOpen
-	case runtime.BreakerHalfOpen:
-		return runtime.StatsBreakerHalfOpen
-	}
-	return runtime.StatsBreakerClosed
-}
-
 // flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
 func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
 	next, err := cfg.Import(data, format)
@@ -236,22 +225,6 @@ func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapsh
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
-// flujogenOutcome classifies how a step execution ended, for telemetry and the limiter.
-func flujogenOutcome(err error) runtime.Outcome {
-	if err == nil {
-		return runtime.OutcomeSuccess
-	}
-	var co *flujo.CircuitOpenError
-	var te *flujo.StepTimeoutError
-	switch {
-	case errors.As(err, &co):
-		return runtime.OutcomeRejected
-	case errors.As(err, &te):
-		return runtime.OutcomeTimeout
-	}
-	return runtime.OutcomeFailure
 }
 
 // flujogenCoarseClock is a clock read every resolution by its own
@@ -472,7 +445,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -688,7 +661,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -881,7 +854,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -1082,7 +1055,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1275,7 +1248,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -1476,7 +1449,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -1699,7 +1672,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -1933,7 +1906,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -2156,7 +2129,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -2396,7 +2369,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -2619,7 +2592,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
 	{
@@ -2853,7 +2826,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -3039,7 +3012,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -3305,7 +3278,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -3491,7 +3464,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -3757,7 +3730,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -3943,7 +3916,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["add"] = st
 	}
 	{
@@ -4209,7 +4182,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -4402,7 +4375,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -4603,7 +4576,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -4849,7 +4822,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -4860,7 +4833,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -4871,7 +4844,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -4882,7 +4855,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -5321,7 +5294,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5439,7 +5412,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5557,7 +5530,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5675,7 +5648,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -5921,7 +5894,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -5932,7 +5905,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -5943,7 +5916,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -5954,7 +5927,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -6393,7 +6366,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6511,7 +6484,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6629,7 +6602,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6747,7 +6720,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -6993,7 +6966,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
 	e.cnt3.add(s.Steps, "b")
@@ -7004,7 +6977,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
 	e.cnt4.add(s.Steps, "a2")
@@ -7015,7 +6988,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
 	e.cnt5.add(s.Steps, "echo")
@@ -7026,7 +6999,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -7457,7 +7430,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7575,7 +7548,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7693,7 +7666,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -7811,7 +7784,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8004,7 +7977,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -8211,7 +8184,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8404,7 +8377,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -8611,7 +8584,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -8822,7 +8795,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
 	e.cnt3.add(s.Steps, "second")
@@ -8833,7 +8806,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
 	e.cnt4.add(s.Steps, "third")
@@ -8844,7 +8817,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["third"] = st
 	}
 	{
@@ -9113,7 +9086,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9288,7 +9261,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9401,7 +9374,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -9599,7 +9572,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -9911,7 +9884,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -10104,7 +10077,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["flaky"] = st
 	}
 	{
@@ -10361,7 +10334,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -10554,7 +10527,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panic"] = st
 	}
 	{
@@ -10755,7 +10728,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -10964,7 +10937,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
 	e.cnt2.add(s.Steps, "echo")
@@ -10975,7 +10948,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	{
@@ -11326,7 +11299,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -11439,7 +11412,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -11653,7 +11626,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	e.cnt2.add(s.Steps, "fail")
@@ -11664,7 +11637,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -12008,7 +11981,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12115,7 +12088,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12331,7 +12304,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
 	e.cnt2.add(s.Steps, "fail")
@@ -12342,7 +12315,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	{
@@ -12695,7 +12668,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -12802,7 +12775,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13025,7 +12998,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
 	e.cnt3.add(s.Steps, "right")
@@ -13036,7 +13009,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
 	e.cnt4.add(s.Steps, "after")
@@ -13047,7 +13020,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["after"] = st
 	}
 	{
@@ -13462,7 +13435,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13575,7 +13548,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13688,7 +13661,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -13890,7 +13863,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
 	e.cnt2.add(s.Steps, "upper")
@@ -13901,7 +13874,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
 	{
@@ -14170,7 +14143,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14283,7 +14256,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14494,7 +14467,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
 	e.cnt2.add(s.Steps, "upper")
@@ -14505,7 +14478,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
 	e.cnt3.add(s.Steps, "other")
@@ -14516,7 +14489,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["other"] = st
 	}
 	{
@@ -14783,7 +14756,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -14896,7 +14869,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15009,7 +14982,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15220,7 +15193,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
 	e.cnt2.add(s.Steps, "s2")
@@ -15231,7 +15204,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
 	e.cnt3.add(s.Steps, "s3")
@@ -15242,7 +15215,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s3"] = st
 	}
 	{
@@ -15531,7 +15504,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15644,7 +15617,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15757,7 +15730,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -15964,7 +15937,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["logflake"] = st
 	}
 	{
@@ -16171,7 +16144,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -16370,7 +16343,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
 	{
@@ -16577,7 +16550,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -16809,7 +16782,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["draft"] = st
 	}
 	{
@@ -17021,7 +16994,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17223,7 +17196,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	e.cnt1.add(s.Steps, "failtoo")
@@ -17234,7 +17207,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["failtoo"] = st
 	}
 	{
@@ -17468,7 +17441,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17581,7 +17554,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -17783,7 +17756,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
 	e.cnt1.add(s.Steps, "rescue")
@@ -17794,7 +17767,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.Failures += bc.Failures
 		st.CircuitBreaker.Rejections += bc.Rejections
 		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, flujogenBreakerState(bc.State))
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["rescue"] = st
 	}
 	{
@@ -18028,7 +18001,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
@@ -18141,7 +18114,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujogenOutcome(err)
+		outcome = flujo.OutcomeOf(err)
 	}
 	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
