@@ -31,6 +31,7 @@ type ExecutorCore struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    bool // guarded by mu; set by Close, refuses ImportConfig
 
 	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
 	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
@@ -53,8 +54,12 @@ func WithClock(clock runtime.Clock) CoreOption {
 }
 
 // WithLogger sets the logger for the executor's own events (configuration
-// changes, breaker transitions). The default discards them.
+// changes, breaker transitions). The default, and WithLogger(nil), discard
+// them.
 func WithLogger(l *slog.Logger) CoreOption {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
 	return func(c *ExecutorCore) { c.logger = l }
 }
 
@@ -77,9 +82,7 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 		return nil, err
 	}
 	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler), sleep: sleepCtx}
-	for _, o := range opts {
-		o(c)
-	}
+	applyCoreOptions(c, opts)
 	if c.clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
@@ -95,6 +98,16 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 		return nil, err
 	}
 	return c, nil
+}
+
+// applyCoreOptions applies opts to c; nil options are skipped, so callers
+// may build option lists conditionally.
+func applyCoreOptions(c *ExecutorCore, opts []CoreOption) {
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
@@ -113,10 +126,14 @@ func (c *ExecutorCore) ExportConfig(format string) ([]byte, error) {
 // finish with the old one. A rejected document changes nothing. Every field
 // takes effect without a restart; components whose settings changed start
 // afresh (a new breaker threshold resets the breakers, a new cache size
-// empties the cache), the others keep their state.
+// empties the cache), the others keep their state. After Close it returns
+// ErrClosed and changes nothing.
 func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
 	old := c.eng.Load()
 	cfg, err := old.cfg.Import(data, format)
 	if err != nil {
@@ -142,6 +159,10 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 // ctx is done.
 func (c *ExecutorCore) Close(ctx context.Context) error {
 	idle := c.track.Close()
+	// From here on ImportConfig builds no components that Close would miss.
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	if err := c.stopTuner(ctx); err != nil {
 		return fmt.Errorf("flujo: close: %w", err)
 	}
@@ -175,6 +196,17 @@ type execOptions struct {
 // new zero S, returned in PipelineResult.FinalState.
 func WithState(ptr any) ExecOption {
 	return func(o *execOptions) { o.state = ptr }
+}
+
+// execOptionsOf applies opts, skipping nil ones.
+func execOptionsOf(opts []ExecOption) execOptions {
+	var o execOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
 }
 
 // WithUsageLimits bounds the run's usage.
@@ -221,10 +253,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if node == nil {
 		return nil, errors.New("flujo: Execute: node is nil")
 	}
-	var o execOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := execOptionsOf(opts)
 	eng := c.eng.Load()
 	b := node.base()
 	if !b.accept(input) {

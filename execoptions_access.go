@@ -13,10 +13,7 @@ import (
 // ExecOptionsOf applies opts and returns the run's state (WithState) and
 // usage limits (WithUsageLimits); nil for those not given.
 func ExecOptionsOf(opts []ExecOption) (state any, limits *UsageLimits) {
-	var o execOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := execOptionsOf(opts)
 	return o.state, o.limits
 }
 
@@ -39,8 +36,6 @@ type CoreSettings struct {
 // ExecutorCore's defaults for those not given.
 func CoreOptionsOf(opts []CoreOption) CoreSettings {
 	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(c)
-	}
+	applyCoreOptions(c, opts)
 	return CoreSettings{Clock: c.clock, Logger: c.logger, Sink: c.sinkOrDefault(), Sampler: c.sampler}
 }

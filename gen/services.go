@@ -357,10 +357,11 @@ func (pg *pipelineGen) stats() []jen.Code {
 func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	X := pg.X
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
-	f.Commentf("ImportConfig lays data over the configuration in force and applies the run-time fields that %s applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.", X)
+	f.Commentf("ImportConfig lays data over the configuration in force and applies the run-time fields that %s applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.", X)
 	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(
 		c("e.mu.Lock()"),
 		c("defer e.mu.Unlock()"),
+		c("if e.track.Closed() { return {} }", jen.Qual(flujoPath, "ErrClosed")),
 		c("cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "+strq(X)+", e.live)"),
 		c("if cfg == nil { return err }"),
 		c("aerr := e.applyLive(*cfg)"),

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/schema"
 	"github.com/flujo/flujo/templates"
 )
 
@@ -56,7 +57,13 @@ func runExplain(c *cli, asJSON bool, patterns []string) int {
 		}
 		return exitOK
 	}
-	out, err := templates.Explain(explainData(m))
+	configs := newConfigFinder()
+	out, err := templates.Explain(explainData(m, func(dir string) *schema.Config {
+		if cfg, err := configs.find(dir); err == nil && cfg != nil {
+			return cfg
+		}
+		return schema.Default() // the analysis already reported a broken flujo.json
+	}))
 	if err != nil {
 		return c.errorf(cmd, "%v", err)
 	}
@@ -115,16 +122,17 @@ func shortType(key string) string {
 	return b.String()
 }
 
-func explainData(m *analysis.Model) templates.ExplainData {
+func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) templates.ExplainData {
 	var d templates.ExplainData
 	for _, p := range m.Packages {
 		ep := templates.ExplainPackage{Path: p.Path, Dir: p.Dir}
+		cfg := configFor(p.Dir)
 		for _, pl := range p.Pipelines {
 			xp := templates.ExplainPipeline{
 				Var: pl.Var, Name: pl.Name, Pos: pl.Pos,
 				In: shortType(pl.In.Type), Out: shortType(pl.Out.Type),
 				Steps: pl.Steps, UsedBy: pl.UsedBy,
-				Root: explainNode(m, pl.Root, ""),
+				Root: explainNode(m, cfg, pl.Root, ""),
 			}
 			if pl.State != nil {
 				xp.State = "*" + shortType(pl.State.Type)
@@ -134,6 +142,14 @@ func explainData(m *analysis.Model) templates.ExplainData {
 		d.Packages = append(d.Packages, ep)
 	}
 	return d
+}
+
+// configSource names where a configuration came from.
+func configSource(cfg *schema.Config) string {
+	if cfg.Path == "" {
+		return "the default configuration (no flujo.json)"
+	}
+	return cfg.Path
 }
 
 // funcName renders a function reference as Go code names it.
@@ -161,7 +177,7 @@ func funcName(f analysis.FuncRef) string {
 	return name
 }
 
-func explainNode(m *analysis.Model, n *analysis.Node, label string) templates.ExplainNode {
+func explainNode(m *analysis.Model, cfg *schema.Config, n *analysis.Node, label string) templates.ExplainNode {
 	x := templates.ExplainNode{
 		Label: label, Kind: string(n.Kind), Name: n.Name, Pos: n.Pos, Var: n.Var,
 		In: shortType(n.In.Type), Out: shortType(n.Out.Type),
@@ -172,7 +188,7 @@ func explainNode(m *analysis.Model, n *analysis.Node, label string) templates.Ex
 	add := func(format string, args ...any) { x.Details = append(x.Details, fmt.Sprintf(format, args...)) }
 	switch {
 	case n.Step != nil:
-		explainLeaf(m, n, add)
+		explainLeaf(m, cfg, n, add)
 	case n.Parallel != nil:
 		p := n.Parallel
 		add("join: %s%s", funcName(p.Join), strings.TrimPrefix(shortType(p.Join.Signature), "func"))
@@ -211,18 +227,18 @@ func explainNode(m *analysis.Model, n *analysis.Node, label string) templates.Ex
 		case n.Loop != nil || n.Map != nil:
 			l = "body"
 		}
-		x.Children = append(x.Children, explainNode(m, c, l))
+		x.Children = append(x.Children, explainNode(m, cfg, c, l))
 	}
 	if n.Options.Default != nil {
-		x.Children = append(x.Children, explainNode(m, n.Options.Default, "default"))
+		x.Children = append(x.Children, explainNode(m, cfg, n.Options.Default, "default"))
 	}
 	if n.Options.Fallback != nil {
-		x.Children = append(x.Children, explainNode(m, n.Options.Fallback, "fallback"))
+		x.Children = append(x.Children, explainNode(m, cfg, n.Options.Fallback, "fallback"))
 	}
 	return x
 }
 
-func explainLeaf(m *analysis.Model, n *analysis.Node, add func(string, ...any)) {
+func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add func(string, ...any)) {
 	s := n.Step
 	add("calls %s%s", funcName(s.Func), strings.TrimPrefix(shortType(s.Func.Signature), "func"))
 	o := n.Options
@@ -234,22 +250,35 @@ func explainLeaf(m *analysis.Model, n *analysis.Node, add func(string, ...any)) 
 		}
 		add("validators: %s", strings.Join(names, ", "))
 	}
+	declared, ttl := o.Cache, time.Duration(cfg.Optimization.CacheTTLSeconds)*time.Second
+	if o.CacheTTL > 0 {
+		ttl = o.CacheTTL
+	}
+	if ov := n.Override; ov != nil {
+		if ov.Cache != nil {
+			declared = *ov.Cache
+		}
+		if ov.CacheTTLSeconds != nil {
+			ttl = time.Duration(*ov.CacheTTLSeconds) * time.Second
+		}
+	}
 	switch {
 	case !s.Cacheable:
 		add("cache: not possible: %s", s.CacheReason)
-	case o.Cache:
-		ttl := "the configured TTL"
-		if o.CacheTTL > 0 {
-			ttl = o.CacheTTL.String()
-		}
+	case declared && !cfg.Optimization.EnableCacheOptimization:
+		// The executors cache nothing then: say so, or the reader
+		// believes the step is cached.
+		add("cache: off: requested, but enable_cache_optimization is false in %s", configSource(cfg))
+	case declared:
 		add("cache: on, for %s; key: fingerprint and hash of the input", ttl)
 	default:
 		add("cache: off (possible)")
 	}
-	if o.Cache && s.Hash != nil && s.Hash.Hashable {
+	on := declared && cfg.Optimization.EnableCacheOptimization
+	if on && s.Hash != nil && s.Hash.Hashable {
 		add("input hash: %s", explainHash(s.Hash))
 	}
-	if o.Cache && s.Cacheable && s.Copy != nil {
+	if on && s.Cacheable && s.Copy != nil {
 		switch {
 		case o.ImmutableOutput:
 			add("cache hits: the stored value itself (ImmutableOutput)")

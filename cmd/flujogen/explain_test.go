@@ -29,11 +29,15 @@ func reportModule(t *testing.T) string {
 	}
 	src := filepath.Join(root, "internal", "analysis", "testdata")
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("flujo-report-testdata-%x", sha256.Sum256([]byte(root))))
-	// A step override, shown by explain next to the step it changes, and
-	// a package without pipelines.
+	// A step override, shown by explain next to the step it changes, a
+	// package without pipelines and one whose Cache() the configuration
+	// turns off.
 	extra := map[string][]byte{
-		filepath.Join("ok", "triage", "flujo.json"): []byte(`{"steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`),
+		filepath.Join("ok", "triage", "flujo.json"): []byte(`{"optimization": {"enable_cache_optimization": true}, "steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`),
 		filepath.Join("plain", "plain.go"):          []byte("package plain\n\nvar X = 1\n"),
+		filepath.Join("cacheoff", "cacheoff.go"): []byte("package cacheoff\n\nimport (\n\t\"context\"\n\n\t\"github.com/flujo/flujo\"\n)\n\n" +
+			"func Double(_ context.Context, n int) (int, error) { return 2 * n, nil }\n\n" +
+			"var P = flujo.Pipeline(\"p\", flujo.Step(\"double\", Double, flujo.Cache()))\n"),
 	}
 	files := map[string][]byte{}
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
@@ -183,6 +187,18 @@ func TestReports(t *testing.T) {
 		root := m.Packages[0].Pipelines[0].Root
 		if ov := root.Children[0].Override; ov == nil || ov.Retries == nil || *ov.Retries != 4 {
 			t.Errorf("the flujo.json override of triage.classify is missing: %+v", ov)
+		}
+	})
+	t.Run("cache off by config", func(t *testing.T) {
+		// Cache() with enable_cache_optimization false (the default) caches
+		// nothing in either engine; explain must not call the cache on.
+		code, stdout, stderr := runMain("explain", "./cacheoff")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		want := "cache: off: requested, but enable_cache_optimization is false in the default configuration (no flujo.json)"
+		if !strings.Contains(stdout, want) || strings.Contains(stdout, "cache: on") || strings.Contains(stdout, "input hash") {
+			t.Errorf("explain of a Cache() step with caching off by config:\n%s\nwant a line %q", stdout, want)
 		}
 	})
 	t.Run("no pipelines", func(t *testing.T) {

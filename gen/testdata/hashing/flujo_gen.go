@@ -402,10 +402,13 @@ func (e *GreeterExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that GreeterExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GreeterExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *GreeterExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GreeterExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -856,10 +859,13 @@ func (e *LookerExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LookerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LookerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LookerExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LookerExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -1274,10 +1280,13 @@ func (e *PlainExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PlainExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PlainExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PlainExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PlainExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -1696,10 +1705,13 @@ func (e *SearcherExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that SearcherExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that SearcherExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *SearcherExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "SearcherExecutor", e.live)
 	if cfg == nil {
 		return err

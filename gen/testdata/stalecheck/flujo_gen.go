@@ -343,10 +343,13 @@ func (e *DoublerExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that DoublerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that DoublerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *DoublerExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "DoublerExecutor", e.live)
 	if cfg == nil {
 		return err

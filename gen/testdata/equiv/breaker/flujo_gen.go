@@ -434,10 +434,13 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BackoffLongExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -842,10 +845,13 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFailExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -1235,10 +1241,13 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerFlakyExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -1621,10 +1630,13 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -2002,10 +2014,13 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsSharedExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -2389,10 +2404,13 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsTTLExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -2770,10 +2788,13 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForeverExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -3221,10 +3242,13 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountForever2Executor", e.live)
 	if cfg == nil {
 		return err
@@ -3672,10 +3696,13 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CountTo3Executor", e.live)
 	if cfg == nil {
 		return err
@@ -4130,10 +4157,13 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailOnceExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -4620,10 +4650,13 @@ func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanKeepFirstExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -5691,10 +5724,13 @@ func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanMergeUpdateExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -6762,10 +6798,13 @@ func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanNoMergeExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -7728,10 +7767,13 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyDefaultExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -8127,10 +8169,13 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FlakyRetries3Executor", e.live)
 	if cfg == nil {
 		return err
@@ -8566,10 +8611,13 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HistoryExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -9320,10 +9368,13 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapEchoExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -9824,10 +9875,13 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFlakyInOrderExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -10273,10 +10327,13 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicsExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -10704,10 +10761,13 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelBlocksExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -11392,10 +11452,13 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelIgnoreExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -12069,10 +12132,13 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelPropagateExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -12773,10 +12839,13 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ParallelSpendExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -13615,10 +13684,13 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteNoDefaultExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -14229,10 +14301,13 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "RouteWithDefaultExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -14954,10 +15029,13 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "Spend3Executor", e.live)
 	if cfg == nil {
 		return err
@@ -15675,10 +15753,13 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "StateRetryExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -16080,10 +16161,13 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TimesOutExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -16518,10 +16602,13 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "ValidatedExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -16942,10 +17029,13 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFailedFallbackExecutor", e.live)
 	if cfg == nil {
 		return err
@@ -17501,10 +17591,13 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
 	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "WithFallbackExecutor", e.live)
 	if cfg == nil {
 		return err
