@@ -277,14 +277,15 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	pg.emitImportConfig(f)
 
 	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
-	closeBody := []jen.Code{}
+	// As the ExecutorCore does: the gate closes first, so no run starts
+	// while the tuner stops; the tuner stops before the runs are waited
+	// for, so it changes nothing while the executor drains.
+	closeBody := []jen.Code{c("idle := e.track.Close()")}
 	if pg.autotune() {
-		// As the ExecutorCore does: the tuner stops before the runs are
-		// waited for, so it changes nothing while the executor drains.
 		closeBody = append(closeBody, c("if err := e.tuner.Close(ctx); err != nil { return {}(\"flujo: close: %w\", err) }", jen.Qual("fmt", "Errorf")))
 	}
 	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(append(closeBody,
-		c("select {\ncase <-e.track.Close():\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
+		c("select {\ncase <-idle:\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
 	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
 	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
 
@@ -361,7 +362,7 @@ func helperSources(usage bool) []jen.Code {
 	if err != nil {
 		return nil, err
 	}
-	return &applied, {}("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, {}(fixed, ", "))
+	return &applied, {}("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, {}(fixed, ", "))
 }`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
 			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
 	if usage {

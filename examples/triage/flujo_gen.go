@@ -78,7 +78,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -618,8 +618,9 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TriageExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():

@@ -68,7 +68,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -383,8 +383,9 @@ func (e *DoublerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *DoublerExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():

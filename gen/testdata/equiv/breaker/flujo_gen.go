@@ -92,7 +92,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -474,8 +474,9 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -885,8 +886,9 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1281,8 +1283,9 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1670,8 +1673,9 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2054,8 +2058,9 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2444,8 +2449,9 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2828,8 +2834,9 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3282,8 +3289,9 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3736,8 +3744,9 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4197,8 +4206,9 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4698,8 +4708,9 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5772,8 +5783,9 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6846,8 +6858,9 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7807,8 +7820,9 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8209,8 +8223,9 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8651,8 +8666,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9408,8 +9424,9 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9915,8 +9932,9 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10367,8 +10385,9 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10809,8 +10828,9 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11500,8 +11520,9 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12180,8 +12201,9 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12887,8 +12909,9 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13724,8 +13747,9 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14341,8 +14365,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15069,8 +15094,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15793,8 +15819,9 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16201,8 +16228,9 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16642,8 +16670,9 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17069,8 +17098,9 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17631,8 +17661,9 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():

@@ -92,7 +92,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -472,8 +472,9 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -881,8 +882,9 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1275,8 +1277,9 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1662,8 +1665,9 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2044,8 +2048,9 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2432,8 +2437,9 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2814,8 +2820,9 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3266,8 +3273,9 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3718,8 +3726,9 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4177,8 +4186,9 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4676,8 +4686,9 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -5748,8 +5759,9 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6820,8 +6832,9 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7779,8 +7792,9 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8179,8 +8193,9 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8619,8 +8634,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9374,8 +9390,9 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9879,8 +9896,9 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10329,8 +10347,9 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10769,8 +10788,9 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11458,8 +11478,9 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12136,8 +12157,9 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12841,8 +12863,9 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13676,8 +13699,9 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14291,8 +14315,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15017,8 +15042,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15739,8 +15765,9 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16145,8 +16172,9 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16584,8 +16612,9 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17009,8 +17038,9 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17569,8 +17599,9 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():

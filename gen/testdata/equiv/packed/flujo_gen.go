@@ -94,7 +94,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	if err != nil {
 		return nil, err
 	}
-	return &applied, fmt.Errorf("flujo: %s: %s fixed when the executor was generated or built; run flujogen generate, or build a new executor, to change them (the other fields were applied)", executor, strings.Join(fixed, ", "))
+	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
 // flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
@@ -528,8 +528,9 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BackoffLongExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -940,8 +941,9 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFailExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1337,8 +1339,9 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -1777,8 +1780,9 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2237,8 +2241,9 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -2703,8 +2708,9 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3113,8 +3119,9 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForeverExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -3568,8 +3575,9 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountForever2Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4023,8 +4031,9 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *CountTo3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4485,8 +4494,9 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FailOnceExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -4987,8 +4997,9 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -6062,8 +6073,9 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -7137,8 +7149,9 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8099,8 +8112,9 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8502,8 +8516,9 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -8945,8 +8960,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *HistoryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -9703,8 +9719,9 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapEchoExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10211,8 +10228,9 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -10664,8 +10682,9 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PanicsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11107,8 +11126,9 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -11799,8 +11819,9 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -12480,8 +12501,9 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -13188,8 +13210,9 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14026,8 +14049,9 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -14644,8 +14668,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -15373,8 +15398,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *Spend3Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16098,8 +16124,9 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *StateRetryExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16507,8 +16534,9 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TimesOutExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -16949,8 +16977,9 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *ValidatedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17377,8 +17406,9 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
@@ -17940,8 +17970,9 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *WithFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
 	select {
-	case <-e.track.Close():
+	case <-idle:
 		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
 		return e.closeErr
 	case <-ctx.Done():
