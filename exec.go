@@ -260,7 +260,12 @@ func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, b
 		if m := r.eng.monitor; m != nil {
 			srt.monitor(m).Record(end-start, res.Success)
 		}
-		r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+		// A cache hit held no permit and took no step time: the adaptive
+		// limiter, which sizes concurrent step executions, does not hear
+		// of it.
+		if !res.CacheHit {
+			r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+		}
 	}
 	if t := r.eng.telemetry; t != nil {
 		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}

@@ -511,7 +511,13 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 		body = append(body, c("outcome := {}\nif err != nil { outcome = {}(err) }", qr("OutcomeSuccess"), qf("OutcomeOf")))
 	}
 	if pg.adaptive() {
-		body = append(body, c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected")))
+		observe := c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected"))
+		if lp.cache {
+			// As in the ExecutorCore: a hit held no permit and took no
+			// step time, so the adaptive limiter does not hear of it.
+			observe = jen.If(jen.Op("!").Id("res").Dot("CacheHit")).Block(observe)
+		}
+		body = append(body, observe)
 	}
 	if pg.telemetry() {
 		body = append(body, c("ev := {}{Step: "+strq(n.Name)+", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}", qr("Event")))
