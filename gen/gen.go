@@ -224,6 +224,9 @@ func (g *generator) importNames(f *jen.File) {
 	for _, p := range g.model.Packages {
 		names[p.Path] = p.Name
 	}
+	for path, name := range g.model.PackageNames {
+		names[path] = name
+	}
 	keys := make([]string, 0, len(g.model.Types))
 	for k := range g.model.Types {
 		keys = append(keys, k)

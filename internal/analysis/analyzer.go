@@ -167,7 +167,7 @@ func (a *analyzer) errorf(p position, format string, args ...any) {
 
 // run finds every pipeline declaration, checks it and builds the model.
 func (a *analyzer) run() *Model {
-	m := &Model{Packages: []*Package{}, Types: a.types.types}
+	m := &Model{Packages: []*Package{}, Types: a.types.types, PackageNames: a.types.pkgNames}
 	for _, p := range a.pkgs {
 		mp := &Package{
 			Path:      p.path,

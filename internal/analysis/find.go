@@ -650,6 +650,7 @@ func (a *analyzer) funcArg(p *pkgInfo, e ast.Expr, desc, role string) *funcArg {
 			case types.MethodExpr:
 				m := sel.Obj().(*types.Func)
 				f.obj = m
+				a.types.notePackage(m.Pkg())
 				recv := sel.Recv()
 				f.ref = FuncRef{
 					PkgPath:      pkgPathOf(m),
@@ -673,6 +674,7 @@ func (a *analyzer) funcArg(p *pkgInfo, e ast.Expr, desc, role string) *funcArg {
 	switch obj := p.info.Uses[id].(type) {
 	case *types.Func:
 		f.obj = obj
+		a.types.notePackage(obj.Pkg())
 		f.ref = FuncRef{PkgPath: pkgPathOf(obj), Name: obj.Name()}
 		return a.finishFunc(f, p, x)
 	case *types.Var:

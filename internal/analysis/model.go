@@ -27,6 +27,10 @@ type Model struct {
 	Packages []*Package `json:"packages"`
 	// Types describes every type the model refers to, by key.
 	Types map[string]*Type `json:"types"`
+	// PackageNames maps the import path of every package a type or a step
+	// function of the model comes from to its package name, which the last
+	// element of the path does not always tell.
+	PackageNames map[string]string `json:"packageNames"`
 }
 
 // Package is one loaded Go package.

@@ -7,9 +7,21 @@ import (
 // typeTable holds the structural descriptions of the model's types.
 type typeTable struct {
 	types map[string]*Type
+	// pkgNames names every package a described type or a referenced
+	// function comes from, by import path.
+	pkgNames map[string]string
 }
 
-func newTypeTable() *typeTable { return &typeTable{types: map[string]*Type{}} }
+func newTypeTable() *typeTable {
+	return &typeTable{types: map[string]*Type{}, pkgNames: map[string]string{}}
+}
+
+// notePackage records the name of p, which generated code may import.
+func (tt *typeTable) notePackage(p *types.Package) {
+	if p != nil {
+		tt.pkgNames[p.Path()] = p.Name()
+	}
+}
 
 // qualifyPath qualifies every package by its import path, so keys are
 // unique across packages.
@@ -66,6 +78,7 @@ func (tt *typeTable) describe(t types.Type, a *analyzer) string {
 		d.Name = obj.Name()
 		if obj.Pkg() != nil {
 			d.PkgPath = obj.Pkg().Path()
+			tt.notePackage(obj.Pkg())
 		}
 		if targs := n.TypeArgs(); targs != nil {
 			for i := range targs.Len() {
