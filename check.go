@@ -39,7 +39,7 @@ func Check(n Node) error {
 	if n == nil {
 		return &DeclarationError{Problems: []string{"node is nil"}}
 	}
-	c := &checker{root: n, names: map[string]bool{}, checkedChain: map[*nodeBase]bool{}, cut: map[*nodeBase]bool{}}
+	c := &checker{root: n, names: map[string]Node{}, checkedChain: map[*nodeBase]bool{}, cut: map[*nodeBase]bool{}}
 	c.visit(n)
 	if len(c.problems) == 0 {
 		return nil
@@ -50,7 +50,7 @@ func Check(n Node) error {
 type checker struct {
 	root     Node
 	problems []string
-	names    map[string]bool
+	names    map[string]Node // the first node of each name
 	// state is the first state type seen, stateStep the step that uses it.
 	state     reflect.Type
 	stateStep string
@@ -90,10 +90,11 @@ func (c *checker) visit(n Node) {
 	b := n.base()
 	if b.name == "" {
 		c.addf(n, "name is empty")
-	} else if c.names[b.name] {
-		c.problems = append(c.problems, fmt.Sprintf("%s: name %q is used by more than one node", describe(c.root), b.name))
+	} else if first, ok := c.names[b.name]; ok {
+		c.addf(n, "name %q is already used by %s; names must be unique within %s", b.name, describe(first), describe(c.root))
+	} else {
+		c.names[b.name] = n
 	}
-	c.names[b.name] = true
 	for _, p := range b.problems {
 		c.addf(n, "%s", p)
 	}

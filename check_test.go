@@ -75,7 +75,8 @@ func TestDeclarationErrors(t *testing.T) {
 		{"branch case types", func() Node {
 			return Branch("b", key, map[string]Node{"a": s("x"), "b": Step("str", toString)})
 		}, `case "b" (step "str") produces string, but step "x" produces flujo.ticket`},
-		{"duplicate names", func() Node { return Pipeline("p", s("x"), s("x")) }, `pipeline "p": name "x" is used by more than one node`},
+		{"duplicate names", func() Node { return Pipeline("p", s("x"), s("x")) }, `step "x": name "x" is already used by step "x"; names must be unique within pipeline "p"`},
+		{"step named like its pipeline", func() Node { return Pipeline("p", s("p")) }, `step "p": name "p" is already used by pipeline "p"; names must be unique within pipeline "p"`},
 		{"two state types", func() Node { return Pipeline("p", StepS("a", withA), StepS("b", withB)) }, `step "b": uses state flujo.stateB, but step "a" uses state flujo.stateA`},
 		{"Merge on a step", func() Node { return s("x", Merge(KeepFirst)) }, `step "x": Merge applies to a Parallel, not to a step`},
 		{"MaxLoops on a parallel", func() Node { return Parallel("p", func(ticket) ticket { return ticket{} }, s("x")).With(MaxLoops(3)) }, "MaxLoops applies to a Loop, not to a parallel"},

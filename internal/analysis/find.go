@@ -620,7 +620,7 @@ func (a *analyzer) funcArg(p *pkgInfo, e ast.Expr, desc, role string) *funcArg {
 		a.errorf(f.pos, "%s: the %s %s", desc, role, fmt.Sprintf(format, args...))
 		return f
 	}
-	fix := "; generated code calls it directly, so pass a named function or a method expression such as (*T).Method"
+	fix := "; generated code calls it directly, so pass a package-level function (declare one that makes this call) or a method expression such as T.Method, whose receiver is the first parameter"
 	// A conversion to a named function type keeps the function.
 	if call, ok := x.(*ast.CallExpr); ok && len(call.Args) == 1 {
 		if ftv := p.info.Types[call.Fun]; ftv.IsType() {
