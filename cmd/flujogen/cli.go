@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/flujo/flujo/runtime"
@@ -112,6 +113,20 @@ func (c *cli) run(cmd command, args []string) int {
 		}
 		return c.usageError(cmd, "%v", err)
 	}
+	// The flag package stops at the first argument; a flag after it would
+	// otherwise be taken for a package pattern or a file name.
+	if rest := fs.Args(); !slices.Contains(args[:len(args)-len(rest)], "--") {
+		for i, a := range rest {
+			if len(a) > 1 && a[0] == '-' {
+				name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				if fs.Lookup(name) == nil {
+					return c.usageError(cmd, "flag provided but not defined: %s", a)
+				}
+				fixed := strings.Join(append(slices.Clone(rest[i:]), rest[:i]...), " ")
+				return c.usageError(cmd, "flag %s comes after an argument; put flags first: flujogen %s %s", a, cmd.name, fixed)
+			}
+		}
+	}
 	return run(c, fs.Args())
 }
 
@@ -134,6 +149,10 @@ func (c *cli) help(args []string) int {
 		c.usage(c.stdout)
 		return exitOK
 	case 1:
+		if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
+			c.usage(c.stdout)
+			return exitOK
+		}
 		cmd, ok := lookupCommand(args[0])
 		if !ok {
 			fmt.Fprintf(c.stderr, "flujogen help: unknown command %q\nRun 'flujogen help' for usage.\n", args[0])
@@ -148,13 +167,13 @@ func (c *cli) help(args []string) int {
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprintf(w, "flujogen checks flujo.json configuration files and writes what flujo needs.\n\n")
+	fmt.Fprintf(w, "flujogen generates type-specialized executors of flujo pipelines and checks\nflujo.json configuration files.\n\n")
 	fmt.Fprintf(w, "Usage:\n\n  flujogen COMMAND [ARGUMENTS]\n\nCommands:\n\n")
 	for _, cmd := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintf(w, "  %-10s %s\n", "help", "show help for a command")
-	fmt.Fprintf(w, "\nExit status: 0 done, 1 invalid input, 2 usage error.\n")
+	fmt.Fprintf(w, "\nExit status: 0 done, 1 invalid input, 2 usage error; check exits 1 when\ngenerated files are out of date and 2 on any error.\n")
 	fmt.Fprintf(w, "Run 'flujogen help COMMAND' for the details of a command.\n")
 }
 
