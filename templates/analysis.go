@@ -16,6 +16,9 @@ type ExplainData struct {
 type ExplainPackage struct {
 	Path, Dir string
 	Pipelines []ExplainPipeline
+	// Skipped are "position: reason" notes on package-level nodes that
+	// get no generated executor.
+	Skipped []string
 }
 
 // ExplainPipeline is one pipeline variable.

@@ -126,6 +126,9 @@ func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) t
 	var d templates.ExplainData
 	for _, p := range m.Packages {
 		ep := templates.ExplainPackage{Path: p.Path, Dir: p.Dir}
+		for _, sk := range p.Skipped {
+			ep.Skipped = append(ep.Skipped, sk.Pos+": "+sk.Reason)
+		}
 		cfg := configFor(p.Dir)
 		for _, pl := range p.Pipelines {
 			xp := templates.ExplainPipeline{

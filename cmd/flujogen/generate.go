@@ -57,6 +57,7 @@ type plan struct {
 	files   []genwrite.File
 	orphans []string
 	empty   []string // packages without pipelines
+	notes   []string // package-level nodes that get no executor
 }
 
 // makePlan loads, analyses and generates everything in memory.
@@ -71,6 +72,9 @@ func makePlan(wd string, patterns []string, load modelLoader) (*plan, error) {
 	var dirs []string
 	var errs []error
 	for _, pkg := range m.Packages {
+		for _, sk := range pkg.Skipped {
+			p.notes = append(p.notes, sk.Pos+": "+sk.Reason)
+		}
 		cfg, err := configs.find(pkg.Dir)
 		if err != nil {
 			errs = append(errs, err)
@@ -116,6 +120,9 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		fmt.Fprintln(c.stderr, err)
 		fmt.Fprintf(c.stderr, "flujogen generate: nothing written\n")
 		return exitInvalid
+	}
+	for _, n := range p.notes {
+		fmt.Fprintf(c.stderr, "flujogen generate: note: %s\n", n)
 	}
 	// Packages without pipelines among others that have some are normal
 	// (./... patterns); they are worth a word only when none has any.

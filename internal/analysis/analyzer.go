@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -187,6 +188,9 @@ func (a *analyzer) run() *Model {
 		var decls []*varDecl
 		for _, v := range p.order {
 			if !a.isNodeDecl(p, v.init) {
+				if a.isNodeVar(p, v) {
+					mp.Skipped = append(mp.Skipped, Skipped{Var: v.name.Name, Pos: a.pos(v.name.Pos()).String(), Reason: a.skipReason(p, v)})
+				}
 				continue
 			}
 			root := a.varNode(v, v.name)
@@ -216,6 +220,35 @@ func (a *analyzer) isNodeDecl(p *pkgInfo, e ast.Expr) bool {
 	}
 	fn, _ := a.callee(p, call.Fun)
 	return fn.isNode() || fn == dslWith
+}
+
+// isNodeVar reports whether the package-level variable v has the DSL's
+// Node type.
+func (a *analyzer) isNodeVar(p *pkgInfo, v *varDecl) bool {
+	obj := p.info.Defs[v.name]
+	if obj == nil {
+		return false
+	}
+	named, ok := types.Unalias(obj.Type()).(*types.Named)
+	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == FlujoPath && named.Obj().Name() == "Node"
+}
+
+// skipReason says why the Node variable v gets no executor of its own.
+func (a *analyzer) skipReason(p *pkgInfo, v *varDecl) string {
+	var id *ast.Ident
+	switch x := ast.Unparen(v.init).(type) {
+	case *ast.Ident:
+		id = x
+	case *ast.SelectorExpr:
+		id = x.Sel
+	}
+	if id != nil {
+		if _, ok := p.info.Uses[id].(*types.Var); ok {
+			return fmt.Sprintf("%s is another name for %s: it gets no executor of its own; use the executor of %s", v.name.Name, types.ExprString(v.init), types.ExprString(v.init))
+		}
+	}
+	return fmt.Sprintf("%s is a flujo.Node made by %s at run time, which flujogen cannot follow: it gets no generated executor and runs on the ExecutorCore only; declare it with the DSL (var %s = flujo.Pipeline(...)) to generate one",
+		v.name.Name, types.ExprString(v.init), v.name.Name)
 }
 
 // usedBy fills Pipeline.UsedBy from the references between declarations.

@@ -51,6 +51,20 @@ type Package struct {
 	// Pipelines are the package-level variables initialised with a DSL
 	// call, in source order.
 	Pipelines []*Pipeline `json:"pipelines"`
+	// Skipped are the package-level variables of type flujo.Node that are
+	// not DSL declarations (a node built by a function at run time, for
+	// example): they get no generated executor and run on the
+	// ExecutorCore only.
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// Skipped is a package-level node the generator cannot follow.
+type Skipped struct {
+	// Var is the variable's name; Pos its position.
+	Var string `json:"var"`
+	Pos string `json:"pos"`
+	// Reason says why it gets no executor and how to get one.
+	Reason string `json:"reason"`
 }
 
 // Pipeline is a package-level variable whose value is a declared node. Every
