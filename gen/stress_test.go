@@ -224,6 +224,15 @@ func TestStressConcurrentCancel(t *testing.T) {
 						if stressKind(errs[0]) == "ctx" || stressKind(errs[1]) == "ctx" {
 							continue
 						}
+						if stressKind(errs[0]) == "timeout" || stressKind(errs[1]) == "timeout" {
+							// A step that sleeps past its timeout races the
+							// timer: when the scheduler runs the waiting
+							// select late, the result and the deadline are
+							// both ready and either may win, in both
+							// engines. Only the IDs checked above are
+							// certain.
+							continue
+						}
 						g, c := stressOutcomeOf(res[0], errs[0]), stressOutcomeOf(res[1], errs[1])
 						if !g.Success && !c.Success {
 							// Two faults racing (a failure, a timeout, the
