@@ -44,12 +44,13 @@ import (
 // What remains is a holder that keeps the context past the run without
 // having looked at it once during the run, for example a step that starts a
 // goroutine with its context and returns before that goroutine runs, or
-// that keeps a context.WithValue derived from it. If the scope is reused by
-// a later run before that holder first looks, the holder sees that later
-// run's cancellation and values until the later run ends. That is the one
-// rule pooling adds for step functions run inside a Parallel or a Map: work
-// that outlives the call must look at the context (check Err, read its
-// values, or derive a context from it) before the step returns.
+// that keeps a context.WithValue derived from it. If the scope were reused
+// by a later run before that holder first looked, the holder would see that
+// later run's cancellation and values. Generated executors therefore use a
+// ScopePool only for a Parallel or Map whose steps provably never touch
+// their context (flujogen checks each step function's body); any other
+// gets a fresh context.WithCancel per run. Code that hands scopes to
+// functions it has not checked must make the same choice.
 //
 // The zero CancelScope is not usable: get scopes from a ScopePool.
 type CancelScope struct {
