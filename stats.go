@@ -95,12 +95,21 @@ type runCounters struct {
 	runs, failures atomic.Uint64
 	slow           atomic.Uint64
 	totalNs, maxNs atomic.Int64
+	// latency holds the measured run latencies, for the total's
+	// percentiles: the monitor's own total merges step executions, which
+	// are not runs.
+	latency runtime.Histogram
 }
 
 func (rc *runCounters) record(res *PipelineResult, slowNs int64) {
 	rc.runs.Add(1)
 	lat := int64(res.Latency)
 	rc.totalNs.Add(lat)
+	if lat != 0 {
+		// As in generated executors, which measure no latency when
+		// neither monitoring nor telemetry needs it.
+		rc.latency.Record(lat)
+	}
 	if lat > rc.maxNs.Load() {
 		rc.maxNs.Store(lat)
 	}
@@ -145,7 +154,7 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	if t := eng.telemetry; t != nil {
 		tc := t.Counters()
 		s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped,
-			SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: t.BatchSize(), FlushIntervalSeconds: t.FlushInterval().Seconds()}
+			SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: t.BatchSize(), FlushIntervalSeconds: t.FlushInterval().Seconds()}
 	}
 	c.steps.Range(func(_, v any) bool {
 		sr := v.(*stepRuntime)
@@ -180,7 +189,8 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		fillPercentiles(&s.Execution, snap.Total)
+		hs := c.runs.latency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = nsToMs(int64(hs.P50)), nsToMs(int64(hs.P95)), nsToMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {

@@ -68,6 +68,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 		jen.Id("slowNs").Qual("sync/atomic", "Int64").Comment("slow_execution_threshold_ms"),
 		jen.Line(),
 	}
+	if pg.monitoring() {
+		fields = append(fields, jen.Id("runLatency").Add(qr("Histogram")).Comment("measured run latencies, for the total's percentiles"))
+	}
 	if pg.g.cfg.Optimization.EnableOptimizedErrorHandling {
 		fields = append(fields, jen.Id("classifier").Op("*").Add(qr("ErrorClassifier")))
 	}
@@ -276,7 +279,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 	}
 	if pg.telemetry() {
 		b = append(b, c("tc := e.telemetry.Counters()"),
-			c("s.Telemetry = {}{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}", qr("StatsTelemetry")))
+			c("s.Telemetry = {}{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}", qr("StatsTelemetry")))
 	}
 	for _, lp := range pg.leaves {
 		name := strq(lp.n.Name)
@@ -319,7 +322,8 @@ func (pg *pipelineGen) stats() []jen.Code {
 		b = append(b, jen.Block(
 			c("snap := e.monitor.Snapshot()"),
 			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenHistogramCounts(&st, ms)\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
-			c("flujogenPercentiles(&s.Execution, snap.Total)"),
+			c("hs := e.runLatency.Snapshot()"),
+			c("s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))"),
 			c("s.Execution.Regression = snap.Total.Regressed"),
 		))
 	}

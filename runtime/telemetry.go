@@ -150,6 +150,9 @@ type TelemetryCounters struct {
 	SinkErrors uint64 `json:"sink_errors"`
 	// SinkPanics counts Export calls that panicked.
 	SinkPanics uint64 `json:"sink_panics"`
+	// Batches counts Export calls, whether the Sink accepted the batch or
+	// not; a batch abandoned by Close without reaching the Sink is not one.
+	Batches uint64 `json:"batches"`
 }
 
 // telemetryClosedBit is set in the enqueue position by Close. Producers load
@@ -199,6 +202,7 @@ type Telemetry struct {
 	exported      atomic.Uint64
 	sinkErrors    atomic.Uint64
 	sinkPanics    atomic.Uint64
+	batches       atomic.Uint64
 
 	batchSize     atomic.Int64
 	flushInterval atomic.Int64
@@ -352,6 +356,7 @@ func (t *Telemetry) Counters() TelemetryCounters {
 		Exported:   t.exported.Load(),
 		SinkErrors: t.sinkErrors.Load(),
 		SinkPanics: t.sinkPanics.Load(),
+		Batches:    t.batches.Load(),
 	}
 	dropSink := t.droppedSink.Load()
 	full, closed := t.droppedFull.Load(), t.droppedClosed.Load()
@@ -592,6 +597,7 @@ func (t *Telemetry) export(batch []Event) (err error) {
 		t.droppedSink.Add(n)
 		return context.Canceled
 	}
+	t.batches.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
 			t.sinkPanics.Add(1)

@@ -166,6 +166,10 @@ func TestTelemetryExportsFullBatchesWithoutTimer(t *testing.T) {
 	if total != 23 || sizes[len(sizes)-1] != 3 {
 		t.Fatalf("after Close: batch sizes %v (total %d), want the 3 left over in a last batch", sizes, total)
 	}
+	// Batches counts the Export calls, as Stats reports them.
+	if got := tel.Counters().Batches; got != uint64(len(sizes)) {
+		t.Fatalf("Counters().Batches = %d, the sink received %d batches", got, len(sizes))
+	}
 }
 
 func TestTelemetryExportsPartialBatchOnInterval(t *testing.T) {
@@ -639,7 +643,7 @@ func ExampleTelemetry() {
 	// Output:
 	// classify success 3ms
 	// route success 3ms
-	// {Recorded:2 Exported:2 Dropped:0 SinkErrors:0 SinkPanics:0}
+	// {Recorded:2 Exported:2 Dropped:0 SinkErrors:0 SinkPanics:0 Batches:1}
 }
 
 // telemetryBenchBuffer is the ring size of BenchmarkObservedStep. It is a

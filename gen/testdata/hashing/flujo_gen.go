@@ -179,6 +179,7 @@ type GreeterExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -332,7 +333,7 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "greet")
 	{
 		cs := e.cache0.Stats()
@@ -370,7 +371,8 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -495,6 +497,7 @@ func (e *GreeterExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -639,6 +642,7 @@ type LookerExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -792,7 +796,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "lookup")
 	{
 		cs := e.cache0.Stats()
@@ -830,7 +834,8 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -955,6 +960,7 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1099,6 +1105,7 @@ type PlainExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1234,7 +1241,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "plain")
 	{
 		bc := e.brk0.Counters()
@@ -1255,7 +1262,8 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1361,6 +1369,7 @@ func (e *PlainExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1489,6 +1498,7 @@ type SearcherExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -1642,7 +1652,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "search")
 	{
 		cs := e.cache0.Stats()
@@ -1680,7 +1690,8 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1805,6 +1816,7 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

@@ -137,6 +137,7 @@ type DoublerExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -280,7 +281,7 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "double")
 	{
 		bc := e.brk1.Counters()
@@ -312,7 +313,8 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -418,6 +420,7 @@ func (e *DoublerExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

@@ -268,6 +268,7 @@ type LoudConflictExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -459,7 +460,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
@@ -513,7 +514,8 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -638,6 +640,7 @@ func (e *LoudConflictExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1315,6 +1318,7 @@ type LoudIgnoreExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1506,7 +1510,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
@@ -1560,7 +1564,8 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1685,6 +1690,7 @@ func (e *LoudIgnoreExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2353,6 +2359,7 @@ type LoudKeepFirstExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -2544,7 +2551,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
@@ -2598,7 +2605,8 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2723,6 +2731,7 @@ func (e *LoudKeepFirstExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3400,6 +3409,7 @@ type LoudMapExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -3561,7 +3571,7 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lm")
 	{
 		cs := e.cache1.Stats()
@@ -3599,7 +3609,8 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3724,6 +3735,7 @@ func (e *LoudMapExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3970,6 +3982,7 @@ type LoudNoMergeExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4161,7 +4174,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
@@ -4215,7 +4228,8 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4340,6 +4354,7 @@ func (e *LoudNoMergeExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5011,6 +5026,7 @@ type LoudSeqExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -5217,7 +5233,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "seed")
 	{
 		bc := e.brk1.Counters()
@@ -5288,7 +5304,8 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5425,6 +5442,7 @@ func (e *LoudSeqExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6158,6 +6176,7 @@ type LoudUpdateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -6349,7 +6368,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
@@ -6403,7 +6422,8 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6528,6 +6548,7 @@ func (e *LoudUpdateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7205,6 +7226,7 @@ type MapFanExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -7369,7 +7391,7 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "qc")
 	{
 		bc := e.brk2.Counters()
@@ -7401,7 +7423,8 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7526,6 +7549,7 @@ func (e *MapFanExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7992,6 +8016,7 @@ type QuietConflictExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8179,7 +8204,7 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -8222,7 +8247,8 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8347,6 +8373,7 @@ func (e *QuietConflictExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8847,6 +8874,7 @@ type QuietIgnoreExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9034,7 +9062,7 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -9077,7 +9105,8 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9202,6 +9231,7 @@ func (e *QuietIgnoreExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9693,6 +9723,7 @@ type QuietKeepFirstExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9880,7 +9911,7 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -9923,7 +9954,8 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10048,6 +10080,7 @@ func (e *QuietKeepFirstExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10548,6 +10581,7 @@ type QuietMapExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10696,7 +10730,7 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qm")
 	{
 		bc := e.brk1.Counters()
@@ -10717,7 +10751,8 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10823,6 +10858,7 @@ func (e *QuietMapExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11055,6 +11091,7 @@ type QuietNoMergeExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11242,7 +11279,7 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -11285,7 +11322,8 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11410,6 +11448,7 @@ func (e *QuietNoMergeExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11904,6 +11943,7 @@ type QuietSeqExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -12115,7 +12155,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "seed")
 	{
 		bc := e.brk1.Counters()
@@ -12186,7 +12226,8 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12323,6 +12364,7 @@ func (e *QuietSeqExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -13019,6 +13061,7 @@ type QuietTimeoutExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13197,7 +13240,7 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -13229,7 +13272,8 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13354,6 +13398,7 @@ func (e *QuietTimeoutExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -13765,6 +13810,7 @@ type QuietUpdateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13952,7 +13998,7 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
@@ -13995,7 +14041,8 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14120,6 +14167,7 @@ func (e *QuietUpdateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

@@ -239,6 +239,7 @@ type BackoffLongExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -380,7 +381,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -401,7 +402,8 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -507,6 +509,7 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -649,6 +652,7 @@ type BreakerFailExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -790,7 +794,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -811,7 +815,8 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -917,6 +922,7 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1044,6 +1050,7 @@ type BreakerFlakyExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1185,7 +1192,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -1206,7 +1213,8 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1312,6 +1320,7 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1439,6 +1448,7 @@ type CachedTagsExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1573,7 +1583,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
@@ -1594,7 +1604,8 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1700,6 +1711,7 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1822,6 +1834,7 @@ type CachedTagsSharedExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1956,7 +1969,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
@@ -1977,7 +1990,8 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2083,6 +2097,7 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2211,6 +2226,7 @@ type CachedTagsTTLExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -2345,7 +2361,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
@@ -2366,7 +2382,8 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2472,6 +2489,7 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2594,6 +2612,7 @@ type CountForeverExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -2728,7 +2747,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -2749,7 +2768,8 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2855,6 +2875,7 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3047,6 +3068,7 @@ type CountForever2Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3181,7 +3203,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -3202,7 +3224,8 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3308,6 +3331,7 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3500,6 +3524,7 @@ type CountTo3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3634,7 +3659,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -3655,7 +3680,8 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3761,6 +3787,7 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3953,6 +3980,7 @@ type FailOnceExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4094,7 +4122,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -4115,7 +4143,8 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4221,6 +4250,7 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4348,6 +4378,7 @@ type FanKeepFirstExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4542,7 +4573,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -4596,7 +4627,8 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4721,6 +4753,7 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5421,6 +5454,7 @@ type FanMergeUpdateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -5615,7 +5649,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -5669,7 +5703,8 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5794,6 +5829,7 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6494,6 +6530,7 @@ type FanNoMergeExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -6688,7 +6725,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -6742,7 +6779,8 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6867,6 +6905,7 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7559,6 +7598,7 @@ type FlakyDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -7700,7 +7740,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -7721,7 +7761,8 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7827,6 +7868,7 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7960,6 +8002,7 @@ type FlakyRetries3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8101,7 +8144,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -8122,7 +8165,8 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8228,6 +8272,7 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8361,6 +8406,7 @@ type HistoryExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8520,7 +8566,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
@@ -8563,7 +8609,8 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8669,6 +8716,7 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9152,6 +9200,7 @@ type MapEchoExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9298,7 +9347,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -9319,7 +9368,8 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9425,6 +9475,7 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9663,6 +9714,7 @@ type MapFlakyInOrderExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9804,7 +9856,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
@@ -9825,7 +9877,8 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9931,6 +9984,7 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10114,6 +10168,7 @@ type PanicsExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10255,7 +10310,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
@@ -10276,7 +10331,8 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10382,6 +10438,7 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10509,6 +10566,7 @@ type ParallelBlocksExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10666,7 +10724,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
@@ -10698,7 +10756,8 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10823,6 +10882,7 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11194,6 +11254,7 @@ type ParallelIgnoreExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11356,7 +11417,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -11388,7 +11449,8 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11513,6 +11575,7 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11871,6 +11934,7 @@ type ParallelPropagateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -12035,7 +12099,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -12067,7 +12131,8 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12192,6 +12257,7 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -12559,6 +12625,7 @@ type ParallelSpendExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -12730,7 +12797,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
@@ -12773,7 +12840,8 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12898,6 +12966,7 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -13446,6 +13515,7 @@ type RouteNoDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13596,7 +13666,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
@@ -13628,7 +13698,8 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13734,6 +13805,7 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -14042,6 +14114,7 @@ type RouteWithDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -14201,7 +14274,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
@@ -14244,7 +14317,8 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14350,6 +14424,7 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -14769,6 +14844,7 @@ type Spend3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -14928,7 +15004,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
@@ -14971,7 +15047,8 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -15077,6 +15154,7 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15518,6 +15596,7 @@ type StateRetryExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -15673,7 +15752,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
@@ -15694,7 +15773,8 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -15800,6 +15880,7 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15939,6 +16020,7 @@ type TimesOutExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16080,7 +16162,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
@@ -16101,7 +16183,8 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16207,6 +16290,7 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16379,6 +16463,7 @@ type ValidatedExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16520,7 +16605,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
@@ -16541,7 +16626,8 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16647,6 +16733,7 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16785,6 +16872,7 @@ type WithFailedFallbackExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16935,7 +17023,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -16967,7 +17055,8 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -17073,6 +17162,7 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -17346,6 +17436,7 @@ type WithFallbackExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -17496,7 +17587,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -17528,7 +17619,8 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -17634,6 +17726,7 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

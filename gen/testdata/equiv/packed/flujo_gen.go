@@ -292,6 +292,7 @@ type BackoffLongExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -436,7 +437,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -457,7 +458,8 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -563,6 +565,7 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -705,6 +708,7 @@ type BreakerFailExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -849,7 +853,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -870,7 +874,8 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -976,6 +981,7 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1103,6 +1109,7 @@ type BreakerFlakyExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1247,7 +1254,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -1268,7 +1275,8 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1374,6 +1382,7 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1501,6 +1510,7 @@ type CachedTagsExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -1658,7 +1668,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
@@ -1696,7 +1706,8 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1824,6 +1835,7 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1964,6 +1976,7 @@ type CachedTagsSharedExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -2121,7 +2134,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
@@ -2159,7 +2172,8 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2287,6 +2301,7 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2433,6 +2448,7 @@ type CachedTagsTTLExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -2590,7 +2606,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
 	{
 		cs := e.cache0.Stats()
@@ -2628,7 +2644,8 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2756,6 +2773,7 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2896,6 +2914,7 @@ type CountForeverExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3033,7 +3052,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -3054,7 +3073,8 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3160,6 +3180,7 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3352,6 +3373,7 @@ type CountForever2Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3489,7 +3511,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -3510,7 +3532,8 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3616,6 +3639,7 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3808,6 +3832,7 @@ type CountTo3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3945,7 +3970,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
@@ -3966,7 +3991,8 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4072,6 +4098,7 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4264,6 +4291,7 @@ type FailOnceExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4408,7 +4436,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -4429,7 +4457,8 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4535,6 +4564,7 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4662,6 +4692,7 @@ type FanKeepFirstExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4859,7 +4890,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -4913,7 +4944,8 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5038,6 +5070,7 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5738,6 +5771,7 @@ type FanMergeUpdateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -5935,7 +5969,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -5989,7 +6023,8 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6114,6 +6149,7 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6814,6 +6850,7 @@ type FanNoMergeExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -7011,7 +7048,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
@@ -7065,7 +7102,8 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7190,6 +7228,7 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7882,6 +7921,7 @@ type FlakyDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8026,7 +8066,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -8047,7 +8087,8 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8153,6 +8194,7 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8286,6 +8328,7 @@ type FlakyRetries3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8430,7 +8473,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
@@ -8451,7 +8494,8 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8557,6 +8601,7 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8690,6 +8735,7 @@ type HistoryExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8852,7 +8898,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
@@ -8895,7 +8941,8 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9001,6 +9048,7 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9484,6 +9532,7 @@ type MapEchoExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9633,7 +9682,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -9654,7 +9703,8 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9760,6 +9810,7 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9998,6 +10049,7 @@ type MapFlakyInOrderExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10142,7 +10194,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
@@ -10163,7 +10215,8 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10269,6 +10322,7 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10452,6 +10506,7 @@ type PanicsExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10596,7 +10651,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
@@ -10617,7 +10672,8 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10723,6 +10779,7 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10850,6 +10907,7 @@ type ParallelBlocksExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11010,7 +11068,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
@@ -11042,7 +11100,8 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11167,6 +11226,7 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11538,6 +11598,7 @@ type ParallelIgnoreExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11703,7 +11764,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -11735,7 +11796,8 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11860,6 +11922,7 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -12218,6 +12281,7 @@ type ParallelPropagateExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -12385,7 +12449,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
@@ -12417,7 +12481,8 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12542,6 +12607,7 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -12909,6 +12975,7 @@ type ParallelSpendExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13083,7 +13150,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt2.add(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
@@ -13126,7 +13193,8 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13251,6 +13319,7 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -13799,6 +13868,7 @@ type RouteNoDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13952,7 +14022,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
@@ -13984,7 +14054,8 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14090,6 +14161,7 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -14398,6 +14470,7 @@ type RouteWithDefaultExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -14560,7 +14633,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
@@ -14603,7 +14676,8 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14709,6 +14783,7 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15128,6 +15203,7 @@ type Spend3Executor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -15290,7 +15366,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
@@ -15333,7 +15409,8 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -15439,6 +15516,7 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15880,6 +15958,7 @@ type StateRetryExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16038,7 +16117,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
@@ -16059,7 +16138,8 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16165,6 +16245,7 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16304,6 +16385,7 @@ type TimesOutExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16448,7 +16530,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
@@ -16469,7 +16551,8 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16575,6 +16658,7 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16747,6 +16831,7 @@ type ValidatedExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16891,7 +16976,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
@@ -16912,7 +16997,8 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -17018,6 +17104,7 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -17156,6 +17243,7 @@ type WithFailedFallbackExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -17309,7 +17397,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -17341,7 +17429,8 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -17447,6 +17536,7 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -17720,6 +17810,7 @@ type WithFallbackExecutor struct {
 	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
 
+	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -17873,7 +17964,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
@@ -17905,7 +17996,8 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		flujogenPercentiles(&s.Execution, snap.Total)
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -18011,6 +18103,7 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
+		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
