@@ -290,12 +290,14 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
 
 	f.Comment("record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
-	runLatency := ""
+	// With monitoring on, the run latency histogram (for the total's
+	// percentiles) also holds the total and the maximum.
+	latency := "e.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }"
 	if pg.monitoring() {
-		runLatency = "\ne.runLatency.Record(ns)"
+		latency = "e.runLatency.Record(ns)"
 	}
 	f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
-		c("if ns != 0 {\ne.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }\nif ns > e.slowNs.Load() { e.slow.Add(1) }"+runLatency+"\n}"),
+		c("if ns != 0 {\n"+latency+"\nif ns > e.slowNs.Load() { e.slow.Add(1) }\n}"),
 		c("if !ok { e.failures.Add(1) }"),
 	)
 

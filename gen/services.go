@@ -64,13 +64,14 @@ func (pg *pipelineGen) fields() []jen.Code {
 		jen.Line(),
 		jen.Comment("Run counters."),
 		jen.Id("failures, slow").Qual("sync/atomic", "Uint64"),
-		jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"),
 		jen.Id("slowNs").Qual("sync/atomic", "Int64").Comment("slow_execution_threshold_ms"),
-		jen.Line(),
 	}
 	if pg.monitoring() {
-		fields = append(fields, jen.Id("runLatency").Add(qr("Histogram")).Comment("measured run latencies, for the total's percentiles"))
+		fields = append(fields, jen.Id("runLatency").Add(qr("Histogram")).Comment("measured run latencies: total, maximum and the total's percentiles"))
+	} else {
+		fields = append(fields, jen.Id("totalNs, maxNs").Qual("sync/atomic", "Int64"))
 	}
+	fields = append(fields, jen.Line())
 	if pg.g.cfg.Optimization.EnableOptimizedErrorHandling {
 		fields = append(fields, jen.Id("classifier").Op("*").Add(qr("ErrorClassifier")))
 	}
@@ -118,6 +119,16 @@ func (pg *pipelineGen) fields() []jen.Code {
 		}
 	}
 	return fields
+}
+
+// runTotals sets the stats' run count, total and maximum latency and slow
+// count: the latencies from the run latency histogram with monitoring on,
+// else from the two counters kept instead.
+func (pg *pipelineGen) runTotals() jen.Code {
+	if pg.monitoring() {
+		return c("{\nhs := e.runLatency.Snapshot()\ns.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}\n}", qr("StatsExecution"))
+	}
+	return c("s.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution"))
 }
 
 // constructor returns the body of NewXExecutor.
@@ -261,7 +272,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 		c("cfg := *e.cfg.Load()"),
 		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
 		c("s.Memory.UsageMB = {}()", qf("HeapMB")),
-		c("s.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution")),
+		pg.runTotals(),
 	}
 	if pg.limiter() {
 		b = append(b, c("l := e.limiter"),

@@ -176,10 +176,9 @@ type GreeterExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -321,7 +320,10 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -490,14 +492,10 @@ func (e *GreeterExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *GreeterExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -639,10 +637,9 @@ type LookerExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -784,7 +781,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -953,14 +953,10 @@ func (e *LookerExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *LookerExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1102,10 +1098,9 @@ type PlainExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1229,7 +1224,10 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1362,14 +1360,10 @@ func (e *PlainExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PlainExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1495,10 +1489,9 @@ type SearcherExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -1640,7 +1633,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1809,14 +1805,10 @@ func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *SearcherExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

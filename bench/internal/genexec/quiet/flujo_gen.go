@@ -132,8 +132,8 @@ type OneExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	totalNs, maxNs atomic.Int64
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter

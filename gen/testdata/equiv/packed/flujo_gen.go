@@ -289,10 +289,9 @@ type BackoffLongExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -425,7 +424,10 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -558,14 +560,10 @@ func (e *BackoffLongExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -705,10 +703,9 @@ type BreakerFailExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -841,7 +838,10 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -974,14 +974,10 @@ func (e *BreakerFailExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1106,10 +1102,9 @@ type BreakerFlakyExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -1242,7 +1237,10 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1375,14 +1373,10 @@ func (e *BreakerFlakyExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1507,10 +1501,9 @@ type CachedTagsExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -1656,7 +1649,10 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1828,14 +1824,10 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -1973,10 +1965,9 @@ type CachedTagsSharedExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -2122,7 +2113,10 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2294,14 +2288,10 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2445,10 +2435,9 @@ type CachedTagsTTLExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency   runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
@@ -2594,7 +2583,10 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -2766,14 +2758,10 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -2911,10 +2899,9 @@ type CountForeverExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3040,7 +3027,10 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3173,14 +3163,10 @@ func (e *CountForeverExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3370,10 +3356,9 @@ type CountForever2Executor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3499,7 +3484,10 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -3632,14 +3620,10 @@ func (e *CountForever2Executor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountForever2Executor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -3829,10 +3813,9 @@ type CountTo3Executor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -3958,7 +3941,10 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4091,14 +4077,10 @@ func (e *CountTo3Executor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *CountTo3Executor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4288,10 +4270,9 @@ type FailOnceExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4424,7 +4405,10 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -4557,14 +4541,10 @@ func (e *FailOnceExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -4689,10 +4669,9 @@ type FanKeepFirstExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -4878,7 +4857,10 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -5063,14 +5045,10 @@ func (e *FanKeepFirstExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -5768,10 +5746,9 @@ type FanMergeUpdateExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -5957,7 +5934,10 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -6142,14 +6122,10 @@ func (e *FanMergeUpdateExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -6847,10 +6823,9 @@ type FanNoMergeExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -7036,7 +7011,10 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -7221,14 +7199,10 @@ func (e *FanNoMergeExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -7918,10 +7892,9 @@ type FlakyDefaultExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8054,7 +8027,10 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8187,14 +8163,10 @@ func (e *FlakyDefaultExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8325,10 +8297,9 @@ type FlakyRetries3Executor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8461,7 +8432,10 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -8594,14 +8568,10 @@ func (e *FlakyRetries3Executor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -8732,10 +8702,9 @@ type HistoryExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -8886,7 +8855,10 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9041,14 +9013,10 @@ func (e *HistoryExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *HistoryExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -9529,10 +9497,9 @@ type MapEchoExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -9670,7 +9637,10 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -9803,14 +9773,10 @@ func (e *MapEchoExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10046,10 +10012,9 @@ type MapFlakyInOrderExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10182,7 +10147,10 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10315,14 +10283,10 @@ func (e *MapFlakyInOrderExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10503,10 +10467,9 @@ type PanicsExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -10639,7 +10602,10 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -10772,14 +10738,10 @@ func (e *PanicsExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *PanicsExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -10904,10 +10866,9 @@ type ParallelBlocksExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11056,7 +11017,10 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11219,14 +11183,10 @@ func (e *ParallelBlocksExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -11595,10 +11555,9 @@ type ParallelIgnoreExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -11752,7 +11711,10 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -11915,14 +11877,10 @@ func (e *ParallelIgnoreExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -12278,10 +12236,9 @@ type ParallelPropagateExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -12437,7 +12394,10 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -12600,14 +12560,10 @@ func (e *ParallelPropagateExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -12972,10 +12928,9 @@ type ParallelSpendExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -13138,7 +13093,10 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -13312,14 +13270,10 @@ func (e *ParallelSpendExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -13865,10 +13819,9 @@ type RouteNoDefaultExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -14010,7 +13963,10 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14154,14 +14110,10 @@ func (e *RouteNoDefaultExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -14467,10 +14419,9 @@ type RouteWithDefaultExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -14621,7 +14572,10 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -14776,14 +14730,10 @@ func (e *RouteWithDefaultExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15200,10 +15150,9 @@ type Spend3Executor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -15354,7 +15303,10 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -15509,14 +15461,10 @@ func (e *Spend3Executor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *Spend3Executor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -15955,10 +15903,9 @@ type StateRetryExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16105,7 +16052,10 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16238,14 +16188,10 @@ func (e *StateRetryExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16382,10 +16328,9 @@ type TimesOutExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16518,7 +16463,10 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -16651,14 +16599,10 @@ func (e *TimesOutExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -16828,10 +16772,9 @@ type ValidatedExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -16964,7 +16907,10 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17097,14 +17043,10 @@ func (e *ValidatedExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -17240,10 +17182,9 @@ type WithFailedFallbackExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -17385,7 +17326,10 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -17529,14 +17473,10 @@ func (e *WithFailedFallbackExecutor) closeComponents(ctx context.Context) error 
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)
@@ -17807,10 +17747,9 @@ type WithFallbackExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
 
-	runLatency runtime.Histogram // measured run latencies, for the total's percentiles
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
@@ -17952,7 +17891,10 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -18096,14 +18038,10 @@ func (e *WithFallbackExecutor) closeComponents(ctx context.Context) error {
 // record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
 func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
+		e.runLatency.Record(ns)
 		if ns > e.slowNs.Load() {
 			e.slow.Add(1)
 		}
-		e.runLatency.Record(ns)
 	}
 	if !ok {
 		e.failures.Add(1)

@@ -175,8 +175,8 @@ type LookerExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	totalNs, maxNs atomic.Int64
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
@@ -603,8 +603,8 @@ type PlainExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	totalNs, maxNs atomic.Int64
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
@@ -963,8 +963,8 @@ type SearcherExecutor struct {
 
 	// Run counters.
 	failures, slow atomic.Uint64
-	totalNs, maxNs atomic.Int64
 	slowNs         atomic.Int64 // slow_execution_threshold_ms
+	totalNs, maxNs atomic.Int64
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
