@@ -288,6 +288,7 @@ type ResourceManager struct {
 	cpuOver   bool
 	reduced   bool
 	baseLimit int
+	lastSet   int // the limit this manager last set while reduced
 	sample    ResourceSample
 
 	snapMu sync.Mutex
@@ -544,7 +545,7 @@ func (m *ResourceManager) adjustLimit(level PressureLevel) int {
 	cur := m.limit.Limit()
 	if level == PressureNone {
 		if m.reduced {
-			m.reduced = false
+			m.reduced, m.lastSet = false, 0
 			m.limit.SetLimit(m.baseLimit)
 			m.logger.Info("concurrency limit restored", "limit", m.baseLimit)
 			return m.limit.Limit()
@@ -555,11 +556,21 @@ func (m *ResourceManager) adjustLimit(level PressureLevel) int {
 		m.reduced, m.baseLimit = true, cur
 	}
 	target := max(1, m.baseLimit*resourceLimitFactor[level]/4)
-	if cur > target {
+	switch {
+	case cur > target:
 		// Re-applied on every sample, so an adaptive limiter growing back
 		// under pressure is held down.
 		m.limit.SetLimit(target)
+		m.lastSet = target
 		m.logger.Info("concurrency limit lowered", "from", cur, "to", target, "pressure", level.String(), "cpu_overloaded", m.cpuOver)
+		return m.limit.Limit()
+	case cur < target && cur == m.lastSet:
+		// Pressure eased but not gone: the limit this manager lowered rises
+		// to the new level's. A limit someone else lowered further (the
+		// adaptive limiter) is theirs to raise.
+		m.limit.SetLimit(target)
+		m.lastSet = target
+		m.logger.Info("concurrency limit raised", "from", cur, "to", target, "pressure", level.String(), "cpu_overloaded", m.cpuOver)
 		return m.limit.Limit()
 	}
 	return cur

@@ -297,6 +297,54 @@ func TestResourceManagerCPU(t *testing.T) {
 	}
 }
 
+// TestResourceManagerRaisesLimitWhenPressureEases checks that the limit the
+// manager lowered under critical memory pressure rises to the overloaded
+// CPU's level once memory is relieved, instead of staying at the critical
+// level until every pressure is gone.
+func TestResourceManagerRaisesLimitWhenPressureEases(t *testing.T) {
+	clock := NewFakeClock(0)
+	limit := &resourceFakeLimit{limit: 16}
+	m, fake := newTestResourceManager(t, func(o *ResourceOptions) {
+		o.Clock, o.Limit, o.CPUThresholdPercent = clock, limit, 80
+	})
+	procs := float64(goruntime.GOMAXPROCS(0))
+	cpu := time.Duration(0)
+	step := func(mb uint64, percent float64) ResourceSnapshot {
+		clock.Advance(time.Second)
+		cpu += time.Duration(percent / 100 * procs * float64(time.Second))
+		fake.set(func(r *ResourceSample) {
+			r.CPUTime = cpu
+			r.TotalBytes, r.HeapBytes = mb*resourceMB, mb*resourceMB/2
+		})
+		return m.Sample()
+	}
+	m.Sample() // the CPU baseline
+	steps := []struct {
+		mb      uint64
+		percent float64
+		limit   int
+	}{
+		{100, 90, 4}, // critical memory, CPU overloaded: a quarter
+		{50, 90, 12}, // memory relieved, CPU still overloaded: three quarters
+		{50, 90, 12}, // held there
+		{50, 10, 16}, // CPU relieved too: restored
+		{100, 10, 4}, // critical again
+		{50, 10, 16}, // relieved at once: restored
+	}
+	for i, st := range steps {
+		s := step(st.mb, st.percent)
+		if limit.Limit() != st.limit || s.ConcurrencyLimit != st.limit {
+			t.Fatalf("step %d (%d MB, %.0f%% CPU): limit %d / snapshot %d; want %d", i, st.mb, st.percent, limit.Limit(), s.ConcurrencyLimit, st.limit)
+		}
+	}
+	// A limit lowered further by someone else is left to them.
+	step(100, 90)
+	limit.SetLimit(2)
+	if step(50, 90); limit.Limit() != 2 {
+		t.Fatalf("the manager raised a limit it did not set: %d", limit.Limit())
+	}
+}
+
 func TestResourceManagerHoldsAdaptiveLimiterDown(t *testing.T) {
 	lim, err := NewLimiter(LimiterOptions{Max: 64, Min: 2, Initial: 32, Adaptive: true, Algorithm: LimitAIMD, WindowSamples: 1, BackoffRatio: 0.9, Tolerance: 2})
 	if err != nil {
