@@ -28,8 +28,6 @@ const (
 	OutcomeTimeout
 	// OutcomeCanceled: the caller's context was canceled.
 	OutcomeCanceled
-	// OutcomeFallback: the step failed and its fallback succeeded.
-	OutcomeFallback
 )
 
 var telemetryOutcomeNames = [...]string{
@@ -38,7 +36,6 @@ var telemetryOutcomeNames = [...]string{
 	OutcomeRejected: "rejected",
 	OutcomeTimeout:  "timeout",
 	OutcomeCanceled: "canceled",
-	OutcomeFallback: "fallback",
 }
 
 // String returns the outcome's lower-case name, such as "success".
@@ -49,9 +46,11 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
 
-// Failed reports whether the outcome counts as a failed execution.
+// Failed reports whether the outcome counts as a failed execution. A step
+// whose fallback succeeded records its own failure; the fallback records
+// its success as a step of its own.
 func (o Outcome) Failed() bool {
-	return o != OutcomeSuccess && o != OutcomeFallback
+	return o != OutcomeSuccess
 }
 
 // MarshalText encodes the outcome as its name.

@@ -430,7 +430,6 @@ func TestOutcomeNames(t *testing.T) {
 		{OutcomeRejected, "rejected", true},
 		{OutcomeTimeout, "timeout", true},
 		{OutcomeCanceled, "canceled", true},
-		{OutcomeFallback, "fallback", false},
 		{Outcome(200), "outcome(200)", true},
 	}
 	for _, tc := range cases {
