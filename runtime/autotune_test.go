@@ -596,7 +596,6 @@ func TestAutoTunerConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	var applied atomic.Int64
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
@@ -607,11 +606,9 @@ func TestAutoTunerConcurrentUse(t *testing.T) {
 					e.activity()
 					tick <- time.Time{}
 				case 1:
-					got, err := tu.RunOnce()
-					if err != nil {
+					if _, err := tu.RunOnce(); err != nil {
 						t.Error(err)
 					}
-					applied.Add(int64(len(got)))
 				default:
 					if h := tu.History(); len(h) > o.HistorySize {
 						t.Errorf("history grew to %d", len(h))
@@ -624,8 +621,10 @@ func TestAutoTunerConcurrentUse(t *testing.T) {
 	if err := tu.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := tu.History()
-	if len(h) != o.HistorySize || applied.Load() == 0 {
-		t.Fatalf("history %d entries (want %d), %d changes applied by RunOnce", len(h), o.HistorySize, applied.Load())
+	// Ticks and RunOnce calls race to apply the same recommendations, so
+	// which of them applies a change varies; together they apply more than
+	// the history keeps, and the history stays bounded.
+	if h := tu.History(); len(h) != o.HistorySize {
+		t.Fatalf("history %d entries, want %d", len(h), o.HistorySize)
 	}
 }
