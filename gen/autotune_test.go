@@ -2,6 +2,7 @@ package gen
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -145,5 +146,64 @@ func TestAutoTuneApplies(t *testing.T) {
 	}
 	if _, err := autotune.RunTuner(e); err == nil {
 		t.Error("the tuner ran an analysis after Close")
+	}
+}
+
+// TestAutoTuneFixedCap: a fixed max_concurrent_executions is a run-time
+// field on the generated executor as on the ExecutorCore. The tuner's
+// concurrency-saturation change raises it, a later change lowers it, and
+// both engines report the same limit and cap after each, including after
+// an import of another field.
+func TestAutoTuneFixedCap(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	opts := []flujo.CoreOption{flujo.WithClock(runtime.NewFakeClock(0)), flujo.WithResourceSampler(lowSampler{})}
+	e, err := autotune.NewTunedExecutor(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	core, err := flujo.NewExecutorCore(e.OptimizationConfig(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close(ctx)
+	steps := []struct {
+		name  string
+		field string
+		value any
+	}{
+		{"raise", "max_concurrent_executions", 3},
+		{"raise further", "max_concurrent_executions", 5},
+		{"lower", "max_concurrent_executions", 1},
+		{"other field", "telemetry_batch_size", 20},
+		{"raise within the largest cap", "max_concurrent_executions", 4},
+	}
+	coreApply := func(field string, value any) error {
+		data, err := json.Marshal(map[string]any{field: value})
+		if err != nil {
+			return err
+		}
+		return core.ImportConfig(data, "json")
+	}
+	for _, st := range steps {
+		if err := autotune.ApplyTuning(e, st.field, st.value); err != nil {
+			t.Fatalf("%s: generated executor: %v", st.name, err)
+		}
+		if err := coreApply(st.field, st.value); err != nil {
+			t.Fatalf("%s: ExecutorCore: %v", st.name, err)
+		}
+		got, want := e.OptimizationStats(), core.OptimizationStats()
+		if got.Concurrency != want.Concurrency {
+			t.Errorf("%s: generated %+v, ExecutorCore %+v", st.name, got.Concurrency, want.Concurrency)
+		}
+		if m := got.Config.MaxConcurrentExecutions; m == nil || *m != got.Concurrency.Limit {
+			t.Errorf("%s: config cap %v, limit %d", st.name, m, got.Concurrency.Limit)
+		}
+	}
+	for i := range 10 {
+		if out, err := e.Execute(ctx, i); err != nil || out != i*i+1 {
+			t.Fatalf("Execute(%d) = %d, %v", i, out, err)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // The runtime services an executor builds, as the configuration says:
@@ -44,6 +46,25 @@ func (pg *pipelineGen) adaptive() bool {
 	return pg.g.cfg.Optimization.EnableConcurrencyOptimization && pg.timed()
 }
 
+// raisableLimit reports whether the limiter holds a fixed
+// max_concurrent_executions that ImportConfig (and so the auto-tuner) may
+// raise or lower in place. The limiter is then built with the field's
+// largest value as its ceiling and the configured cap as its limit, and the
+// executor reports the largest cap set so far as Stats.Concurrency.Max, as
+// the ExecutorCore does.
+func (pg *pipelineGen) raisableLimit() bool {
+	return pg.limiter() && !pg.adaptive() && pg.g.cfg.Optimization.MaxConcurrentExecutions != nil
+}
+
+// limitCeiling is the largest max_concurrent_executions the configuration accepts.
+func limitCeiling() int {
+	f, ok := runtime.LookupConfigField("max_concurrent_executions")
+	if !ok {
+		panic("gen: runtime.ConfigFields lacks max_concurrent_executions")
+	}
+	return int(f.Max)
+}
+
 // shrinks reports whether the executor gives memory back under pressure:
 // with the resource manager, when it has caches or pools.
 func (pg *pipelineGen) shrinks() bool {
@@ -77,6 +98,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	if pg.limiter() {
 		fields = append(fields, jen.Id("limiter").Op("*").Add(qr("Limiter")))
+		if pg.raisableLimit() {
+			fields = append(fields, jen.Id("limitMax").Qual("sync/atomic", "Int64").Comment("largest max_concurrent_executions set so far"))
+		}
 	}
 	if pg.monitoring() {
 		fields = append(fields, jen.Id("monitor").Op("*").Add(qr("Monitor")))
@@ -165,7 +189,10 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	}
 	if pg.limiter() {
 		b = append(b, c("lo := {}()", qr("DefaultLimiterOptions")))
-		if m := cfg.MaxConcurrentExecutions; m != nil {
+		if m := cfg.MaxConcurrentExecutions; m != nil && pg.raisableLimit() {
+			b = append(b, c(fmt.Sprintf("lo.Max = %d", limitCeiling())), c(fmt.Sprintf("lo.Initial = %d", *m)),
+				c(fmt.Sprintf("e.limitMax.Store(%d)", *m)))
+		} else if m != nil {
 			b = append(b, c(fmt.Sprintf("lo.Max = %d", *m)))
 		}
 		b = append(b, c(fmt.Sprintf("lo.Adaptive = %v", pg.adaptive())), c(fmt.Sprintf("lo.WindowSamples = %d", limiterWindowSamples)),
@@ -275,8 +302,12 @@ func (pg *pipelineGen) stats() []jen.Code {
 		pg.runTotals(),
 	}
 	if pg.limiter() {
+		maxOf := "l.Max()"
+		if pg.raisableLimit() {
+			maxOf = "int(e.limitMax.Load())"
+		}
 		b = append(b, c("l := e.limiter"),
-			c("s.Concurrency = {}{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}", qr("StatsConcurrency")))
+			c("s.Concurrency = {}{Level: l.InFlight(), Limit: l.Limit(), Max: "+maxOf+", Waiting: l.Waiting(), Rejected: l.Rejected()}", qr("StatsConcurrency")))
 	} else {
 		b = append(b, c("s.Concurrency.Level = int(e.track.Running())"))
 	}
@@ -392,13 +423,23 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 			c("errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))"),
 			c("errs = append(errs, e.telemetry.SetFlushInterval({}(cfg.TelemetryFlushIntervalSeconds*float64({}))))", jen.Qual("time", "Duration"), jen.Qual("time", "Second")))
 	}
-	if pg.limiter() && !pg.adaptive() {
-		// A lower fixed cap applies in place; a higher one would need a new
-		// limiter, as the ExecutorCore builds.
+	// A new cap applies only when it changed: the limit may stand lower
+	// because the resource manager lowered it under pressure, and an import
+	// of other fields must not lift it.
+	switch {
+	case pg.raisableLimit():
+		// Any fixed cap applies in place: the limiter's ceiling is the
+		// field's largest value.
+		cases = append(cases, jen.Case(jen.Lit("max_concurrent_executions")).Block(
+			c("return next.MaxConcurrentExecutions != nil")))
+		apply = append(apply, c("if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) { e.limiter.SetLimit(*m); if int64(*m) > e.limitMax.Load() { e.limitMax.Store(int64(*m)) } }"))
+	case pg.limiter() && !pg.adaptive():
+		// A lower cap than the derived one applies in place; a higher one
+		// would need a new limiter, as the ExecutorCore builds.
 		cases = append(cases, jen.Case(jen.Lit("max_concurrent_executions")).Block(
 			c("m := next.MaxConcurrentExecutions"),
 			c("return m != nil && *m <= e.limiter.Max()")))
-		apply = append(apply, c("if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() { e.limiter.SetLimit(*m) }"))
+		apply = append(apply, c("if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) { e.limiter.SetLimit(*m) }"))
 	}
 	f.Commentf("live reports whether %s applies a change of the run-time field name, to the value in next, while it runs.", X)
 	f.Add(recv()).Id("live").Params(jen.Id("name").String(), jen.Id("next").Add(qr("OptimizationConfig"))).Bool().Block(

@@ -180,6 +180,7 @@ type TunedExecutor struct {
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
+	limitMax     atomic.Int64 // largest max_concurrent_executions set so far
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
 	tuner        *runtime.AutoTuner // enable_automatic_optimization
@@ -203,6 +204,11 @@ type TunedExecutor struct {
 // flujogenConfigTunedExecutor is the configuration compiled into TunedExecutor.
 func flujogenConfigTunedExecutor() runtime.OptimizationConfig {
 	c := runtime.DefaultOptimizationConfig()
+	c.EnableConcurrencyOptimization = false
+	{
+		n := 2
+		c.MaxConcurrentExecutions = &n
+	}
 	c.EnableCacheOptimization = true
 	c.EnableAutomaticOptimization = true
 	c.OptimizationAnalysisIntervalSeconds = 3600.0
@@ -235,7 +241,10 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
+	lo.Max = 1000000
+	lo.Initial = 2
+	e.limitMax.Store(2)
+	lo.Adaptive = false
 	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
@@ -342,7 +351,7 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
 		snap := e.resources.Snapshot()
 		if snap.Samples > 0 {
@@ -459,6 +468,8 @@ func (e *TunedExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "max_concurrent_executions":
+		return next.MaxConcurrentExecutions != nil
 	}
 	return false
 }
@@ -469,6 +480,12 @@ func (e *TunedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	var errs []error
 	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
 	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
+		e.limiter.SetLimit(*m)
+		if int64(*m) > e.limitMax.Load() {
+			e.limitMax.Store(int64(*m))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -729,9 +746,6 @@ func (e *TunedExecutor) finish1(res *flujo.StepResult, start int64, err error, b
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
-	}
 	ev := runtime.Event{Step: "square", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -839,7 +853,6 @@ func (e *TunedExecutor) finish2(res *flujo.StepResult, start int64, err error, b
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
 	ev := runtime.Event{Step: "inc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())

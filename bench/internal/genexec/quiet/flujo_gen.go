@@ -331,7 +331,7 @@ func (e *OneExecutor) live(name string, next runtime.OptimizationConfig) bool {
 func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
 	var errs []error
-	if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() {
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return errors.Join(errs...)

@@ -411,7 +411,7 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
 	var errs []error
-	if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() {
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return errors.Join(errs...)
@@ -803,7 +803,7 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
 	var errs []error
-	if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() {
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return errors.Join(errs...)
@@ -1199,7 +1199,7 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
 	var errs []error
-	if m := cfg.MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() {
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return errors.Join(errs...)
