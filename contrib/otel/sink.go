@@ -44,6 +44,19 @@ const (
 	MetricDuration   = "flujo.step.duration"
 )
 
+// DurationBuckets returns the bucket boundaries, in seconds, that the
+// duration histogram advises: from 5 us to 30 s, about three per decade.
+// The SDK's default boundaries (0, 5, 10, 25, ... 10000) are meant for
+// milliseconds; in seconds they put every execution under 5 s in one
+// bucket. A View configured on the MeterProvider still takes precedence.
+func DurationBuckets() []float64 {
+	return []float64{
+		0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+		0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+		1, 2.5, 5, 10, 30,
+	}
+}
+
 // Option configures NewSink.
 type Option func(*config)
 
@@ -118,7 +131,8 @@ func NewSink(tp trace.TracerProvider, mp metric.MeterProvider, opts ...Option) (
 		metric.WithDescription("Step executions answered from the cache."), metric.WithUnit("{execution}"))
 	errs = append(errs, err)
 	s.duration, err = meter.Float64Histogram(MetricDuration,
-		metric.WithDescription("Step execution latency."), metric.WithUnit("s"))
+		metric.WithDescription("Step execution latency."), metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(DurationBuckets()...))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("otel: creating instruments: %w", err)

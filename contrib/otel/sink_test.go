@@ -2,6 +2,8 @@ package otel
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -247,4 +249,70 @@ func BenchmarkSinkExport(b *testing.B) {
 		sink.Export(context.Background(), batch)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
+}
+
+// TestSinkDurationBuckets: the duration histogram, in seconds, separates
+// microsecond, millisecond and sub-second executions; with the SDK's default
+// boundaries, meant for milliseconds, all three share one bucket.
+func TestSinkDurationBuckets(t *testing.T) {
+	h := newHarness(t)
+	lat := []time.Duration{50 * time.Microsecond, 3 * time.Millisecond, 300 * time.Millisecond}
+	batch := make([]runtime.Event, len(lat))
+	for i, d := range lat {
+		batch[i] = runtime.Event{Step: "s", Start: int64(i) * int64(time.Second), End: int64(i)*int64(time.Second) + int64(d), Attempts: 1, Outcome: runtime.OutcomeSuccess}
+	}
+	if err := h.sink.Export(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			d, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok || m.Name != MetricDuration {
+				continue
+			}
+			found = true
+			if len(d.DataPoints) != 1 {
+				t.Fatalf("%d duration points, want 1", len(d.DataPoints))
+			}
+			p := d.DataPoints[0]
+			if !slices.Equal(p.Bounds, DurationBuckets()) {
+				t.Errorf("bounds %v, want DurationBuckets %v", p.Bounds, DurationBuckets())
+			}
+			for i, d := range lat {
+				b := sort.SearchFloat64s(p.Bounds, d.Seconds())
+				if p.BucketCounts[b] != 1 {
+					t.Errorf("%v: bucket %d (upper bound %v) counts %d, want 1 (all %v)", d, b, p.Bounds[min(b, len(p.Bounds)-1)], p.BucketCounts[b], p.BucketCounts)
+				}
+				for _, other := range lat[i+1:] {
+					if sort.SearchFloat64s(p.Bounds, other.Seconds()) == b {
+						t.Errorf("%v and %v share bucket %d", d, other, b)
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no duration histogram")
+	}
+}
+
+func TestDurationBucketsAscend(t *testing.T) {
+	b := DurationBuckets()
+	if len(b) == 0 || b[0] <= 0 {
+		t.Fatalf("DurationBuckets %v: want positive bounds", b)
+	}
+	for i := 1; i < len(b); i++ {
+		if b[i] <= b[i-1] {
+			t.Errorf("DurationBuckets %v: %v after %v, want strictly ascending", b, b[i], b[i-1])
+		}
+	}
+	b[0] = -1
+	if DurationBuckets()[0] <= 0 {
+		t.Error("DurationBuckets returns shared storage")
+	}
 }
