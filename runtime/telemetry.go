@@ -22,7 +22,10 @@ const (
 	OutcomeSuccess Outcome = iota
 	// OutcomeFailure: the step failed after its last attempt.
 	OutcomeFailure
-	// OutcomeRejected: the circuit breaker refused the call; the step did not run.
+	// OutcomeRejected: the circuit breaker refused the last attempt, which
+	// did not run. Earlier attempts may have run and failed, the last of
+	// them opening the breaker: Event.Attempts counts them, and the latency
+	// includes them.
 	OutcomeRejected
 	// OutcomeTimeout: the step's deadline passed.
 	OutcomeTimeout
