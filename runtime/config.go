@@ -211,7 +211,7 @@ func ConfigFields() []ConfigField {
 		{Name: "max_concurrent_executions", Kind: FieldInteger, Nullable: true, Min: 1, Max: maxCount, Runtime: true, Description: "Upper bound on concurrent step executions; null derives it from GOMAXPROCS."},
 		{Name: "enable_optimized_telemetry", Kind: FieldBool, Description: "Record per-execution telemetry events into a lock-free buffer exported in batches."},
 		{Name: "enable_performance_monitoring", Kind: FieldBool, Description: "Keep per-step latency histograms, count slow executions and detect regressions. Requires enable_optimized_telemetry."},
-		{Name: "telemetry_batch_size", Kind: FieldInteger, Min: 1, Max: maxCount, Runtime: true, Description: "Number of telemetry events exported per batch."},
+		{Name: "telemetry_batch_size", Kind: FieldInteger, Min: 1, Max: DefaultTelemetryBufferSize, Runtime: true, Description: "Number of telemetry events exported per batch; at most the telemetry buffer's size."},
 		{Name: "telemetry_flush_interval_seconds", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: maxSeconds, Runtime: true, Description: "Longest time an event waits before it is exported, in seconds."},
 		{Name: "enable_optimized_error_handling", Kind: FieldBool, Description: "Learn error patterns and skip retries of errors that have never recovered."},
 		{Name: "enable_circuit_breaker", Kind: FieldBool, Description: "Guard each step with a circuit breaker."},

@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // recommendTestBase is a healthy executor with plenty of data: no rule fires.
@@ -519,7 +521,7 @@ func TestRecommendClamp(t *testing.T) {
 		in    float64
 		want  float64
 	}{
-		{"telemetry_batch_size", 2 * maxCount, maxCount},
+		{"telemetry_batch_size", 2 * DefaultTelemetryBufferSize, DefaultTelemetryBufferSize},
 		{"object_pool_max_size", 0, 1},
 		{"telemetry_flush_interval_seconds", 0, math.Nextafter(0, 1)},
 		{"cache_ttl_seconds", 10, 10},
@@ -532,7 +534,7 @@ func TestRecommendClamp(t *testing.T) {
 	}
 	// At the top of a range there is nothing left to recommend.
 	s, cfg := recommendTestBase()
-	cfg.TelemetryBatchSize = maxCount
+	cfg.TelemetryBatchSize = DefaultTelemetryBufferSize
 	s.Telemetry.Dropped = s.Telemetry.Recorded / 10
 	if _, ok := recommendFind(Recommend(s, cfg), "telemetry-drops-batch"); ok {
 		t.Error("recommended a batch size beyond the field's maximum")
@@ -555,4 +557,43 @@ func ExampleRecommend() {
 	// high telemetry-drops-batch: telemetry_batch_size 10 -> 20 (automatic true)
 	// high telemetry-drops-flush: telemetry_flush_interval_seconds 30 -> 15 (automatic true)
 	// medium cache-low-hit-rate: cache_max_size 500 -> 1000 (automatic false)
+}
+
+// TestRecommendTelemetryBatchFitsBuffer: near the telemetry buffer's size,
+// the batch recommendation stops at it, and every recommended batch size
+// builds a Telemetry, so the auto-tuner's change can be applied.
+func TestRecommendTelemetryBatchFitsBuffer(t *testing.T) {
+	for _, cur := range []int{DefaultTelemetryBufferSize / 4, DefaultTelemetryBufferSize/2 + 1, DefaultTelemetryBufferSize - 1} {
+		s, cfg := recommendTestBase()
+		cfg.TelemetryBatchSize = cur
+		s.Telemetry.Dropped = s.Telemetry.Recorded / 10
+		r, ok := recommendFind(Recommend(s, cfg), "telemetry-drops-batch")
+		if !ok {
+			t.Fatalf("batch %d: no batch recommendation", cur)
+		}
+		n, _ := r.Change.Recommended.(int)
+		if n <= cur || n > DefaultTelemetryBufferSize {
+			t.Errorf("batch %d: recommended %v, want above it and at most %d", cur, r.Change.Recommended, DefaultTelemetryBufferSize)
+		}
+		tel, err := NewTelemetry(TelemetryOptions{BatchSize: n, FlushInterval: time.Hour, Sink: NewMemorySink()})
+		if err != nil {
+			t.Errorf("batch %d: recommended %d, which Telemetry rejects: %v", cur, n, err)
+			continue
+		}
+		tel.Close(context.Background())
+	}
+}
+
+// TestValidateTelemetryBatchAboveBuffer: a batch larger than the buffer is
+// a configuration error, not a failure when the executor starts.
+func TestValidateTelemetryBatchAboveBuffer(t *testing.T) {
+	cfg := DefaultOptimizationConfig()
+	cfg.TelemetryBatchSize = DefaultTelemetryBufferSize + 1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "telemetry_batch_size") {
+		t.Errorf("Validate: %v, want telemetry_batch_size named", err)
+	}
+	cfg.TelemetryBatchSize = DefaultTelemetryBufferSize
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate at the buffer size: %v", err)
+	}
 }

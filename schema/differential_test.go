@@ -59,8 +59,8 @@ func differentialDocs() []struct {
 		{`{"object_pool_cleanup_threshold": 1e100000000}`, false}, // beyond big.Rat
 		{`{"telemetry_batch_size": 1E2}`, true},
 		{`{"telemetry_batch_size": -0}`, false},
-		{`{"telemetry_batch_size": 1000000}`, true},
-		{`{"telemetry_batch_size": 1000001}`, false},
+		{`{"telemetry_batch_size": 4096}`, true}, // the telemetry buffer's size
+		{`{"telemetry_batch_size": 4097}`, false},
 		{`{"telemetry_batch_size": "10"}`, false},
 		{`{"telemetry_batch_size": "ten"}`, false},
 		{`{"telemetry_flush_interval_seconds": 1e-400}`, true},
