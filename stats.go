@@ -94,24 +94,20 @@ func (s *stepRuntime) record(res *StepResult, slowNs int64) {
 type runCounters struct {
 	runs, failures atomic.Uint64
 	slow           atomic.Uint64
-	totalNs, maxNs atomic.Int64
-	// latency holds the measured run latencies, for the total's
-	// percentiles: the monitor's own total merges step executions, which
-	// are not runs.
+	// latency holds the run latencies: their total, maximum and the
+	// total's percentiles (the monitor's own total merges step executions,
+	// which are not runs).
 	latency runtime.Histogram
 }
 
 func (rc *runCounters) record(res *PipelineResult, slowNs int64) {
 	rc.runs.Add(1)
 	lat := int64(res.Latency)
-	rc.totalNs.Add(lat)
 	if lat != 0 {
 		// As in generated executors, which measure no latency when
-		// neither monitoring nor telemetry needs it.
+		// neither monitoring nor telemetry needs it; a zero adds nothing
+		// to the total or the maximum.
 		rc.latency.Record(lat)
-	}
-	if lat > rc.maxNs.Load() {
-		rc.maxNs.Store(lat)
 	}
 	if lat > slowNs {
 		rc.slow.Add(1)
@@ -130,10 +126,11 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	eng := c.eng.Load()
 	s := runtime.Stats{Config: eng.cfg.Clone(), Steps: map[string]runtime.StatsStep{}}
 	s.Memory.UsageMB = HeapMB()
+	runs := c.runs.latency.Snapshot()
 	s.Execution = runtime.StatsExecution{
 		Count:   c.runs.runs.Load(),
-		TotalMs: nsToMs(c.runs.totalNs.Load()),
-		MaxMs:   nsToMs(c.runs.maxNs.Load()),
+		TotalMs: nsToMs(int64(runs.Sum)),
+		MaxMs:   nsToMs(int64(runs.Max)),
 		Slow:    c.runs.slow.Load(),
 	}
 	if p := eng.scratch; p != nil {
@@ -189,8 +186,7 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 				s.Steps[ms.Step] = st
 			}
 		}
-		hs := c.runs.latency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = nsToMs(int64(hs.P50)), nsToMs(int64(hs.P95)), nsToMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = nsToMs(int64(runs.P50)), nsToMs(int64(runs.P95)), nsToMs(int64(runs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
