@@ -53,7 +53,7 @@ const _ = runtime.SupportPackageIsVersion2
 type flujogenRun[S any] struct {
 	record bool
 	state  *S
-	budget *flujogenBudget
+	budget *runtime.Budget
 }
 
 // flujogenIsUsageLimit reports a usage limit abort.
@@ -93,84 +93,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		return nil, err
 	}
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
-type flujogenBudget struct {
-	mu                 sync.Mutex
-	user               flujo.UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
-
-func flujogenNewBudget(l flujo.UsageLimits) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}
-func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}
-func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}
-func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}
-func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -330,8 +252,9 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -341,11 +264,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -522,6 +441,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -561,6 +481,12 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -579,7 +505,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -588,19 +514,14 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -741,8 +662,9 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -752,11 +674,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -933,6 +851,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -957,6 +876,12 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -975,7 +900,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -984,19 +909,14 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -1137,8 +1057,9 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -1148,11 +1069,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1329,6 +1246,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1353,6 +1271,12 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1371,7 +1295,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1380,19 +1304,14 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -1533,7 +1452,9 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -1917,7 +1838,9 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -2307,7 +2230,9 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -2691,7 +2616,9 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -3145,7 +3072,9 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -3599,7 +3528,9 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -4053,8 +3984,9 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -4064,11 +3996,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4245,6 +4173,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4269,6 +4198,12 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4287,7 +4222,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4296,19 +4231,14 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -4501,8 +4431,9 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -4513,11 +4444,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4754,7 +4681,6 @@ type scratchFanKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -4785,12 +4711,10 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4800,7 +4724,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4808,7 +4731,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4851,7 +4773,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -4959,6 +4880,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -4989,6 +4911,12 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5007,7 +4935,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5016,19 +4944,14 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -5077,6 +5000,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5107,6 +5031,12 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5125,7 +5055,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5134,19 +5064,14 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -5195,6 +5120,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5225,6 +5151,12 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5243,7 +5175,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5252,19 +5184,14 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -5313,6 +5240,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5343,6 +5271,12 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5361,7 +5295,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5370,19 +5304,14 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -5575,8 +5504,9 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -5587,11 +5517,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5828,7 +5754,6 @@ type scratchFanMergeUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -5859,12 +5784,10 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5874,7 +5797,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5882,7 +5804,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5925,7 +5846,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6033,6 +5953,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6063,6 +5984,12 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6081,7 +6008,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6090,19 +6017,14 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -6151,6 +6073,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6181,6 +6104,12 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6199,7 +6128,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6208,19 +6137,14 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -6269,6 +6193,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6299,6 +6224,12 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6317,7 +6248,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6326,19 +6257,14 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -6387,6 +6313,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6417,6 +6344,12 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6435,7 +6368,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6444,19 +6377,14 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -6649,8 +6577,9 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -6661,11 +6590,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6902,7 +6827,6 @@ type scratchFanNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -6933,12 +6857,10 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6948,7 +6870,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6956,7 +6877,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6999,7 +6919,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7099,6 +7018,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7129,6 +7049,12 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7147,7 +7073,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7156,19 +7082,14 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -7217,6 +7138,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7247,6 +7169,12 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7265,7 +7193,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7274,19 +7202,14 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -7335,6 +7258,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7365,6 +7289,12 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7383,7 +7313,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7392,19 +7322,14 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -7453,6 +7378,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7483,6 +7409,12 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7501,7 +7433,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7510,19 +7442,14 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -7663,8 +7590,9 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -7674,11 +7602,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7855,6 +7779,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7885,6 +7810,12 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7903,7 +7834,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7912,19 +7843,14 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -8065,8 +7991,9 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8076,11 +8003,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8257,6 +8180,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8287,6 +8211,12 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8305,7 +8235,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8314,19 +8244,14 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -8485,8 +8410,9 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8496,11 +8422,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8761,6 +8683,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8791,6 +8714,12 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8809,7 +8738,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8818,19 +8747,14 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "first".
@@ -8936,6 +8860,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8966,6 +8891,12 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8984,7 +8915,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8993,19 +8924,14 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "second".
@@ -9049,6 +8975,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9079,6 +9006,12 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9097,7 +9030,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9106,19 +9039,14 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "third".
@@ -9264,8 +9192,9 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -9275,11 +9204,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9561,6 +9486,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9591,6 +9517,12 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9609,7 +9541,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9618,19 +9550,14 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -9771,8 +9698,9 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -9782,11 +9710,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10019,6 +9943,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10043,6 +9968,12 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10061,7 +9992,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10070,19 +10001,14 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "flaky".
@@ -10223,8 +10149,9 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10234,11 +10161,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10415,6 +10338,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10439,6 +10363,12 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10457,7 +10387,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10466,19 +10396,14 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
@@ -10635,8 +10560,9 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10646,11 +10572,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10865,7 +10787,6 @@ type scratchParallelBlocksExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -10892,11 +10813,9 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -10904,7 +10823,6 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -10944,7 +10862,6 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -10982,6 +10899,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11012,6 +10930,12 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11030,7 +10954,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11039,19 +10963,14 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "block".
@@ -11095,6 +11014,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11125,6 +11045,12 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11143,7 +11069,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11152,19 +11078,14 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
@@ -11326,8 +11247,9 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -11337,11 +11259,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -11556,7 +11474,6 @@ type scratchParallelIgnoreExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -11583,10 +11500,8 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11594,7 +11509,6 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11634,7 +11548,6 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -11666,6 +11579,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11696,6 +11610,12 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11714,7 +11634,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11723,19 +11643,14 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -11779,6 +11694,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11803,6 +11719,12 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11821,7 +11743,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11830,19 +11752,14 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
@@ -12006,8 +11923,9 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -12017,11 +11935,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -12236,7 +12150,6 @@ type scratchParallelPropagateExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -12263,10 +12176,8 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12274,7 +12185,6 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12317,7 +12227,6 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12355,6 +12264,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12385,6 +12295,12 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12403,7 +12319,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12412,19 +12328,14 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -12468,6 +12379,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12492,6 +12404,12 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12510,7 +12428,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12519,19 +12437,14 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
@@ -12702,8 +12615,9 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -12713,11 +12627,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13005,7 +12915,6 @@ type scratchParallelSpendExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -13032,10 +12941,8 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutor1()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13043,7 +12950,6 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13086,7 +12992,6 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	}
 	e.scopes.Put(bctx)
 	defer e.pool1.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -13124,6 +13029,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13154,6 +13060,12 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13172,7 +13084,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13181,19 +13093,14 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "left".
@@ -13237,6 +13144,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13267,6 +13175,12 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13285,7 +13199,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13294,19 +13208,14 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "right".
@@ -13350,6 +13259,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13380,6 +13290,12 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13398,7 +13314,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13407,19 +13323,14 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "after".
@@ -13569,8 +13480,9 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -13580,11 +13492,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13834,6 +13742,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13864,6 +13773,12 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13882,7 +13797,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13891,19 +13806,14 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
@@ -13947,6 +13857,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13977,6 +13888,12 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13995,7 +13912,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14004,19 +13921,14 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
@@ -14175,8 +14087,9 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -14186,11 +14099,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14449,6 +14358,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14479,6 +14389,12 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14497,7 +14413,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14506,19 +14422,14 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
@@ -14562,6 +14473,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14592,6 +14504,12 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14610,7 +14528,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14619,19 +14537,14 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
@@ -14675,6 +14588,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14705,6 +14619,12 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14723,7 +14643,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14732,19 +14652,14 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "other".
@@ -14903,8 +14818,9 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -14914,11 +14830,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15199,6 +15111,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15229,6 +15142,12 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15247,7 +15166,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15256,19 +15175,14 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "s1".
@@ -15312,6 +15226,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15342,6 +15257,12 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15360,7 +15281,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15369,19 +15290,14 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "s2".
@@ -15425,6 +15341,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15455,6 +15372,12 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15473,7 +15396,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15482,19 +15405,14 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "s3".
@@ -15648,8 +15566,9 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -15660,11 +15579,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15841,6 +15756,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15871,6 +15787,12 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15889,7 +15811,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15898,19 +15820,14 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "logflake".
@@ -16057,8 +15974,9 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16068,11 +15986,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -16249,6 +16163,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16279,6 +16194,12 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -16297,7 +16218,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -16306,19 +16227,14 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
@@ -16498,8 +16414,9 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16509,11 +16426,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -16690,6 +16603,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16721,6 +16635,12 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -16743,7 +16663,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -16752,19 +16672,14 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
@@ -16914,8 +16829,9 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16925,11 +16841,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -17144,6 +17056,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17174,6 +17087,12 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17192,7 +17111,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17201,19 +17120,14 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -17257,6 +17171,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17287,6 +17202,12 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17305,7 +17226,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17314,19 +17235,14 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "failtoo".
@@ -17476,8 +17392,9 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -17487,11 +17404,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -17706,6 +17619,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17736,6 +17650,12 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17754,7 +17674,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17763,19 +17683,14 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -17819,6 +17734,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17849,6 +17765,12 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17867,7 +17789,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17876,19 +17798,14 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
