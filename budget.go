@@ -52,18 +52,16 @@ func RunBudget(l *UsageLimits) (*runtime.Budget, error) {
 // above a limit: the run must then abort.
 func ChargeUsage(b *runtime.Budget, u Usage) error {
 	if b == nil {
-		return nil
+		return nil // inlined: a run without limits pays one comparison
 	}
+	return charge(b, u)
+}
+
+func charge(b *runtime.Budget, u Usage) error {
 	breach := b.Charge(u.Cost, int64(u.Tokens()))
 	if breach == runtime.BudgetWithin {
 		return nil
 	}
-	return usageLimitError(b, breach)
-}
-
-// usageLimitError is the error of a charge that breached b: kept out of
-// ChargeUsage so that the charge inlines.
-func usageLimitError(b *runtime.Budget, breach runtime.BudgetBreach) error {
 	cl, tl := b.Limits()
 	cost, tokens := b.Totals()
 	e := &UsageLimitExceededError{Limit: "total_cost_limit", Limits: UsageLimits{TotalCostLimit: cl, TotalTokensLimit: int(tl)}, Cost: cost, Tokens: int(tokens)}
