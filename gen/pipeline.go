@@ -407,13 +407,19 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if pg.limiter() {
 		loop = append(loop, c("e.limiter.Release()"))
 	}
+	// Every output is charged, one a validator rejects too: the charge
+	// opens the block of the first validator.
+	charge, chargeArgs := "", []jen.Code{}
 	if usage {
-		// Every output is charged, one a validator rejects too.
-		loop = append(loop, c("if err == nil {\nu := out.Usage()\nres.Cost += u.Cost\nres.Tokens += u.Tokens()\nbreach = {}(r.budget, u)\n}", qf("ChargeUsage")))
+		charge, chargeArgs = "u := out.Usage()\nres.Cost += u.Cost\nres.Tokens += u.Tokens()\nbreach = {}(r.budget, u)\n", []jen.Code{qf("ChargeUsage")}
 	}
 	for _, v := range o.Validate {
-		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
-			pg.g.fn(v), qf("ValidationFailedError")))
+		loop = append(loop, c("if err == nil {\n"+charge+"if verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
+			append(chargeArgs, pg.g.fn(v), qf("ValidationFailedError"))...))
+		charge, chargeArgs = "", nil
+	}
+	if charge != "" {
+		loop = append(loop, c("if err == nil {\n"+charge+"}", chargeArgs...))
 	}
 	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(pg.ctxErr(n, "cerr := ", "; cerr != nil ").Add(aborted(""))))
 	if breaker {

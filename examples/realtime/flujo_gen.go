@@ -794,8 +794,6 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := ValidReply(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "generate", Err: verr}
 			}

@@ -741,8 +741,6 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := ValidClassification(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "classify", Err: verr}
 			}
@@ -861,8 +859,6 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := ValidClassification(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "classify-cheap", Err: verr}
 			}

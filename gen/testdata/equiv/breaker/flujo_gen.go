@@ -1735,8 +1735,6 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
 			}
@@ -5038,8 +5036,6 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -5446,8 +5442,6 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -20866,8 +20860,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}

@@ -1772,8 +1772,6 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
 			}
@@ -5070,8 +5068,6 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -5477,8 +5473,6 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -21081,8 +21075,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}

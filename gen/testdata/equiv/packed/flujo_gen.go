@@ -1792,8 +1792,6 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
 			}
@@ -5100,8 +5098,6 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -5509,8 +5505,6 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -21186,8 +21180,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
 			breach = flujo.ChargeUsage(r.budget, u)
-		}
-		if err == nil {
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
