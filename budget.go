@@ -1,94 +1,93 @@
 package flujo
 
-import "sync"
+import (
+	"errors"
+	"fmt"
+	"math"
 
-// budget tracks a run's usage against its limits. A Parallel splits what
-// remains of its budget among its branches and, when they are done, charges
-// what they used, so unused shares return to the run.
-type budget struct {
-	mu sync.Mutex
-	// user are the run's limits, reported in errors.
-	user               UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
+	"github.com/flujo/flujo/runtime"
+)
 
-func newBudget(l UsageLimits) *budget {
-	return &budget{
-		user:    l,
-		hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit,
-		hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit,
+// A run's usage limits are one budget, a *runtime.Budget, shared by every
+// step of the run. The functions below are the rules both engines apply:
+// generated executors call RunBudget and ChargeUsage as the ExecutorCore
+// does.
+
+// ErrInvalidUsageLimits is wrapped by the error of a run whose UsageLimits
+// are negative, NaN or infinite; such a run starts no step.
+var ErrInvalidUsageLimits = errors.New("invalid usage limits")
+
+// Validate reports a limit that is not a finite number >= 0: negative, NaN
+// or infinite. The error wraps ErrInvalidUsageLimits and names the field
+// and its value.
+func (l UsageLimits) Validate() error {
+	c := l.TotalCostLimit
+	if math.IsNaN(c) || math.IsInf(c, 0) || c < 0 {
+		return fmt.Errorf("flujo: %w: TotalCostLimit is %v; want a finite number >= 0 (0 means no limit)", ErrInvalidUsageLimits, c)
 	}
-}
-
-// add charges usage and reports a limit that the total went above.
-func (b *budget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
+	if l.TotalTokensLimit < 0 {
+		return fmt.Errorf("flujo: %w: TotalTokensLimit is %d; want a number >= 0 (0 means no limit)", ErrInvalidUsageLimits, l.TotalTokensLimit)
 	}
 	return nil
 }
 
-func (b *budget) totals() (float64, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
+// RunBudget validates a run's limits (WithUsageLimits; nil when not given)
+// and returns the budget the run charges: nil when nothing is limited.
+func RunBudget(l *UsageLimits) (*runtime.Budget, error) {
+	if l == nil {
+		return nil, nil
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	if l.TotalCostLimit == 0 && l.TotalTokensLimit == 0 {
+		return nil, nil
+	}
+	return runtime.NewBudget(l.TotalCostLimit, int64(l.TotalTokensLimit)), nil
 }
 
-// split returns n budgets sharing what remains of b equally; nil parts for
-// a run without limits.
-func (b *budget) split(n int) []*budget {
-	parts := make([]*budget, n)
+// ChargeUsage charges u, the usage of an output a step function returned,
+// to the run's budget b (nil without limits). It returns a
+// *UsageLimitExceededError when the run's total, this charge included, is
+// above a limit: the run must then abort.
+func ChargeUsage(b *runtime.Budget, u Usage) error {
 	if b == nil {
-		return parts
+		return nil // inlined: a run without limits pays one comparison
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &budget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-	return parts
+	return charge(b, u)
 }
 
-// absorb charges b with what the parts used, without a limit check: the
-// parts checked their shares already.
-func (b *budget) absorb(parts []*budget) {
+func charge(b *runtime.Budget, u Usage) error {
+	breach := b.Charge(u.Cost, int64(u.Tokens()))
+	if breach == runtime.BudgetWithin {
+		return nil
+	}
+	cl, tl := b.Limits()
+	cost, tokens := b.Totals()
+	e := &UsageLimitExceededError{Limit: "total_cost_limit", Limits: UsageLimits{TotalCostLimit: cl, TotalTokensLimit: int(tl)}, Cost: cost, Tokens: int(tokens)}
+	if breach == runtime.BudgetTokensExceeded {
+		e.Limit = "total_tokens_limit"
+	}
+	return e
+}
+
+// budgetTotals returns b's totals; zero for a nil budget.
+func budgetTotals(b *runtime.Budget) (float64, int) {
 	if b == nil {
-		return
+		return 0, 0
 	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
+	c, t := b.Totals()
+	return c, int(t)
+}
+
+// CompleteUsageLimitError completes the error of a run that abort ended:
+// when it is a *UsageLimitExceededError, it gets the run's partial result
+// and the run's real totals, read from b once every branch has returned.
+// Other errors are left as they are.
+func CompleteUsageLimitError(abort error, partial *PipelineResult, b *runtime.Budget) {
+	var ule *UsageLimitExceededError
+	if errors.As(abort, &ule) {
+		ule.Partial = partial
+		ule.Cost, ule.Tokens = budgetTotals(b)
 	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }

@@ -179,13 +179,12 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			}
 		}
 	}
-	budgets := fr.budget.split(k)
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := sc.done
 	results := make([]StepResult, k)
 	for i, br := range n.branches {
-		bfr := frame{state: states[i], budget: budgets[i]}
+		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {
 			abort := r.exec(bctx, br, in, bfr, &results[i])
 			done <- branchOutcome{i, abort}
@@ -219,7 +218,6 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			return ctx.Err()
 		}
 	}
-	fr.budget.absorb(budgets)
 	defer r.eng.putScratch(sc)
 	res.Steps = results
 	for i := range results {

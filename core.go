@@ -268,9 +268,11 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 			return nil, &StateTypeError{Node: b.name, Expected: reflect.PointerTo(st), Got: t}
 		}
 	}
-	if o.limits != nil {
-		fr.budget = newBudget(*o.limits)
+	budget, err := RunBudget(o.limits)
+	if err != nil {
+		return nil, err
 	}
+	fr.budget = budget
 	var res StepResult
 	abort := r.exec(ctx, node, input, fr, &res)
 	pr := &PipelineResult{
@@ -289,11 +291,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = fr.budget.totals()
-		}
+		CompleteUsageLimitError(abort, pr, fr.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = FailedRunError(res)

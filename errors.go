@@ -142,7 +142,9 @@ type UsageLimitExceededError struct {
 	// Limit names the limit: "total_cost_limit" or "total_tokens_limit".
 	Limit  string
 	Limits UsageLimits
-	// Cost and Tokens are the run's totals when it was aborted.
+	// Cost and Tokens are the run's real totals: every charge made before
+	// the run ended, the one that went over and those of concurrent
+	// branches that were in flight included.
 	Cost    float64
 	Tokens  int
 	Partial *PipelineResult

@@ -21,7 +21,7 @@ type execRun struct {
 // and write (a *S, or nil) and the budget it charges (nil without limits).
 type frame struct {
 	state  any
-	budget *budget
+	budget *runtime.Budget
 }
 
 // exec runs n on in and writes how it ran to *res. A non-nil abort error
@@ -164,7 +164,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		brFrom = uint8(br.State())
 	}
 	var out any
-	var err, prev error
+	var err, prev, breach error
 	attempts := n.set.retries + 1
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
@@ -195,6 +195,13 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		out, err = r.attempt(ctx, n, in, fr)
 		lim.Release()
 		if err == nil {
+			// Every output is charged, one a validator rejects too.
+			if u, ok := out.(UsageReporter); ok {
+				usage := u.Usage()
+				res.Cost += usage.Cost
+				res.Tokens += usage.Tokens()
+				breach = ChargeUsage(fr.budget, usage)
+			}
 			for _, v := range n.set.validators {
 				if verr := v(out); verr != nil {
 					err = &ValidationFailedError{Step: n.name, Err: verr}
@@ -220,7 +227,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 				cl.ObserveRecovery(prev, err == nil)
 			}
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -228,19 +235,15 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		res.Err = err
 		res.Feedback = failureFeedback(err)
 		r.finish(srt, res, start, brFrom, br, OutcomeOf(err))
-		return nil
+		return breach
 	}
 	res.Success, res.Output = true, out
-	if u, ok := out.(UsageReporter); ok {
-		usage := u.Usage()
-		res.Cost, res.Tokens = usage.Cost, usage.Tokens()
-	}
 	if cache != nil && !r.eng.cache.paused.Load() {
 		// An output the codec cannot encode is simply not cached.
 		_ = cache.set(key, r.cacheIn(n, out))
 	}
 	r.finish(srt, res, start, brFrom, br, runtime.OutcomeSuccess)
-	return fr.budget.add(res.Cost, res.Tokens)
+	return breach
 }
 
 // finish sets the latency of a leaf's result and reports the execution to

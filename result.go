@@ -15,14 +15,20 @@ type Usage struct {
 func (u Usage) Tokens() int { return u.PromptTokens + u.CompletionTokens }
 
 // UsageReporter is implemented by outputs that know what producing them
-// cost. The executor adds the usage of every successful output to the step
-// result and checks it against the run's UsageLimits.
+// cost. The executor charges the usage of every output a step function
+// returns without an error, to the step's result and to the run's budget:
+// outputs a validator rejects, those of every attempt and those of
+// fallbacks included. An output returned with an error is not charged.
 type UsageReporter interface {
 	Usage() Usage
 }
 
-// UsageLimits bounds the usage of one run. A zero field means no limit.
-// A limit is exceeded when the total goes above it.
+// UsageLimits bounds the usage of one run: one budget shared by every step
+// of the run, Parallel branches and Map elements included. A zero field
+// means no limit; negative, NaN or infinite limits are refused before any
+// step runs (Validate). A limit is exceeded when the run's total goes above
+// it: a total equal to the limit is within it, and so is a cost total above
+// it by no more than float64 rounding (a relative 1e-9).
 type UsageLimits struct {
 	TotalCostLimit   float64
 	TotalTokensLimit int

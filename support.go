@@ -9,7 +9,9 @@ import (
 
 // The functions of this file are rules of the ExecutorCore that other
 // engines must apply in exactly the same way: generated executors call them
-// instead of carrying copies that could drift apart.
+// instead of carrying copies that could drift apart. The usage budget's
+// rules, RunBudget, ChargeUsage and CompleteUsageLimitError, are in
+// budget.go.
 
 // FailureFeedback returns the feedback of a step whose last attempt failed
 // with err: "Validation failed: <message>" for a validator's rejection, a

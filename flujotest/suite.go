@@ -66,7 +66,12 @@ func Rules() []Rule {
 		{"StepHistory", TestStepHistory},
 		{"UsageReported", TestUsageReported},
 		{"UsageLimitPartialResult", TestUsageLimitPartialResult},
-		{"UsageLimitParallelSplit", TestUsageLimitParallelSplit},
+		{"UsageBudgetSharedByParallel", TestUsageBudgetSharedByParallel},
+		{"UsageWithinLimitNeverAborts", TestUsageWithinLimitNeverAborts},
+		{"UsageBreachCancelsSiblings", TestUsageBreachCancelsSiblings},
+		{"UsageChargedForRejectedOutputs", TestUsageChargedForRejectedOutputs},
+		{"UsageChargedForFallback", TestUsageChargedForFallback},
+		{"UsageLimitsValidated", TestUsageLimitsValidated},
 		{"BreakerOpens", TestBreakerOpens},
 		{"BreakerHalfOpenCloses", TestBreakerHalfOpenCloses},
 		{"BreakerHalfOpenReopens", TestBreakerHalfOpenReopens},
@@ -589,27 +594,6 @@ func TestUsageLimitPartialResult(t *testing.T, f EngineFactory) {
 	_, err = run(t, e, Spend3, Job{Cost: 1, Tokens: 10, Calls: calls}, flujo.WithUsageLimits(flujo.UsageLimits{TotalTokensLimit: 25}))
 	if !errors.As(err, &ul) || ul.Limit != "total_tokens_limit" || ul.Tokens != 30 {
 		t.Errorf("err %v, want tokens limit exceeded", err)
-	}
-}
-
-// TestUsageLimitParallelSplit: a Parallel splits the remaining budget among
-// its branches and returns what they did not use.
-func TestUsageLimitParallelSplit(t *testing.T, f EngineFactory) {
-	e, _ := engine(t, f, defaults())
-	// Each branch may use 5 of 10; both use 3, so 4 remain for "after" (3).
-	res, err := run(t, e, ParallelSpend, Job{Cost: 3, Calls: NewCalls()}, flujo.WithUsageLimits(flujo.UsageLimits{TotalCostLimit: 10}))
-	if err != nil || res.TotalCost != 9 {
-		t.Errorf("err %v cost %v; want success at 9", err, res.TotalCost)
-	}
-	// Each branch uses 6 of a share of 5: the run aborts inside the Parallel.
-	res, err = run(t, e, ParallelSpend, Job{Cost: 6, Calls: NewCalls()}, flujo.WithUsageLimits(flujo.UsageLimits{TotalCostLimit: 20}))
-	var ul *flujo.UsageLimitExceededError
-	if err != nil {
-		t.Errorf("shares of 10 each: err %v", err)
-	}
-	res, err = run(t, e, ParallelSpend, Job{Cost: 6, Calls: NewCalls()}, flujo.WithUsageLimits(flujo.UsageLimits{TotalCostLimit: 11}))
-	if !errors.As(err, &ul) || len(res.Steps) != 1 {
-		t.Errorf("shares of 5.5: err %v steps %d; want the limit exceeded in the Parallel", err, len(res.Steps))
 	}
 }
 

@@ -207,9 +207,6 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 		jen.Id("finished").Index(jen.Lit(k)).Bool(),
 		jen.Id("done").Chan().Int(),
 	}
-	if pg.usage {
-		fields = append(fields, jen.Id("budgets").Index(jen.Lit(k)).Op("*").Id("flujogenBudget"))
-	}
 	for i, br := range n.Children {
 		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Id("flujogenRun").Types(pg.stateType()))
 		if i < len(bs) && bs[i].copied {
@@ -352,9 +349,6 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("res.Attempts = 1"),
 		c("sc := e.get" + pg.scratchName(n) + "()"),
 	}
-	if pg.usage {
-		b = append(b, c("r.budget.splitInto(sc.budgets[:])"))
-	}
 	// Siblings are cancelled when one fails (Propagate) or aborts the run
 	// (a usage limit); else the caller's context is enough.
 	cancellable := propagate || pg.usage
@@ -377,9 +371,6 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			w := fmt.Sprintf("sc.w%d", i)
 			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".state = &"+w))
-		}
-		if pg.usage {
-			b = append(b, c(fmt.Sprintf("%s.budget = sc.budgets[%d]", rs, i)))
 		}
 		b = append(b,
 			c("e.track.EnterChild()"),
@@ -432,9 +423,6 @@ case <-{}(ctx):
 	}
 	if pg.pooled() {
 		b = append(b, c("defer e."+poolName(n)+".Put(sc)"))
-	}
-	if pg.usage {
-		b = append(b, c("r.budget.absorb(sc.budgets[:])"))
 	}
 	b = append(b,
 		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),

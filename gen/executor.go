@@ -80,14 +80,13 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, pg := range pipes {
 		usage = usage || pg.usage
 	}
-	g.usesBudget = usage
 	fields := []jen.Code{jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
 	if usage {
-		fields = append(fields, jen.Id("budget").Op("*").Id("flujogenBudget"))
+		fields = append(fields, jen.Id("budget").Op("*").Add(qr("Budget")))
 	}
 	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
 	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
-	for _, src := range helperSources(usage) {
+	for _, src := range helperSources() {
 		f.Add(src)
 	}
 	monitoring := false
@@ -206,10 +205,12 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("r := {}{record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	er = append(er, stateInit...)
+	// Limits are checked before any step runs, even by a pipeline whose
+	// outputs report no usage.
 	if pg.usage {
-		er = append(er, c("if limits != nil { r.budget = flujogenNewBudget(*limits) }"))
+		er = append(er, c("var err error"), c("if r.budget, err = {}(limits); err != nil { return nil, err }", qf("RunBudget")))
 	} else {
-		er = append(er, c("_ = limits // no output of this pipeline reports usage"))
+		er = append(er, c("if _, err := {}(limits); err != nil { return nil, err }", qf("RunBudget")))
 	}
 	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	er = append(er,
@@ -225,11 +226,11 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	ule := ""
 	if pg.usage {
-		ule = "var ule *{}\nif {}(abort, &ule) {\nule.Partial = pr\nule.Cost, ule.Tokens = r.budget.totals()\n}\n"
+		ule = "{}(abort, pr, r.budget)\n"
 	}
 	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = {}(res)\n}"
 	if pg.usage {
-		er = append(er, c(sw, qf("UsageLimitExceededError"), jen.Qual("errors", "As"), qf("FailedRunError")))
+		er = append(er, c(sw, qf("CompleteUsageLimitError"), qf("FailedRunError")))
 	} else {
 		er = append(er, c(sw, qf("FailedRunError")))
 	}
@@ -331,7 +332,7 @@ func (pg *pipelineGen) coarseResolution() time.Duration {
 }
 
 // helperSources returns the file-level helpers.
-func helperSources(usage bool) []jen.Code {
+func helperSources() []jen.Code {
 	var out []jen.Code
 	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
 		c(`func flujogenIsUsageLimit(err error) bool {
@@ -371,84 +372,6 @@ func helperSources(usage bool) []jen.Code {
 	return &applied, {}("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, {}(fixed, ", "))
 }`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
 			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
-	if usage {
-		out = append(out, jen.Comment("flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches."),
-			c(`type flujogenBudget struct {
-	mu                 {}
-	user               {}
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}`, jen.Qual("sync", "Mutex"), qf("UsageLimits")),
-			c(`func flujogenNewBudget(l {}) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}`, qf("UsageLimits")),
-			c(`func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &{}{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &{}{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}`, qf("UsageLimitExceededError"), qf("UsageLimitExceededError")),
-			c(`func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}`),
-			c(`func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}`),
-			c(`func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
-}`))
-	}
 	return out
 }
 

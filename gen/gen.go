@@ -172,9 +172,8 @@ type generator struct {
 	errs  Errors
 
 	// copies are the deep-copy functions needed, by type key.
-	copies     map[string]string
-	copyOrder  []string
-	usesBudget bool
+	copies    map[string]string
+	copyOrder []string
 
 	// hashes are the hash functions needed, by input type key.
 	hashes    map[string]string

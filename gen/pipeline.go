@@ -374,6 +374,10 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if classifier {
 		body = append(body, c("var prev error"))
 	}
+	usage := n.Step.OutReportsUsage
+	if usage {
+		body = append(body, c("var breach error"))
+	}
 	loop := []jen.Code{}
 	retry := []jen.Code{}
 	if classifier {
@@ -403,9 +407,19 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if pg.limiter() {
 		loop = append(loop, c("e.limiter.Release()"))
 	}
+	// Every output is charged, one a validator rejects too: the charge
+	// opens the block of the first validator.
+	charge, chargeArgs := "", []jen.Code{}
+	if usage {
+		charge, chargeArgs = "u := out.Usage()\nres.Cost += u.Cost\nres.Tokens += u.Tokens()\nbreach = {}(r.budget, u)\n", []jen.Code{qf("ChargeUsage")}
+	}
 	for _, v := range o.Validate {
-		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
-			pg.g.fn(v), qf("ValidationFailedError")))
+		loop = append(loop, c("if err == nil {\n"+charge+"if verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
+			append(chargeArgs, pg.g.fn(v), qf("ValidationFailedError"))...))
+		charge, chargeArgs = "", nil
+	}
+	if charge != "" {
+		loop = append(loop, c("if err == nil {\n"+charge+"}", chargeArgs...))
 	}
 	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(pg.ctxErr(n, "cerr := ", "; cerr != nil ").Add(aborted(""))))
 	if breaker {
@@ -414,11 +428,18 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if classifier {
 		loop = append(loop, c("e.classifier.Observe(err)"), c("if prev != nil { e.classifier.ObserveRecovery(prev, err == nil) }"))
 	}
-	loop = append(loop, c("if err == nil { break }"))
+	// A breach of the run's budget ends the attempts: the run aborts.
+	abort := "nil"
+	if usage {
+		loop = append(loop, c("if err == nil || breach != nil { break }"))
+		abort = "breach"
+	} else {
+		loop = append(loop, c("if err == nil { break }"))
+	}
 	body = append(body,
 		jen.For(jen.Id("attempt").Op(":=").Lit(1), jen.Id("attempt").Op("<=").Lit(lp.attempts), jen.Id("attempt").Op("++")).Block(loop...),
 		pg.clockStopCode(),
-		c("if err != nil {\nres.Err = err\nres.Feedback = {}(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), nil\n}", qf("FailureFeedback"), out.Clone()),
+		c("if err != nil {\nres.Err = err\nres.Feedback = {}(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), "+abort+"\n}", qf("FailureFeedback"), out.Clone()),
 		c("res.Success = true"),
 		c("if r.record { res.Output = out }"),
 	)
@@ -441,16 +462,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		}
 		body = append(body, c(set))
 	}
-	if n.Step.OutReportsUsage {
-		body = append(body,
-			c("u := out.Usage()"),
-			c("res.Cost, res.Tokens = u.Cost, u.Tokens()"))
-	}
-	body = append(body, c(pg.finishCall(lp, "nil")))
-	if n.Step.OutReportsUsage {
-		body = append(body, c("if berr := r.budget.add(res.Cost, res.Tokens); berr != nil { return out, berr }"))
-	}
-	body = append(body, c("return out, nil"))
+	body = append(body, c(pg.finishCall(lp, "nil")), c("return out, "+abort))
 	doc := fmt.Sprintf("%s runs the %s %q: %d attempt(s)", name, strings.ToLower(string(n.Kind)), n.Name, lp.attempts)
 	if breaker {
 		doc += fmt.Sprintf(", circuit breaker (threshold %d, recovery %v)", lp.threshold, lp.recovery)

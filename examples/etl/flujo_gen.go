@@ -363,7 +363,9 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)

@@ -32,7 +32,7 @@ const _ = runtime.SupportPackageIsVersion2
 type flujogenRun[S any] struct {
 	record bool
 	state  *S
-	budget *flujogenBudget
+	budget *runtime.Budget
 }
 
 // flujogenIsUsageLimit reports a usage limit abort.
@@ -72,84 +72,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		return nil, err
 	}
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
-type flujogenBudget struct {
-	mu                 sync.Mutex
-	user               flujo.UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
-
-func flujogenNewBudget(l flujo.UsageLimits) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}
-func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}
-func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}
-func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}
-func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -333,8 +255,9 @@ func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ..
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -344,11 +267,7 @@ func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ..
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -839,6 +758,7 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -870,6 +790,10 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
 		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
 			if verr := ValidReply(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "generate", Err: verr}
 			}
@@ -892,7 +816,7 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -901,19 +825,14 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Reply), nil
+		return *new(Reply), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "generate".

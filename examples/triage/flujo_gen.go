@@ -39,7 +39,7 @@ const _ = runtime.SupportPackageIsVersion2
 type flujogenRun[S any] struct {
 	record bool
 	state  *S
-	budget *flujogenBudget
+	budget *runtime.Budget
 }
 
 // flujogenIsUsageLimit reports a usage limit abort.
@@ -79,84 +79,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		return nil, err
 	}
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
-type flujogenBudget struct {
-	mu                 sync.Mutex
-	user               flujo.UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
-
-func flujogenNewBudget(l flujo.UsageLimits) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}
-func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}
-func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}
-func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}
-func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -390,8 +312,9 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 	if st == nil {
 		r.state = new(TriageState)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -402,11 +325,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -777,6 +696,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -817,6 +737,10 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
 		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
 			if verr := ValidClassification(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "classify", Err: verr}
 			}
@@ -839,7 +763,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -848,19 +772,14 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Classification), nil
+		return *new(Classification), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "classify".
@@ -904,6 +823,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -935,6 +855,10 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
 		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
 			if verr := ValidClassification(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "classify-cheap", Err: verr}
 			}
@@ -957,7 +881,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -966,19 +890,14 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Classification), nil
+		return *new(Classification), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "classify-cheap".
@@ -1030,7 +949,6 @@ type scratchTriageExecutor3 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       CustomerContext
 	r0       flujogenRun[TriageState]
 	o1       Sentiment
@@ -1058,11 +976,9 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	res.Name = "enrich"
 	res.Attempts = 1
 	sc := e.getscratchTriageExecutor3()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -1073,7 +989,6 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	sc.w1 = *r.state
 	sc.w1.Flags = flujogenCopy1(r.state.Flags)
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -1113,7 +1028,6 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		}
 	}
 	defer e.pool3.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1304,6 +1218,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1334,6 +1249,12 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1352,7 +1273,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1361,19 +1282,14 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(Sentiment), nil
+		return *new(Sentiment), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "sentiment".

@@ -289,7 +289,9 @@ func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ..
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -750,7 +752,9 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...fluj
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -1193,7 +1197,9 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -1602,7 +1608,9 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)

@@ -41,7 +41,7 @@ const _ = runtime.SupportPackageIsVersion2
 type flujogenRun[S any] struct {
 	record bool
 	state  *S
-	budget *flujogenBudget
+	budget *runtime.Budget
 }
 
 // flujogenIsUsageLimit reports a usage limit abort.
@@ -81,84 +81,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		return nil, err
 	}
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
-type flujogenBudget struct {
-	mu                 sync.Mutex
-	user               flujo.UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
-
-func flujogenNewBudget(l flujo.UsageLimits) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}
-func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}
-func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}
-func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}
-func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -408,8 +330,9 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -420,11 +343,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -661,7 +580,6 @@ type scratchLoudConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -692,13 +610,11 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudConflictExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -708,7 +624,6 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -716,7 +631,6 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -756,7 +670,6 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -800,6 +713,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -824,6 +738,12 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -842,7 +762,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -851,19 +771,14 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
@@ -939,6 +854,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -963,6 +879,12 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -981,7 +903,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -990,19 +912,14 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
@@ -1051,6 +968,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1081,6 +999,12 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1099,7 +1023,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1108,19 +1032,14 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
@@ -1164,6 +1083,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1188,6 +1108,12 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1206,7 +1132,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1215,19 +1141,14 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
@@ -1456,8 +1377,9 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -1468,11 +1390,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1709,7 +1627,6 @@ type scratchLoudIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -1740,13 +1657,11 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudIgnoreExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -1756,7 +1671,6 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -1764,7 +1678,6 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -1801,7 +1714,6 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1839,6 +1751,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1863,6 +1776,12 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1881,7 +1800,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1890,19 +1809,14 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
@@ -1978,6 +1892,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2002,6 +1917,12 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2020,7 +1941,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -2029,19 +1950,14 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
@@ -2090,6 +2006,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -2120,6 +2037,12 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2138,7 +2061,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -2147,19 +2070,14 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
@@ -2203,6 +2121,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2227,6 +2146,12 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2245,7 +2170,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -2254,19 +2179,14 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
@@ -2495,8 +2415,9 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -2507,11 +2428,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -2748,7 +2665,6 @@ type scratchLoudKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -2779,13 +2695,11 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudKeepFirstExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -2795,7 +2709,6 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -2803,7 +2716,6 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -2843,7 +2755,6 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -2887,6 +2798,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2911,6 +2823,12 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2929,7 +2847,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -2938,19 +2856,14 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
@@ -3026,6 +2939,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3050,6 +2964,12 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3068,7 +2988,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -3077,19 +2997,14 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
@@ -3138,6 +3053,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -3168,6 +3084,12 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3186,7 +3108,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -3195,19 +3117,14 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
@@ -3251,6 +3168,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3275,6 +3193,12 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3293,7 +3217,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -3302,19 +3226,14 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
@@ -3514,8 +3433,9 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -3525,11 +3445,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3856,6 +3772,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3880,6 +3797,12 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3898,7 +3821,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -3907,7 +3830,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
@@ -3916,13 +3839,8 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	if !e.cachesShrunk.Load() {
 		_ = e.cache1.Set(key, flujogenCopy0(out))
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "lm".
@@ -4114,8 +4032,9 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -4126,11 +4045,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4367,7 +4282,6 @@ type scratchLoudNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -4398,13 +4312,11 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudNoMergeExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4414,7 +4326,6 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4422,7 +4333,6 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -4462,7 +4372,6 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -4500,6 +4409,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4524,6 +4434,12 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4542,7 +4458,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4551,19 +4467,14 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
@@ -4639,6 +4550,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4663,6 +4575,12 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4681,7 +4599,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4690,19 +4608,14 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
@@ -4751,6 +4664,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -4781,6 +4695,12 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4799,7 +4719,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4808,19 +4728,14 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
@@ -4864,6 +4779,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4888,6 +4804,12 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4906,7 +4828,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4915,19 +4837,14 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
@@ -5171,8 +5088,9 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -5183,11 +5101,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5507,6 +5421,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5537,6 +5452,12 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5555,7 +5476,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5564,19 +5485,14 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "seed".
@@ -5633,7 +5549,6 @@ type scratchLoudSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -5664,13 +5579,11 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudSeqExecutor2()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5680,7 +5593,6 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5688,7 +5600,6 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5728,7 +5639,6 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 	}
 	defer e.pool2.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5772,6 +5682,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5796,6 +5707,12 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5814,7 +5731,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5823,19 +5740,14 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "la".
@@ -5884,6 +5796,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5908,6 +5821,12 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5926,7 +5845,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5935,19 +5854,14 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lb".
@@ -6007,6 +5921,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6031,6 +5946,12 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6049,7 +5970,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6058,7 +5979,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
@@ -6067,13 +5988,8 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	if !e.cachesShrunk.Load() {
 		_ = e.cache5.Set(key, flujogenCopy0(out))
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "lc".
@@ -6304,8 +6220,9 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -6316,11 +6233,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6557,7 +6470,6 @@ type scratchLoudUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -6588,13 +6500,11 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudUpdateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6604,7 +6514,6 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6612,7 +6521,6 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6652,7 +6560,6 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6696,6 +6603,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6720,6 +6628,12 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6738,7 +6652,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6747,19 +6661,14 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
@@ -6835,6 +6744,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6859,6 +6769,12 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6877,7 +6793,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6886,19 +6802,14 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
@@ -6947,6 +6858,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6977,6 +6889,12 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6995,7 +6913,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7004,19 +6922,14 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
@@ -7060,6 +6973,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7084,6 +6998,12 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7102,7 +7022,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7111,19 +7031,14 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
@@ -7326,8 +7241,9 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -7337,11 +7253,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7661,7 +7573,6 @@ type scratchMapFanExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[struct{}]
 	o1       Item
@@ -7688,10 +7599,8 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	res.Name = "inner"
 	res.Attempts = 1
 	sc := e.getscratchMapFanExecutor1()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -7699,7 +7608,6 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -7742,7 +7650,6 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	}
 	e.scopes.Put(bctx)
 	defer e.pool1.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7780,6 +7687,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7804,6 +7712,12 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7822,7 +7736,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7831,19 +7745,14 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qc".
@@ -7887,6 +7796,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7911,6 +7821,12 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7929,7 +7845,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7938,19 +7854,14 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qm".
@@ -8136,8 +8047,9 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8148,11 +8060,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8378,7 +8286,6 @@ type scratchQuietConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -8409,12 +8316,10 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietConflictExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -8424,7 +8329,6 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -8432,7 +8336,6 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -8475,7 +8378,6 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -8519,6 +8421,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8543,6 +8446,12 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8561,7 +8470,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8570,19 +8479,14 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -8631,6 +8535,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8655,6 +8560,12 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8673,7 +8584,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8682,19 +8593,14 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
@@ -8743,6 +8649,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8767,6 +8674,12 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8785,7 +8698,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8794,19 +8707,14 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
@@ -8992,8 +8900,9 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -9004,11 +8913,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9234,7 +9139,6 @@ type scratchQuietIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -9265,12 +9169,10 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietIgnoreExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -9280,7 +9182,6 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -9288,7 +9189,6 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -9328,7 +9228,6 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -9366,6 +9265,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9390,6 +9290,12 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9408,7 +9314,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9417,19 +9323,14 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -9478,6 +9379,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9502,6 +9404,12 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9520,7 +9428,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9529,19 +9437,14 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
@@ -9590,6 +9493,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9614,6 +9518,12 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9632,7 +9542,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9641,19 +9551,14 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
@@ -9839,8 +9744,9 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -9851,11 +9757,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10081,7 +9983,6 @@ type scratchQuietKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -10112,12 +10013,10 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietKeepFirstExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -10127,7 +10026,6 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -10135,7 +10033,6 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -10178,7 +10075,6 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -10222,6 +10118,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10246,6 +10143,12 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10264,7 +10167,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10273,19 +10176,14 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -10334,6 +10232,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10358,6 +10257,12 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10376,7 +10281,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10385,19 +10290,14 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
@@ -10446,6 +10346,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10470,6 +10371,12 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10488,7 +10395,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10497,19 +10404,14 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
@@ -10657,8 +10559,9 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10668,11 +10571,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10954,6 +10853,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10978,6 +10878,12 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10996,7 +10902,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11005,19 +10911,14 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qm".
@@ -11203,8 +11104,9 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -11215,11 +11117,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -11445,7 +11343,6 @@ type scratchQuietNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -11476,12 +11373,10 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietNoMergeExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11491,7 +11386,6 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11499,7 +11393,6 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11542,7 +11435,6 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -11580,6 +11472,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11604,6 +11497,12 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11622,7 +11521,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11631,19 +11530,14 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -11692,6 +11586,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11716,6 +11611,12 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11734,7 +11635,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11743,19 +11644,14 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
@@ -11804,6 +11700,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11828,6 +11725,12 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11846,7 +11749,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11855,19 +11758,14 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
@@ -12077,8 +11975,9 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -12089,11 +11988,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -12413,6 +12308,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12443,6 +12339,12 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12461,7 +12363,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12470,19 +12372,14 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "seed".
@@ -12539,7 +12436,6 @@ type scratchQuietSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -12570,12 +12466,10 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietSeqExecutor2()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12585,7 +12479,6 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12593,7 +12486,6 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12636,7 +12528,6 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	}
 	e.scopes.Put(bctx)
 	defer e.pool2.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12680,6 +12571,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12704,6 +12596,12 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12722,7 +12620,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12731,19 +12629,14 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qa".
@@ -12792,6 +12685,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12816,6 +12710,12 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12834,7 +12734,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12843,19 +12743,14 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "qb".
@@ -12915,6 +12810,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12939,6 +12835,12 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12957,7 +12859,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12966,7 +12868,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
@@ -12975,13 +12877,8 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	if !e.cachesShrunk.Load() {
 		_ = e.cache5.Set(key, flujogenCopy0(out))
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "qc".
@@ -13160,8 +13057,9 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -13172,11 +13070,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13391,7 +13285,6 @@ type scratchQuietTimeoutExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -13419,12 +13312,10 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	res.Name = "qtfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietTimeoutExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13432,7 +13323,6 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13475,7 +13365,6 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -13516,6 +13405,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13540,6 +13430,12 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13558,7 +13454,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13567,19 +13463,14 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -13628,6 +13519,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13652,6 +13544,12 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13670,7 +13568,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13679,19 +13577,14 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qc".
@@ -13916,8 +13809,9 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	if st == nil {
 		r.state = new(State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -13928,11 +13822,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14158,7 +14048,6 @@ type scratchQuietUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -14189,12 +14078,10 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietUpdateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -14204,7 +14091,6 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -14212,7 +14098,6 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -14255,7 +14140,6 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14299,6 +14183,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14323,6 +14208,12 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14341,7 +14232,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14350,19 +14241,14 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
@@ -14411,6 +14297,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14435,6 +14322,12 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14453,7 +14346,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14462,19 +14355,14 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
@@ -14523,6 +14411,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14547,6 +14436,12 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14565,7 +14460,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14574,19 +14469,14 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(Item), nil
+		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".

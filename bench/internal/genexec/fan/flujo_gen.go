@@ -284,7 +284,9 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 	if st == nil {
 		r.state = new(State)
 	}
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)

@@ -23,29 +23,38 @@ import (
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
-	_ func(context.Context, int) (int, error)                                       = flujotest.AddOne
-	_ func(int) bool                                                                = flujotest.AtLeast3
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Block
-	_ func(flujotest.Job) string                                                    = flujotest.ByName
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Draft
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Echo
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Fail
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.FailToo
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Flaky
-	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job               = flujotest.JoinThree
-	_ func(flujotest.Job, flujotest.Job) flujotest.Job                              = flujotest.JoinTwo
-	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.LogThenFlake
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Lower
-	_ func(flujotest.Job) error                                                     = flujotest.MustBeFinal
-	_ func(int) bool                                                                = flujotest.Never
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Other
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Panic
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Rescue
-	_ func(context.Context, flujotest.Job) ([]string, error)                        = flujotest.Tags
-	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                   = flujotest.Upper
-	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteA
-	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteA2
-	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error) = flujotest.WriteB
+	_ func(context.Context, int) (int, error)                                                       = flujotest.AddOne
+	_ func(int) bool                                                                                = flujotest.AtLeast3
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
+	_ func(flujotest.Job) string                                                                    = flujotest.ByName
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Draft
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Echo
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Fail
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.FailToo
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Flaky
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
+	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
+	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinTwo
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.LogThenFlake
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Lower
+	_ func(flujotest.Job) error                                                                     = flujotest.MustBeFinal
+	_ func(int) bool                                                                                = flujotest.Never
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Other
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Panic
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayA
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayB
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayC
+	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayD
+	_ func(flujotest.Charge) error                                                                  = flujotest.RejectAll
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Rescue
+	_ func(flujotest.Charge, flujotest.Charge, flujotest.Charge, flujotest.Charge) flujotest.Charge = flujotest.SumFour
+	_ func(flujotest.Charge, flujotest.Charge) flujotest.Charge                                     = flujotest.SumTwo
+	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upper
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
 )
 
 // This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
@@ -55,7 +64,7 @@ const _ = runtime.SupportPackageIsVersion2
 type flujogenRun[S any] struct {
 	record bool
 	state  *S
-	budget *flujogenBudget
+	budget *runtime.Budget
 }
 
 // flujogenIsUsageLimit reports a usage limit abort.
@@ -95,84 +104,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		return nil, err
 	}
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenBudget tracks a run's usage against its limits; a Parallel splits what remains among its branches.
-type flujogenBudget struct {
-	mu                 sync.Mutex
-	user               flujo.UsageLimits
-	hasCost, hasTokens bool
-	costLimit          float64
-	tokenLimit         int
-	cost               float64
-	tokens             int
-}
-
-func flujogenNewBudget(l flujo.UsageLimits) *flujogenBudget {
-	return &flujogenBudget{user: l, hasCost: l.TotalCostLimit > 0, costLimit: l.TotalCostLimit, hasTokens: l.TotalTokensLimit > 0, tokenLimit: l.TotalTokensLimit}
-}
-func (b *flujogenBudget) add(cost float64, tokens int) error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cost += cost
-	b.tokens += tokens
-	switch {
-	case b.hasCost && b.cost > b.costLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_cost_limit", Limits: b.user}
-	case b.hasTokens && b.tokens > b.tokenLimit:
-		return &flujo.UsageLimitExceededError{Limit: "total_tokens_limit", Limits: b.user}
-	}
-	return nil
-}
-func (b *flujogenBudget) totals() (float64, int) {
-	if b == nil {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cost, b.tokens
-}
-func (b *flujogenBudget) splitInto(parts []*flujogenBudget) {
-	n := len(parts)
-	if b == nil {
-		clear(parts)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range parts {
-		p := &flujogenBudget{user: b.user, hasCost: b.hasCost, hasTokens: b.hasTokens}
-		if b.hasCost {
-			p.costLimit = (b.costLimit - b.cost) / float64(n)
-		}
-		if b.hasTokens {
-			rest := b.tokenLimit - b.tokens
-			p.tokenLimit = rest / n
-			if i < rest%n {
-				p.tokenLimit++
-			}
-		}
-		parts[i] = p
-	}
-}
-func (b *flujogenBudget) absorb(parts []*flujogenBudget) {
-	if b == nil {
-		return
-	}
-	var cost float64
-	var tokens int
-	for _, p := range parts {
-		c, t := p.totals()
-		cost += c
-		tokens += t
-	}
-	b.mu.Lock()
-	b.cost += cost
-	b.tokens += tokens
-	b.mu.Unlock()
 }
 
 // flujogenStepCounters count one step's executions across runs, beside its
@@ -386,8 +317,9 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -397,11 +329,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -578,6 +506,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -617,6 +546,12 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -635,7 +570,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -644,19 +579,14 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -800,8 +730,9 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -811,11 +742,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -992,6 +919,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1016,6 +944,12 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1034,7 +968,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1043,19 +977,14 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -1199,8 +1128,9 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -1210,11 +1140,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1391,6 +1317,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1415,6 +1342,12 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1433,7 +1366,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -1442,19 +1375,14 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -1486,6 +1414,4167 @@ func (e *BreakerFlakyExecutor) invoke0(ctx context.Context, in flujotest.Job) (o
 
 // call0 makes one attempt of "flaky".
 func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetFallbackExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "primary".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+
+	// Step "rescue".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetFallbackExecutor is the configuration compiled into BudgetFallbackExecutor.
+func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetFallbackExecutor{clock: clock}
+	cfg := flujogenConfigBudgetFallbackExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("primary")
+	e.mon1 = e.monitor.Step("rescue")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "primary")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["primary"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["primary"] = st
+	}
+	e.cnt1.add(s.Steps, "rescue")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["rescue"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["rescue"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetFallbackExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetFallbackExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetFallbackExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.step0(ctx, in, r, res)
+	if abort != nil || res.Success {
+		return out, abort
+	}
+	var fb flujo.StepResult
+	fout, abort := e.run1(ctx, in, r, &fb)
+	res.FallbackTriggered = true
+	res.OriginalError = res.Err
+	res.Attempts += fb.Attempts
+	res.Cost += fb.Cost
+	res.Tokens += fb.Tokens
+	res.Latency += fb.Latency
+	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if fb.Success {
+		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
+		return fout, nil
+	}
+	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
+	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	return *new(flujotest.Charge), nil
+}
+
+// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "primary"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+			if verr := flujotest.RejectAll(out); verr != nil {
+				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
+			}
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "primary".
+func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFallbackExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "primary", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call0 makes one attempt of "primary".
+func (e *BudgetFallbackExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "rescue"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "rescue".
+func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFallbackExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rescue", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayB(ctx, in)
+}
+
+// call1 makes one attempt of "rescue".
+func (e *BudgetFallbackExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetFanExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchBudgetFanExecutor0] // scratch space of parallel "fan"
+	resources  *runtime.ResourceManager
+
+	// Step "paid".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "free".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
+func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetFanExecutor{clock: clock}
+	cfg := flujogenConfigBudgetFanExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetFanExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFanExecutor0 { return scratchBudgetFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetFanExecutor0) { *sc = scratchBudgetFanExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("paid")
+	e.mon2 = e.monitor.Step("free")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "paid")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["paid"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["paid"] = st
+	}
+	e.cnt2.add(s.Steps, "free")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["free"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["free"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetFanExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetFanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetFanExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetFanExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetFanExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetFanExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetFanExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetFanExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	o0       flujotest.Charge
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Charge
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.SumTwo(a0, a1), nil
+}
+
+// body0 is the composition of "fan".
+func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchBudgetFanExecutor0()
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Charge), cerr
+		}
+	}
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Charge), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Charge), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Charge), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "paid"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "paid".
+func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call1 makes one attempt of "paid".
+func (e *BudgetFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "free"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "free".
+func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "free", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayB(ctx, in)
+}
+
+// call2 makes one attempt of "free".
+func (e *BudgetFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetFan4Executor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchBudgetFan4Executor0] // scratch space of parallel "fan"
+	resources  *runtime.ResourceManager
+
+	// Step "b1".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "b2".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b3".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "b4".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
+func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetFan4Executor{clock: clock}
+	cfg := flujogenConfigBudgetFan4Executor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetFan4Executor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFan4Executor0 { return scratchBudgetFan4Executor0{done: make(chan int, 4)} }, func(sc *scratchBudgetFan4Executor0) { *sc = scratchBudgetFan4Executor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("b1")
+	e.mon2 = e.monitor.Step("b2")
+	e.mon3 = e.monitor.Step("b3")
+	e.mon4 = e.monitor.Step("b4")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetFan4 on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "b1")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["b1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b1"] = st
+	}
+	e.cnt2.add(s.Steps, "b2")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["b2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b2"] = st
+	}
+	e.cnt3.add(s.Steps, "b3")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b3"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b3"] = st
+	}
+	e.cnt4.add(s.Steps, "b4")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["b4"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b4"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetFan4Executor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetFan4Executor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetFan4Executor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetFan4Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetFan4Executor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetFan4Executor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetFan4Executor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetFan4Executor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetFan4Executor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetFan4Executor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
+type scratchBudgetFan4Executor0 struct {
+	results  [4]flujo.StepResult
+	aborts   [4]error
+	finished [4]bool
+	done     chan int
+	o0       flujotest.Charge
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Charge
+	r1       flujogenRun[struct{}]
+	o2       flujotest.Charge
+	r2       flujogenRun[struct{}]
+	o3       flujotest.Charge
+	r3       flujogenRun[struct{}]
+}
+
+// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.SumFour(a0, a1, a2, a3), nil
+}
+
+// body0 is the composition of "fan".
+func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchBudgetFan4Executor0()
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
+	}()
+	sc.r2 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.done <- 2
+	}()
+	sc.r3 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.done <- 3
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 4 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Charge), cerr
+		}
+	}
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Charge), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Charge), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Charge), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "b1"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "b1".
+func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call1 makes one attempt of "b1".
+func (e *BudgetFan4Executor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "b2"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "b2".
+func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayB(ctx, in)
+}
+
+// call2 makes one attempt of "b2".
+func (e *BudgetFan4Executor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "b3"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else {
+			e.brk3.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "b3".
+func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) invoke3(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b3", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayC(ctx, in)
+}
+
+// call3 makes one attempt of "b3".
+func (e *BudgetFan4Executor) call3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke3(ctx, in)
+	return out, err
+}
+
+// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "b4"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else {
+			e.brk4.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish4(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish4 reports a finished execution of "b4".
+func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) invoke4(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b4", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayD(ctx, in)
+}
+
+// call4 makes one attempt of "b4".
+func (e *BudgetFan4Executor) call4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke4(ctx, in)
+	return out, err
+}
+
+// BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetHoldFanExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchBudgetHoldFanExecutor0] // scratch space of parallel "fan"
+	resources  *runtime.ResourceManager
+
+	// Step "paid".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "hold".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
+func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetHoldFanExecutor{clock: clock}
+	cfg := flujogenConfigBudgetHoldFanExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetHoldFanExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetHoldFanExecutor0 { return scratchBudgetHoldFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetHoldFanExecutor0) { *sc = scratchBudgetHoldFanExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("paid")
+	e.mon2 = e.monitor.Step("hold")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetHoldFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "paid")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["paid"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["paid"] = st
+	}
+	e.cnt2.add(s.Steps, "hold")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["hold"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["hold"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetHoldFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetHoldFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetHoldFanExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetHoldFanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetHoldFanExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetHoldFanExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetHoldFanExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetHoldFanExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetHoldFanExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetHoldFanExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	o0       flujotest.Charge
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Charge
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.SumTwo(a0, a1), nil
+}
+
+// body0 is the composition of "fan".
+func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchBudgetHoldFanExecutor0()
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Charge), cerr
+		}
+	}
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Charge), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Charge), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Charge), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "paid"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "paid".
+func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call1 makes one attempt of "paid".
+func (e *BudgetHoldFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "hold"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "hold".
+func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "hold", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Hold(ctx, in)
+}
+
+// call2 makes one attempt of "hold".
+func (e *BudgetHoldFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetMapExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "item".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetMapExecutor is the configuration compiled into BudgetMapExecutor.
+func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetMapExecutor{clock: clock}
+	cfg := flujogenConfigBudgetMapExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetMapExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("item")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetMap on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([]flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new([]flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new([]flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "item")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["item"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["item"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetMapExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetMapExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetMapExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetMapExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetMapExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetMapExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Map "each".
+func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// body0 is the composition of "each".
+func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	res.Name = "each"
+	res.Attempts = 1
+	outs := make([]flujotest.Charge, len(in))
+	results := make([]flujo.StepResult, len(in))
+	finished := make([]bool, len(in))
+	failed := -1
+	var abort error
+	workers := min(4, len(in))
+	if workers <= 1 {
+		for i := range in {
+			ab := error(nil)
+			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			finished[i] = true
+			if ab != nil {
+				abort = ab
+				break
+			}
+			if !results[i].Success {
+				failed = i
+				break
+			}
+		}
+	} else {
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var next atomic.Int64
+		var mu sync.Mutex
+		done := make(chan bool, workers)
+		for range workers {
+			e.track.EnterChild()
+			go func() {
+				defer e.track.ExitChild()
+				defer func() { done <- true }()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(in) || runtime.ContextErr(mctx) != nil {
+						return
+					}
+					var cr flujo.StepResult
+					o, ab := e.run1(mctx, in[i], r, &cr)
+					mu.Lock()
+					results[i], finished[i], outs[i] = cr, true, o
+					switch {
+					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+						if abort == nil {
+							abort = ab
+						}
+						cancel()
+					case ab != nil:
+					case !cr.Success && (failed < 0 || i < failed):
+						failed = i
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for range workers {
+			select {
+			case <-done:
+			case <-runtime.ContextDone(ctx):
+				cerr := runtime.ContextErr(ctx)
+				res.Err = cerr
+				return nil, cerr
+			}
+		}
+	}
+	for i := range results {
+		if finished[i] {
+			if r.record || abort != nil || failed >= 0 {
+				res.Steps = append(res.Steps, results[i])
+			}
+			res.Cost += results[i].Cost
+			res.Tokens += results[i].Tokens
+		}
+	}
+	if abort != nil {
+		res.Err = abort
+		return nil, abort
+	}
+	if failed >= 0 {
+		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
+		return nil, nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = outs
+	}
+	return outs, nil
+}
+
+// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "item"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "item".
+func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetMapExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "item", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Item(ctx, in)
+}
+
+// call1 makes one attempt of "item".
+func (e *BudgetMapExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetRejectedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "rejected".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetRejectedExecutor is the configuration compiled into BudgetRejectedExecutor.
+func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetRejectedExecutor{clock: clock}
+	cfg := flujogenConfigBudgetRejectedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetRejectedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("rejected")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetRejected on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "rejected")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["rejected"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["rejected"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetRejectedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetRejectedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetRejectedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetRejectedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetRejectedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetRejectedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetRejectedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetRejectedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetRejectedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "rejected"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+			if verr := flujotest.RejectAll(out); verr != nil {
+				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
+			}
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "rejected".
+func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetRejectedExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call0 makes one attempt of "rejected".
+func (e *BudgetRejectedExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BudgetRejectedRetriesExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "rejected".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBudgetRejectedRetriesExecutor is the configuration compiled into BudgetRejectedRetriesExecutor.
+func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BudgetRejectedRetriesExecutor{clock: clock}
+	cfg := flujogenConfigBudgetRejectedRetriesExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BudgetRejectedRetriesExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("rejected")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BudgetRejectedRetries on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotest.Bill) (flujotest.Charge, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Charge), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Charge), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Charge), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "rejected")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["rejected"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["rejected"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BudgetRejectedRetriesExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BudgetRejectedRetriesExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BudgetRejectedRetriesExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BudgetRejectedRetriesExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BudgetRejectedRetriesExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BudgetRejectedRetriesExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	aerr := e.applyLive(*cfg)
+	e.cfg.Store(cfg)
+	return errors.Join(err, aerr)
+}
+
+// live reports whether BudgetRejectedRetriesExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components.
+func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
+	var errs []error
+	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
+	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
+	return errors.Join(errs...)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BudgetRejectedRetriesExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BudgetRejectedRetriesExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	res.Name = "rejected"
+	start := e.clock.Nanotime()
+	var out flujotest.Charge
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Charge), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+			if verr := flujotest.RejectAll(out); verr != nil {
+				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
+			}
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Charge), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "rejected".
+func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BudgetRejectedRetriesExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.PayA(ctx, in)
+}
+
+// call0 makes one attempt of "rejected".
+func (e *BudgetRejectedRetriesExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1618,7 +5707,9 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -2082,7 +6173,9 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -2552,7 +6645,9 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -2996,7 +7091,9 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -3453,7 +7550,9 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -3910,7 +8009,9 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -4367,8 +8468,9 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -4378,11 +8480,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4559,6 +8657,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4583,6 +8682,12 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4601,7 +8706,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -4610,19 +8715,14 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -4818,8 +8918,9 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -4830,11 +8931,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5071,7 +9168,6 @@ type scratchFanKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -5102,12 +9198,10 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5117,7 +9211,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5125,7 +9218,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -5168,7 +9260,6 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5276,6 +9367,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5306,6 +9398,12 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5324,7 +9422,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5333,19 +9431,14 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -5394,6 +9487,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5424,6 +9518,12 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5442,7 +9542,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5451,19 +9551,14 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -5512,6 +9607,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5542,6 +9638,12 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5560,7 +9662,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5569,19 +9671,14 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -5630,6 +9727,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5660,6 +9758,12 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5678,7 +9782,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -5687,19 +9791,14 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -5895,8 +9994,9 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -5907,11 +10007,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6148,7 +10244,6 @@ type scratchFanMergeUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -6179,12 +10274,10 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6194,7 +10287,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6202,7 +10294,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -6245,7 +10336,6 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6353,6 +10443,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6383,6 +10474,12 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6401,7 +10498,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6410,19 +10507,14 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -6471,6 +10563,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6501,6 +10594,12 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6519,7 +10618,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6528,19 +10627,14 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -6589,6 +10683,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6619,6 +10714,12 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6637,7 +10738,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6646,19 +10747,14 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -6707,6 +10803,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -6737,6 +10834,12 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6755,7 +10858,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -6764,19 +10867,14 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -6972,8 +11070,9 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -6984,11 +11083,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7225,7 +11320,6 @@ type scratchFanNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
-	budgets  [3]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -7256,12 +11350,10 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -7271,7 +11363,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -7279,7 +11370,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.r2.budget = sc.budgets[2]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -7322,7 +11412,6 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7422,6 +11511,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7452,6 +11542,12 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7470,7 +11566,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7479,19 +11575,14 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
@@ -7540,6 +11631,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7570,6 +11662,12 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7588,7 +11686,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7597,19 +11695,14 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
@@ -7658,6 +11751,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7688,6 +11782,12 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7706,7 +11806,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7715,19 +11815,14 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
@@ -7776,6 +11871,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk5.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7806,6 +11902,12 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7824,7 +11926,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -7833,19 +11935,14 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish5(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
@@ -7989,8 +12086,9 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8000,11 +12098,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8181,6 +12275,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8211,6 +12306,12 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8229,7 +12330,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8238,19 +12339,14 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -8394,8 +12490,9 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8405,11 +12502,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8586,6 +12679,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8616,6 +12710,12 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8634,7 +12734,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -8643,19 +12743,14 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
@@ -8817,8 +12912,9 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -8828,11 +12924,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9093,6 +13185,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9123,6 +13216,12 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9141,7 +13240,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9150,19 +13249,14 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "first".
@@ -9268,6 +13362,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9298,6 +13393,12 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9316,7 +13417,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9325,19 +13426,14 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "second".
@@ -9381,6 +13477,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9411,6 +13508,12 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9429,7 +13532,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9438,19 +13541,14 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "third".
@@ -9599,8 +13697,9 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -9610,11 +13709,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9896,6 +13991,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9926,6 +14022,12 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9944,7 +14046,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -9953,19 +14055,14 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -10109,8 +14206,9 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10120,11 +14218,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10357,6 +14451,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10381,6 +14476,12 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10399,7 +14500,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10408,19 +14509,14 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "flaky".
@@ -10564,8 +14660,9 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10575,11 +14672,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10756,6 +14849,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10780,6 +14874,12 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10798,7 +14898,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -10807,19 +14907,14 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
@@ -10979,8 +15074,9 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -10990,11 +15086,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -11209,7 +15301,6 @@ type scratchParallelBlocksExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -11236,11 +15327,9 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11248,7 +15337,6 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11288,7 +15376,6 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -11326,6 +15413,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11356,6 +15444,12 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11374,7 +15468,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11383,19 +15477,14 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "block".
@@ -11439,6 +15528,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11469,6 +15559,12 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11487,7 +15583,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -11496,19 +15592,14 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
@@ -11673,8 +15764,9 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -11684,11 +15776,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -11903,7 +15991,6 @@ type scratchParallelIgnoreExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -11930,10 +16017,8 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11941,7 +16026,6 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -11981,7 +16065,6 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12013,6 +16096,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12043,6 +16127,12 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12061,7 +16151,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12070,19 +16160,14 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -12126,6 +16211,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12150,6 +16236,12 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12168,7 +16260,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12177,19 +16269,14 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
@@ -12356,8 +16443,9 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -12367,11 +16455,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -12586,7 +16670,6 @@ type scratchParallelPropagateExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -12613,10 +16696,8 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutor0()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12624,7 +16705,6 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -12667,7 +16747,6 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	}
 	e.scopes.Put(bctx)
 	defer e.pool0.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12705,6 +16784,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12735,6 +16815,12 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12753,7 +16839,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12762,19 +16848,14 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
@@ -12818,6 +16899,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12842,6 +16924,12 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12860,7 +16948,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -12869,19 +16957,14 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
@@ -13055,8 +17138,9 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -13066,11 +17150,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13358,7 +17438,6 @@ type scratchParallelSpendExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
-	budgets  [2]*flujogenBudget
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -13385,10 +17464,8 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutor1()
-	r.budget.splitInto(sc.budgets[:])
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.r0.budget = sc.budgets[0]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13396,7 +17473,6 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.r1.budget = sc.budgets[1]
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
@@ -13439,7 +17515,6 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	}
 	e.scopes.Put(bctx)
 	defer e.pool1.Put(sc)
-	r.budget.absorb(sc.budgets[:])
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -13477,6 +17552,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13507,6 +17583,12 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13525,7 +17607,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13534,19 +17616,14 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "left".
@@ -13590,6 +17667,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13620,6 +17698,12 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13638,7 +17722,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13647,19 +17731,14 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "right".
@@ -13703,6 +17782,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13733,6 +17813,12 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13751,7 +17837,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -13760,19 +17846,14 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish4(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish4 reports a finished execution of "after".
@@ -13925,8 +18006,9 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -13936,11 +18018,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14190,6 +18268,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14220,6 +18299,12 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14238,7 +18323,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14247,19 +18332,14 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
@@ -14303,6 +18383,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14333,6 +18414,12 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14351,7 +18438,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14360,19 +18447,14 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
@@ -14534,8 +18616,9 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -14545,11 +18628,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14808,6 +18887,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14838,6 +18918,12 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14856,7 +18942,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14865,19 +18951,14 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
@@ -14921,6 +19002,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14951,6 +19033,12 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14969,7 +19057,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -14978,19 +19066,14 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
@@ -15034,6 +19117,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15064,6 +19148,12 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15082,7 +19172,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15091,19 +19181,14 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "other".
@@ -15265,8 +19350,9 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -15276,11 +19362,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15561,6 +19643,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15591,6 +19674,12 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15609,7 +19698,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15618,19 +19707,14 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "s1".
@@ -15674,6 +19758,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15704,6 +19789,12 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15722,7 +19813,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15731,19 +19822,14 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish2(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish2 reports a finished execution of "s2".
@@ -15787,6 +19873,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15817,6 +19904,12 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15835,7 +19928,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -15844,19 +19937,14 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish3(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish3 reports a finished execution of "s3".
@@ -16013,8 +20101,9 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	if st == nil {
 		r.state = new(flujotest.State)
 	}
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16025,11 +20114,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -16206,6 +20291,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16236,6 +20322,12 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -16254,7 +20346,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -16263,19 +20355,14 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "logflake".
@@ -16425,8 +20512,9 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16436,11 +20524,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -16617,6 +20701,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16647,6 +20732,12 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -16665,7 +20756,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -16674,19 +20765,14 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
@@ -16869,8 +20955,9 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -16880,11 +20967,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -17061,6 +21144,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17092,6 +21176,10 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
 		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -17114,7 +21202,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17123,19 +21211,14 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
@@ -17288,8 +21371,9 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -17299,11 +21383,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -17518,6 +21598,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17548,6 +21629,12 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17566,7 +21653,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17575,19 +21662,14 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -17631,6 +21713,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17661,6 +21744,12 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -17679,7 +21768,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -17688,19 +21777,14 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "failtoo".
@@ -17853,8 +21937,9 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if limits != nil {
-		r.budget = flujogenNewBudget(*limits)
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
@@ -17864,11 +21949,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		var ule *flujo.UsageLimitExceededError
-		if errors.As(abort, &ule) {
-			ule.Partial = pr
-			ule.Cost, ule.Tokens = r.budget.totals()
-		}
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -18083,6 +22164,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -18113,6 +22195,12 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -18131,7 +22219,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -18140,19 +22228,14 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish0(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
@@ -18196,6 +22279,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var breach error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -18226,6 +22310,12 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -18244,7 +22334,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if prev != nil {
 			e.classifier.ObserveRecovery(prev, err == nil)
 		}
-		if err == nil {
+		if err == nil || breach != nil {
 			break
 		}
 	}
@@ -18253,19 +22343,14 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
 		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), nil
+		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	u := out.Usage()
-	res.Cost, res.Tokens = u.Cost, u.Tokens()
 	e.finish1(res, start, nil, brFrom)
-	if berr := r.budget.add(res.Cost, res.Tokens); berr != nil {
-		return out, berr
-	}
-	return out, nil
+	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
@@ -18360,6 +22445,132 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetFallbackExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "primary", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetFan4"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetFan4Executor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetHoldFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetHoldFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetMap"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetMapExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.([]flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetRejected"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetRejectedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "rejected", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BudgetRejectedRetries"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBudgetRejectedRetriesExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Bill)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "rejected", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

@@ -280,7 +280,9 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -690,7 +692,9 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
@@ -1068,7 +1072,9 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	_ = limits // no output of this pipeline reports usage
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
