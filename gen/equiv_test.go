@@ -28,6 +28,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
 }
 
 type runnerSet struct {

@@ -774,16 +774,16 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -1813,16 +1813,16 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = abort
 		return *new(Item), abort
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -2861,16 +2861,16 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -5746,16 +5746,16 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -6670,16 +6670,16 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -8493,16 +8493,16 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -9340,16 +9340,16 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Err = abort
 		return *new(Item), abort
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -10196,16 +10196,16 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -12654,16 +12654,16 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
@@ -13493,13 +13493,13 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
-	}
 	out, jerr := e.join0(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
+	}
+	if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
 	}
 	res.Success = true
 	if r.record {
@@ -14273,16 +14273,16 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(Item), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(Item), nil
 	}
 	res.Success = true
 	if r.record {
