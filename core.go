@@ -134,8 +134,14 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	if c.closed {
 		return ErrClosed
 	}
+	// Atomic: the document is validated and every component it needs is
+	// built (the tuner too) before anything in force changes.
 	old := c.eng.Load()
 	cfg, err := old.cfg.Import(data, format)
+	if err != nil {
+		return err
+	}
+	tuner, err := c.newTunerLocked(cfg)
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,10 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	if err := closeAll(context.Background(), retired); err != nil {
 		c.logger.Warn("flujo: closing replaced components", "error", err)
 	}
-	return c.startTunerLocked(cfg)
+	if tuner == nil {
+		return nil
+	}
+	return c.runTunerLocked(tuner)
 }
 
 // Close stops the executor: later Execute calls return ErrClosed, and Close

@@ -59,7 +59,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			want: []string{
 				`flujo.json:1:41: /optimization/enable_object_pool: must be true or false, got string "yes"`,
 				`flujo.json:1:66: /optimization/cache_max_size: must be an integer from 1 to 100000000, got boolean true`,
-				`flujo.json:1:103: /optimization/cpu_usage_threshold_percent: must be a number >= 0 and <= 100, got null`,
+				`flujo.json:1:103: /optimization/cpu_usage_threshold_percent: must be a number > 0 and <= 100, got null`,
 				`flujo.json:1:181: /optimization/performance_degradation_threshold: must be a number > 0 and <= 100, got an array`,
 			},
 		},
@@ -77,7 +77,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			name: "out of range",
 			doc:  `{"optimization": {"telemetry_flush_interval_seconds": 0, "cpu_usage_threshold_percent": 100.5, "object_pool_cleanup_threshold": -0.1, "cache_ttl_seconds": 31536001}}`,
 			want: []string{
-				"flujo.json:1:55: /optimization/telemetry_flush_interval_seconds: must be > 0, got 0",
+				"flujo.json:1:55: /optimization/telemetry_flush_interval_seconds: must be >= 0.001, got 0",
 				"flujo.json:1:89: /optimization/cpu_usage_threshold_percent: must be <= 100, got 100.5",
 				"flujo.json:1:129: /optimization/object_pool_cleanup_threshold: must be >= 0, got -0.1",
 				"flujo.json:1:156: /optimization/cache_ttl_seconds: must be <= 31536000, got 31536001",

@@ -559,7 +559,7 @@ func (e *LoudConflictExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudConflictExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -570,9 +570,12 @@ func (e *LoudConflictExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -588,13 +591,13 @@ func (e *LoudConflictExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -1607,7 +1610,7 @@ func (e *LoudIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1618,9 +1621,12 @@ func (e *LoudIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1636,13 +1642,13 @@ func (e *LoudIgnoreExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -2646,7 +2652,7 @@ func (e *LoudKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2657,9 +2663,12 @@ func (e *LoudKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2675,13 +2684,13 @@ func (e *LoudKeepFirstExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -3638,7 +3647,7 @@ func (e *LoudMapExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudMapExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3649,9 +3658,12 @@ func (e *LoudMapExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3667,13 +3679,13 @@ func (e *LoudMapExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -4265,7 +4277,7 @@ func (e *LoudNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4276,9 +4288,12 @@ func (e *LoudNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4294,13 +4309,13 @@ func (e *LoudNoMergeExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -5340,7 +5355,7 @@ func (e *LoudSeqExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudSeqExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -5351,9 +5366,12 @@ func (e *LoudSeqExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudSeqExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -5369,13 +5387,13 @@ func (e *LoudSeqExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -6455,7 +6473,7 @@ func (e *LoudUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -6466,9 +6484,12 @@ func (e *LoudUpdateExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether LoudUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -6484,13 +6505,13 @@ func (e *LoudUpdateExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -7454,7 +7475,7 @@ func (e *MapFanExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFanExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -7465,9 +7486,12 @@ func (e *MapFanExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapFanExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -7483,13 +7507,13 @@ func (e *MapFanExecutor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -8276,7 +8300,7 @@ func (e *QuietConflictExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietConflictExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -8287,9 +8311,12 @@ func (e *QuietConflictExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -8305,13 +8332,13 @@ func (e *QuietConflictExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9132,7 +9159,7 @@ func (e *QuietIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9143,9 +9170,12 @@ func (e *QuietIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9161,13 +9191,13 @@ func (e *QuietIgnoreExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9979,7 +10009,7 @@ func (e *QuietKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9990,9 +10020,12 @@ func (e *QuietKeepFirstExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10008,13 +10041,13 @@ func (e *QuietKeepFirstExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -10763,7 +10796,7 @@ func (e *QuietMapExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietMapExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10774,9 +10807,12 @@ func (e *QuietMapExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10792,13 +10828,13 @@ func (e *QuietMapExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11343,7 +11379,7 @@ func (e *QuietNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11354,9 +11390,12 @@ func (e *QuietNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11372,13 +11411,13 @@ func (e *QuietNoMergeExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -12246,7 +12285,7 @@ func (e *QuietSeqExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietSeqExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12257,9 +12296,12 @@ func (e *QuietSeqExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietSeqExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12275,13 +12317,13 @@ func (e *QuietSeqExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -13289,7 +13331,7 @@ func (e *QuietTimeoutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietTimeoutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietTimeoutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietTimeoutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13300,9 +13342,12 @@ func (e *QuietTimeoutExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietTimeoutExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13318,13 +13363,13 @@ func (e *QuietTimeoutExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietTimeoutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14056,7 +14101,7 @@ func (e *QuietUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14067,9 +14112,12 @@ func (e *QuietUpdateExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether QuietUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14085,13 +14133,13 @@ func (e *QuietUpdateExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.

@@ -440,7 +440,7 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -451,9 +451,12 @@ func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -469,13 +472,13 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -853,7 +856,7 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -864,9 +867,12 @@ func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -882,13 +888,13 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1251,7 +1257,7 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1262,9 +1268,12 @@ func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1280,13 +1289,13 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1642,7 +1651,7 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1653,9 +1662,12 @@ func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1671,13 +1683,13 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2028,7 +2040,7 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2039,9 +2051,12 @@ func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2057,13 +2072,13 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2420,7 +2435,7 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2431,9 +2446,12 @@ func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2449,13 +2467,13 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2806,7 +2824,7 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2817,9 +2835,12 @@ func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2835,13 +2856,13 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3262,7 +3283,7 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3273,9 +3294,12 @@ func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3291,13 +3315,13 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3718,7 +3742,7 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3729,9 +3753,12 @@ func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3747,13 +3774,13 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4181,7 +4208,7 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4192,9 +4219,12 @@ func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4210,13 +4240,13 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4656,7 +4686,7 @@ func (e *FanBranchFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4667,9 +4697,12 @@ func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanBranchFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4685,13 +4718,13 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -5573,7 +5606,7 @@ func (e *FanJoinFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -5584,9 +5617,12 @@ func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanJoinFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -5602,13 +5638,13 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -6455,7 +6491,7 @@ func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -6466,9 +6502,12 @@ func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -6484,13 +6523,13 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -7531,7 +7570,7 @@ func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -7542,9 +7581,12 @@ func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanMergeUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -7560,13 +7602,13 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -8607,7 +8649,7 @@ func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -8618,9 +8660,12 @@ func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -8636,13 +8681,13 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9578,7 +9623,7 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9589,9 +9634,12 @@ func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9607,13 +9655,13 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9982,7 +10030,7 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9993,9 +10041,12 @@ func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10011,13 +10062,13 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10426,7 +10477,7 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10437,9 +10488,12 @@ func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10455,13 +10509,13 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11227,7 +11281,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExportConfig(format string) ([]byte, err
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11238,9 +11292,12 @@ func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string)
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether JoinFailsAfterIgnoredExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11256,13 +11313,13 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -11914,7 +11971,7 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11925,9 +11982,12 @@ func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11943,13 +12003,13 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12423,7 +12483,7 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12434,9 +12494,12 @@ func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12452,13 +12515,13 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12877,7 +12940,7 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12888,9 +12951,12 @@ func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12906,13 +12972,13 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13313,7 +13379,7 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13324,9 +13390,12 @@ func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13342,13 +13411,13 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14006,7 +14075,7 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14017,9 +14086,12 @@ func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14035,13 +14107,13 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14688,7 +14760,7 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14699,9 +14771,12 @@ func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) err
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14717,13 +14792,13 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -15397,7 +15472,7 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -15408,9 +15483,12 @@ func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -15426,13 +15504,13 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -16244,7 +16322,7 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16255,9 +16333,12 @@ func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16273,13 +16354,13 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -16863,7 +16944,7 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16874,9 +16955,12 @@ func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16892,13 +16976,13 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17593,7 +17677,7 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17604,9 +17688,12 @@ func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17622,13 +17709,13 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18319,7 +18406,7 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18330,9 +18417,12 @@ func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18348,13 +18438,13 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18729,7 +18819,7 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18740,9 +18830,12 @@ func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18758,13 +18851,13 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19172,7 +19265,7 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19183,9 +19276,12 @@ func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19201,13 +19297,13 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19601,7 +19697,7 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19612,9 +19708,12 @@ func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) er
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19630,13 +19729,13 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20165,7 +20264,7 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -20176,9 +20275,12 @@ func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -20194,13 +20296,13 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

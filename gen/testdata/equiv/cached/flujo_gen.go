@@ -480,7 +480,7 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -491,9 +491,12 @@ func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -509,13 +512,13 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -892,7 +895,7 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -903,9 +906,12 @@ func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -921,13 +927,13 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1289,7 +1295,7 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1300,9 +1306,12 @@ func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1318,13 +1327,13 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1715,7 +1724,7 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1726,9 +1735,12 @@ func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1744,13 +1756,13 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -2170,7 +2182,7 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2181,9 +2193,12 @@ func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2199,13 +2214,13 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -2631,7 +2646,7 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2642,9 +2657,12 @@ func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2660,13 +2678,13 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -3050,7 +3068,7 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3061,9 +3079,12 @@ func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3079,13 +3100,13 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3505,7 +3526,7 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3516,9 +3537,12 @@ func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3534,13 +3558,13 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3960,7 +3984,7 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3971,9 +3995,12 @@ func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3989,13 +4016,13 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4422,7 +4449,7 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4433,9 +4460,12 @@ func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4451,13 +4481,13 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4896,7 +4926,7 @@ func (e *FanBranchFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4907,9 +4937,12 @@ func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanBranchFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4925,13 +4958,13 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -5812,7 +5845,7 @@ func (e *FanJoinFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -5823,9 +5856,12 @@ func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanJoinFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -5841,13 +5877,13 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -6693,7 +6729,7 @@ func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -6704,9 +6740,12 @@ func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -6722,13 +6761,13 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -7768,7 +7807,7 @@ func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -7779,9 +7818,12 @@ func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanMergeUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -7797,13 +7839,13 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -8843,7 +8885,7 @@ func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -8854,9 +8896,12 @@ func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -8872,13 +8917,13 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9813,7 +9858,7 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9824,9 +9869,12 @@ func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9842,13 +9890,13 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10216,7 +10264,7 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10227,9 +10275,12 @@ func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10245,13 +10296,13 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10659,7 +10710,7 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10670,9 +10721,12 @@ func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10688,13 +10742,13 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11459,7 +11513,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExportConfig(format string) ([]byte, err
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11470,9 +11524,12 @@ func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string)
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether JoinFailsAfterIgnoredExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11488,13 +11545,13 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -12145,7 +12202,7 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12156,9 +12213,12 @@ func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12174,13 +12234,13 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12653,7 +12713,7 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12664,9 +12724,12 @@ func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12682,13 +12745,13 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13106,7 +13169,7 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13117,9 +13180,12 @@ func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13135,13 +13201,13 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13541,7 +13607,7 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13552,9 +13618,12 @@ func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13570,13 +13639,13 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14233,7 +14302,7 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14244,9 +14313,12 @@ func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14262,13 +14334,13 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14914,7 +14986,7 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14925,9 +14997,12 @@ func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) err
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14943,13 +15018,13 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -15622,7 +15697,7 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -15633,9 +15708,12 @@ func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -15651,13 +15729,13 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -16468,7 +16546,7 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16479,9 +16557,12 @@ func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16497,13 +16578,13 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17086,7 +17167,7 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17097,9 +17178,12 @@ func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17115,13 +17199,13 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17815,7 +17899,7 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17826,9 +17910,12 @@ func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17844,13 +17931,13 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18540,7 +18627,7 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18551,9 +18638,12 @@ func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18569,13 +18659,13 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18949,7 +19039,7 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18960,9 +19050,12 @@ func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18978,13 +19071,13 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19391,7 +19484,7 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19402,9 +19495,12 @@ func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19420,13 +19516,13 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19819,7 +19915,7 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19830,9 +19926,12 @@ func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) er
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19848,13 +19947,13 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20382,7 +20481,7 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -20393,9 +20492,12 @@ func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -20411,13 +20513,13 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

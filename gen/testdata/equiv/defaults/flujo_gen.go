@@ -438,7 +438,7 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -449,9 +449,12 @@ func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -467,13 +470,13 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -849,7 +852,7 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -860,9 +863,12 @@ func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -878,13 +884,13 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1245,7 +1251,7 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1256,9 +1262,12 @@ func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1274,13 +1283,13 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1634,7 +1643,7 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1645,9 +1654,12 @@ func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1663,13 +1675,13 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2018,7 +2030,7 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2029,9 +2041,12 @@ func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2047,13 +2062,13 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2408,7 +2423,7 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2419,9 +2434,12 @@ func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2437,13 +2455,13 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2792,7 +2810,7 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2803,9 +2821,12 @@ func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2821,13 +2842,13 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3246,7 +3267,7 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3257,9 +3278,12 @@ func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3275,13 +3299,13 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3700,7 +3724,7 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3711,9 +3735,12 @@ func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3729,13 +3756,13 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4161,7 +4188,7 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4172,9 +4199,12 @@ func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4190,13 +4220,13 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4634,7 +4664,7 @@ func (e *FanBranchFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4645,9 +4675,12 @@ func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanBranchFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4663,13 +4696,13 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -5549,7 +5582,7 @@ func (e *FanJoinFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -5560,9 +5593,12 @@ func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanJoinFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -5578,13 +5614,13 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -6429,7 +6465,7 @@ func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -6440,9 +6476,12 @@ func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -6458,13 +6497,13 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -7503,7 +7542,7 @@ func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -7514,9 +7553,12 @@ func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanMergeUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -7532,13 +7574,13 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -8577,7 +8619,7 @@ func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -8588,9 +8630,12 @@ func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -8606,13 +8651,13 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9546,7 +9591,7 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9557,9 +9602,12 @@ func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9575,13 +9623,13 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9948,7 +9996,7 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9959,9 +10007,12 @@ func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9977,13 +10028,13 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10390,7 +10441,7 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10401,9 +10452,12 @@ func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10419,13 +10473,13 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11189,7 +11243,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExportConfig(format string) ([]byte, err
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11200,9 +11254,12 @@ func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string)
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether JoinFailsAfterIgnoredExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11218,13 +11275,13 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -11874,7 +11931,7 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11885,9 +11942,12 @@ func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11903,13 +11963,13 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12381,7 +12441,7 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12392,9 +12452,12 @@ func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12410,13 +12473,13 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12833,7 +12896,7 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12844,9 +12907,12 @@ func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12862,13 +12928,13 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13267,7 +13333,7 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13278,9 +13344,12 @@ func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13296,13 +13365,13 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -13958,7 +14027,7 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13969,9 +14038,12 @@ func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13987,13 +14059,13 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14638,7 +14710,7 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14649,9 +14721,12 @@ func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) err
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14667,13 +14742,13 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -15345,7 +15420,7 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -15356,9 +15431,12 @@ func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -15374,13 +15452,13 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -16190,7 +16268,7 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16201,9 +16279,12 @@ func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16219,13 +16300,13 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -16807,7 +16888,7 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16818,9 +16899,12 @@ func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16836,13 +16920,13 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17535,7 +17619,7 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17546,9 +17630,12 @@ func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17564,13 +17651,13 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18259,7 +18346,7 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18270,9 +18357,12 @@ func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18288,13 +18378,13 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18667,7 +18757,7 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18678,9 +18768,12 @@ func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18696,13 +18789,13 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19108,7 +19201,7 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19119,9 +19212,12 @@ func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19137,13 +19233,13 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19535,7 +19631,7 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19546,9 +19642,12 @@ func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) er
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19564,13 +19663,13 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20097,7 +20196,7 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -20108,9 +20207,12 @@ func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -20126,13 +20228,13 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

@@ -494,7 +494,7 @@ func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BackoffLongExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -505,9 +505,12 @@ func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BackoffLongExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -523,13 +526,13 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -908,7 +911,7 @@ func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFailExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -919,9 +922,12 @@ func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFailExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -937,13 +943,13 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1307,7 +1313,7 @@ func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerFlakyExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1318,9 +1324,12 @@ func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether BreakerFlakyExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1336,13 +1345,13 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1737,7 +1746,7 @@ func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -1748,9 +1757,12 @@ func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -1766,13 +1778,13 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -2201,7 +2213,7 @@ func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsSharedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2212,9 +2224,12 @@ func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsSharedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2230,13 +2245,13 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -2671,7 +2686,7 @@ func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsTTLExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -2682,9 +2697,12 @@ func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CachedTagsTTLExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -2700,13 +2718,13 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -3097,7 +3115,7 @@ func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForeverExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3108,9 +3126,12 @@ func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForeverExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3126,13 +3147,13 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3554,7 +3575,7 @@ func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountForever2Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -3565,9 +3586,12 @@ func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountForever2Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -3583,13 +3607,13 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4011,7 +4035,7 @@ func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CountTo3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4022,9 +4046,12 @@ func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether CountTo3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4040,13 +4067,13 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4475,7 +4502,7 @@ func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailOnceExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4486,9 +4513,12 @@ func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FailOnceExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4504,13 +4534,13 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4951,7 +4981,7 @@ func (e *FanBranchFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanBranchFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -4962,9 +4992,12 @@ func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanBranchFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -4980,13 +5013,13 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -5869,7 +5902,7 @@ func (e *FanJoinFailsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanJoinFailsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -5880,9 +5913,12 @@ func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanJoinFailsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -5898,13 +5934,13 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -6752,7 +6788,7 @@ func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -6763,9 +6799,12 @@ func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -6781,13 +6820,13 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -7829,7 +7868,7 @@ func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanMergeUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -7840,9 +7879,12 @@ func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanMergeUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -7858,13 +7900,13 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -8906,7 +8948,7 @@ func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -8917,9 +8959,12 @@ func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -8935,13 +8980,13 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -9878,7 +9923,7 @@ func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -9889,9 +9934,12 @@ func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -9907,13 +9955,13 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10283,7 +10331,7 @@ func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FlakyRetries3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10294,9 +10342,12 @@ func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FlakyRetries3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10312,13 +10363,13 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10728,7 +10779,7 @@ func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HistoryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -10739,9 +10790,12 @@ func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether HistoryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -10757,13 +10811,13 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11530,7 +11584,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExportConfig(format string) ([]byte, err
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that JoinFailsAfterIgnoredExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -11541,9 +11595,12 @@ func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string)
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether JoinFailsAfterIgnoredExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -11559,13 +11616,13 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -12218,7 +12275,7 @@ func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapEchoExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12229,9 +12286,12 @@ func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapEchoExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12247,13 +12307,13 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12728,7 +12788,7 @@ func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFlakyInOrderExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -12739,9 +12799,12 @@ func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether MapFlakyInOrderExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -12757,13 +12820,13 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13183,7 +13246,7 @@ func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13194,9 +13257,12 @@ func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether PanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13212,13 +13278,13 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13620,7 +13686,7 @@ func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelBlocksExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -13631,9 +13697,12 @@ func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelBlocksExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -13649,13 +13718,13 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14314,7 +14383,7 @@ func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -14325,9 +14394,12 @@ func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -14343,13 +14415,13 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -14997,7 +15069,7 @@ func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) 
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelPropagateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -15008,9 +15080,12 @@ func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) err
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelPropagateExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -15026,13 +15101,13 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -15707,7 +15782,7 @@ func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ParallelSpendExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -15718,9 +15793,12 @@ func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ParallelSpendExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -15736,13 +15814,13 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -16555,7 +16633,7 @@ func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteNoDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -16566,9 +16644,12 @@ func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error 
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteNoDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -16584,13 +16665,13 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17175,7 +17256,7 @@ func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that RouteWithDefaultExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17186,9 +17267,12 @@ func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) erro
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether RouteWithDefaultExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17204,13 +17288,13 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17906,7 +17990,7 @@ func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that Spend3Executor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -17917,9 +18001,12 @@ func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether Spend3Executor applies a change of the run-time field name, to the value in next, while it runs.
@@ -17935,13 +18022,13 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18633,7 +18720,7 @@ func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that StateRetryExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -18644,9 +18731,12 @@ func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether StateRetryExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -18662,13 +18752,13 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19044,7 +19134,7 @@ func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19055,9 +19145,12 @@ func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether TimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19073,13 +19166,13 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19488,7 +19581,7 @@ func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that ValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19499,9 +19592,12 @@ func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether ValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19517,13 +19613,13 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19918,7 +20014,7 @@ func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error)
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFailedFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -19929,9 +20025,12 @@ func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) er
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFailedFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -19947,13 +20046,13 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20483,7 +20582,7 @@ func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that WithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -20494,9 +20593,12 @@ func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether WithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -20512,13 +20614,13 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
