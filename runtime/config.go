@@ -479,7 +479,10 @@ func (c OptimizationConfig) Export(format string) ([]byte, error) {
 // Import decodes data in format ("json") as a partial configuration laid over
 // c: fields present in data replace those of c, the others keep their value.
 // Decoding is strict: unknown fields, wrong types and null for a field that
-// does not allow it are errors, every one of them reported. The result is
+// does not allow it are errors, every one of them reported. The document
+// follows CheckDocument's rules, as flujo.json does: at most
+// MaxDocumentSize bytes, a leading byte order mark allowed, no member twice
+// (a *DocumentError with its position). The result is
 // validated; on any error Import returns the error and c unchanged.
 func (c OptimizationConfig) Import(data []byte, format string) (OptimizationConfig, error) {
 	if format != "json" {
@@ -503,6 +506,16 @@ func (c OptimizationConfig) DecodeOptimizationJSON(data []byte) (OptimizationCon
 }
 
 func (c OptimizationConfig) overlayJSON(data []byte) (OptimizationConfig, error) {
+	// The rules of every configuration document: size, byte order mark,
+	// duplicate members; the flujo.json loader applies the same.
+	data, docProblems := CheckDocument(data)
+	if len(docProblems) > 0 {
+		errs := make([]error, len(docProblems))
+		for i, p := range docProblems {
+			errs[i] = p
+		}
+		return c, errors.Join(errs...)
+	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return c, errors.New("empty config: expected a JSON object")
