@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/flujo/flujo/runtime"
 )
@@ -12,20 +11,32 @@ import (
 // startTunerLocked starts the auto-tuner when the configuration asks for it
 // and none runs yet. Called with c.mu held.
 func (c *ExecutorCore) startTunerLocked(cfg runtime.OptimizationConfig) error {
-	if !cfg.EnableAutomaticOptimization || c.tuner != nil {
-		return nil
+	t, err := c.newTunerLocked(cfg)
+	if err != nil || t == nil {
+		return err
 	}
-	t, err := runtime.NewAutoTuner(runtime.AutoTunerOptions{
-		Interval: time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second)),
+	return c.runTunerLocked(t)
+}
+
+// newTunerLocked builds, without starting it, the auto-tuner cfg asks for;
+// nil when it asks for none or one runs already. Called with c.mu held.
+func (c *ExecutorCore) newTunerLocked(cfg runtime.OptimizationConfig) (*runtime.AutoTuner, error) {
+	if !cfg.EnableAutomaticOptimization || c.tuner != nil {
+		return nil, nil
+	}
+	return runtime.NewAutoTuner(runtime.AutoTunerOptions{
+		Interval: cfg.AnalysisInterval(),
 		Snapshot: c.OptimizationStats,
 		Config:   c.OptimizationConfig,
 		Apply:    c.applyTuning,
 		Logger:   c.logger,
 		Tick:     c.tunerTick,
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// runTunerLocked starts t as the executor's auto-tuner. Called with c.mu
+// held.
+func (c *ExecutorCore) runTunerLocked(t *runtime.AutoTuner) error {
 	if err := t.Start(); err != nil {
 		return err
 	}

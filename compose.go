@@ -234,8 +234,12 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", f.Name, f.Feedback)
 		return nil
 	}
+	// A failed Parallel merges nothing: the state is changed only once the
+	// merge is known to succeed and the join has accepted the outputs.
+	var writes [][]int
 	if fr.state != nil {
-		if err := r.merge(n, fr.state, states, results); err != nil {
+		var err error
+		if writes, err = r.mergeWrites(n, fr.state, states, results); err != nil {
 			fail(res, err)
 			return nil
 		}
@@ -258,6 +262,9 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 		fail(res, &JoinError{Parallel: n.name, Err: outs[1].Interface().(error)})
 		return nil
 	}
+	if writes != nil {
+		applyWrites(n, fr.state, states, writes)
+	}
 	res.Success, res.Output = true, outs[0].Interface()
 	return nil
 }
@@ -272,12 +279,14 @@ func finishedResults(results []StepResult, finished []bool) []StepResult {
 	return out
 }
 
-// merge writes the state changes of the successful branches back into
-// state, by n's strategy. Changes are found by comparing each branch's copy
-// with the original, field by field, before anything is merged.
-func (r execRun) merge(n *parallelNode, state any, states []any, results []StepResult) error {
+// mergeWrites returns, per branch, the state fields that n's strategy
+// copies back from that branch's copy: the fields a successful branch
+// changed, found by comparing its copy with the original before anything
+// is merged. Nil means nothing to merge; under ErrorOnConflict two branches
+// writing one field are a *MergeConflictError.
+func (r execRun) mergeWrites(n *parallelNode, state any, states []any, results []StepResult) ([][]int, error) {
 	if n.set.merge == NoMerge {
-		return nil
+		return nil, nil
 	}
 	writes := make([][]int, len(states))
 	for i, s := range states {
@@ -290,13 +299,19 @@ func (r execRun) merge(n *parallelNode, state any, states []any, results []StepR
 		for i, ws := range writes {
 			for _, f := range ws {
 				if j, ok := writer[f]; ok {
-					return &MergeConflictError{Parallel: n.name, Field: fieldName(state, f),
+					return nil, &MergeConflictError{Parallel: n.name, Field: fieldName(state, f),
 						Branches: [2]string{n.branches[j].Name(), n.branches[i].Name()}}
 				}
 				writer[f] = i
 			}
 		}
 	}
+	return writes, nil
+}
+
+// applyWrites copies the fields of writes from the branches' copies into
+// state, in branch order, later branches winning except under KeepFirst.
+func applyWrites(n *parallelNode, state any, states []any, writes [][]int) {
 	taken := map[int]bool{}
 	for i, ws := range writes {
 		for _, f := range ws {
@@ -309,7 +324,6 @@ func (r execRun) merge(n *parallelNode, state any, states []any, results []StepR
 			copyField(state, states[i], f)
 		}
 	}
-	return nil
 }
 
 func (r execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame, res *StepResult) error {

@@ -134,8 +134,14 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	if c.closed {
 		return ErrClosed
 	}
+	// Atomic: the document is validated and every component it needs is
+	// built (the tuner too) before anything in force changes.
 	old := c.eng.Load()
 	cfg, err := old.cfg.Import(data, format)
+	if err != nil {
+		return err
+	}
+	tuner, err := c.newTunerLocked(cfg)
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,10 @@ func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
 	if err := closeAll(context.Background(), retired); err != nil {
 		c.logger.Warn("flujo: closing replaced components", "error", err)
 	}
-	return c.startTunerLocked(cfg)
+	if tuner == nil {
+		return nil
+	}
+	return c.runTunerLocked(tuner)
 }
 
 // Close stops the executor: later Execute calls return ErrClosed, and Close
@@ -300,14 +309,19 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	return pr, pr.Err
 }
 
-// failurePath follows the failed results down to the innermost failed node.
+// failurePath follows the failed results down to the innermost failed node:
+// from a node, it descends into the first failed child whose error the node
+// carries, the child that failed it. A node that failed by itself (a join,
+// a merge conflict, its own Timeout or validator) is the end of the path,
+// even when children failed before it (a branch that Ignore ignored).
 func failurePath(res StepResult) []string {
 	path := []string{res.Name}
 	for {
 		next := -1
 		for i := range res.Steps {
-			if !res.Steps[i].Success {
+			if !res.Steps[i].Success && sameError(res.Steps[i].Err, res.Err) {
 				next = i
+				break
 			}
 		}
 		if next < 0 || res.FallbackTriggered {
@@ -316,6 +330,15 @@ func failurePath(res StepResult) []string {
 		res = res.Steps[next]
 		path = append(path, res.Name)
 	}
+}
+
+// sameError reports whether a and b are the same non-nil error value: a
+// composite that a child failed carries that child's error itself.
+func sameError(a, b error) bool {
+	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.ValueOf(a).Comparable() {
+		return false
+	}
+	return a == b
 }
 
 // Run executes node and returns its output as Out. It is Execute for callers

@@ -61,6 +61,9 @@ type closer func(ctx context.Context) error
 // newEngine builds the engine of cfg. Components whose settings did not
 // change are taken over from old; the ones old used and the new engine does
 // not are returned, to be closed once runs in flight are done with them.
+// It is atomic: changes to components old shares (a retuned telemetry, a
+// lowered limit) are checked with everything else and applied only once
+// every component is built, so an error leaves old exactly as it was.
 func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*engine, []closer, error) {
 	if old == nil {
 		old = &engine{}
@@ -70,10 +73,12 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		stepOpt: cfg.EnableStepOptimization,
 		ctxOpt:  cfg.EnableContextOptimization,
 		algoOpt: cfg.EnableAlgorithmOptimization,
-		slowNs:  int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)),
+		slowNs:  int64(cfg.SlowExecutionThreshold()),
 	}
 	var retired []closer
 	var errs []error
+	// inPlace changes components old shares; run only when nothing failed.
+	var inPlace []func()
 	oc := old.cfg
 
 	if cfg.EnableCacheOptimization {
@@ -126,7 +131,8 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		// A lower fixed cap: lowering the limit in place never frees a
 		// permit, where a new limiter would admit its whole limit on top
 		// of the executions still holding the old one's permits.
-		e.limiter.SetLimit(*cfg.MaxConcurrentExecutions)
+		l, n := e.limiter, *cfg.MaxConcurrentExecutions
+		inPlace = append(inPlace, func() { l.SetLimit(n) })
 	default:
 		opts := runtime.DefaultLimiterOptions()
 		if m := cfg.MaxConcurrentExecutions; m != nil {
@@ -142,14 +148,14 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 	}
 
 	if cfg.EnableOptimizedTelemetry {
-		flush := time.Duration(cfg.TelemetryFlushIntervalSeconds * float64(time.Second))
+		flush := cfg.TelemetryFlushInterval()
 		if t := old.telemetry; t != nil {
 			e.telemetry = t
-			if err := t.SetBatchSize(cfg.TelemetryBatchSize); err != nil {
+			if err := t.CheckRetune(cfg.TelemetryBatchSize, flush); err != nil {
 				errs = append(errs, err)
-			}
-			if err := t.SetFlushInterval(flush); err != nil {
-				errs = append(errs, err)
+			} else {
+				n := cfg.TelemetryBatchSize
+				inPlace = append(inPlace, func() { _ = t.Retune(n, flush) })
 			}
 		} else if t, err := runtime.NewTelemetry(runtime.TelemetryOptions{
 			BatchSize: cfg.TelemetryBatchSize, FlushInterval: flush, Sink: c.sinkOrDefault(), Logger: c.logger,
@@ -171,7 +177,7 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 		} else if m, err := runtime.NewMonitor(runtime.MonitorOptions{
 			SlowThreshold:        time.Duration(e.slowNs),
 			DegradationThreshold: cfg.PerformanceDegradationThreshold,
-			WindowInterval:       time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second)),
+			WindowInterval:       cfg.AnalysisInterval(),
 		}); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -202,6 +208,9 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 			cl(context.Background())
 		}
 		return nil, nil, err
+	}
+	for _, f := range inPlace {
+		f()
 	}
 	return e, retired, nil
 }

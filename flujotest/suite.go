@@ -61,6 +61,8 @@ func Rules() []Rule {
 		{"ParallelNoMerge", TestParallelNoMerge},
 		{"ParallelPropagate", TestParallelPropagate},
 		{"ParallelIgnore", TestParallelIgnore},
+		{"ParallelJoinErrorNamesJoin", TestParallelJoinErrorNamesJoin},
+		{"ParallelFailureStateRule", TestParallelFailureStateRule},
 		{"StateAttemptIsolation", TestStateAttemptIsolation},
 		{"MapKeepsOrder", TestMapKeepsOrder},
 		{"StepHistory", TestStepHistory},

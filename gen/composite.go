@@ -433,7 +433,6 @@ case <-{}(ctx):
 		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
 			jen.Qual("fmt", "Sprintf"), out.Clone()))
 	}
-	b = append(b, pg.mergeCode(n, bs)...)
 	join := fmt.Sprintf("join%d", n.ID)
 	params := []jen.Code{}
 	args := ""
@@ -470,6 +469,9 @@ case <-{}(ctx):
 		joinCall = append(joinCall, c("if jerr != nil {\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}", out.Clone()))
 	}
 	b = append(b, joinCall...)
+	// A failed Parallel merges nothing: the branches' writes reach the
+	// state only once the join has accepted their outputs.
+	b = append(b, pg.mergeCode(n, bs)...)
 	b = append(b, c("res.Success = true"), c("if r.record { res.Output = out }"), c("return out, nil"))
 	return b
 }

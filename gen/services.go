@@ -158,7 +158,7 @@ func (pg *pipelineGen) runTotals() jen.Code {
 // constructor returns the body of NewXExecutor.
 func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	cfg := pg.g.cfg.Optimization
-	slowNs := int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond))
+	slowNs := int64(cfg.SlowExecutionThreshold())
 	b := []jen.Code{
 		c("set := {}(opts)", qf("CoreOptionsOf")),
 		c("clock := set.Clock"),
@@ -225,7 +225,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 	}
 	if pg.monitoring() {
-		window := time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second))
+		window := cfg.AnalysisInterval()
 		b = append(b, check("e.monitor, err = {}({}{SlowThreshold: {}, DegradationThreshold: {}, WindowInterval: {}})",
 			qr("NewMonitor"), qr("MonitorOptions"), durationLit(time.Duration(slowNs)), jen.Lit(cfg.PerformanceDegradationThreshold), durationLit(window)))
 		for _, lp := range pg.leaves {
@@ -233,7 +233,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 	}
 	if pg.telemetry() {
-		flush := time.Duration(cfg.TelemetryFlushIntervalSeconds * float64(time.Second))
+		flush := cfg.TelemetryFlushInterval()
 		b = append(b, check(fmt.Sprintf("e.telemetry, err = {}({}{BatchSize: %d, FlushInterval: {}, Sink: set.Sink, Logger: set.Logger})", cfg.TelemetryBatchSize),
 			qr("NewTelemetry"), qr("TelemetryOptions"), durationLit(flush)))
 	}
@@ -252,7 +252,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	if pg.autotune() {
 		// The tuner reads and changes the executor only through its
 		// methods, so it starts last, on a complete executor.
-		interval := time.Duration(cfg.OptimizationAnalysisIntervalSeconds * float64(time.Second))
+		interval := cfg.AnalysisInterval()
 		b = append(b,
 			check("e.tuner, err = {}({}{Interval: {}, Snapshot: e.OptimizationStats, Config: e.OptimizationConfig, Apply: e.applyTuning, Logger: set.Logger})",
 				qr("NewAutoTuner"), qr("AutoTunerOptions"), durationLit(interval)),
@@ -403,26 +403,28 @@ func (pg *pipelineGen) stats() []jen.Code {
 func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	X := pg.X
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
-	f.Commentf("ImportConfig lays data over the configuration in force and applies the run-time fields that %s applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.", X)
+	f.Commentf("ImportConfig lays data over the configuration in force and applies the run-time fields that %s applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.", X)
 	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(
 		c("e.mu.Lock()"),
 		c("defer e.mu.Unlock()"),
 		c("if e.track.Closed() { return {} }", jen.Qual(flujoPath, "ErrClosed")),
 		c("cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "+strq(X)+", e.live)"),
 		c("if cfg == nil { return err }"),
-		c("aerr := e.applyLive(*cfg)"),
+		c("// applyLive checks every change before it makes any: an error leaves the executor as it was."),
+		c("if aerr := e.applyLive(*cfg); aerr != nil { return aerr }"),
 		c("e.cfg.Store(cfg)"),
-		c("return {}(err, aerr)", jen.Qual("errors", "Join")),
+		c("return err"),
 	)
 	cases := []jen.Code{jen.Case(jen.Lit("slow_execution_threshold_ms")).Block(c("return true"))}
-	apply := []jen.Code{c("e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64({})))", jen.Qual("time", "Millisecond")), c("var errs []error")}
+	// The telemetry's retuning is the one change that can be refused: it
+	// goes first and changes both of its fields or neither.
+	var apply []jen.Code
 	if pg.telemetry() {
 		cases = append(cases, jen.Case(jen.Lit("telemetry_batch_size")).Block(c("return next.TelemetryBatchSize <= {}", qr("DefaultTelemetryBufferSize"))),
 			jen.Case(jen.Lit("telemetry_flush_interval_seconds")).Block(c("return true")))
-		apply = append(apply,
-			c("errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))"),
-			c("errs = append(errs, e.telemetry.SetFlushInterval({}(cfg.TelemetryFlushIntervalSeconds*float64({}))))", jen.Qual("time", "Duration"), jen.Qual("time", "Second")))
+		apply = append(apply, c("if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil { return err }"))
 	}
+	apply = append(apply, c("e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))"))
 	// A new cap applies only when it changed: the limit may stand lower
 	// because the resource manager lowered it under pressure, and an import
 	// of other fields must not lift it.
@@ -444,9 +446,9 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	f.Commentf("live reports whether %s applies a change of the run-time field name, to the value in next, while it runs.", X)
 	f.Add(recv()).Id("live").Params(jen.Id("name").String(), jen.Id("next").Add(qr("OptimizationConfig"))).Bool().Block(
 		jen.Switch(jen.Id("name")).Block(cases...), c("return false"))
-	f.Comment("applyLive applies the run-time fields of cfg to the running components.")
+	f.Comment("applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.")
 	f.Add(recv()).Id("applyLive").Params(jen.Id("cfg").Add(qr("OptimizationConfig"))).Error().Block(
-		append(apply, c("return {}(errs...)", jen.Qual("errors", "Join")))...)
+		append(apply, c("return nil"))...)
 
 	if pg.autotune() {
 		pg.emitTuning(f)

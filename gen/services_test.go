@@ -2,6 +2,8 @@ package gen
 
 import (
 	"context"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,5 +131,75 @@ func TestImportConfig(t *testing.T) {
 	}
 	if err := e.ImportConfig([]byte(`{"telemetry_batch_size": 0}`), "json"); err == nil {
 		t.Error("an invalid document was accepted")
+	}
+}
+
+// TestGeneratedImportConfigFailingLateChangesNothing: a document whose
+// first fields would apply to running components and whose last field is
+// refused changes nothing, neither the configuration reported nor the live
+// telemetry, as in the ExecutorCore's TestImportConfigFailingLateChangesNothing.
+func TestGeneratedImportConfigFailingLateChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	e, err := hashing.NewLookerExecutor(flujo.WithClock(runtime.NewFakeClock(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	before := e.OptimizationConfig()
+	for _, doc := range []string{
+		`{"telemetry_batch_size": 20, "slow_execution_threshold_ms": 5, "telemetry_flush_interval_seconds": 1e-10}`,
+		`{"telemetry_batch_size": 20, "slow_execution_threshold_ms": 5, "optimization_analysis_interval_seconds": 1e-10}`,
+		`{"telemetry_batch_size": 20, "cache_max_size": 7, "telemetry_batch_size": 5000}`,
+	} {
+		if err := e.ImportConfig([]byte(doc), "json"); err == nil {
+			t.Errorf("%s accepted", doc)
+		}
+		s := e.OptimizationStats()
+		if !e.OptimizationConfig().Equal(before) || !s.Config.Equal(before) {
+			t.Errorf("%s: config changed to %+v", doc, e.OptimizationConfig())
+		}
+		if s.Telemetry.BatchSize != before.TelemetryBatchSize || s.Telemetry.FlushIntervalSeconds != before.TelemetryFlushIntervalSeconds {
+			t.Errorf("%s: live telemetry batch %d flush %vs, want %d %vs", doc, s.Telemetry.BatchSize, s.Telemetry.FlushIntervalSeconds,
+				before.TelemetryBatchSize, before.TelemetryFlushIntervalSeconds)
+		}
+	}
+}
+
+// TestGeneratedImportConfigRulesAgree: a generated executor's ImportConfig
+// accepts a run-time field's value exactly when Validate does (a field it
+// cannot apply live is named as fixed, never refused for its value), at
+// the field's bounds, just past them, zero, tiny, negative, huge and
+// fractional values.
+func TestGeneratedImportConfigRulesAgree(t *testing.T) {
+	ctx := context.Background()
+	e, err := hashing.NewLookerExecutor(flujo.WithClock(runtime.NewFakeClock(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	for _, f := range runtime.ConfigFields() {
+		if !f.Runtime || f.Kind == runtime.FieldBool {
+			continue
+		}
+		for _, v := range []string{
+			strconv.FormatFloat(f.Min, 'f', -1, 64), strconv.FormatFloat(f.Max, 'f', -1, 64),
+			strconv.FormatFloat(math.Nextafter(f.Min, math.Inf(-1)), 'g', -1, 64),
+			strconv.FormatFloat(math.Nextafter(f.Max, math.Inf(1)), 'g', -1, 64),
+			"0", "-1", "0.5", "1.5", "1e-10", "1e-400", "0.001", "1e18",
+		} {
+			doc := []byte(`{"` + f.Name + `": ` + v + `}`)
+			before := e.OptimizationConfig()
+			_, verr := before.Import(doc, "json")
+			ierr := e.ImportConfig(doc, "json")
+			fixed := ierr != nil && strings.Contains(ierr.Error(), "fixed when the executor was generated")
+			switch {
+			case verr == nil && ierr != nil && !fixed:
+				t.Errorf("%s: Validate accepts it, ImportConfig refuses: %v", doc, ierr)
+			case verr != nil && (ierr == nil || fixed):
+				t.Errorf("%s: Validate refuses it (%v), ImportConfig says %v", doc, verr, ierr)
+			case verr != nil && !e.OptimizationConfig().Equal(before):
+				t.Errorf("%s: a refused import changed the config", doc)
+			}
+		}
 	}
 }

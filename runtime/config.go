@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // OptimizationConfig holds every knob of the executor optimizations. Its JSON
@@ -197,6 +198,32 @@ const (
 	maxSeconds = 86_400
 )
 
+// The lower bounds of the fields that become a time.Duration: the timers
+// and thresholds built from them need a positive duration, which a value
+// such as 1e-10 seconds is not once converted. These bounds are the rule;
+// the components' own checks never refuse what they allow.
+const (
+	minIntervalSeconds = 0.001 // 1 ms
+	minThresholdMs     = 0.001 // 1 µs
+)
+
+// TelemetryFlushInterval returns telemetry_flush_interval_seconds as a
+// duration, the telemetry's flush interval.
+func (c OptimizationConfig) TelemetryFlushInterval() time.Duration {
+	return time.Duration(c.TelemetryFlushIntervalSeconds * float64(time.Second))
+}
+
+// SlowExecutionThreshold returns slow_execution_threshold_ms as a duration.
+func (c OptimizationConfig) SlowExecutionThreshold() time.Duration {
+	return time.Duration(c.SlowExecutionThresholdMs * float64(time.Millisecond))
+}
+
+// AnalysisInterval returns optimization_analysis_interval_seconds as a
+// duration: the monitor's window and the auto-tuner's interval.
+func (c OptimizationConfig) AnalysisInterval() time.Duration {
+	return time.Duration(c.OptimizationAnalysisIntervalSeconds * float64(time.Second))
+}
+
 // ConfigFields lists every OptimizationConfig field in declaration order.
 func ConfigFields() []ConfigField {
 	return []ConfigField{
@@ -212,7 +239,7 @@ func ConfigFields() []ConfigField {
 		{Name: "enable_optimized_telemetry", Kind: FieldBool, Description: "Record per-execution telemetry events into a lock-free buffer exported in batches."},
 		{Name: "enable_performance_monitoring", Kind: FieldBool, Description: "Keep per-step latency histograms, count slow executions and detect regressions. Requires enable_optimized_telemetry."},
 		{Name: "telemetry_batch_size", Kind: FieldInteger, Min: 1, Max: DefaultTelemetryBufferSize, Runtime: true, Description: "Number of telemetry events exported per batch; at most the telemetry buffer's size."},
-		{Name: "telemetry_flush_interval_seconds", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: maxSeconds, Runtime: true, Description: "Longest time an event waits before it is exported, in seconds."},
+		{Name: "telemetry_flush_interval_seconds", Kind: FieldNumber, Min: minIntervalSeconds, Max: maxSeconds, Runtime: true, Description: "Longest time an event waits before it is exported, in seconds."},
 		{Name: "enable_optimized_error_handling", Kind: FieldBool, Description: "Learn error patterns and skip retries of errors that have never recovered."},
 		{Name: "enable_circuit_breaker", Kind: FieldBool, Description: "Guard each step with a circuit breaker."},
 		{Name: "error_cache_size", Kind: FieldInteger, Min: 1, Max: maxCount, Description: "Number of error patterns the error classifier remembers."},
@@ -222,11 +249,11 @@ func ConfigFields() []ConfigField {
 		{Name: "cache_compression", Kind: FieldBool, Description: "Compress large cached values: less memory, more CPU."},
 		{Name: "cache_ttl_seconds", Kind: FieldInteger, Min: 1, Max: 365 * maxSeconds, Description: "Time to live of a cached result, in seconds."},
 		{Name: "cache_max_size", Kind: FieldInteger, Min: 1, Max: 100 * maxCount, Description: "Maximum number of cached results."},
-		{Name: "slow_execution_threshold_ms", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: 1000 * maxSeconds, Runtime: true, Description: "Executions slower than this, in milliseconds, count as slow."},
+		{Name: "slow_execution_threshold_ms", Kind: FieldNumber, Min: minThresholdMs, Max: 1000 * maxSeconds, Runtime: true, Description: "Executions slower than this, in milliseconds, count as slow."},
 		{Name: "memory_pressure_threshold_mb", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: 16 * 1024 * 1024, Runtime: true, Description: "Memory use, in MiB, at which the process is under pressure."},
-		{Name: "cpu_usage_threshold_percent", Kind: FieldNumber, Min: 0, Max: 100, Runtime: true, Description: "Process CPU use, in percent of the available cores, at which the process is under pressure."},
+		{Name: "cpu_usage_threshold_percent", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: 100, Runtime: true, Description: "Process CPU use, in percent of the available cores, at which the process is under pressure."},
 		{Name: "enable_automatic_optimization", Kind: FieldBool, Description: "Apply automatic recommendations to run-time settings periodically. Requires enable_performance_monitoring."},
-		{Name: "optimization_analysis_interval_seconds", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: maxSeconds, Runtime: true, Description: "Seconds between two runs of the automatic optimizer."},
+		{Name: "optimization_analysis_interval_seconds", Kind: FieldNumber, Min: minIntervalSeconds, Max: maxSeconds, Runtime: true, Description: "Seconds between two runs of the automatic optimizer."},
 		{Name: "performance_degradation_threshold", Kind: FieldNumber, Min: 0, ExclusiveMin: true, Max: 100, Runtime: true, Description: "Relative slowdown of the recent window over the baseline that counts as a regression (0.2 = 20%)."},
 	}
 }
@@ -452,7 +479,10 @@ func (c OptimizationConfig) Export(format string) ([]byte, error) {
 // Import decodes data in format ("json") as a partial configuration laid over
 // c: fields present in data replace those of c, the others keep their value.
 // Decoding is strict: unknown fields, wrong types and null for a field that
-// does not allow it are errors, every one of them reported. The result is
+// does not allow it are errors, every one of them reported. The document
+// follows CheckDocument's rules, as flujo.json does: at most
+// MaxDocumentSize bytes, a leading byte order mark allowed, no member twice
+// (a *DocumentError with its position). The result is
 // validated; on any error Import returns the error and c unchanged.
 func (c OptimizationConfig) Import(data []byte, format string) (OptimizationConfig, error) {
 	if format != "json" {
@@ -476,6 +506,16 @@ func (c OptimizationConfig) DecodeOptimizationJSON(data []byte) (OptimizationCon
 }
 
 func (c OptimizationConfig) overlayJSON(data []byte) (OptimizationConfig, error) {
+	// The rules of every configuration document: size, byte order mark,
+	// duplicate members; the flujo.json loader applies the same.
+	data, docProblems := CheckDocument(data)
+	if len(docProblems) > 0 {
+		errs := make([]error, len(docProblems))
+		for i, p := range docProblems {
+			errs[i] = p
+		}
+		return c, errors.Join(errs...)
+	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return c, errors.New("empty config: expected a JSON object")
@@ -619,7 +659,10 @@ func setField(c *OptimizationConfig, f ConfigField, raw json.RawMessage) *FieldE
 		return &FieldError{Field: f.Name, Value: text, Message: "must be an integer, got " + text}
 	}
 	// Range-check exactly before converting, so huge values never wrap.
-	lo, hi := new(big.Rat).SetFloat64(f.Min), new(big.Rat).SetFloat64(f.Max)
+	// The bounds as the schema writes them (shortest decimal), so that
+	// 0.001 is not below the float64 nearest 0.001.
+	lo, _ := new(big.Rat).SetString(fmtNum(f.Min))
+	hi, _ := new(big.Rat).SetString(fmtNum(f.Max))
 	cmpLo := r.Cmp(lo)
 	switch {
 	case f.ExclusiveMin && cmpLo <= 0:

@@ -77,7 +77,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"object_pool_cleanup_threshold: must be <= 1, got 1.5",
 		"max_concurrent_executions: must be >= 1, got 0",
 		"telemetry_batch_size: must be >= 1, got -1",
-		"telemetry_flush_interval_seconds: must be a number > 0 and <= 86400, got NaN",
+		"telemetry_flush_interval_seconds: must be a number >= 0.001 and <= 86400, got NaN",
 		"error_cache_size: must be >= 1, got 0",
 		"cache_ttl_seconds: must be >= 1, got 0",
 		"cpu_usage_threshold_percent: must be <= 100, got 101",
@@ -259,9 +259,14 @@ func TestImportEdgeNumbers(t *testing.T) {
 	if _, err := base.Import([]byte(`{"telemetry_batch_size": "10"}`), "json"); err == nil || !strings.Contains(err.Error(), `got string "10"`) {
 		t.Errorf("quoted number: %v", err)
 	}
-	c, err := base.Import([]byte(`{"telemetry_flush_interval_seconds": 1e-400}`), "json")
-	if err != nil || c.TelemetryFlushIntervalSeconds <= 0 {
-		t.Errorf("tiny positive number: %v, %v", err, c.TelemetryFlushIntervalSeconds)
+	c, err := base.Import([]byte(`{"performance_degradation_threshold": 1e-400}`), "json")
+	if err != nil || c.PerformanceDegradationThreshold <= 0 {
+		t.Errorf("tiny positive number: %v, %v", err, c.PerformanceDegradationThreshold)
+	}
+	// A duration below the executors' resolution is refused, not rounded
+	// to zero.
+	if _, err := base.Import([]byte(`{"telemetry_flush_interval_seconds": 1e-400}`), "json"); err == nil || !strings.Contains(err.Error(), "must be >= 0.001") {
+		t.Errorf("tiny flush interval: %v", err)
 	}
 	for _, doc := range []string{`{}]`, `{}}`, `{} {}`} {
 		if _, err := base.Import([]byte(doc), "json"); err == nil {

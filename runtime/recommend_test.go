@@ -523,7 +523,8 @@ func TestRecommendClamp(t *testing.T) {
 	}{
 		{"telemetry_batch_size", 2 * DefaultTelemetryBufferSize, DefaultTelemetryBufferSize},
 		{"object_pool_max_size", 0, 1},
-		{"telemetry_flush_interval_seconds", 0, math.Nextafter(0, 1)},
+		{"telemetry_flush_interval_seconds", 0, 0.001},
+		{"performance_degradation_threshold", 0, math.Nextafter(0, 1)},
 		{"cache_ttl_seconds", 10, 10},
 		{"enable_cache_optimization", 3, 3},
 	}

@@ -396,6 +396,25 @@ func (t *Telemetry) SetFlushInterval(d time.Duration) error {
 	return nil
 }
 
+// CheckRetune returns the error Retune(n, d) would return, changing
+// nothing: an executor checks every change of an import before it applies
+// any.
+func (t *Telemetry) CheckRetune(n int, d time.Duration) error {
+	return errors.Join(telemetryCheckBatchSize(n, len(t.slots)), telemetryCheckFlushInterval(d))
+}
+
+// Retune sets telemetry_batch_size and telemetry_flush_interval_seconds
+// together: when either is invalid it changes neither and says why.
+func (t *Telemetry) Retune(n int, d time.Duration) error {
+	if err := t.CheckRetune(n, d); err != nil {
+		return err
+	}
+	t.batchSize.Store(int64(n))
+	t.flushInterval.Store(int64(d))
+	t.poke()
+	return nil
+}
+
 // poke tells the exporter that a setting changed.
 func (t *Telemetry) poke() {
 	select {

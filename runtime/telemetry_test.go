@@ -648,3 +648,31 @@ func ExampleTelemetry() {
 // telemetryBenchBuffer is the ring size of BenchmarkObservedStep. It is a
 // constant so a run can try another size by editing one line.
 const telemetryBenchBuffer = 1 << 16
+
+// TestTelemetryRetuneIsAtomic: Retune changes the batch size and the flush
+// interval together or not at all; CheckRetune never changes anything.
+func TestTelemetryRetuneIsAtomic(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 100, FlushInterval: time.Hour, BufferSize: 256, Sink: &telemetryDiscardSink{}})
+	defer telemetryClose(t, tel)
+	for _, bad := range []struct {
+		n int
+		d time.Duration
+	}{{20, 0}, {0, time.Second}, {257, time.Second}, {20, -time.Second}} {
+		if err := tel.CheckRetune(bad.n, bad.d); err == nil {
+			t.Errorf("CheckRetune(%d, %v) accepted", bad.n, bad.d)
+		}
+		if err := tel.Retune(bad.n, bad.d); err == nil {
+			t.Errorf("Retune(%d, %v) accepted", bad.n, bad.d)
+		}
+		if tel.BatchSize() != 100 || tel.FlushInterval() != time.Hour {
+			t.Fatalf("after Retune(%d, %v): batch %d, flush %v", bad.n, bad.d, tel.BatchSize(), tel.FlushInterval())
+		}
+	}
+	if err := tel.CheckRetune(20, time.Second); err != nil || tel.BatchSize() != 100 {
+		t.Fatalf("CheckRetune: %v, batch %d", err, tel.BatchSize())
+	}
+	if err := tel.Retune(20, time.Second); err != nil || tel.BatchSize() != 20 || tel.FlushInterval() != time.Second {
+		t.Fatalf("Retune: %v, batch %d, flush %v", err, tel.BatchSize(), tel.FlushInterval())
+	}
+}

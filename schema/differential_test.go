@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"regexp"
 	"strconv"
 	"testing"
@@ -16,14 +17,14 @@ import (
 // documents.
 
 // schemaAccepts reports whether the optimization schema accepts doc, a
-// complete JSON text. Numbers no exact arithmetic holds are rejected, as
-// Load rejects them before the schema runs.
+// complete JSON text. Numbers no exact arithmetic holds and duplicate
+// members are rejected, as Load rejects them before the schema runs.
 func schemaAccepts(t testing.TB, l *Loader, doc []byte) bool {
 	x, err := indexJSON(doc)
 	if err != nil {
 		t.Fatalf("index %q: %v", doc, err)
 	}
-	if len(x.badNumbers) > 0 {
+	if _, dups := runtime.CheckDocument(doc); len(x.badNumbers) > 0 || len(dups) > 0 {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
@@ -63,7 +64,14 @@ func differentialDocs() []struct {
 		{`{"telemetry_batch_size": 4097}`, false},
 		{`{"telemetry_batch_size": "10"}`, false},
 		{`{"telemetry_batch_size": "ten"}`, false},
-		{`{"telemetry_flush_interval_seconds": 1e-400}`, true},
+		{`{"telemetry_flush_interval_seconds": 1e-400}`, false}, // 0 s once a duration
+		{`{"telemetry_flush_interval_seconds": 1e-10}`, false},
+		{`{"telemetry_flush_interval_seconds": 0.001}`, true},
+		{`{"telemetry_flush_interval_seconds": 0.00099999}`, false},
+		{`{"slow_execution_threshold_ms": 1e-9}`, false},
+		{`{"slow_execution_threshold_ms": 0.001}`, true},
+		{`{"optimization_analysis_interval_seconds": 1e-10}`, false},
+		{`{"performance_degradation_threshold": 1e-400}`, true},
 		{`{"telemetry_batch_size": null}`, false},
 		{`{"max_concurrent_executions": null}`, true},
 		{`{"max_concurrent_executions": 0}`, false},
@@ -74,10 +82,11 @@ func differentialDocs() []struct {
 		{`{"object_pool_cleanup_threshold": 1.0000000000000000001}`, false},
 		{`{"object_pool_cleanup_threshold": -0.0}`, true},
 		{`{"telemetry_flush_interval_seconds": 0}`, false},
-		{`{"telemetry_flush_interval_seconds": 1e-300}`, true},
+		{`{"telemetry_flush_interval_seconds": 1e-300}`, false},
 		{`{"telemetry_flush_interval_seconds": 86400}`, true},
 		{`{"telemetry_flush_interval_seconds": 86400.5}`, false},
 		{`{"cpu_usage_threshold_percent": 100}`, true},
+		{`{"cpu_usage_threshold_percent": 0}`, false}, // the resource manager needs a positive threshold
 		{`{"cpu_usage_threshold_percent": 100.01}`, false},
 		{`{"performance_degradation_threshold": 0}`, false},
 		{`{"enable_object_pool": 1}`, false},
@@ -92,8 +101,8 @@ func differentialDocs() []struct {
 		{`{"enable_automatic_optimization": true, "enable_performance_monitoring": false}`, false},
 		{`{"enable_automatic_optimization": false, "enable_performance_monitoring": false, "enable_optimized_telemetry": false}`, true},
 		{`{"enable_automatic_optimization": "yes", "enable_performance_monitoring": false}`, false},
-		{`{"telemetry_batch_size": 5, "telemetry_batch_size": 0}`, false}, // the later value wins in both
-		{`{"telemetry_batch_size": 0, "telemetry_batch_size": 5}`, true},
+		{`{"telemetry_batch_size": 5, "telemetry_batch_size": 0}`, false}, // duplicate members: refused by both
+		{`{"telemetry_batch_size": 0, "telemetry_batch_size": 5}`, false},
 		{`[]`, false},
 		{`null`, false},
 		{`"x"`, false},
@@ -128,19 +137,10 @@ func TestSchemaAgreesWithValidate(t *testing.T) {
 // loadAgrees checks Load on {"optimization": doc} against the runtime.
 func loadAgrees(t *testing.T, l *Loader, doc []byte) {
 	t.Helper()
-	x, err := indexJSON(doc)
-	if err != nil || !bytes.HasPrefix(bytes.TrimSpace(doc), []byte("{")) {
+	if _, err := indexJSON(doc); err != nil || !bytes.HasPrefix(bytes.TrimSpace(doc), []byte("{")) {
 		return
 	}
 	_, lerr := l.Parse("f.json", append(append([]byte(`{"optimization": `), doc...), '}'))
-	if len(x.duplicates) > 0 {
-		// Load rejects duplicate members outright; the runtime takes the
-		// later one.
-		if lerr == nil {
-			t.Errorf("%s: Load accepts duplicate members", doc)
-		}
-		return
-	}
 	byRuntime, rerr := runtimeAccepts(doc)
 	if (lerr == nil) != byRuntime {
 		t.Errorf("%s: Load error %v; runtime accepts %v (%v)", doc, lerr, byRuntime, rerr)
@@ -191,4 +191,30 @@ func FuzzSchemaAgreesWithValidate(f *testing.F) {
 		}
 		loadAgrees(t, l, doc)
 	})
+}
+
+// TestSchemaAgreesWithValidateAtBoundaries: for every numeric field of
+// runtime.ConfigFields, the schema and the runtime agree on the field's
+// bounds, just past them, zero, tiny, negative, huge and fractional values.
+// The root package's TestConfigRulesAgree checks the same values against
+// the executors, so the three agree.
+func TestSchemaAgreesWithValidateAtBoundaries(t *testing.T) {
+	l := newTestLoader(t)
+	for _, f := range runtime.ConfigFields() {
+		if f.Kind == runtime.FieldBool {
+			continue
+		}
+		for _, v := range []string{
+			strconv.FormatFloat(f.Min, 'f', -1, 64), strconv.FormatFloat(f.Max, 'f', -1, 64),
+			strconv.FormatFloat(math.Nextafter(f.Min, math.Inf(-1)), 'g', -1, 64),
+			strconv.FormatFloat(math.Nextafter(f.Max, math.Inf(1)), 'g', -1, 64),
+			"0", "-0", "-1", "0.5", "1.5", "1e-10", "1e-300", "1e-400", "5e-324", "0.001", "0.0009", "1e18", "1e300", "9223372036854775808",
+		} {
+			doc := []byte(`{"` + f.Name + `": ` + v + `}`)
+			bySchema := schemaAccepts(t, l, doc)
+			if byRuntime, err := runtimeAccepts(doc); byRuntime != bySchema {
+				t.Errorf("%s: schema accepts %v, runtime %v (%v)", doc, bySchema, byRuntime, err)
+			}
+		}
+	}
 }

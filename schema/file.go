@@ -25,8 +25,9 @@ const DefaultFileName = "flujo.json"
 // DefaultOutput is the name of the generated file when "output" is not set.
 const DefaultOutput = "flujo_gen.go"
 
-// MaxFileSize is the largest configuration file Load reads, in bytes.
-const MaxFileSize = 1 << 20
+// MaxFileSize is the largest configuration file Load reads, in bytes: the
+// runtime's limit for every configuration document (runtime.CheckDocument).
+const MaxFileSize = runtime.MaxDocumentSize
 
 // File is the flujo.json document as written. Every member is optional.
 type File struct {

@@ -131,8 +131,10 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// tooLarge reports a document over the runtime's size limit, in its words.
 func tooLarge(name string, size int64) *Error {
-	return fileError(name, nil, "file is too large: %d bytes, the limit is %d bytes (1 MiB)", size, MaxFileSize)
+	err := runtime.CheckDocumentSize(size)
+	return fileError(name, err, "%s", err.(*runtime.DocumentError).Message)
 }
 
 // Parse validates data against the schema and decodes it over the
@@ -141,15 +143,13 @@ func tooLarge(name string, size int64) *Error {
 // ranges, unknown fields with a suggestion, cross-field rules) and what
 // only Go checks (a step timeout over MaxTimeout).
 func (l *Loader) Parse(name string, data []byte) (*Config, error) {
+	// The rules of every configuration document, the runtime's Import
+	// included: size, byte order mark (blanked, so columns stay true),
+	// duplicate members.
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(name, int64(len(data)))
 	}
-	// JSON parsers may skip a byte order mark, and Windows editors write
-	// one. Blanking it rather than cutting it keeps byte columns true to
-	// the file, as Go's own positions are.
-	if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(data, bom) {
-		data = append([]byte("   "), data[len(bom):]...)
-	}
+	data, docProblems := runtime.CheckDocument(data)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fileError(name, nil, "file is empty; a configuration file holds a JSON object such as {}")
 	}
@@ -164,9 +164,8 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 		return nil, fileError(name, err, "cannot index JSON: %v", err)
 	}
 	r := reporter{name: name, idx: idx, loader: l}
-	for _, d := range idx.duplicates {
-		line, col := idx.position(d.first)
-		r.addAt(d.next, d.pointer, fmt.Sprintf("duplicate field %q (first at %d:%d)", d.name, line, col))
+	for _, d := range docProblems {
+		r.addAt(d.Offset, d.Pointer, d.Message)
 	}
 	if len(idx.badNumbers) > 0 {
 		// Exact arithmetic cannot hold these, so no range check can run.

@@ -59,7 +59,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			want: []string{
 				`flujo.json:1:41: /optimization/enable_object_pool: must be true or false, got string "yes"`,
 				`flujo.json:1:66: /optimization/cache_max_size: must be an integer from 1 to 100000000, got boolean true`,
-				`flujo.json:1:103: /optimization/cpu_usage_threshold_percent: must be a number >= 0 and <= 100, got null`,
+				`flujo.json:1:103: /optimization/cpu_usage_threshold_percent: must be a number > 0 and <= 100, got null`,
 				`flujo.json:1:181: /optimization/performance_degradation_threshold: must be a number > 0 and <= 100, got an array`,
 			},
 		},
@@ -77,7 +77,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			name: "out of range",
 			doc:  `{"optimization": {"telemetry_flush_interval_seconds": 0, "cpu_usage_threshold_percent": 100.5, "object_pool_cleanup_threshold": -0.1, "cache_ttl_seconds": 31536001}}`,
 			want: []string{
-				"flujo.json:1:55: /optimization/telemetry_flush_interval_seconds: must be > 0, got 0",
+				"flujo.json:1:55: /optimization/telemetry_flush_interval_seconds: must be >= 0.001, got 0",
 				"flujo.json:1:89: /optimization/cpu_usage_threshold_percent: must be <= 100, got 100.5",
 				"flujo.json:1:129: /optimization/object_pool_cleanup_threshold: must be >= 0, got -0.1",
 				"flujo.json:1:156: /optimization/cache_ttl_seconds: must be <= 31536000, got 31536001",
@@ -355,7 +355,7 @@ func TestLoadFileProblems(t *testing.T) {
 	}{
 		{missing, missing + ": no such file"},
 		{empty, empty + ": file is empty; a configuration file holds a JSON object such as {}"},
-		{big, fmt.Sprintf("%s: file is too large: %d bytes, the limit is %d bytes (1 MiB)", big, MaxFileSize+1, MaxFileSize)},
+		{big, fmt.Sprintf("%s: too large: %d bytes, the limit is %d bytes (1 MiB)", big, MaxFileSize+1, MaxFileSize)},
 		{plainDir, plainDir + ": is a directory, not a configuration file"},
 		{withConfig, fmt.Sprintf("%s: is a directory, not a configuration file (did you mean %s?)", withConfig, filepath.Join(withConfig, "flujo.json"))},
 	} {
@@ -411,5 +411,50 @@ func TestLoaderIsSafeForConcurrentUse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestLoadFollowsDocumentRules: the flujo.json loader and the runtime's
+// Import apply one set of rules (runtime.CheckDocument) to duplicate
+// members, a byte order mark and size: the same decision, the same words,
+// the same positions relative to the document.
+func TestLoadFollowsDocumentRules(t *testing.T) {
+	l := newTestLoader(t)
+	const wrap = `{"optimization": `
+	inner := `{"telemetry_batch_size": 5, "telemetry_batch_size": 6}`
+	_, lerr := l.Parse("f.json", []byte(wrap+inner+"}"))
+	_, rerr := runtime.DefaultOptimizationConfig().Import([]byte(inner), "json")
+	var de *runtime.DocumentError
+	if !errors.As(rerr, &de) {
+		t.Fatalf("runtime: %v, want a *runtime.DocumentError", rerr)
+	}
+	want := fmt.Sprintf(`f.json:1:%d: /optimization/telemetry_batch_size: duplicate field "telemetry_batch_size" (first at 1:%d)`, de.Col+len(wrap), 2+len(wrap))
+	if got := problemLines(t, lerr); len(got) != 1 || got[0] != want || de.Message != `duplicate field "telemetry_batch_size" (first at 1:2)` {
+		t.Errorf("duplicate: Load %q, runtime %v; want %q", got, rerr, want)
+	}
+
+	bom := "\xef\xbb\xbf"
+	cfg, lerr := l.Parse("f.json", []byte(bom+wrap+`{"telemetry_batch_size": 5}}`))
+	rcfg, rerr := runtime.DefaultOptimizationConfig().Import([]byte(bom+`{"telemetry_batch_size": 5}`), "json")
+	if lerr != nil || rerr != nil || cfg.Optimization.TelemetryBatchSize != 5 || rcfg.TelemetryBatchSize != 5 {
+		t.Errorf("byte order mark: Load %v, runtime %v; want both to read the document", lerr, rerr)
+	}
+	// Columns after a byte order mark count its three bytes, in both.
+	_, lerr = l.Parse("f.json", []byte(bom+`{"output": "a.go", "output": "b.go"}`))
+	if got := problemLines(t, lerr); len(got) != 1 || got[0] != `f.json:1:23: /output: duplicate field "output" (first at 1:5)` {
+		t.Errorf("duplicate after a byte order mark: %q", got)
+	}
+
+	pad := func(doc string) []byte {
+		return append([]byte(doc), bytes.Repeat([]byte(" "), MaxFileSize+1-len(doc))...)
+	}
+	_, lerr = l.Parse("f.json", pad(wrap+"{}}"))
+	_, rerr = runtime.DefaultOptimizationConfig().Import(pad("{}"), "json")
+	const tooLarge = "too large: 1048577 bytes, the limit is 1048576 bytes (1 MiB)"
+	if got := problemLines(t, lerr); len(got) != 1 || got[0] != "f.json: "+tooLarge || rerr == nil || rerr.Error() != "config document: "+tooLarge {
+		t.Errorf("oversized: Load %q, runtime %v", got, rerr)
+	}
+	if MaxFileSize != runtime.MaxDocumentSize {
+		t.Errorf("MaxFileSize %d, runtime.MaxDocumentSize %d", MaxFileSize, runtime.MaxDocumentSize)
 	}
 }

@@ -15,13 +15,6 @@ type jsonNode struct {
 	members    []string // member names of an object, in document order
 }
 
-// jsonDuplicate is a member name that occurs twice in one object.
-type jsonDuplicate struct {
-	pointer     string // of the second occurrence
-	name        string
-	first, next int // key offsets
-}
-
 // jsonIndex maps every JSON pointer of a syntactically valid document to
 // the bytes of its value, so problems found on the decoded document can be
 // reported at file:line:col.
@@ -29,7 +22,6 @@ type jsonIndex struct {
 	data       []byte
 	lineStarts []int
 	nodes      map[string]*jsonNode
-	duplicates []jsonDuplicate
 	badNumbers []string // pointers of numbers no exact arithmetic can hold
 }
 
@@ -140,7 +132,7 @@ func (s jsonScanner) value(i int, pointer string, keyStart int) (int, error) {
 
 func (s jsonScanner) object(i int, pointer string, n *jsonNode) (int, error) {
 	d := s.x.data
-	seen := map[string]int{}
+	seen := map[string]bool{}
 	i = s.skip(i + 1)
 	if i < len(d) && d[i] == '}' {
 		return i + 1, nil
@@ -159,10 +151,9 @@ func (s jsonScanner) object(i int, pointer string, n *jsonNode) (int, error) {
 			return i, s.errAt(i, "a member name")
 		}
 		child := pointer + "/" + escapeToken(name)
-		if first, dup := seen[name]; dup {
-			s.x.duplicates = append(s.x.duplicates, jsonDuplicate{pointer: child, name: name, first: first, next: keyStart})
-		} else {
-			seen[name] = keyStart
+		// A duplicate (runtime.CheckDocument reports it) is listed once.
+		if !seen[name] {
+			seen[name] = true
 			n.members = append(n.members, name)
 		}
 		i = s.skip(keyEnd)

@@ -430,7 +430,7 @@ func (e *FanExecutor) ExportConfig(format string) ([]byte, error) {
 	return e.cfg.Load().Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanExecutor) ImportConfig(data []byte, format string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -441,9 +441,12 @@ func (e *FanExecutor) ImportConfig(data []byte, format string) error {
 	if cfg == nil {
 		return err
 	}
-	aerr := e.applyLive(*cfg)
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
 	e.cfg.Store(cfg)
-	return errors.Join(err, aerr)
+	return err
 }
 
 // live reports whether FanExecutor applies a change of the run-time field name, to the value in next, while it runs.
@@ -459,13 +462,13 @@ func (e *FanExecutor) live(name string, next runtime.OptimizationConfig) bool {
 	return false
 }
 
-// applyLive applies the run-time fields of cfg to the running components.
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	e.slowNs.Store(int64(cfg.SlowExecutionThresholdMs * float64(time.Millisecond)))
-	var errs []error
-	errs = append(errs, e.telemetry.SetBatchSize(cfg.TelemetryBatchSize))
-	errs = append(errs, e.telemetry.SetFlushInterval(time.Duration(cfg.TelemetryFlushIntervalSeconds*float64(time.Second))))
-	return errors.Join(errs...)
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
 }
 
 // shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
@@ -656,6 +659,11 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(int), nil
 	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(int), nil
+	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
@@ -667,11 +675,6 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	}
 	if sc.results[3].Success && sc.w3.D != r.state.D {
 		r.state.D = sc.w3.D
-	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
-	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
-		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
