@@ -38,9 +38,29 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 		abort = r.composite(ctx, n, in, fr, res)
 	}
 	if abort == nil && !res.Success && b.set.fallback != nil {
-		return r.fallback(ctx, b, in, fr, res)
+		abort = r.fallback(ctx, b, in, fr, res)
+		if l, ok := n.(*leafNode); ok && abort == nil && res.Success && l.set.cache {
+			r.cacheFallback(l, in, res.Output)
+		}
 	}
 	return abort
+}
+
+// cacheFallback stores out, the output of the fallback that rescued the
+// cached leaf n, under n's key for in: the next run on an equal input is a
+// hit, and neither the primary nor the fallback runs again.
+func (r execRun) cacheFallback(n *leafNode, in, out any) {
+	if r.eng.cache == nil || r.eng.cache.paused.Load() {
+		return
+	}
+	key, ok := r.eng.cache.key(r.tree.nodes[&n.nodeBase].fingerprint, in)
+	if !ok {
+		return
+	}
+	if c := r.eng.cache.forStep(n); c != nil {
+		// An output the codec cannot encode is simply not cached.
+		_ = c.set(key, r.cacheIn(n, out))
+	}
 }
 
 // composite runs a composite node under its Timeout and checks its output

@@ -28,6 +28,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
 }
 
 type runnerSet struct {
@@ -101,6 +102,18 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 		e.runners[name] = r
 	}
 	return r.run(ctx, input, opts...)
+}
+
+// OptimizationStats returns the counters of the one executor the test ran;
+// a test that ran several has no single set of counters.
+func (e *genEngine) OptimizationStats() runtime.Stats {
+	if len(e.runners) != 1 {
+		e.t.Fatalf("OptimizationStats: %d generated executors ran, want 1", len(e.runners))
+	}
+	for _, r := range e.runners {
+		return r.stats()
+	}
+	return runtime.Stats{}
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
