@@ -212,8 +212,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			return r.aborted(srt, res, start, e)
 		}
 		res.Attempts = attempt
-		out, err = r.attempt(ctx, n, in, fr)
-		lim.Release()
+		out, err = r.attemptHeld(ctx, n, in, fr, lim)
 		if err == nil {
 			for _, v := range n.set.validators {
 				if verr := v(out); verr != nil {
@@ -322,6 +321,13 @@ func (r execRun) cacheOut(n *leafNode, v any) any {
 	return r.core.plans.deepCopy(v)
 }
 
+// attemptHeld is attempt holding a permit of lim, released however the
+// attempt ends: a step that calls runtime.Goexit must not take it along.
+func (r execRun) attemptHeld(ctx context.Context, n *leafNode, in any, fr frame, lim *runtime.Limiter) (any, error) {
+	defer lim.Release()
+	return r.attempt(ctx, n, in, fr)
+}
+
 // attempt calls the step function once. A StepS works on a private copy of
 // the state, written back only when the call succeeds. With a Timeout, the
 // call runs in its own goroutine and is abandoned when it overruns.
@@ -353,7 +359,14 @@ func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work a
 	defer cancel()
 	done := make(chan attemptResult, 1)
 	r.core.goTracked(func() {
+		exited := true
+		defer func() {
+			if exited {
+				done <- attemptResult{nil, &GoexitError{Node: n.name}}
+			}
+		}()
 		out, err := call(actx, n, in, work)
+		exited = false
 		done <- attemptResult{out, err}
 	})
 	select {

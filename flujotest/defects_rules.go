@@ -1,9 +1,12 @@
 package flujotest
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"testing"
 
+	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -57,4 +60,84 @@ func TestErrorPatternsIgnoreStacks(t *testing.T, f EngineFactory) {
 	if got := se.OptimizationStats().Errors.CachedPatterns; got != 1 {
 		t.Errorf("classifier patterns %d; want 1 for one panic seen at two depths", got)
 	}
+}
+
+// TestGoexitReleasesPermit: a step that calls runtime.Goexit (as t.Fatal
+// does) gives back its concurrency permit. On the caller's goroutine it ends
+// that goroutine, as Goexit does, and later runs go on; on a goroutine the
+// executor started for it (a Timeout, a Parallel branch, a concurrent Map
+// element) it fails the attempt, branch or element with a *GoexitError, and
+// the run returns.
+func TestGoexitReleasesPermit(t *testing.T, f EngineFactory) {
+	cfg := defaults()
+	one := 1
+	cfg.MaxConcurrentExecutions = &one
+	inFlight := func(t *testing.T, e Engine) {
+		t.Helper()
+		if se, ok := e.(StatsEngine); ok {
+			if n := se.OptimizationStats().Concurrency.Level; n != 0 {
+				t.Fatalf("%d concurrency permits still held after the runs ended", n)
+			}
+		}
+	}
+	t.Run("caller goroutine", func(t *testing.T) {
+		e, _ := engine(t, f, cfg)
+		calls := NewCalls()
+		for range 2 {
+			returned := false
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = e.Execute(context.Background(), GoexitStep, Job{Name: "exit", Calls: calls})
+				returned = true
+			}()
+			<-done
+			if returned {
+				t.Fatal("Execute returned from a step that called runtime.Goexit on its goroutine")
+			}
+			inFlight(t, e)
+		}
+		if res, err := run(t, e, GoexitStep, Job{Name: "stay", Calls: calls}); err != nil || !res.Success || calls.Count("exit") != 3 {
+			t.Errorf("run after two Goexits: err %v, %d calls; want success, 3 calls", err, calls.Count("exit"))
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		node flujo.Node
+		in   any
+		// failed is the result that fails with the *GoexitError.
+		failed func(res *flujo.PipelineResult) flujo.StepResult
+	}{
+		{"timeout", GoexitTimed, Job{Name: "exit", Calls: NewCalls()}, func(res *flujo.PipelineResult) flujo.StepResult { return res.Steps[0] }},
+		{"parallel", GoexitParallel, Job{Name: "exit", Calls: NewCalls()}, firstFailedChild},
+		{"map", GoexitMap, []Job{{Name: "a", Calls: NewCalls()}, {Name: "exit", Calls: NewCalls()}, {Name: "b", Calls: NewCalls()}}, firstFailedChild},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := engine(t, f, cfg)
+			for range 2 {
+				res, err := run(t, e, tc.node, tc.in)
+				inFlight(t, e)
+				var ge *flujo.GoexitError
+				if res.Success || !errors.As(err, &ge) || ge.Node != "exit" {
+					t.Fatalf("success %v err %v; want a failed run with a *GoexitError of \"exit\"", res.Success, err)
+				}
+				if s := tc.failed(res); s.Success || !errors.As(s.Err, &ge) || s.Name != "exit" {
+					t.Errorf("result %q: success %v err %v; want failed with a *GoexitError", s.Name, s.Success, s.Err)
+				}
+			}
+			inFlight(t, e)
+		})
+	}
+}
+
+// firstFailedChild returns the first failed result among the children of
+// res's only step, or that step when none failed.
+func firstFailedChild(res *flujo.PipelineResult) flujo.StepResult {
+	top := res.Steps[0]
+	for _, s := range top.Steps {
+		if !s.Success {
+			return s
+		}
+	}
+	return top
 }

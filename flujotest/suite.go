@@ -40,6 +40,7 @@ func Rules() []Rule {
 		{"ValidationFailureIsAFailedAttempt", TestValidationFailureIsAFailedAttempt},
 		{"PanicBecomesFailedResult", TestPanicBecomesFailedResult},
 		{"ErrorPatternsIgnoreStacks", TestErrorPatternsIgnoreStacks},
+		{"GoexitReleasesPermit", TestGoexitReleasesPermit},
 		{"TimeoutPerAttempt", TestTimeoutPerAttempt},
 		{"CancellationStopsBackoff", TestCancellationStopsBackoff},
 		{"CancellationStopsParallel", TestCancellationStopsParallel},

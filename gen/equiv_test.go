@@ -29,6 +29,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
+	flujotest.GoexitStep: "GoexitStep", flujotest.GoexitTimed: "GoexitTimed", flujotest.GoexitParallel: "GoexitParallel", flujotest.GoexitMap: "GoexitMap",
 }
 
 type runnerSet struct {

@@ -411,9 +411,6 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		loop = append(loop, c("if lerr := e.limiter.Acquire(ctx); lerr != nil ").Add(aborted("cerr := lerr")))
 	}
 	loop = append(loop, c("res.Attempts = attempt"), c("out, err = e."+callName(n)+"(ctx, in, r)"))
-	if pg.limiter() {
-		loop = append(loop, c("e.limiter.Release()"))
-	}
 	for _, v := range o.Validate {
 		loop = append(loop, c("if err == nil {\nif verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
 			pg.g.fn(v), qf("ValidationFailedError")))
@@ -639,6 +636,11 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 		args += ", st"
 	}
 	var body []jen.Code
+	if pg.limiter() {
+		// The attempt holds a permit: released however it ends, so that a
+		// step calling runtime.Goexit does not take it along.
+		body = append(body, c("defer e.limiter.Release()"))
+	}
 	if stateful {
 		all, fields := true, []string(nil)
 		if ws := n.Step.Writes; ws != nil {
@@ -657,7 +659,7 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 			c("type outcome struct {\nout {}\nerr error\n}", out.Clone()),
 			c("done := make(chan outcome, 1)"),
 			c("e.track.EnterChild()"),
-			c("go func() {\ndefer e.track.ExitChild()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\ndone <- outcome{o, er}\n}()"),
+			c("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited { done <- outcome{err: &{}{Node: "+strq(n.Name)+"}} }\n}()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\nexited = false\ndone <- outcome{o, er}\n}()", qf("GoexitError")),
 			c("var out {}", out.Clone()),
 			c("var err error"),
 		)
@@ -692,6 +694,9 @@ if timedOut {
 	}
 	body = append(body, c("return out, err"))
 	doc := fmt.Sprintf("%s makes one attempt of %q", callName(n), n.Name)
+	if pg.limiter() {
+		doc += " holding a concurrency permit"
+	}
 	if stateful {
 		doc += " on a private copy of the state (of the fields it writes), kept only when the attempt succeeds"
 	}

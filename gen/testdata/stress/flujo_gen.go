@@ -702,7 +702,16 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -712,7 +721,16 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -720,7 +738,16 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -823,7 +850,6 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -893,8 +919,9 @@ func (e *LoudConflictExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -962,7 +989,6 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1032,8 +1058,9 @@ func (e *LoudConflictExecutor) invoke2(ctx context.Context, in Item, st *State) 
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -1080,7 +1107,6 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1150,8 +1176,9 @@ func (e *LoudConflictExecutor) invoke3(ctx context.Context, in Item) (out Item, 
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -1187,7 +1214,6 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1257,8 +1283,9 @@ func (e *LoudConflictExecutor) invoke4(ctx context.Context, in Item) (out Item, 
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudConflictExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -1269,7 +1296,14 @@ func (e *LoudConflictExecutor) call4(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -1750,7 +1784,16 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -1760,7 +1803,16 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -1768,7 +1820,16 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -1862,7 +1923,6 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1932,8 +1992,9 @@ func (e *LoudIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (o
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -2001,7 +2062,6 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2071,8 +2131,9 @@ func (e *LoudIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (o
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -2119,7 +2180,6 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2189,8 +2249,9 @@ func (e *LoudIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, er
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -2226,7 +2287,6 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2296,8 +2356,9 @@ func (e *LoudIgnoreExecutor) invoke4(ctx context.Context, in Item) (out Item, er
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudIgnoreExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -2308,7 +2369,14 @@ func (e *LoudIgnoreExecutor) call4(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -2789,7 +2857,16 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -2799,7 +2876,16 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -2807,7 +2893,16 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -2910,7 +3005,6 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2980,8 +3074,9 @@ func (e *LoudKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State)
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -3049,7 +3144,6 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3119,8 +3213,9 @@ func (e *LoudKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State)
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -3167,7 +3262,6 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3237,8 +3331,9 @@ func (e *LoudKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item,
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -3274,7 +3369,6 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3344,8 +3438,9 @@ func (e *LoudKeepFirstExecutor) invoke4(ctx context.Context, in Item) (out Item,
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudKeepFirstExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -3356,7 +3451,14 @@ func (e *LoudKeepFirstExecutor) call4(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -3774,32 +3876,44 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "lm")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -3879,7 +3993,6 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3954,8 +4067,9 @@ func (e *LoudMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err e
 	return LoudM(ctx, in)
 }
 
-// call1 makes one attempt of "lm".
+// call1 makes one attempt of "lm" holding a concurrency permit.
 func (e *LoudMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -4408,7 +4522,16 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -4418,7 +4541,16 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -4426,7 +4558,16 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -4523,7 +4664,6 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4593,8 +4733,9 @@ func (e *LoudNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -4662,7 +4803,6 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4732,8 +4872,9 @@ func (e *LoudNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -4780,7 +4921,6 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4850,8 +4990,9 @@ func (e *LoudNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -4887,7 +5028,6 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4957,8 +5097,9 @@ func (e *LoudNoMergeExecutor) invoke4(ctx context.Context, in Item) (out Item, e
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudNoMergeExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -4969,7 +5110,14 @@ func (e *LoudNoMergeExecutor) call4(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -5536,7 +5684,6 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5606,8 +5753,9 @@ func (e *LoudSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out 
 	return Seed(ctx, in, st)
 }
 
-// call1 makes one attempt of "seed" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -5674,7 +5822,16 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -5684,7 +5841,16 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -5692,7 +5858,16 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -5795,7 +5970,6 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5865,8 +6039,9 @@ func (e *LoudSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out 
 	return LoudA(ctx, in, st)
 }
 
-// call3 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -5907,7 +6082,6 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5977,8 +6151,9 @@ func (e *LoudSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out 
 	return LoudB(ctx, in, st)
 }
 
-// call4 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -6030,7 +6205,6 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6105,8 +6279,9 @@ func (e *LoudSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err e
 	return LoudC(ctx, in)
 }
 
-// call5 makes one attempt of "lc", abandoned after 20ms.
+// call5 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -6117,7 +6292,14 @@ func (e *LoudSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke5(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -6598,7 +6780,16 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -6608,7 +6799,16 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -6616,7 +6816,16 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -6719,7 +6928,6 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6789,8 +6997,9 @@ func (e *LoudUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (o
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -6858,7 +7067,6 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6928,8 +7136,9 @@ func (e *LoudUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (o
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -6976,7 +7185,6 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7046,8 +7254,9 @@ func (e *LoudUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, er
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -7083,7 +7292,6 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7153,8 +7361,9 @@ func (e *LoudUpdateExecutor) invoke4(ctx context.Context, in Item) (out Item, er
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudUpdateExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -7165,7 +7374,14 @@ func (e *LoudUpdateExecutor) call4(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -7579,32 +7795,44 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "inner")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						mctx.Cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						mctx.Cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -7695,7 +7923,16 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qc")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -7703,7 +7940,16 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qm")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -7803,7 +8049,6 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7873,8 +8118,9 @@ func (e *MapFanExecutor) invoke2(ctx context.Context, in Item) (out Item, err er
 	return QuietC(ctx, in)
 }
 
-// call2 makes one attempt of "qc".
+// call2 makes one attempt of "qc" holding a concurrency permit.
 func (e *MapFanExecutor) call2(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -7910,7 +8156,6 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7980,8 +8225,9 @@ func (e *MapFanExecutor) invoke3(ctx context.Context, in Item) (out Item, err er
 	return QuietM(ctx, in)
 }
 
-// call3 makes one attempt of "qm".
+// call3 makes one attempt of "qm" holding a concurrency permit.
 func (e *MapFanExecutor) call3(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -8418,7 +8664,16 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -8428,7 +8683,16 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -8436,7 +8700,16 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -8542,7 +8815,6 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8612,8 +8884,9 @@ func (e *QuietConflictExecutor) invoke1(ctx context.Context, in Item, st *State)
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -8654,7 +8927,6 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8724,8 +8996,9 @@ func (e *QuietConflictExecutor) invoke2(ctx context.Context, in Item, st *State)
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -8766,7 +9039,6 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8836,8 +9108,9 @@ func (e *QuietConflictExecutor) invoke3(ctx context.Context, in Item) (out Item,
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -9274,7 +9547,16 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -9284,7 +9566,16 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -9292,7 +9583,16 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -9389,7 +9689,6 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9459,8 +9758,9 @@ func (e *QuietIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -9501,7 +9801,6 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9571,8 +9870,9 @@ func (e *QuietIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -9613,7 +9913,6 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9683,8 +9982,9 @@ func (e *QuietIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -10121,7 +10421,16 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -10131,7 +10440,16 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -10139,7 +10457,16 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -10245,7 +10572,6 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10315,8 +10641,9 @@ func (e *QuietKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -10357,7 +10684,6 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10427,8 +10753,9 @@ func (e *QuietKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -10469,7 +10796,6 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10539,8 +10865,9 @@ func (e *QuietKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -10880,32 +11207,44 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "qm")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						mctx.Cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						mctx.Cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -10977,7 +11316,6 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11047,8 +11385,9 @@ func (e *QuietMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err 
 	return QuietM(ctx, in)
 }
 
-// call1 makes one attempt of "qm".
+// call1 makes one attempt of "qm" holding a concurrency permit.
 func (e *QuietMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -11485,7 +11824,16 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -11495,7 +11843,16 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -11503,7 +11860,16 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -11603,7 +11969,6 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11673,8 +12038,9 @@ func (e *QuietNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -11715,7 +12081,6 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11785,8 +12150,9 @@ func (e *QuietNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) 
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -11827,7 +12193,6 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11897,8 +12262,9 @@ func (e *QuietNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, 
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -12442,7 +12808,6 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12512,8 +12877,9 @@ func (e *QuietSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out
 	return Seed(ctx, in, st)
 }
 
-// call1 makes one attempt of "seed" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -12579,7 +12945,16 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -12589,7 +12964,16 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -12597,7 +12981,16 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -12703,7 +13096,6 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12773,8 +13165,9 @@ func (e *QuietSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out
 	return QuietA(ctx, in, st)
 }
 
-// call3 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -12815,7 +13208,6 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12885,8 +13277,9 @@ func (e *QuietSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out
 	return QuietB(ctx, in, st)
 }
 
-// call4 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -12938,7 +13331,6 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13013,8 +13405,9 @@ func (e *QuietSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err 
 	return QuietC(ctx, in)
 }
 
-// call5 makes one attempt of "qc".
+// call5 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke5(ctx, in)
 	return out, err
 }
@@ -13428,7 +13821,16 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -13436,7 +13838,16 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qc")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -13539,7 +13950,6 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13609,8 +14019,9 @@ func (e *QuietTimeoutExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietTimeoutExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -13651,7 +14062,6 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13721,8 +14131,9 @@ func (e *QuietTimeoutExecutor) invoke2(ctx context.Context, in Item) (out Item, 
 	return QuietC(ctx, in)
 }
 
-// call2 makes one attempt of "qc", abandoned after 1ms.
+// call2 makes one attempt of "qc" holding a concurrency permit, abandoned after 1ms.
 func (e *QuietTimeoutExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(1000000)))
 	defer cancel()
 	type outcome struct {
@@ -13733,7 +14144,14 @@ func (e *QuietTimeoutExecutor) call2(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "qc"}}
+			}
+		}()
 		o, er := e.invoke2(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -14198,7 +14616,16 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -14208,7 +14635,16 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -14216,7 +14652,16 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -14322,7 +14767,6 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14392,8 +14836,9 @@ func (e *QuietUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -14434,7 +14879,6 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14504,8 +14948,9 @@ func (e *QuietUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -14546,7 +14991,6 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14616,8 +15060,9 @@ func (e *QuietUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }

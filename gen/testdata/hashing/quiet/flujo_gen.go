@@ -524,7 +524,6 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -586,8 +585,9 @@ func (e *LookerExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, 
 	return hashing.Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "lookup".
+// call0 makes one attempt of "lookup" holding a concurrency permit.
 func (e *LookerExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -887,7 +887,6 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -946,8 +945,9 @@ func (e *PlainExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, e
 	return hashing.Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "plain".
+// call0 makes one attempt of "plain" holding a concurrency permit.
 func (e *PlainExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1312,7 +1312,6 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -1374,8 +1373,9 @@ func (e *SearcherExecutor) invoke0(ctx context.Context, in hashing.Query) (out h
 	return hashing.Search(ctx, in)
 }
 
-// call0 makes one attempt of "search".
+// call0 makes one attempt of "search" holding a concurrency permit.
 func (e *SearcherExecutor) call0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}]) (hashing.Result, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
