@@ -652,7 +652,6 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -717,8 +716,9 @@ func (e *AnswerExecutor) invoke1(ctx context.Context, in Question) (out Query, e
 	return ParseQuestion(ctx, in)
 }
 
-// call1 makes one attempt of "parse".
+// call1 makes one attempt of "parse" holding a concurrency permit.
 func (e *AnswerExecutor) call1(ctx context.Context, in Question, r *flujogenRun[struct{}]) (Query, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -760,7 +760,6 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -825,8 +824,9 @@ func (e *AnswerExecutor) invoke2(ctx context.Context, in Query) (out Prompt, err
 	return Retrieve(in), nil
 }
 
-// call2 makes one attempt of "retrieve".
+// call2 makes one attempt of "retrieve" holding a concurrency permit.
 func (e *AnswerExecutor) call2(ctx context.Context, in Query, r *flujogenRun[struct{}]) (Prompt, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -868,7 +868,6 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			if verr := ValidReply(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "generate", Err: verr}
@@ -943,8 +942,9 @@ func (e *AnswerExecutor) invoke3(ctx context.Context, in Prompt) (out Reply, err
 	return Generate(ctx, in)
 }
 
-// call3 makes one attempt of "generate", abandoned after 200ms.
+// call3 makes one attempt of "generate" holding a concurrency permit, abandoned after 200ms.
 func (e *AnswerExecutor) call3(ctx context.Context, in Prompt, r *flujogenRun[struct{}]) (Reply, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(200000000)))
 	defer cancel()
 	type outcome struct {
@@ -955,7 +955,14 @@ func (e *AnswerExecutor) call3(ctx context.Context, in Prompt, r *flujogenRun[st
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "generate"}}
+			}
+		}()
 		o, er := e.invoke3(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Reply
