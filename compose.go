@@ -159,6 +159,13 @@ type branchOutcome struct {
 	abort error
 }
 
+// goexitResult marks res, the result of node, failed because a step in it
+// called runtime.Goexit on the goroutine that ran it.
+func goexitResult(res *StepResult, node string) {
+	err := &GoexitError{Node: node}
+	*res = StepResult{Name: node, Err: err, Feedback: failureFeedback(err)}
+}
+
 func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame, res *StepResult) error {
 	*res = StepResult{Name: n.name, Attempts: 1}
 	k := len(n.branches)
@@ -186,7 +193,15 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {
+			exited := true
+			defer func() {
+				if exited {
+					goexitResult(&results[i], br.Name())
+					done <- branchOutcome{i, nil}
+				}
+			}()
 			abort := r.exec(bctx, br, in, bfr, &results[i])
+			exited = false
 			done <- branchOutcome{i, abort}
 		})
 	}
@@ -357,29 +372,41 @@ func (r execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame, res 
 		var mu sync.Mutex
 		done := make(chan struct{}, workers)
 		for range workers {
+			record := func(i int, sr *StepResult, ab error) {
+				mu.Lock()
+				defer mu.Unlock()
+				results[i], finished[i], outs[i] = *sr, true, sr.Output
+				switch {
+				case ab != nil && (ctx.Err() != nil || isUsageLimit(ab)):
+					if abort == nil {
+						abort = ab
+					}
+					cancel()
+				case ab != nil:
+				case !sr.Success && (failed < 0 || i < failed):
+					failed = i
+					cancel()
+				}
+			}
 			r.core.goTracked(func() {
-				defer func() { done <- struct{}{} }()
+				cur := -1 // the element in progress
+				var sr StepResult
+				defer func() {
+					if cur >= 0 {
+						goexitResult(&sr, n.body.Name())
+						record(cur, &sr, nil)
+					}
+					done <- struct{}{}
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(items) || mctx.Err() != nil {
 						return
 					}
-					var sr StepResult
+					cur, sr = i, StepResult{}
 					ab := r.exec(mctx, n.body, items[i], fr, &sr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = sr, true, sr.Output
-					switch {
-					case ab != nil && (ctx.Err() != nil || isUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						cancel()
-					case ab != nil:
-					case !sr.Success && (failed < 0 || i < failed):
-						failed = i
-						cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &sr, ab)
 				}
 			})
 		}

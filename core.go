@@ -341,11 +341,45 @@ func sameError(a, b error) bool {
 	return a == b
 }
 
+// OutputTypeError is returned by Run when the node's declared output type
+// can never be the Out asked for. It is found before any step runs.
+type OutputTypeError struct {
+	Node     string
+	Declared reflect.Type
+	Want     reflect.Type
+}
+
+// Error describes the problem.
+func (e *OutputTypeError) Error() string {
+	return fmt.Sprintf("flujo: Run: %q outputs %v, which is never a %v; call Run[%v] or change the node's output type", e.Node, e.Declared, e.Want, e.Declared)
+}
+
+// outputFits reports whether a value of the declared output type may be a
+// want: false only when no value of declared ever can be, so an
+// interface-typed output is left to the check after the run.
+func outputFits(declared, want reflect.Type) bool {
+	switch {
+	case declared == nil || declared == want:
+		return true
+	case want.Kind() == reflect.Interface:
+		return declared.Kind() == reflect.Interface || declared.Implements(want)
+	case declared.Kind() == reflect.Interface:
+		return want.Implements(declared)
+	}
+	return false
+}
+
 // Run executes node and returns its output as Out. It is Execute for callers
-// that know the output type.
+// that know the output type. An Out the node's declared output can never be
+// is an *OutputTypeError before any step runs.
 func Run[Out any](ctx context.Context, c *ExecutorCore, node Node, input any, opts ...ExecOption) (Out, *PipelineResult, error) {
-	res, err := c.Execute(ctx, node, input, opts...)
 	var out Out
+	if node != nil {
+		if b := node.base(); !outputFits(b.out, reflect.TypeFor[Out]()) {
+			return out, nil, &OutputTypeError{Node: b.name, Declared: b.out, Want: reflect.TypeFor[Out]()}
+		}
+	}
+	res, err := c.Execute(ctx, node, input, opts...)
 	if err != nil {
 		return out, res, err
 	}

@@ -42,6 +42,23 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("step %q panicked: %v\n%s", e.Step, e.Value, e.Stack)
 }
 
+// GoexitError is the error of a node in which a step called runtime.Goexit
+// (as t.Fatal and t.SkipNow do) on a goroutine the executor started for it:
+// an attempt under a Timeout, a Parallel branch, an element of a concurrent
+// Map. That goroutine ends, as Goexit demands, and the node fails. A step
+// that calls Goexit on the caller's own goroutine ends the caller's
+// goroutine, and the run returns nothing; its concurrency permit is released
+// either way.
+type GoexitError struct {
+	// Node names the attempt's step, or the branch or Map body that ran it.
+	Node string
+}
+
+// Error describes the problem.
+func (e *GoexitError) Error() string {
+	return fmt.Sprintf("%q: a step called runtime.Goexit", e.Node)
+}
+
 // StepTimeoutError is the error of an attempt or a composite node that
 // overran its Timeout.
 type StepTimeoutError struct {

@@ -38,9 +38,29 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 		abort = r.composite(ctx, n, in, fr, res)
 	}
 	if abort == nil && !res.Success && b.set.fallback != nil {
-		return r.fallback(ctx, b, in, fr, res)
+		abort = r.fallback(ctx, b, in, fr, res)
+		if l, ok := n.(*leafNode); ok && abort == nil && res.Success && l.set.cache {
+			r.cacheFallback(l, in, res.Output)
+		}
 	}
 	return abort
+}
+
+// cacheFallback stores out, the output of the fallback that rescued the
+// cached leaf n, under n's key for in: the next run on an equal input is a
+// hit, and neither the primary nor the fallback runs again.
+func (r execRun) cacheFallback(n *leafNode, in, out any) {
+	if r.eng.cache == nil || r.eng.cache.paused.Load() {
+		return
+	}
+	key, ok := r.eng.cache.key(r.tree.nodes[&n.nodeBase].fingerprint, in)
+	if !ok {
+		return
+	}
+	if c := r.eng.cache.forStep(n); c != nil {
+		// An output the codec cannot encode is simply not cached.
+		_ = c.set(key, r.cacheIn(n, out))
+	}
 }
 
 // composite runs a composite node under its Timeout and checks its output
@@ -192,8 +212,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			return r.aborted(srt, res, start, e)
 		}
 		res.Attempts = attempt
-		out, err = r.attempt(ctx, n, in, fr)
-		lim.Release()
+		out, err = r.attemptHeld(ctx, n, in, fr, lim)
 		if err == nil {
 			// Every output is charged, one a validator rejects too.
 			if u, ok := out.(UsageReporter); ok {
@@ -305,6 +324,13 @@ func (r execRun) cacheOut(n *leafNode, v any) any {
 	return r.core.plans.deepCopy(v)
 }
 
+// attemptHeld is attempt holding a permit of lim, released however the
+// attempt ends: a step that calls runtime.Goexit must not take it along.
+func (r execRun) attemptHeld(ctx context.Context, n *leafNode, in any, fr frame, lim *runtime.Limiter) (any, error) {
+	defer lim.Release()
+	return r.attempt(ctx, n, in, fr)
+}
+
 // attempt calls the step function once. A StepS works on a private copy of
 // the state, written back only when the call succeeds. With a Timeout, the
 // call runs in its own goroutine and is abandoned when it overruns.
@@ -336,7 +362,14 @@ func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work a
 	defer cancel()
 	done := make(chan attemptResult, 1)
 	r.core.goTracked(func() {
+		exited := true
+		defer func() {
+			if exited {
+				done <- attemptResult{nil, &GoexitError{Node: n.name}}
+			}
+		}()
 		out, err := call(actx, n, in, work)
+		exited = false
 		done <- attemptResult{out, err}
 	})
 	select {

@@ -65,3 +65,10 @@ func OutcomeOf(err error) runtime.Outcome {
 	}
 	return runtime.OutcomeFailure
 }
+
+// GoexitResult marks res, the result of the node named node, failed with a
+// *GoexitError: a step in it called runtime.Goexit on the goroutine that ran
+// it. Generated executors call it, as the ExecutorCore does, from a deferred
+// function of that goroutine, so that the node is reported instead of
+// waited for.
+func GoexitResult(res *StepResult, node string) { goexitResult(res, node) }

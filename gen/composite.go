@@ -372,9 +372,13 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".state = &"+w))
 		}
+		// A step that calls runtime.Goexit ends the branch's goroutine: the
+		// deferred call reports the branch failed instead of leaving the
+		// Parallel waiting for it.
 		b = append(b,
 			c("e.track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.done <- %d\n}()", i, i, runName(br), rs, i, i)),
+			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
+				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qf("GoexitResult")),
 		)
 	}
 	abandon := ""
@@ -518,35 +522,49 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 			c("var next {}", jen.Qual("sync/atomic", "Int64")),
 			c("var mu {}", jen.Qual("sync", "Mutex")),
 			c("done := make(chan bool, workers)"),
+			c(`record := func(i int, cr *{}, o {}, ab error) {
+	mu.Lock()
+	defer mu.Unlock()
+	results[i], finished[i], outs[i] = *cr, true, o
+	switch {
+	case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
+		if abort == nil {
+			abort = ab
+		}
+		`+cancel+`
+	case ab != nil:
+	case !cr.Success && (failed < 0 || i < failed):
+		failed = i
+		`+cancel+`
+	}
+}`, qf("StepResult"), outElem.Clone(), qr("ContextErr")),
+			// A step that calls runtime.Goexit ends its worker: the deferred
+			// call reports the element failed instead of losing it.
 			c(`for range workers {
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
-		defer func() { done <- true }()
+		cur := -1 // the element in progress
+		var cr {}
+		defer func() {
+			if cur >= 0 {
+				{}(&cr, `+strq(body.Name)+`)
+				record(cur, &cr, *new({}), nil)
+			}
+			done <- true
+		}()
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= len(in) || {}(mctx) != nil {
 				return
 			}
-			var cr {}
+			cur, cr = i, *new({})
 			o, ab := e.`+runName(body)+`(mctx, in[i], r, &cr)
-			mu.Lock()
-			results[i], finished[i], outs[i] = cr, true, o
-			switch {
-			case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				`+cancel+`
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				`+cancel+`
-			}
-			mu.Unlock()
+			cur = -1
+			record(i, &cr, o, ab)
 		}
 	}()
-}`, qr("ContextErr"), qf("StepResult"), qr("ContextErr")),
+}`, qf("StepResult"), qf("GoexitResult"), outElem.Clone(), qr("ContextErr"), qf("StepResult")),
 			c(`for range workers {
 	select {
 	case <-done:

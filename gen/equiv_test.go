@@ -30,6 +30,8 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
 	flujotest.BudgetFan: "BudgetFan", flujotest.BudgetFan4: "BudgetFan4", flujotest.BudgetMap: "BudgetMap", flujotest.BudgetHoldFan: "BudgetHoldFan", flujotest.BudgetRejected: "BudgetRejected", flujotest.BudgetRejectedRetries: "BudgetRejectedRetries", flujotest.BudgetFallback: "BudgetFallback",
 	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
+	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
+	flujotest.GoexitStep: "GoexitStep", flujotest.GoexitTimed: "GoexitTimed", flujotest.GoexitParallel: "GoexitParallel", flujotest.GoexitMap: "GoexitMap",
 }
 
 type runnerSet struct {
@@ -103,6 +105,18 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 		e.runners[name] = r
 	}
 	return r.run(ctx, input, opts...)
+}
+
+// OptimizationStats returns the counters of the one executor the test ran;
+// a test that ran several has no single set of counters.
+func (e *genEngine) OptimizationStats() runtime.Stats {
+	if len(e.runners) != 1 {
+		e.t.Fatalf("OptimizationStats: %d generated executors ran, want 1", len(e.runners))
+	}
+	for _, r := range e.runners {
+		return r.stats()
+	}
+	return runtime.Stats{}
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {

@@ -292,12 +292,23 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 		c("res.Latency += fb.Latency"),
 		c("res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)"),
 		c("if abort != nil { return *new({}), abort }", pg.out(n)),
-		c("if fb.Success {\nres.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, \"\"\nreturn fout, nil\n}"),
+		pg.fallbackSuccess(n),
 		c("res.Err = &{}{Original: res.OriginalError, Fallback: fb.Err}", qf("FallbackError")),
 		c("res.Feedback = \"Original error: \" + res.Feedback + \"; Fallback error: \" + fb.Feedback"),
 		c("return *new({}), nil", pg.out(n)),
 	}
 	pg.method(f, n, runName(n), fmt.Sprintf("%s runs %q and, when it fails, its fallback %q.", runName(n), n.Name, fb.Name), body)
+}
+
+// fallbackSuccess returns the statement that ends a run rescued by its
+// fallback. A cached leaf stores the fallback's output under its own key,
+// as the ExecutorCore does, so the next run on an equal input is a hit.
+func (pg *pipelineGen) fallbackSuccess(n *analysis.Node) jen.Code {
+	body := "res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, \"\"\n"
+	if lp := pg.leafPlan(n); lp != nil && lp.cache {
+		return jen.If(jen.Id("fb").Dot("Success")).Block(c(body), pg.cacheKey(lp), pg.cacheStore(lp, "fout"), c("return fout, nil"))
+	}
+	return c("if fb.Success {\n" + body + "return fout, nil\n}")
 }
 
 // timed reports whether step boundaries read the clock outside recorded
@@ -404,9 +415,6 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		loop = append(loop, c("if lerr := e.limiter.Acquire(ctx); lerr != nil ").Add(aborted("cerr := lerr")))
 	}
 	loop = append(loop, c("res.Attempts = attempt"), c("out, err = e."+callName(n)+"(ctx, in, r)"))
-	if pg.limiter() {
-		loop = append(loop, c("e.limiter.Release()"))
-	}
 	// Every output is charged, one a validator rejects too: the charge
 	// opens the block of the first validator.
 	charge, chargeArgs := "", []jen.Code{}
@@ -444,23 +452,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 		c("if r.record { res.Output = out }"),
 	)
 	if lp.cache {
-		key := "key"
-		if lp.keyed {
-			key = "key, in"
-		}
-		var conds []string
-		if lp.hashFn == "" {
-			conds = append(conds, "cacheable")
-		}
-		if pg.resources() {
-			// Admission pauses under memory pressure.
-			conds = append(conds, "!e.cachesShrunk.Load()")
-		}
-		set := "_ = e." + cacheName(n) + ".Set(" + key + ", " + copyCall(lp.copyFn, "out") + ")"
-		if len(conds) > 0 {
-			set = "if " + strings.Join(conds, " && ") + " {\n" + set + "\n}"
-		}
-		body = append(body, c(set))
+		body = append(body, pg.cacheStore(lp, "out"))
 	}
 	body = append(body, c(pg.finishCall(lp, "nil")), c("return out, "+abort))
 	doc := fmt.Sprintf("%s runs the %s %q: %d attempt(s)", name, strings.ToLower(string(n.Kind)), n.Name, lp.attempts)
@@ -559,6 +551,37 @@ func copyCall(fn, expr string) string {
 	return fn + "(" + expr + ")"
 }
 
+// cacheStore returns the statement that stores out, the output of the
+// cached leaf lp, under key (computed already).
+func (pg *pipelineGen) cacheStore(lp *leafPlan, out string) jen.Code {
+	key := "key"
+	if lp.keyed {
+		key = "key, in"
+	}
+	var conds []string
+	if lp.hashFn == "" {
+		conds = append(conds, "cacheable")
+	}
+	if pg.resources() {
+		// Admission pauses under memory pressure.
+		conds = append(conds, "!e.cachesShrunk.Load()")
+	}
+	set := "_ = e." + cacheName(lp.n) + ".Set(" + key + ", " + copyCall(lp.copyFn, out) + ")"
+	if len(conds) > 0 {
+		set = "if " + strings.Join(conds, " && ") + " {\n" + set + "\n}"
+	}
+	return c(set)
+}
+
+// cacheKey returns the statement that computes the cache key of the
+// cached leaf lp's input: key, and cacheable when keys are JSON.
+func (pg *pipelineGen) cacheKey(lp *leafPlan) jen.Code {
+	if lp.hashFn == "" {
+		return c("key, cacheable := flujogenJSONKey(in)")
+	}
+	return c("key := " + lp.hashFn + "(e.seed, in).Sum64()")
+}
+
 // cacheLookup returns the statements that serve a cached leaf from its
 // cache: the input's key, the lookup and, on a hit, the result marked as a
 // hit with a copy the caller may mutate.
@@ -586,9 +609,9 @@ func (pg *pipelineGen) cacheLookup(lp *leafPlan) []jen.Code {
 		// Keyed by JSON, as the ExecutorCore keys without
 		// enable_algorithm_optimization: an input that does not encode
 		// runs uncached.
-		return []jen.Code{c("key, cacheable := flujogenJSONKey(in)"), jen.If(jen.Id("cacheable")).Block(hit)}
+		return []jen.Code{pg.cacheKey(lp), jen.If(jen.Id("cacheable")).Block(hit)}
 	}
-	return []jen.Code{c("key := " + lp.hashFn + "(e.seed, in).Sum64()"), hit}
+	return []jen.Code{pg.cacheKey(lp), hit}
 }
 
 func strq(s string) string { return fmt.Sprintf("%q", s) }
@@ -625,6 +648,11 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 		args += ", st"
 	}
 	var body []jen.Code
+	if pg.limiter() {
+		// The attempt holds a permit: released however it ends, so that a
+		// step calling runtime.Goexit does not take it along.
+		body = append(body, c("defer e.limiter.Release()"))
+	}
 	if stateful {
 		all, fields := true, []string(nil)
 		if ws := n.Step.Writes; ws != nil {
@@ -643,7 +671,7 @@ func (pg *pipelineGen) emitCall(f *jen.File, n *analysis.Node, lp *leafPlan) {
 			c("type outcome struct {\nout {}\nerr error\n}", out.Clone()),
 			c("done := make(chan outcome, 1)"),
 			c("e.track.EnterChild()"),
-			c("go func() {\ndefer e.track.ExitChild()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\ndone <- outcome{o, er}\n}()"),
+			c("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited { done <- outcome{err: &{}{Node: "+strq(n.Name)+"}} }\n}()\no, er := e."+direct+"(actx, "+strings.TrimPrefix(args, "ctx, ")+")\nexited = false\ndone <- outcome{o, er}\n}()", qf("GoexitError")),
 			c("var out {}", out.Clone()),
 			c("var err error"),
 		)
@@ -678,6 +706,9 @@ if timedOut {
 	}
 	body = append(body, c("return out, err"))
 	doc := fmt.Sprintf("%s makes one attempt of %q", callName(n), n.Name)
+	if pg.limiter() {
+		doc += " holding a concurrency permit"
+	}
 	if stateful {
 		doc += " on a private copy of the state (of the fields it writes), kept only when the attempt succeeds"
 	}

@@ -422,7 +422,11 @@ func classifierKey(err error) uint64 {
 //     least one decimal digit among them (numbers, hex ids) become #;
 //   - in any other word each run of digits becomes #;
 //   - a # that would follow another #, directly or across one of . : - / , _
-//     merges into it, so "1.5", "10.0.0.1:80" and "2024-01-02" are all #.
+//     merges into it, so "1.5", "10.0.0.1:80" and "2024-01-02" are all #;
+//   - a goroutine stack trace, from a line "goroutine N [" to the end (as
+//     a *flujo.PanicError carries), is dropped with the white space before
+//     it: its frames differ with the caller (Execute or ExecuteResult, one
+//     engine or the other) though the failure is the same.
 //
 // Words are runs of letters and digits (Unicode digits count). The result
 // contains no digits, and normalising it again changes nothing.
@@ -431,6 +435,7 @@ func NormalizeErrorMessage(msg string) string {
 }
 
 func classifierAppendNormalized(dst []byte, s string) []byte {
+	s = classifierCutStack(s)
 	for i := 0; i < len(s); {
 		if s[i] == '"' {
 			if end := classifierQuoteEnd(s, i); end > 0 {
@@ -454,6 +459,31 @@ func classifierAppendNormalized(dst []byte, s string) []byte {
 		dst, i = classifierAppendWord(dst, s, i)
 	}
 	return dst
+}
+
+// classifierCutStack returns s without a goroutine stack trace (a line that
+// starts "goroutine " followed by decimal digits and " [", and all after it)
+// and without the white space before it.
+func classifierCutStack(s string) string {
+	for from := 0; ; {
+		i := strings.Index(s[from:], "goroutine ")
+		if i < 0 {
+			return s
+		}
+		i += from
+		from = i + len("goroutine ")
+		if i > 0 && s[i-1] != '\n' {
+			continue
+		}
+		j := from
+		for j < len(s) && s[j]-'0' < 10 {
+			j++
+		}
+		if j == from || !strings.HasPrefix(s[j:], " [") {
+			continue
+		}
+		return strings.TrimRight(s[:i], " \t\r\n")
+	}
 }
 
 // classifierQuoteEnd returns the index after the quote that closes the one

@@ -32,6 +32,11 @@ func TestNormalizeErrorMessage(t *testing.T) {
 		{"decade of facade", "decade of facade"},
 		{"٣ items in شارع٤٥", "# items in شارع#"},
 		{"bad byte \xff9", "bad byte \xff#"},
+		{"step \"s\" panicked: boom\ngoroutine 7 [running]:\nruntime/debug.Stack()\n\t/go/src/debug/stack.go:26 +0x5e\n", `step "*" panicked: boom`},
+		{"panicked: boom\n\ngoroutine 12345 [running]:\nmain.f(...)", "panicked: boom"},
+		{"goroutine 1 [running]:\nmain.main()", ""},
+		{"the goroutine 1 [running] line is not a trace", "the goroutine # [running] line is not a trace"},
+		{"leak:\ngoroutine x [running]", "leak:\ngoroutine x [running]"},
 	}
 	for _, tt := range tests {
 		got := NormalizeErrorMessage(tt.in)
@@ -361,5 +366,15 @@ func BenchmarkNormalizeErrorMessage(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
 		_ = NormalizeErrorMessage(msg)
+	}
+}
+
+func TestErrorClassifierPatternIgnoresStack(t *testing.T) {
+	c := classifierNewTest(t, 8, 1)
+	c.Observe(errors.New("step \"s\" panicked: boom\ngoroutine 7 [running]:\nmain.viaExecute()\n\t/src/core.go:210 +0x5e\n"))
+	c.Observe(errors.New("step \"s\" panicked: boom\ngoroutine 31 [running]:\nmain.viaExecuteResult()\n\t/src/result.go:12 +0x1f\n"))
+	p := c.Patterns()
+	if len(p) != 1 || p[0].Message != `step "*" panicked: boom` || p[0].Seen != 2 {
+		t.Errorf("Patterns() = %+v, want one pattern without the stack, seen twice", p)
 	}
 }

@@ -783,7 +783,6 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -848,8 +847,9 @@ func (e *OrdersExecutor) invoke1(ctx context.Context, in string) (out []Row, err
 	return ParseCSV(ctx, in)
 }
 
-// call1 makes one attempt of "parse".
+// call1 makes one attempt of "parse" holding a concurrency permit.
 func (e *OrdersExecutor) call1(ctx context.Context, in string, r *flujogenRun[struct{}]) ([]Row, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -894,32 +894,44 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Record, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "row")
+						record(cur, &cr, *new(Record), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run3(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -1076,7 +1088,6 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1141,8 +1152,9 @@ func (e *OrdersExecutor) invoke4(ctx context.Context, in Row) (out Draft, err er
 	return NewDraft(in), nil
 }
 
-// call4 makes one attempt of "draft".
+// call4 makes one attempt of "draft" holding a concurrency permit.
 func (e *OrdersExecutor) call4(ctx context.Context, in Row, r *flujogenRun[struct{}]) (Draft, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
 	return out, err
 }
@@ -1275,7 +1287,6 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call6(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1340,8 +1351,9 @@ func (e *OrdersExecutor) invoke6(ctx context.Context, in Draft) (out Draft, err 
 	return NormalisePass(in), nil
 }
 
-// call6 makes one attempt of "normalise-pass".
+// call6 makes one attempt of "normalise-pass" holding a concurrency permit.
 func (e *OrdersExecutor) call6(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Draft, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke6(ctx, in)
 	return out, err
 }
@@ -1383,7 +1395,6 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1448,8 +1459,9 @@ func (e *OrdersExecutor) invoke7(ctx context.Context, in Draft) (out Draft, err 
 	return Quarantine(in), nil
 }
 
-// call7 makes one attempt of "quarantine".
+// call7 makes one attempt of "quarantine" holding a concurrency permit.
 func (e *OrdersExecutor) call7(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Draft, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke7(ctx, in)
 	return out, err
 }
@@ -1502,14 +1514,32 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Record), nil
+				flujo.GoexitResult(&sc.results[0], "fields")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run9(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Country), nil
+				flujo.GoexitResult(&sc.results[1], "geo")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run10(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -1611,7 +1641,6 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1676,8 +1705,9 @@ func (e *OrdersExecutor) invoke9(ctx context.Context, in Draft) (out Record, err
 	return RecordFields(in), nil
 }
 
-// call9 makes one attempt of "fields".
+// call9 makes one attempt of "fields" holding a concurrency permit.
 func (e *OrdersExecutor) call9(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Record, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke9(ctx, in)
 	return out, err
 }
@@ -1781,7 +1811,6 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call11(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1846,8 +1875,9 @@ func (e *OrdersExecutor) invoke11(ctx context.Context, in Draft) (out string, er
 	return CountryCode(in), nil
 }
 
-// call11 makes one attempt of "country-code".
+// call11 makes one attempt of "country-code" holding a concurrency permit.
 func (e *OrdersExecutor) call11(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (string, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke11(ctx, in)
 	return out, err
 }
@@ -1900,7 +1930,6 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		}
 		res.Attempts = attempt
 		out, err = e.call12(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1970,8 +1999,9 @@ func (e *OrdersExecutor) invoke12(ctx context.Context, in string) (out Country, 
 	return LookupCountry(ctx, in)
 }
 
-// call12 makes one attempt of "lookup-country".
+// call12 makes one attempt of "lookup-country" holding a concurrency permit.
 func (e *OrdersExecutor) call12(ctx context.Context, in string, r *flujogenRun[struct{}]) (Country, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke12(ctx, in)
 	return out, err
 }
@@ -2013,7 +2043,6 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call13(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2078,8 +2107,9 @@ func (e *OrdersExecutor) invoke13(ctx context.Context, in []Record) (out Report,
 	return Summarise(in), nil
 }
 
-// call13 makes one attempt of "summarise".
+// call13 makes one attempt of "summarise" holding a concurrency permit.
 func (e *OrdersExecutor) call13(ctx context.Context, in []Record, r *flujogenRun[struct{}]) (Report, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke13(ctx, in)
 	return out, err
 }

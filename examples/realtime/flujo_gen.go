@@ -574,7 +574,6 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -639,8 +638,9 @@ func (e *AnswerExecutor) invoke1(ctx context.Context, in Question) (out Query, e
 	return ParseQuestion(ctx, in)
 }
 
-// call1 makes one attempt of "parse".
+// call1 makes one attempt of "parse" holding a concurrency permit.
 func (e *AnswerExecutor) call1(ctx context.Context, in Question, r *flujogenRun[struct{}]) (Query, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -682,7 +682,6 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -747,8 +746,9 @@ func (e *AnswerExecutor) invoke2(ctx context.Context, in Query) (out Prompt, err
 	return Retrieve(in), nil
 }
 
-// call2 makes one attempt of "retrieve".
+// call2 makes one attempt of "retrieve" holding a concurrency permit.
 func (e *AnswerExecutor) call2(ctx context.Context, in Query, r *flujogenRun[struct{}]) (Prompt, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -791,7 +791,6 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -865,8 +864,9 @@ func (e *AnswerExecutor) invoke3(ctx context.Context, in Prompt) (out Reply, err
 	return Generate(ctx, in)
 }
 
-// call3 makes one attempt of "generate", abandoned after 200ms.
+// call3 makes one attempt of "generate" holding a concurrency permit, abandoned after 200ms.
 func (e *AnswerExecutor) call3(ctx context.Context, in Prompt, r *flujogenRun[struct{}]) (Reply, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(200000000)))
 	defer cancel()
 	type outcome struct {
@@ -877,7 +877,14 @@ func (e *AnswerExecutor) call3(ctx context.Context, in Prompt, r *flujogenRun[st
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "generate"}}
+			}
+		}()
 		o, er := e.invoke3(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Reply

@@ -738,7 +738,6 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -812,8 +811,9 @@ func (e *TriageExecutor) invoke1(ctx context.Context, in Ticket) (out Classifica
 	return Classify(ctx, in)
 }
 
-// call1 makes one attempt of "classify".
+// call1 makes one attempt of "classify" holding a concurrency permit.
 func (e *TriageExecutor) call1(ctx context.Context, in Ticket, r *flujogenRun[TriageState]) (Classification, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -856,7 +856,6 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -930,8 +929,9 @@ func (e *TriageExecutor) invoke2(ctx context.Context, in Ticket) (out Classifica
 	return ClassifyCheap(ctx, in)
 }
 
-// call2 makes one attempt of "classify-cheap".
+// call2 makes one attempt of "classify-cheap" holding a concurrency permit.
 func (e *TriageExecutor) call2(ctx context.Context, in Ticket, r *flujogenRun[TriageState]) (Classification, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -985,7 +985,16 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(CustomerContext), nil
+				flujo.GoexitResult(&sc.results[0], "crm")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run4(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -995,7 +1004,16 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Sentiment), nil
+				flujo.GoexitResult(&sc.results[1], "sentiment")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run5(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -1103,7 +1121,6 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1168,8 +1185,9 @@ func (e *TriageExecutor) invoke4(ctx context.Context, in Classification) (out Cu
 	return LookupCRM(ctx, in)
 }
 
-// call4 makes one attempt of "crm", abandoned after 200ms.
+// call4 makes one attempt of "crm" holding a concurrency permit, abandoned after 200ms.
 func (e *TriageExecutor) call4(ctx context.Context, in Classification, r *flujogenRun[TriageState]) (CustomerContext, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(200000000)))
 	defer cancel()
 	type outcome struct {
@@ -1180,7 +1198,14 @@ func (e *TriageExecutor) call4(ctx context.Context, in Classification, r *flujog
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "crm"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out CustomerContext
@@ -1251,7 +1276,6 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1322,8 +1346,9 @@ func (e *TriageExecutor) invoke5(ctx context.Context, in Classification, st *Tri
 	return ScoreSentiment(ctx, in, st)
 }
 
-// call5 makes one attempt of "sentiment" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call5 makes one attempt of "sentiment" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *TriageExecutor) call5(ctx context.Context, in Classification, r *flujogenRun[TriageState]) (Sentiment, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	w.Flags = flujogenCopy1(r.state.Flags)
 	st := &w
@@ -1431,7 +1456,6 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1496,8 +1520,9 @@ func (e *TriageExecutor) invoke7(ctx context.Context, in Enriched) (out Routed, 
 	return Enqueue(ctx, in)
 }
 
-// call7 makes one attempt of "queue".
+// call7 makes one attempt of "queue" holding a concurrency permit.
 func (e *TriageExecutor) call7(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke7(ctx, in)
 	return out, err
 }
@@ -1539,7 +1564,6 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		res.Attempts = attempt
 		out, err = e.call8(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1604,8 +1628,9 @@ func (e *TriageExecutor) invoke8(ctx context.Context, in Enriched) (out Routed, 
 	return PageOnCall(ctx, in)
 }
 
-// call8 makes one attempt of "page".
+// call8 makes one attempt of "page" holding a concurrency permit.
 func (e *TriageExecutor) call8(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke8(ctx, in)
 	return out, err
 }
@@ -1647,7 +1672,6 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1712,8 +1736,9 @@ func (e *TriageExecutor) invoke9(ctx context.Context, in Enriched) (out Routed, 
 	return Backlog(ctx, in)
 }
 
-// call9 makes one attempt of "backlog".
+// call9 makes one attempt of "backlog" holding a concurrency permit.
 func (e *TriageExecutor) call9(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke9(ctx, in)
 	return out, err
 }

@@ -701,7 +701,6 @@ func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -768,8 +767,9 @@ func (e *TunedExecutor) invoke1(ctx context.Context, in int) (out int, err error
 	return Square(ctx, in)
 }
 
-// call1 makes one attempt of "square".
+// call1 makes one attempt of "square" holding a concurrency permit.
 func (e *TunedExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -811,7 +811,6 @@ func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -875,8 +874,9 @@ func (e *TunedExecutor) invoke2(ctx context.Context, in int) (out int, err error
 	return Inc(in), nil
 }
 
-// call2 makes one attempt of "inc".
+// call2 makes one attempt of "inc" holding a concurrency permit.
 func (e *TunedExecutor) call2(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }

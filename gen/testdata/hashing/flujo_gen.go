@@ -555,7 +555,6 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -625,8 +624,9 @@ func (e *GreeterExecutor) invoke0(ctx context.Context, in Private) (out string, 
 	return Greet(ctx, in)
 }
 
-// call0 makes one attempt of "greet".
+// call0 makes one attempt of "greet" holding a concurrency permit.
 func (e *GreeterExecutor) call0(ctx context.Context, in Private, r *flujogenRun[struct{}]) (string, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1021,7 +1021,6 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1091,8 +1090,9 @@ func (e *LookerExecutor) invoke0(ctx context.Context, in Key) (out int, err erro
 	return Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "lookup".
+// call0 makes one attempt of "lookup" holding a concurrency permit.
 func (e *LookerExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1422,7 +1422,6 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1487,8 +1486,9 @@ func (e *PlainExecutor) invoke0(ctx context.Context, in Key) (out int, err error
 	return Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "plain".
+// call0 makes one attempt of "plain" holding a concurrency permit.
 func (e *PlainExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1883,7 +1883,6 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1953,8 +1952,9 @@ func (e *SearcherExecutor) invoke0(ctx context.Context, in Query) (out Result, e
 	return Search(ctx, in)
 }
 
-// call0 makes one attempt of "search".
+// call0 makes one attempt of "search" holding a concurrency permit.
 func (e *SearcherExecutor) call0(ctx context.Context, in Query, r *flujogenRun[struct{}]) (Result, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }

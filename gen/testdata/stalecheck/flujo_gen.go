@@ -529,7 +529,6 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -594,8 +593,9 @@ func (e *DoublerExecutor) invoke1(ctx context.Context, in int) (out int, err err
 	return Double(ctx, in)
 }
 
-// call1 makes one attempt of "double".
+// call1 makes one attempt of "double" holding a concurrency permit.
 func (e *DoublerExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -637,7 +637,6 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -702,8 +701,9 @@ func (e *DoublerExecutor) invoke2(ctx context.Context, in int) (out int, err err
 	return Inc(in), nil
 }
 
-// call2 makes one attempt of "inc".
+// call2 makes one attempt of "inc" holding a concurrency permit.
 func (e *DoublerExecutor) call2(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }

@@ -621,7 +621,16 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -630,14 +639,32 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -740,7 +767,6 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -811,8 +837,9 @@ func (e *LoudConflictExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -881,7 +908,6 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -952,8 +978,9 @@ func (e *LoudConflictExecutor) invoke2(ctx context.Context, in Item, st *State) 
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -1001,7 +1028,6 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1072,8 +1098,9 @@ func (e *LoudConflictExecutor) invoke3(ctx context.Context, in Item) (out Item, 
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -1110,7 +1137,6 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1181,8 +1207,9 @@ func (e *LoudConflictExecutor) invoke4(ctx context.Context, in Item) (out Item, 
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudConflictExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -1193,7 +1220,14 @@ func (e *LoudConflictExecutor) call4(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -1671,7 +1705,16 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -1680,14 +1723,32 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -1781,7 +1842,6 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1852,8 +1912,9 @@ func (e *LoudIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (o
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -1922,7 +1983,6 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1993,8 +2053,9 @@ func (e *LoudIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (o
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -2042,7 +2103,6 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -2113,8 +2173,9 @@ func (e *LoudIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, er
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -2151,7 +2212,6 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -2222,8 +2282,9 @@ func (e *LoudIgnoreExecutor) invoke4(ctx context.Context, in Item) (out Item, er
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudIgnoreExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -2234,7 +2295,14 @@ func (e *LoudIgnoreExecutor) call4(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -2712,7 +2780,16 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -2721,14 +2798,32 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -2831,7 +2926,6 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -2902,8 +2996,9 @@ func (e *LoudKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State)
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -2972,7 +3067,6 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3043,8 +3137,9 @@ func (e *LoudKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State)
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -3092,7 +3187,6 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3163,8 +3257,9 @@ func (e *LoudKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item,
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -3201,7 +3296,6 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3272,8 +3366,9 @@ func (e *LoudKeepFirstExecutor) invoke4(ctx context.Context, in Item) (out Item,
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudKeepFirstExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -3284,7 +3379,14 @@ func (e *LoudKeepFirstExecutor) call4(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -3702,32 +3804,44 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "lm")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -3808,7 +3922,6 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3884,8 +3997,9 @@ func (e *LoudMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err e
 	return LoudM(ctx, in)
 }
 
-// call1 makes one attempt of "lm".
+// call1 makes one attempt of "lm" holding a concurrency permit.
 func (e *LoudMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -4335,7 +4449,16 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -4344,14 +4467,32 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -4448,7 +4589,6 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4519,8 +4659,9 @@ func (e *LoudNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -4589,7 +4730,6 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4660,8 +4800,9 @@ func (e *LoudNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -4709,7 +4850,6 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4780,8 +4920,9 @@ func (e *LoudNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -4818,7 +4959,6 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4889,8 +5029,9 @@ func (e *LoudNoMergeExecutor) invoke4(ctx context.Context, in Item) (out Item, e
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudNoMergeExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -4901,7 +5042,14 @@ func (e *LoudNoMergeExecutor) call4(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -5469,7 +5617,6 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -5540,8 +5687,9 @@ func (e *LoudSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out 
 	return Seed(ctx, in, st)
 }
 
-// call1 makes one attempt of "seed" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -5605,7 +5753,16 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -5614,14 +5771,32 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -5724,7 +5899,6 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -5795,8 +5969,9 @@ func (e *LoudSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out 
 	return LoudA(ctx, in, st)
 }
 
-// call3 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -5838,7 +6013,6 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -5909,8 +6083,9 @@ func (e *LoudSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out 
 	return LoudB(ctx, in, st)
 }
 
-// call4 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -5963,7 +6138,6 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -6039,8 +6213,9 @@ func (e *LoudSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err e
 	return LoudC(ctx, in)
 }
 
-// call5 makes one attempt of "lc", abandoned after 20ms.
+// call5 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -6051,7 +6226,14 @@ func (e *LoudSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[Sta
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke5(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -6529,7 +6711,16 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "la")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -6538,14 +6729,32 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "lb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "lc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -6648,7 +6857,6 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -6719,8 +6927,9 @@ func (e *LoudUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (o
 	return LoudA(ctx, in, st)
 }
 
-// call1 makes one attempt of "la" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -6789,7 +6998,6 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -6860,8 +7068,9 @@ func (e *LoudUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (o
 	return LoudB(ctx, in, st)
 }
 
-// call2 makes one attempt of "lb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *LoudUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -6909,7 +7118,6 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -6980,8 +7188,9 @@ func (e *LoudUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, er
 	return Rescue(ctx, in)
 }
 
-// call3 makes one attempt of "lr".
+// call3 makes one attempt of "lr" holding a concurrency permit.
 func (e *LoudUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -7018,7 +7227,6 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -7089,8 +7297,9 @@ func (e *LoudUpdateExecutor) invoke4(ctx context.Context, in Item) (out Item, er
 	return LoudC(ctx, in)
 }
 
-// call4 makes one attempt of "lc", abandoned after 20ms.
+// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
 func (e *LoudUpdateExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
 	defer cancel()
 	type outcome struct {
@@ -7101,7 +7310,14 @@ func (e *LoudUpdateExecutor) call4(ctx context.Context, in Item, r *flujogenRun[
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
+			}
+		}()
 		o, er := e.invoke4(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -7515,32 +7731,44 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "inner")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						mctx.Cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						mctx.Cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -7628,14 +7856,32 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qc")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qm")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -7735,7 +7981,6 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -7806,8 +8051,9 @@ func (e *MapFanExecutor) invoke2(ctx context.Context, in Item) (out Item, err er
 	return QuietC(ctx, in)
 }
 
-// call2 makes one attempt of "qc".
+// call2 makes one attempt of "qc" holding a concurrency permit.
 func (e *MapFanExecutor) call2(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -7844,7 +8090,6 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -7915,8 +8160,9 @@ func (e *MapFanExecutor) invoke3(ctx context.Context, in Item) (out Item, err er
 	return QuietM(ctx, in)
 }
 
-// call3 makes one attempt of "qm".
+// call3 makes one attempt of "qm" holding a concurrency permit.
 func (e *MapFanExecutor) call3(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -8350,7 +8596,16 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -8359,14 +8614,32 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -8472,7 +8745,6 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -8543,8 +8815,9 @@ func (e *QuietConflictExecutor) invoke1(ctx context.Context, in Item, st *State)
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -8586,7 +8859,6 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -8657,8 +8929,9 @@ func (e *QuietConflictExecutor) invoke2(ctx context.Context, in Item, st *State)
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -8700,7 +8973,6 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -8771,8 +9043,9 @@ func (e *QuietConflictExecutor) invoke3(ctx context.Context, in Item) (out Item,
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -9206,7 +9479,16 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -9215,14 +9497,32 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -9319,7 +9619,6 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9390,8 +9689,9 @@ func (e *QuietIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -9433,7 +9733,6 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9504,8 +9803,9 @@ func (e *QuietIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -9547,7 +9847,6 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9618,8 +9917,9 @@ func (e *QuietIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -10053,7 +10353,16 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -10062,14 +10371,32 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -10175,7 +10502,6 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10246,8 +10572,9 @@ func (e *QuietKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -10289,7 +10616,6 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10360,8 +10686,9 @@ func (e *QuietKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -10403,7 +10730,6 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10474,8 +10800,9 @@ func (e *QuietKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -10815,32 +11142,44 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "qm")
+						record(cur, &cr, *new(Item), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						mctx.Cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						mctx.Cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -10913,7 +11252,6 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10984,8 +11322,9 @@ func (e *QuietMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err 
 	return QuietM(ctx, in)
 }
 
-// call1 makes one attempt of "qm".
+// call1 makes one attempt of "qm" holding a concurrency permit.
 func (e *QuietMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -11419,7 +11758,16 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -11428,14 +11776,32 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -11535,7 +11901,6 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11606,8 +11971,9 @@ func (e *QuietNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -11649,7 +12015,6 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11720,8 +12085,9 @@ func (e *QuietNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) 
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -11763,7 +12129,6 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11834,8 +12199,9 @@ func (e *QuietNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, 
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -12380,7 +12746,6 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12451,8 +12816,9 @@ func (e *QuietSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out
 	return Seed(ctx, in, st)
 }
 
-// call1 makes one attempt of "seed" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -12515,7 +12881,16 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -12524,14 +12899,32 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -12637,7 +13030,6 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12708,8 +13100,9 @@ func (e *QuietSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out
 	return QuietA(ctx, in, st)
 }
 
-// call3 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -12751,7 +13144,6 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12822,8 +13214,9 @@ func (e *QuietSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out
 	return QuietB(ctx, in, st)
 }
 
-// call4 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -12876,7 +13269,6 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12952,8 +13344,9 @@ func (e *QuietSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err 
 	return QuietC(ctx, in)
 }
 
-// call5 makes one attempt of "qc".
+// call5 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke5(ctx, in)
 	return out, err
 }
@@ -13364,14 +13757,32 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qc")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -13474,7 +13885,6 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13545,8 +13955,9 @@ func (e *QuietTimeoutExecutor) invoke1(ctx context.Context, in Item, st *State) 
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietTimeoutExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -13588,7 +13999,6 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13659,8 +14069,9 @@ func (e *QuietTimeoutExecutor) invoke2(ctx context.Context, in Item) (out Item, 
 	return QuietC(ctx, in)
 }
 
-// call2 makes one attempt of "qc", abandoned after 1ms.
+// call2 makes one attempt of "qc" holding a concurrency permit, abandoned after 1ms.
 func (e *QuietTimeoutExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(1000000)))
 	defer cancel()
 	type outcome struct {
@@ -13671,7 +14082,14 @@ func (e *QuietTimeoutExecutor) call2(ctx context.Context, in Item, r *flujogenRu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "qc"}}
+			}
+		}()
 		o, er := e.invoke2(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out Item
@@ -14133,7 +14551,16 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[0], "qa")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -14142,14 +14569,32 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[1], "qb")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(Item), nil
+				flujo.GoexitResult(&sc.results[2], "qc")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -14255,7 +14700,6 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -14326,8 +14770,9 @@ func (e *QuietUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (
 	return QuietA(ctx, in, st)
 }
 
-// call1 makes one attempt of "qa" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -14369,7 +14814,6 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -14440,8 +14884,9 @@ func (e *QuietUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (
 	return QuietB(ctx, in, st)
 }
 
-// call2 makes one attempt of "qb" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *QuietUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -14483,7 +14928,6 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -14554,8 +14998,9 @@ func (e *QuietUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, e
 	return QuietC(ctx, in)
 }
 
-// call3 makes one attempt of "qc".
+// call3 makes one attempt of "qc" holding a concurrency permit.
 func (e *QuietUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }

@@ -595,7 +595,6 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -665,8 +664,9 @@ func (e *OneExecutor) invoke1(ctx context.Context, in int) (out int, err error) 
 	return Inc(ctx, in)
 }
 
-// call1 makes one attempt of "inc".
+// call1 makes one attempt of "inc" holding a concurrency permit.
 func (e *OneExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }

@@ -576,7 +576,16 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(int), nil
+				flujo.GoexitResult(&sc.results[0], "a")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -585,7 +594,16 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(int), nil
+				flujo.GoexitResult(&sc.results[1], "b")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
@@ -594,7 +612,16 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(int), nil
+				flujo.GoexitResult(&sc.results[2], "c")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	sc.r3 = *r
@@ -603,7 +630,16 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o3, sc.aborts[3] = *new(int), nil
+				flujo.GoexitResult(&sc.results[3], "d")
+				sc.done <- 3
+			}
+		}()
 		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		exited = false
 		sc.done <- 3
 	}()
 	var abort error
@@ -720,7 +756,6 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -785,8 +820,9 @@ func (e *FanExecutor) invoke1(ctx context.Context, in int, st *State) (out int, 
 	return WriteA(ctx, in, st)
 }
 
-// call1 makes one attempt of "a" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "a" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanExecutor) call1(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -833,7 +869,6 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -898,8 +933,9 @@ func (e *FanExecutor) invoke2(ctx context.Context, in int, st *State) (out int, 
 	return WriteB(ctx, in, st)
 }
 
-// call2 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanExecutor) call2(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -946,7 +982,6 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1011,8 +1046,9 @@ func (e *FanExecutor) invoke3(ctx context.Context, in int, st *State) (out int, 
 	return WriteC(ctx, in, st)
 }
 
-// call3 makes one attempt of "c" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "c" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanExecutor) call3(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -1059,7 +1095,6 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1124,8 +1159,9 @@ func (e *FanExecutor) invoke4(ctx context.Context, in int, st *State) (out int, 
 	return WriteD(ctx, in, st)
 }
 
-// call4 makes one attempt of "d" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "d" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanExecutor) call4(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)

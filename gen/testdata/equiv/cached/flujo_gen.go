@@ -27,6 +27,7 @@ var (
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Draft
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Echo
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.ExitOnExit
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Fail
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.FailToo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Flaky
@@ -48,6 +49,7 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayD
 	_ func(flujotest.Charge) error                                                                  = flujotest.RejectAll
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Rescue
+	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.SpareTags
 	_ func(flujotest.Charge, flujotest.Charge, flujotest.Charge, flujotest.Charge) flujotest.Charge = flujotest.SumFour
 	_ func(flujotest.Charge, flujotest.Charge) flujotest.Charge                                     = flujotest.SumTwo
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
@@ -536,7 +538,6 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -607,8 +608,9 @@ func (e *BackoffLongExecutor) invoke0(ctx context.Context, in flujotest.Job) (ou
 	return flujotest.Fail(ctx, in)
 }
 
-// call0 makes one attempt of "fail".
+// call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -935,7 +937,6 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1006,8 +1007,9 @@ func (e *BreakerFailExecutor) invoke0(ctx context.Context, in flujotest.Job) (ou
 	return flujotest.Fail(ctx, in)
 }
 
-// call0 makes one attempt of "fail".
+// call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *BreakerFailExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1334,7 +1336,6 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1405,8 +1406,9 @@ func (e *BreakerFlakyExecutor) invoke0(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Flaky(ctx, in)
 }
 
-// call0 makes one attempt of "flaky".
+// call0 makes one attempt of "flaky" holding a concurrency permit.
 func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1780,7 +1782,6 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1854,8 +1855,9 @@ func (e *BudgetFallbackExecutor) invoke0(ctx context.Context, in flujotest.Bill)
 	return flujotest.PayA(ctx, in)
 }
 
-// call0 makes one attempt of "primary".
+// call0 makes one attempt of "primary" holding a concurrency permit.
 func (e *BudgetFallbackExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1892,7 +1894,6 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -1963,8 +1964,9 @@ func (e *BudgetFallbackExecutor) invoke1(ctx context.Context, in flujotest.Bill)
 	return flujotest.PayB(ctx, in)
 }
 
-// call1 makes one attempt of "rescue".
+// call1 makes one attempt of "rescue" holding a concurrency permit.
 func (e *BudgetFallbackExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -2353,14 +2355,32 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[0], "paid")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[1], "free")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -2457,7 +2477,6 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -2528,8 +2547,9 @@ func (e *BudgetFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out
 	return flujotest.PayA(ctx, in)
 }
 
-// call1 makes one attempt of "paid".
+// call1 makes one attempt of "paid" holding a concurrency permit.
 func (e *BudgetFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -2566,7 +2586,6 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -2637,8 +2656,9 @@ func (e *BudgetFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out
 	return flujotest.PayB(ctx, in)
 }
 
-// call2 makes one attempt of "free".
+// call2 makes one attempt of "free" holding a concurrency permit.
 func (e *BudgetFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -3071,28 +3091,64 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[0], "b1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[1], "b2")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[2], "b3")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	sc.r3 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[3], "b4")
+				sc.done <- 3
+			}
+		}()
 		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		exited = false
 		sc.done <- 3
 	}()
 	var abort error
@@ -3189,7 +3245,6 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3260,8 +3315,9 @@ func (e *BudgetFan4Executor) invoke1(ctx context.Context, in flujotest.Bill) (ou
 	return flujotest.PayA(ctx, in)
 }
 
-// call1 makes one attempt of "b1".
+// call1 makes one attempt of "b1" holding a concurrency permit.
 func (e *BudgetFan4Executor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -3298,7 +3354,6 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3369,8 +3424,9 @@ func (e *BudgetFan4Executor) invoke2(ctx context.Context, in flujotest.Bill) (ou
 	return flujotest.PayB(ctx, in)
 }
 
-// call2 makes one attempt of "b2".
+// call2 makes one attempt of "b2" holding a concurrency permit.
 func (e *BudgetFan4Executor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -3407,7 +3463,6 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3478,8 +3533,9 @@ func (e *BudgetFan4Executor) invoke3(ctx context.Context, in flujotest.Bill) (ou
 	return flujotest.PayC(ctx, in)
 }
 
-// call3 makes one attempt of "b3".
+// call3 makes one attempt of "b3" holding a concurrency permit.
 func (e *BudgetFan4Executor) call3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -3516,7 +3572,6 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -3587,8 +3642,9 @@ func (e *BudgetFan4Executor) invoke4(ctx context.Context, in flujotest.Bill) (ou
 	return flujotest.PayD(ctx, in)
 }
 
-// call4 makes one attempt of "b4".
+// call4 makes one attempt of "b4" holding a concurrency permit.
 func (e *BudgetFan4Executor) call4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
 	return out, err
 }
@@ -3977,14 +4033,32 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[0], "paid")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
+				flujo.GoexitResult(&sc.results[1], "hold")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -4081,7 +4155,6 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4152,8 +4225,9 @@ func (e *BudgetHoldFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) 
 	return flujotest.PayA(ctx, in)
 }
 
-// call1 makes one attempt of "paid".
+// call1 makes one attempt of "paid" holding a concurrency permit.
 func (e *BudgetHoldFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -4190,7 +4264,6 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4261,8 +4334,9 @@ func (e *BudgetHoldFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) 
 	return flujotest.Hold(ctx, in)
 }
 
-// call2 makes one attempt of "hold".
+// call2 makes one attempt of "hold" holding a concurrency permit.
 func (e *BudgetHoldFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -4597,32 +4671,44 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o flujotest.Charge, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "item")
+						record(cur, &cr, *new(flujotest.Charge), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -4692,7 +4778,6 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -4763,8 +4848,9 @@ func (e *BudgetMapExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out
 	return flujotest.Item(ctx, in)
 }
 
-// call1 makes one attempt of "item".
+// call1 makes one attempt of "item" holding a concurrency permit.
 func (e *BudgetMapExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -5091,7 +5177,6 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -5165,8 +5250,9 @@ func (e *BudgetRejectedExecutor) invoke0(ctx context.Context, in flujotest.Bill)
 	return flujotest.PayA(ctx, in)
 }
 
-// call0 makes one attempt of "rejected".
+// call0 makes one attempt of "rejected" holding a concurrency permit.
 func (e *BudgetRejectedExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -5499,7 +5585,6 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -5573,8 +5658,9 @@ func (e *BudgetRejectedRetriesExecutor) invoke0(ctx context.Context, in flujotes
 	return flujotest.PayA(ctx, in)
 }
 
-// call0 makes one attempt of "rejected".
+// call0 makes one attempt of "rejected" holding a concurrency permit.
 func (e *BudgetRejectedRetriesExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -5963,7 +6049,6 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6033,8 +6118,9 @@ func (e *CachedTagsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out
 	return flujotest.Tags(ctx, in)
 }
 
-// call0 makes one attempt of "tags".
+// call0 makes one attempt of "tags" holding a concurrency permit.
 func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -6429,7 +6515,6 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6499,8 +6584,9 @@ func (e *CachedTagsSharedExecutor) invoke0(ctx context.Context, in flujotest.Job
 	return flujotest.Tags(ctx, in)
 }
 
-// call0 makes one attempt of "tags".
+// call0 makes one attempt of "tags" holding a concurrency permit.
 func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -6889,7 +6975,6 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6959,9 +7044,630 @@ func (e *CachedTagsTTLExecutor) invoke0(ctx context.Context, in flujotest.Job) (
 	return flujotest.Tags(ctx, in)
 }
 
-// call0 makes one attempt of "tags".
+// call0 makes one attempt of "tags" holding a concurrency permit.
 func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedTagsWithFallbackExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier   *runtime.ErrorClassifier
+	limiter      *runtime.Limiter
+	monitor      *runtime.Monitor
+	telemetry    *runtime.Telemetry
+	resources    *runtime.ResourceManager
+	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
+	seed         runtime.Hash         // cache keys
+	coarse       *flujogenCoarseClock // cache expiry against the system clock
+
+	// Step "tags".
+	cnt0   flujogenStepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[[]string]
+	mon0   *runtime.StepMonitor
+
+	// Step "spare".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+}
+
+// flujogenConfigCachedTagsWithFallbackExecutor is the configuration compiled into CachedTagsWithFallbackExecutor.
+func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &CachedTagsWithFallbackExecutor{clock: clock}
+	cfg := flujogenConfigCachedTagsWithFallbackExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*CachedTagsWithFallbackExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit: against the system clock, a coarse
+	// reading of it saves most of a hit's cost.
+	var cacheClock runtime.Clock = clock
+	if _, system := clock.(runtime.SystemClock); system {
+		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
+		cacheClock = e.coarse
+	}
+	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("tags")
+	e.mon1 = e.monitor.Step("spare")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs CachedTagsWithFallback on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
+	if !e.track.Enter() {
+		return *new([]string), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if !res.Success {
+		return *new([]string), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "tags")
+	{
+		cs := e.cache0.Stats()
+		st := s.Steps["tags"]
+		st.Cache.Hits += cs.Hits
+		st.Cache.Misses += cs.Misses
+		st.Cache.Evictions += cs.Evictions
+		st.Cache.Expiries += cs.Expiries
+		st.Cache.Size += cs.Size
+		st.Cache.Capacity += cs.Capacity
+		s.Steps["tags"] = st
+		s.Cache.Hits += cs.Hits
+		s.Cache.Misses += cs.Misses
+		s.Cache.Evictions += cs.Evictions
+		s.Cache.Expiries += cs.Expiries
+		s.Cache.Size += cs.Size
+		s.Cache.Capacity += cs.Capacity
+	}
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["tags"] = st
+	}
+	e.cnt1.add(s.Steps, "spare")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["spare"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["spare"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *CachedTagsWithFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *CachedTagsWithFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *CachedTagsWithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that CachedTagsWithFallbackExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *CachedTagsWithFallbackExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "CachedTagsWithFallbackExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether CachedTagsWithFallbackExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		if e.cachesShrunk.Swap(false) {
+			e.cache0.RestoreCapacity()
+		}
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *CachedTagsWithFallbackExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *CachedTagsWithFallbackExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	if e.cache0 != nil {
+		e.cache0.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.close()
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *CachedTagsWithFallbackExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.step0(ctx, in, r, res)
+	if abort != nil || res.Success {
+		return out, abort
+	}
+	var fb flujo.StepResult
+	fout, abort := e.run1(ctx, in, r, &fb)
+	res.FallbackTriggered = true
+	res.OriginalError = res.Err
+	res.Attempts += fb.Attempts
+	res.Cost += fb.Cost
+	res.Tokens += fb.Tokens
+	res.Latency += fb.Latency
+	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if fb.Success {
+		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
+
+		key := flujogenHash0(e.seed, in).Sum64()
+		if !e.cachesShrunk.Load() {
+			_ = e.cache0.Set(key, flujogenCopy0(fout))
+		}
+		return fout, nil
+	}
+	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
+	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	return *new([]string), nil
+}
+
+// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "tags"
+	key := flujogenHash0(e.seed, in).Sum64()
+	if v, ok := e.cache0.Get(key); ok {
+		start := e.clock.Nanotime()
+		out := flujogenCopy0(v)
+		res.Success, res.CacheHit = true, true
+		if r.record {
+			res.Output = out
+		}
+		e.finish0(res, start, nil, 0)
+		return out, nil
+	}
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	if !e.cachesShrunk.Load() {
+		_ = e.cache0.Set(key, flujogenCopy0(out))
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "tags".
+func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if !res.CacheHit {
+		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	}
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *CachedTagsWithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Tags(ctx, in)
+}
+
+// call0 makes one attempt of "tags" holding a concurrency permit.
+func (e *CachedTagsWithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "spare"
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, nil
+}
+
+// finish1 reports a finished execution of "spare".
+func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *CachedTagsWithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "spare", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.SpareTags(ctx, in)
+}
+
+// call1 makes one attempt of "spare" holding a concurrency permit.
+func (e *CachedTagsWithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke1(ctx, in)
 	return out, err
 }
 
@@ -7354,7 +8060,6 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7419,8 +8124,9 @@ func (e *CountForeverExecutor) invoke1(ctx context.Context, in int) (out int, er
 	return flujotest.AddOne(ctx, in)
 }
 
-// call1 makes one attempt of "add".
+// call1 makes one attempt of "add" holding a concurrency permit.
 func (e *CountForeverExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -7814,7 +8520,6 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7879,8 +8584,9 @@ func (e *CountForever2Executor) invoke1(ctx context.Context, in int) (out int, e
 	return flujotest.AddOne(ctx, in)
 }
 
-// call1 makes one attempt of "add".
+// call1 makes one attempt of "add" holding a concurrency permit.
 func (e *CountForever2Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -8274,7 +8980,6 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8339,8 +9044,9 @@ func (e *CountTo3Executor) invoke1(ctx context.Context, in int) (out int, err er
 	return flujotest.AddOne(ctx, in)
 }
 
-// call1 makes one attempt of "add".
+// call1 makes one attempt of "add" holding a concurrency permit.
 func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -8667,7 +9373,6 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -8738,8 +9443,9 @@ func (e *FailOnceExecutor) invoke0(ctx context.Context, in flujotest.Job) (out f
 	return flujotest.Fail(ctx, in)
 }
 
-// call0 makes one attempt of "fail".
+// call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -9169,14 +9875,32 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "fail")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -9350,7 +10074,6 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9421,8 +10144,9 @@ func (e *FanBranchFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, 
 	return flujotest.WriteA(ctx, in, st)
 }
 
-// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanBranchFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -9470,7 +10194,6 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9541,8 +10264,9 @@ func (e *FanBranchFailsExecutor) invoke3(ctx context.Context, in flujotest.Job, 
 	return flujotest.WriteB(ctx, in, st)
 }
 
-// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanBranchFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -9584,7 +10308,6 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -9655,8 +10378,9 @@ func (e *FanBranchFailsExecutor) invoke4(ctx context.Context, in flujotest.Job) 
 	return flujotest.Fail(ctx, in)
 }
 
-// call4 makes one attempt of "fail".
+// call4 makes one attempt of "fail" holding a concurrency permit.
 func (e *FanBranchFailsExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
 	return out, err
 }
@@ -10089,7 +10813,16 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "a1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -10098,14 +10831,32 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "b")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "fail")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -10211,7 +10962,6 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10282,8 +11032,9 @@ func (e *FanJoinFailsExecutor) invoke1(ctx context.Context, in flujotest.Job, st
 	return flujotest.WriteA(ctx, in, st)
 }
 
-// call1 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call1 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanJoinFailsExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke1(ctx, in, st)
@@ -10331,7 +11082,6 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10402,8 +11152,9 @@ func (e *FanJoinFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, st
 	return flujotest.WriteB(ctx, in, st)
 }
 
-// call2 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanJoinFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -10445,7 +11196,6 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -10516,8 +11266,9 @@ func (e *FanJoinFailsExecutor) invoke3(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Fail(ctx, in)
 }
 
-// call3 makes one attempt of "fail".
+// call3 makes one attempt of "fail" holding a concurrency permit.
 func (e *FanJoinFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -10970,7 +11721,16 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -10979,14 +11739,32 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "a2")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "echo")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -11162,7 +11940,6 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11233,8 +12010,9 @@ func (e *FanKeepFirstExecutor) invoke2(ctx context.Context, in flujotest.Job, st
 	return flujotest.WriteA(ctx, in, st)
 }
 
-// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanKeepFirstExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -11282,7 +12060,6 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11353,8 +12130,9 @@ func (e *FanKeepFirstExecutor) invoke3(ctx context.Context, in flujotest.Job, st
 	return flujotest.WriteB(ctx, in, st)
 }
 
-// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanKeepFirstExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -11402,7 +12180,6 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11473,8 +12250,9 @@ func (e *FanKeepFirstExecutor) invoke4(ctx context.Context, in flujotest.Job, st
 	return flujotest.WriteA2(ctx, in, st)
 }
 
-// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanKeepFirstExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -11522,7 +12300,6 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -11593,8 +12370,9 @@ func (e *FanKeepFirstExecutor) invoke5(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Echo(ctx, in)
 }
 
-// call5 makes one attempt of "echo".
+// call5 makes one attempt of "echo" holding a concurrency permit.
 func (e *FanKeepFirstExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke5(ctx, in)
 	return out, err
 }
@@ -12047,7 +12825,16 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -12056,14 +12843,32 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "a2")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "echo")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -12239,7 +13044,6 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12310,8 +13114,9 @@ func (e *FanMergeUpdateExecutor) invoke2(ctx context.Context, in flujotest.Job, 
 	return flujotest.WriteA(ctx, in, st)
 }
 
-// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanMergeUpdateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -12359,7 +13164,6 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12430,8 +13234,9 @@ func (e *FanMergeUpdateExecutor) invoke3(ctx context.Context, in flujotest.Job, 
 	return flujotest.WriteB(ctx, in, st)
 }
 
-// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanMergeUpdateExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -12479,7 +13284,6 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12550,8 +13354,9 @@ func (e *FanMergeUpdateExecutor) invoke4(ctx context.Context, in flujotest.Job, 
 	return flujotest.WriteA2(ctx, in, st)
 }
 
-// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanMergeUpdateExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -12599,7 +13404,6 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -12670,8 +13474,9 @@ func (e *FanMergeUpdateExecutor) invoke5(ctx context.Context, in flujotest.Job) 
 	return flujotest.Echo(ctx, in)
 }
 
-// call5 makes one attempt of "echo".
+// call5 makes one attempt of "echo" holding a concurrency permit.
 func (e *FanMergeUpdateExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke5(ctx, in)
 	return out, err
 }
@@ -13124,7 +13929,16 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
@@ -13133,14 +13947,32 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "a2")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	sc.r2 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "echo")
+				sc.done <- 2
+			}
+		}()
 		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
 		sc.done <- 2
 	}()
 	var abort error
@@ -13308,7 +14140,6 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13379,8 +14210,9 @@ func (e *FanNoMergeExecutor) invoke2(ctx context.Context, in flujotest.Job, st *
 	return flujotest.WriteA(ctx, in, st)
 }
 
-// call2 makes one attempt of "a1" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanNoMergeExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke2(ctx, in, st)
@@ -13428,7 +14260,6 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13499,8 +14330,9 @@ func (e *FanNoMergeExecutor) invoke3(ctx context.Context, in flujotest.Job, st *
 	return flujotest.WriteB(ctx, in, st)
 }
 
-// call3 makes one attempt of "b" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanNoMergeExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke3(ctx, in, st)
@@ -13548,7 +14380,6 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13619,8 +14450,9 @@ func (e *FanNoMergeExecutor) invoke4(ctx context.Context, in flujotest.Job, st *
 	return flujotest.WriteA2(ctx, in, st)
 }
 
-// call4 makes one attempt of "a2" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *FanNoMergeExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	st := &w
 	out, err := e.invoke4(ctx, in, st)
@@ -13668,7 +14500,6 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -13739,8 +14570,9 @@ func (e *FanNoMergeExecutor) invoke5(ctx context.Context, in flujotest.Job) (out
 	return flujotest.Echo(ctx, in)
 }
 
-// call5 makes one attempt of "echo".
+// call5 makes one attempt of "echo" holding a concurrency permit.
 func (e *FanNoMergeExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke5(ctx, in)
 	return out, err
 }
@@ -14073,7 +14905,6 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -14144,8 +14975,9 @@ func (e *FlakyDefaultExecutor) invoke0(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Flaky(ctx, in)
 }
 
-// call0 makes one attempt of "flaky".
+// call0 makes one attempt of "flaky" holding a concurrency permit.
 func (e *FlakyDefaultExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -14478,7 +15310,6 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -14549,9 +15380,2080 @@ func (e *FlakyRetries3Executor) invoke0(ctx context.Context, in flujotest.Job) (
 	return flujotest.Flaky(ctx, in)
 }
 
-// call0 makes one attempt of "flaky".
+// call0 makes one attempt of "flaky" holding a concurrency permit.
 func (e *FlakyRetries3Executor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type GoexitMapExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "exit".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// flujogenConfigGoexitMapExecutor is the configuration compiled into GoexitMapExecutor.
+func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &GoexitMapExecutor{clock: clock}
+	cfg := flujogenConfigGoexitMapExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*GoexitMapExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("exit")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs GoexitMap on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new([]flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new([]flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "exit")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["exit"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["exit"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *GoexitMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *GoexitMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *GoexitMapExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GoexitMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *GoexitMapExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GoexitMapExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether GoexitMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *GoexitMapExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *GoexitMapExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *GoexitMapExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Map "each".
+func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// body0 is the composition of "each".
+func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	res.Name = "each"
+	res.Attempts = 1
+	outs := make([]flujotest.Job, len(in))
+	results := make([]flujo.StepResult, len(in))
+	finished := make([]bool, len(in))
+	failed := -1
+	var abort error
+	workers := min(2, len(in))
+	if workers <= 1 {
+		for i := range in {
+			ab := error(nil)
+			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			finished[i] = true
+			if ab != nil {
+				abort = ab
+				break
+			}
+			if !results[i].Success {
+				failed = i
+				break
+			}
+		}
+	} else {
+		mctx := e.scopes.Get(ctx)
+		var next atomic.Int64
+		var mu sync.Mutex
+		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
+		for range workers {
+			e.track.EnterChild()
+			go func() {
+				defer e.track.ExitChild()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "exit")
+						record(cur, &cr, *new(flujotest.Job), nil)
+					}
+					done <- true
+				}()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(in) || runtime.ContextErr(mctx) != nil {
+						return
+					}
+					cur, cr = i, *new(flujo.StepResult)
+					o, ab := e.run1(mctx, in[i], r, &cr)
+					cur = -1
+					record(i, &cr, o, ab)
+				}
+			}()
+		}
+		for range workers {
+			select {
+			case <-done:
+			case <-runtime.ContextDone(ctx):
+				// Workers still running hold the scope: it is cancelled, never reused.
+				mctx.Abandon()
+				cerr := runtime.ContextErr(ctx)
+				res.Err = cerr
+				return nil, cerr
+			}
+		}
+		e.scopes.Put(mctx)
+	}
+	for i := range results {
+		if finished[i] {
+			if r.record || abort != nil || failed >= 0 {
+				res.Steps = append(res.Steps, results[i])
+			}
+			res.Cost += results[i].Cost
+			res.Tokens += results[i].Tokens
+		}
+	}
+	if abort != nil {
+		res.Err = abort
+		return nil, abort
+	}
+	if failed >= 0 {
+		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
+		return nil, nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = outs
+	}
+	return outs, nil
+}
+
+// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "exit"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "exit".
+func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *GoexitMapExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.ExitOnExit(ctx, in)
+}
+
+// call1 makes one attempt of "exit" holding a concurrency permit.
+func (e *GoexitMapExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type GoexitParallelExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchGoexitParallelExecutor0] // scratch space of parallel "fan"
+	resources  *runtime.ResourceManager
+
+	// Step "exit".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
+func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &GoexitParallelExecutor{clock: clock}
+	cfg := flujogenConfigGoexitParallelExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*GoexitParallelExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchGoexitParallelExecutor0 { return scratchGoexitParallelExecutor0{done: make(chan int, 2)} }, func(sc *scratchGoexitParallelExecutor0) { *sc = scratchGoexitParallelExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("exit")
+	e.mon2 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs GoexitParallel on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "exit")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["exit"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["exit"] = st
+	}
+	e.cnt2.add(s.Steps, "echo")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *GoexitParallelExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *GoexitParallelExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *GoexitParallelExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GoexitParallelExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *GoexitParallelExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GoexitParallelExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether GoexitParallelExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *GoexitParallelExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *GoexitParallelExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *GoexitParallelExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// body0 is the composition of "fan".
+func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchGoexitParallelExecutor0()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "exit")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "echo")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "exit"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else {
+			e.brk1.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "exit".
+func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.ExitOnExit(ctx, in)
+}
+
+// call1 makes one attempt of "exit" holding a concurrency permit.
+func (e *GoexitParallelExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "echo".
+func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call2 makes one attempt of "echo" holding a concurrency permit.
+func (e *GoexitParallelExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type GoexitStepExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "exit".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigGoexitStepExecutor is the configuration compiled into GoexitStepExecutor.
+func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &GoexitStepExecutor{clock: clock}
+	cfg := flujogenConfigGoexitStepExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*GoexitStepExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("exit")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs GoexitStep on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "exit")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["exit"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["exit"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *GoexitStepExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *GoexitStepExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *GoexitStepExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GoexitStepExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *GoexitStepExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GoexitStepExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether GoexitStepExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *GoexitStepExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *GoexitStepExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *GoexitStepExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "exit"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "exit".
+func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *GoexitStepExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.ExitOnExit(ctx, in)
+}
+
+// call0 makes one attempt of "exit" holding a concurrency permit.
+func (e *GoexitStepExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type GoexitTimedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "exit".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigGoexitTimedExecutor is the configuration compiled into GoexitTimedExecutor.
+func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &GoexitTimedExecutor{clock: clock}
+	cfg := flujogenConfigGoexitTimedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*GoexitTimedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("exit")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs GoexitTimed on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "exit")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["exit"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["exit"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *GoexitTimedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *GoexitTimedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *GoexitTimedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that GoexitTimedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *GoexitTimedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "GoexitTimedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether GoexitTimedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *GoexitTimedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *GoexitTimedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "exit"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else {
+			e.brk0.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "exit".
+func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *GoexitTimedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.ExitOnExit(ctx, in)
+}
+
+// call0 makes one attempt of "exit" holding a concurrency permit, abandoned after 1h0m0s.
+func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(3600000000000)))
+	defer cancel()
+	type outcome struct {
+		out flujotest.Job
+		err error
+	}
+	done := make(chan outcome, 1)
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "exit"}}
+			}
+		}()
+		o, er := e.invoke0(actx, in)
+		exited = false
+		done <- outcome{o, er}
+	}()
+	var out flujotest.Job
+	var err error
+	timedOut := false
+	select {
+	case a := <-done:
+		out, err = a.out, a.err
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
+		}
+	case <-actx.Done():
+		timedOut = true
+		select {
+		case a := <-done:
+			if a.err == nil {
+				out, err, timedOut = a.out, nil, false
+			}
+		default:
+		}
+	}
+	if timedOut {
+		out = *new(flujotest.Job)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else {
+			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
+		}
+	}
 	return out, err
 }
 
@@ -14985,7 +17887,6 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -15056,8 +17957,9 @@ func (e *HistoryExecutor) invoke1(ctx context.Context, in flujotest.Job) (out fl
 	return flujotest.Echo(ctx, in)
 }
 
-// call1 makes one attempt of "first".
+// call1 makes one attempt of "first" holding a concurrency permit.
 func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -15162,7 +18064,6 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -15233,8 +18134,9 @@ func (e *HistoryExecutor) invoke3(ctx context.Context, in flujotest.Job) (out fl
 	return flujotest.Echo(ctx, in)
 }
 
-// call3 makes one attempt of "second".
+// call3 makes one attempt of "second" holding a concurrency permit.
 func (e *HistoryExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -15277,7 +18179,6 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -15348,8 +18249,9 @@ func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out fl
 	return flujotest.Echo(ctx, in)
 }
 
-// call4 makes one attempt of "third".
+// call4 makes one attempt of "third" holding a concurrency permit.
 func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
 	return out, err
 }
@@ -15788,14 +18690,32 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "echo")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "fail")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -15895,7 +18815,6 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -15966,8 +18885,9 @@ func (e *JoinFailsAfterIgnoredExecutor) invoke2(ctx context.Context, in flujotes
 	return flujotest.Echo(ctx, in)
 }
 
-// call2 makes one attempt of "echo".
+// call2 makes one attempt of "echo" holding a concurrency permit.
 func (e *JoinFailsAfterIgnoredExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -16004,7 +18924,6 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -16075,8 +18994,9 @@ func (e *JoinFailsAfterIgnoredExecutor) invoke3(ctx context.Context, in flujotes
 	return flujotest.Fail(ctx, in)
 }
 
-// call3 makes one attempt of "fail".
+// call3 makes one attempt of "fail" holding a concurrency permit.
 func (e *JoinFailsAfterIgnoredExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -16415,32 +19335,44 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 		var next atomic.Int64
 		var mu sync.Mutex
 		done := make(chan bool, workers)
+		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
+			mu.Lock()
+			defer mu.Unlock()
+			results[i], finished[i], outs[i] = *cr, true, o
+			switch {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+				}
+				mctx.Cancel()
+			case ab != nil:
+			case !cr.Success && (failed < 0 || i < failed):
+				failed = i
+				mctx.Cancel()
+			}
+		}
 		for range workers {
 			e.track.EnterChild()
 			go func() {
 				defer e.track.ExitChild()
-				defer func() { done <- true }()
+				cur := -1 // the element in progress
+				var cr flujo.StepResult
+				defer func() {
+					if cur >= 0 {
+						flujo.GoexitResult(&cr, "echo")
+						record(cur, &cr, *new(flujotest.Job), nil)
+					}
+					done <- true
+				}()
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(in) || runtime.ContextErr(mctx) != nil {
 						return
 					}
-					var cr flujo.StepResult
+					cur, cr = i, *new(flujo.StepResult)
 					o, ab := e.run1(mctx, in[i], r, &cr)
-					mu.Lock()
-					results[i], finished[i], outs[i] = cr, true, o
-					switch {
-					case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
-						if abort == nil {
-							abort = ab
-						}
-						mctx.Cancel()
-					case ab != nil:
-					case !cr.Success && (failed < 0 || i < failed):
-						failed = i
-						mctx.Cancel()
-					}
-					mu.Unlock()
+					cur = -1
+					record(i, &cr, o, ab)
 				}
 			}()
 		}
@@ -16519,7 +19451,6 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -16590,8 +19521,9 @@ func (e *MapEchoExecutor) invoke1(ctx context.Context, in flujotest.Job) (out fl
 	return flujotest.Echo(ctx, in)
 }
 
-// call1 makes one attempt of "echo".
+// call1 makes one attempt of "echo" holding a concurrency permit.
 func (e *MapEchoExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -16974,7 +19906,6 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -17045,9 +19976,642 @@ func (e *MapFlakyInOrderExecutor) invoke1(ctx context.Context, in flujotest.Job)
 	return flujotest.Flaky(ctx, in)
 }
 
-// call1 makes one attempt of "flaky".
+// call1 makes one attempt of "flaky" holding a concurrency permit.
 func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type PanicAtTwoDepthsExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "panicdeep".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "panic".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+}
+
+// flujogenConfigPanicAtTwoDepthsExecutor is the configuration compiled into PanicAtTwoDepthsExecutor.
+func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &PanicAtTwoDepthsExecutor{clock: clock}
+	cfg := flujogenConfigPanicAtTwoDepthsExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*PanicAtTwoDepthsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("panicdeep")
+	e.mon3 = e.monitor.Step("panic")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs PanicAtTwoDepths on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "panicdeep")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["panicdeep"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["panicdeep"] = st
+	}
+	e.cnt3.add(s.Steps, "panic")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["panic"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["panic"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *PanicAtTwoDepthsExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *PanicAtTwoDepthsExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *PanicAtTwoDepthsExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that PanicAtTwoDepthsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *PanicAtTwoDepthsExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PanicAtTwoDepthsExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether PanicAtTwoDepthsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *PanicAtTwoDepthsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *PanicAtTwoDepthsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *PanicAtTwoDepthsExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.ByName(in), nil
+}
+
+// body0 is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "route"
+	res.Attempts = 1
+	key, kerr := e.choose0(in)
+	if kerr != nil {
+		res.Err, res.Feedback = kerr, kerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.BranchKey = key
+	var cr flujo.StepResult
+	var o flujotest.Job
+	var abort error
+	switch key {
+	case "deep":
+		o, abort = e.run1(ctx, in, r, &cr)
+	case "top":
+		o, abort = e.run3(ctx, in, r, &cr)
+	default:
+		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
+		res.Err, res.Feedback = nerr, nerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	if r.record || !cr.Success {
+		res.Steps = []flujo.StepResult{cr}
+	}
+	res.Cost, res.Tokens = cr.Cost, cr.Tokens
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = o
+	}
+	return o, nil
+}
+
+// run1 runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body1 is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "inner"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 1)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v0
+	}
+	return v0, nil
+}
+
+// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "panicdeep"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else {
+			e.brk2.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "panicdeep".
+func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panicdeep", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Panic(ctx, in)
+}
+
+// call2 makes one attempt of "panicdeep" holding a concurrency permit.
+func (e *PanicAtTwoDepthsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "panic"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else {
+			e.brk3.RecordFailure(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "panic".
+func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Panic(ctx, in)
+}
+
+// call3 makes one attempt of "panic" holding a concurrency permit.
+func (e *PanicAtTwoDepthsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke3(ctx, in)
 	return out, err
 }
 
@@ -17373,7 +20937,6 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -17444,8 +21007,9 @@ func (e *PanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flu
 	return flujotest.Panic(ctx, in)
 }
 
-// call0 makes one attempt of "panic".
+// call0 makes one attempt of "panic" holding a concurrency permit.
 func (e *PanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -17834,14 +21398,32 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "block")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "echo")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -17944,7 +21526,6 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -18015,8 +21596,9 @@ func (e *ParallelBlocksExecutor) invoke1(ctx context.Context, in flujotest.Job) 
 	return flujotest.Block(ctx, in)
 }
 
-// call1 makes one attempt of "block".
+// call1 makes one attempt of "block" holding a concurrency permit.
 func (e *ParallelBlocksExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -18059,7 +21641,6 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -18130,8 +21711,9 @@ func (e *ParallelBlocksExecutor) invoke2(ctx context.Context, in flujotest.Job) 
 	return flujotest.Echo(ctx, in)
 }
 
-// call2 makes one attempt of "echo".
+// call2 makes one attempt of "echo" holding a concurrency permit.
 func (e *ParallelBlocksExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -18524,14 +22106,32 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "echo")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "fail")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -18628,7 +22228,6 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -18699,8 +22298,9 @@ func (e *ParallelIgnoreExecutor) invoke1(ctx context.Context, in flujotest.Job) 
 	return flujotest.Echo(ctx, in)
 }
 
-// call1 makes one attempt of "echo".
+// call1 makes one attempt of "echo" holding a concurrency permit.
 func (e *ParallelIgnoreExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -18737,7 +22337,6 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -18808,8 +22407,9 @@ func (e *ParallelIgnoreExecutor) invoke2(ctx context.Context, in flujotest.Job) 
 	return flujotest.Fail(ctx, in)
 }
 
-// call2 makes one attempt of "fail".
+// call2 makes one attempt of "fail" holding a concurrency permit.
 func (e *ParallelIgnoreExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -19204,14 +22804,32 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "echo")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "fail")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -19317,7 +22935,6 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -19388,8 +23005,9 @@ func (e *ParallelPropagateExecutor) invoke1(ctx context.Context, in flujotest.Jo
 	return flujotest.Echo(ctx, in)
 }
 
-// call1 makes one attempt of "echo".
+// call1 makes one attempt of "echo" holding a concurrency permit.
 func (e *ParallelPropagateExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -19426,7 +23044,6 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -19497,8 +23114,9 @@ func (e *ParallelPropagateExecutor) invoke2(ctx context.Context, in flujotest.Jo
 	return flujotest.Fail(ctx, in)
 }
 
-// call2 makes one attempt of "fail".
+// call2 makes one attempt of "fail" holding a concurrency permit.
 func (e *ParallelPropagateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -19973,14 +23591,32 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "left")
+				sc.done <- 0
+			}
+		}()
 		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "right")
+				sc.done <- 1
+			}
+		}()
 		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
 		sc.done <- 1
 	}()
 	var abort error
@@ -20086,7 +23722,6 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -20157,8 +23792,9 @@ func (e *ParallelSpendExecutor) invoke2(ctx context.Context, in flujotest.Job) (
 	return flujotest.Echo(ctx, in)
 }
 
-// call2 makes one attempt of "left".
+// call2 makes one attempt of "left" holding a concurrency permit.
 func (e *ParallelSpendExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -20201,7 +23837,6 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -20272,8 +23907,9 @@ func (e *ParallelSpendExecutor) invoke3(ctx context.Context, in flujotest.Job) (
 	return flujotest.Echo(ctx, in)
 }
 
-// call3 makes one attempt of "right".
+// call3 makes one attempt of "right" holding a concurrency permit.
 func (e *ParallelSpendExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -20316,7 +23952,6 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -20387,8 +24022,9 @@ func (e *ParallelSpendExecutor) invoke4(ctx context.Context, in flujotest.Job) (
 	return flujotest.Echo(ctx, in)
 }
 
-// call4 makes one attempt of "after".
+// call4 makes one attempt of "after" holding a concurrency permit.
 func (e *ParallelSpendExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
 	return out, err
 }
@@ -20803,7 +24439,6 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -20874,8 +24509,9 @@ func (e *RouteNoDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job) 
 	return flujotest.Lower(ctx, in)
 }
 
-// call1 makes one attempt of "lower".
+// call1 makes one attempt of "lower" holding a concurrency permit.
 func (e *RouteNoDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -20918,7 +24554,6 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -20989,8 +24624,9 @@ func (e *RouteNoDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job) 
 	return flujotest.Upper(ctx, in)
 }
 
-// call2 makes one attempt of "upper".
+// call2 makes one attempt of "upper" holding a concurrency permit.
 func (e *RouteNoDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -21423,7 +25059,6 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -21494,8 +25129,9 @@ func (e *RouteWithDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job
 	return flujotest.Lower(ctx, in)
 }
 
-// call1 makes one attempt of "lower".
+// call1 makes one attempt of "lower" holding a concurrency permit.
 func (e *RouteWithDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -21538,7 +25174,6 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -21609,8 +25244,9 @@ func (e *RouteWithDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job
 	return flujotest.Upper(ctx, in)
 }
 
-// call2 makes one attempt of "upper".
+// call2 makes one attempt of "upper" holding a concurrency permit.
 func (e *RouteWithDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -21653,7 +25289,6 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -21724,8 +25359,9 @@ func (e *RouteWithDefaultExecutor) invoke3(ctx context.Context, in flujotest.Job
 	return flujotest.Other(ctx, in)
 }
 
-// call3 makes one attempt of "other".
+// call3 makes one attempt of "other" holding a concurrency permit.
 func (e *RouteWithDefaultExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -22180,7 +25816,6 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -22251,8 +25886,9 @@ func (e *Spend3Executor) invoke1(ctx context.Context, in flujotest.Job) (out flu
 	return flujotest.Echo(ctx, in)
 }
 
-// call1 makes one attempt of "s1".
+// call1 makes one attempt of "s1" holding a concurrency permit.
 func (e *Spend3Executor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -22295,7 +25931,6 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -22366,8 +26001,9 @@ func (e *Spend3Executor) invoke2(ctx context.Context, in flujotest.Job) (out flu
 	return flujotest.Echo(ctx, in)
 }
 
-// call2 makes one attempt of "s2".
+// call2 makes one attempt of "s2" holding a concurrency permit.
 func (e *Spend3Executor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke2(ctx, in)
 	return out, err
 }
@@ -22410,7 +26046,6 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -22481,8 +26116,9 @@ func (e *Spend3Executor) invoke3(ctx context.Context, in flujotest.Job) (out flu
 	return flujotest.Echo(ctx, in)
 }
 
-// call3 makes one attempt of "s3".
+// call3 makes one attempt of "s3" holding a concurrency permit.
 func (e *Spend3Executor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke3(ctx, in)
 	return out, err
 }
@@ -22829,7 +26465,6 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -22900,8 +26535,9 @@ func (e *StateRetryExecutor) invoke0(ctx context.Context, in flujotest.Job, st *
 	return flujotest.LogThenFlake(ctx, in, st)
 }
 
-// call0 makes one attempt of "logflake" on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+// call0 makes one attempt of "logflake" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
 func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	w := *r.state
 	w.Log = flujogenCopy0(r.state.Log)
 	st := &w
@@ -23240,7 +26876,6 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -23311,8 +26946,9 @@ func (e *TimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out f
 	return flujotest.Block(ctx, in)
 }
 
-// call0 makes one attempt of "block", abandoned after 5ms.
+// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
 func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
 	defer cancel()
 	type outcome struct {
@@ -23323,7 +26959,14 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 	e.track.EnterChild()
 	go func() {
 		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
+			}
+		}()
 		o, er := e.invoke0(actx, in)
+		exited = false
 		done <- outcome{o, er}
 	}()
 	var out flujotest.Job
@@ -23684,7 +27327,6 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -23758,8 +27400,9 @@ func (e *ValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out 
 	return flujotest.Draft(ctx, in)
 }
 
-// call0 makes one attempt of "draft".
+// call0 makes one attempt of "draft" holding a concurrency permit.
 func (e *ValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -24139,7 +27782,6 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -24210,8 +27852,9 @@ func (e *WithFailedFallbackExecutor) invoke0(ctx context.Context, in flujotest.J
 	return flujotest.Fail(ctx, in)
 }
 
-// call0 makes one attempt of "fail".
+// call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *WithFailedFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -24254,7 +27897,6 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -24325,8 +27967,9 @@ func (e *WithFailedFallbackExecutor) invoke1(ctx context.Context, in flujotest.J
 	return flujotest.FailToo(ctx, in)
 }
 
-// call1 makes one attempt of "failtoo".
+// call1 makes one attempt of "failtoo" holding a concurrency permit.
 func (e *WithFailedFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -24706,7 +28349,6 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -24777,8 +28419,9 @@ func (e *WithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Fail(ctx, in)
 }
 
-// call0 makes one attempt of "fail".
+// call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *WithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -24821,7 +28464,6 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
-		e.limiter.Release()
 		if err == nil {
 			u := out.Usage()
 			res.Cost += u.Cost
@@ -24892,8 +28534,9 @@ func (e *WithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (o
 	return flujotest.Rescue(ctx, in)
 }
 
-// call1 makes one attempt of "rescue".
+// call1 makes one attempt of "rescue" holding a concurrency permit.
 func (e *WithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke1(ctx, in)
 	return out, err
 }
@@ -25143,6 +28786,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["CachedTagsWithFallback"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedTagsWithFallbackExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "tags", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["CountForever"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCountForeverExecutor(opts...)
 		if err != nil {
@@ -25341,6 +29002,78 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["GoexitMap"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewGoexitMapExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.([]flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["GoexitParallel"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewGoexitParallelExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["GoexitStep"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewGoexitStepExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "exit", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["GoexitTimed"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewGoexitTimedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "exit", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
@@ -25407,6 +29140,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["PanicAtTwoDepths"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewPanicAtTwoDepthsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "route", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

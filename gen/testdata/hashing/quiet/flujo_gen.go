@@ -528,7 +528,6 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -590,8 +589,9 @@ func (e *LookerExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, 
 	return hashing.Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "lookup".
+// call0 makes one attempt of "lookup" holding a concurrency permit.
 func (e *LookerExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -895,7 +895,6 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -954,8 +953,9 @@ func (e *PlainExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, e
 	return hashing.Lookup(ctx, in)
 }
 
-// call0 makes one attempt of "plain".
+// call0 makes one attempt of "plain" holding a concurrency permit.
 func (e *PlainExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
@@ -1324,7 +1324,6 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
-		e.limiter.Release()
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				if r.record {
@@ -1386,8 +1385,9 @@ func (e *SearcherExecutor) invoke0(ctx context.Context, in hashing.Query) (out h
 	return hashing.Search(ctx, in)
 }
 
-// call0 makes one attempt of "search".
+// call0 makes one attempt of "search" holding a concurrency permit.
 func (e *SearcherExecutor) call0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}]) (hashing.Result, error) {
+	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
 }
