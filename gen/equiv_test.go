@@ -28,6 +28,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+	flujotest.BreakerValidated: "BreakerValidated", flujotest.BreakerUpstream: "BreakerUpstream", flujotest.BadInputRetried: "BadInputRetried", flujotest.BreakerTimesOut: "BreakerTimesOut", flujotest.BreakerPanics: "BreakerPanics", flujotest.BreakerCancels: "BreakerCancels", flujotest.BreakerCustom: "BreakerCustom",
 }
 
 type runnerSet struct {
