@@ -136,7 +136,7 @@ func (c *checker) stateType(n Node, s reflect.Type) {
 // if not, what it applies to.
 func appliesTo(o optionKind, k nodeKind) (bool, string) {
 	switch o {
-	case optRetries, optBackoff:
+	case optRetries, optBackoff, optBreakerCounts:
 		return k.leaf(), "a leaf step (Step, StepS or Func)"
 	case optCache, optCacheTTL, optImmutable:
 		return k == kindStep || k == kindFunc, "a Step or a Func"
@@ -191,6 +191,10 @@ func (c *checker) options(n Node) {
 		case optOnBranchFailure:
 			if o.policy > Ignore {
 				c.addf(n, "OnBranchFailure(%v): unknown policy", o.policy)
+			}
+		case optBreakerCounts:
+			if o.counts == nil {
+				c.addf(n, "BreakerCounts: function is nil")
 			}
 		case optValidate:
 			if o.validate == nil {

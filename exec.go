@@ -234,10 +234,13 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			return r.aborted(srt, res, start, ctx.Err())
 		}
 		if br != nil {
-			if err == nil {
+			switch {
+			case err == nil:
 				br.RecordSuccess(permit)
-			} else {
+			case n.set.breakerCounts(err):
 				br.RecordFailure(permit)
+			default:
+				br.RecordNeutral(permit)
 			}
 		}
 		if cl != nil {

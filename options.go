@@ -19,6 +19,8 @@ type Option struct {
 	merge    MergeStrategy
 	policy   BranchFailurePolicy
 	validate func(any) error
+	// counts is a BreakerCounts function.
+	counts func(error) bool
 	// vtype is the parameter type of a Validate function.
 	vtype reflect.Type
 }
@@ -39,6 +41,7 @@ const (
 	optMaxLoops
 	optDefault
 	optConcurrency
+	optBreakerCounts
 )
 
 var optionNames = [...]string{
@@ -55,6 +58,7 @@ var optionNames = [...]string{
 	optMaxLoops:        "MaxLoops",
 	optDefault:         "Default",
 	optConcurrency:     "Concurrency",
+	optBreakerCounts:   "BreakerCounts",
 }
 
 func (k optionKind) String() string { return optionNames[k] }
@@ -143,6 +147,17 @@ func Validate[Out any](fn func(Out) error) Option {
 	return o
 }
 
+// BreakerCounts lets fn decide, in place of CountsAsBreakerFailure, which
+// failed attempts of a leaf step count toward opening its circuit breaker:
+// fn(err) true counts err as a failure, false leaves the breaker as it was
+// (neither a failure nor a success). An attempt cut short by the caller's
+// own context never reaches the breaker, whatever fn says. fn must be a
+// named function or a method expression, so that flujogen can compile the
+// call in; it may call CountsAsBreakerFailure to refine the default.
+func BreakerCounts(fn func(error) bool) Option {
+	return Option{kind: optBreakerCounts, counts: fn}
+}
+
 // MergeStrategy says how a Parallel merges the state written by its branches
 // back into the state it was given.
 type MergeStrategy uint8
@@ -226,10 +241,12 @@ type settings struct {
 	maxLoops    int
 	def         Node
 	concurrency int
+	// breakerCounts says which failed attempts the breaker counts.
+	breakerCounts func(error) bool
 }
 
 func resolveSettings(opts []Option) settings {
-	s := settings{retries: DefaultRetries, maxLoops: DefaultMaxLoops, concurrency: 1}
+	s := settings{retries: DefaultRetries, maxLoops: DefaultMaxLoops, concurrency: 1, breakerCounts: CountsAsBreakerFailure}
 	for _, o := range opts {
 		switch o.kind {
 		case optRetries:
@@ -260,6 +277,10 @@ func resolveSettings(opts []Option) settings {
 			s.def = o.node
 		case optConcurrency:
 			s.concurrency = o.n
+		case optBreakerCounts:
+			if o.counts != nil {
+				s.breakerCounts = o.counts
+			}
 		}
 	}
 	return s

@@ -80,6 +80,12 @@ func Rules() []Rule {
 		{"BreakerOpens", TestBreakerOpens},
 		{"BreakerHalfOpenCloses", TestBreakerHalfOpenCloses},
 		{"BreakerHalfOpenReopens", TestBreakerHalfOpenReopens},
+		{"BreakerIgnoresValidationFailures", TestBreakerIgnoresValidationFailures},
+		{"BreakerIgnoresBadInput", TestBreakerIgnoresBadInput},
+		{"BreakerIgnoresPermanentAndUsageLimitErrors", TestBreakerIgnoresPermanentAndUsageLimitErrors},
+		{"BreakerIgnoresCallerCancellation", TestBreakerIgnoresCallerCancellation},
+		{"BreakerCountsTimeoutsAndPanics", TestBreakerCountsTimeoutsAndPanics},
+		{"BreakerOptionDecides", TestBreakerOptionDecides},
 	}
 }
 

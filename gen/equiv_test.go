@@ -32,6 +32,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
 	flujotest.GoexitStep: "GoexitStep", flujotest.GoexitTimed: "GoexitTimed", flujotest.GoexitParallel: "GoexitParallel", flujotest.GoexitMap: "GoexitMap",
+	flujotest.BreakerValidated: "BreakerValidated", flujotest.BreakerUpstream: "BreakerUpstream", flujotest.BadInputRetried: "BadInputRetried", flujotest.BreakerTimesOut: "BreakerTimesOut", flujotest.BreakerPanics: "BreakerPanics", flujotest.BreakerCancels: "BreakerCancels", flujotest.BreakerCustom: "BreakerCustom",
 }
 
 type runnerSet struct {

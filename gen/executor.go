@@ -60,6 +60,9 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 			for _, v := range n.Options.Validate {
 				add(v, jen.Func().Params(pg.out(n)).Error())
 			}
+			if bc := n.Options.BreakerCounts; bc != nil {
+				add(*bc, jen.Func().Params(jen.Error()).Bool())
+			}
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].key < list[j].key })

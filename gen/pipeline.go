@@ -431,7 +431,12 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	}
 	loop = append(loop, jen.If(jen.Id("err").Op("!=").Nil()).Block(pg.ctxErr(n, "cerr := ", "; cerr != nil ").Add(aborted(""))))
 	if breaker {
-		loop = append(loop, c("if err == nil { e."+brkName(n)+".RecordSuccess(permit) } else { e."+brkName(n)+".RecordFailure(permit) }"))
+		// Failures that say nothing about the upstream's health are neutral.
+		counts := qf("CountsAsBreakerFailure")
+		if o.BreakerCounts != nil {
+			counts = pg.g.fn(*o.BreakerCounts)
+		}
+		loop = append(loop, c("if err == nil {\ne."+brkName(n)+".RecordSuccess(permit)\n} else if {}(err) {\ne."+brkName(n)+".RecordFailure(permit)\n} else {\ne."+brkName(n)+".RecordNeutral(permit)\n}", counts))
 	}
 	if classifier {
 		loop = append(loop, c("e.classifier.Observe(err)"), c("if prev != nil { e.classifier.ObserveRecovery(prev, err == nil) }"))

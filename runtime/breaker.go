@@ -72,7 +72,7 @@ func (e *CircuitOpenError) Error() string {
 
 // BreakerPermit is what Breaker.Allow hands out: an admission or a rejection.
 // Report the outcome of an admitted call by passing its permit to
-// RecordSuccess or RecordFailure. Outcomes of calls admitted before a later
+// RecordSuccess, RecordFailure or RecordNeutral. Outcomes of calls admitted before a later
 // state change are ignored, so a slow call cannot close or open a breaker
 // that has moved on.
 type BreakerPermit uint64
@@ -141,10 +141,13 @@ const (
 //		return b.Rejection(p) // a *CircuitOpenError
 //	}
 //	out, err := step(ctx, in)
-//	if err != nil {
-//		b.RecordFailure(p)
-//	} else {
+//	switch {
+//	case err == nil:
 //		b.RecordSuccess(p)
+//	case upstreamUnhealthy(err):
+//		b.RecordFailure(p)
+//	default: // the caller's fault, say: it tells nothing of the upstream
+//		b.RecordNeutral(p)
 //	}
 //
 // Every admitted call must be reported exactly once. A probe that is never
@@ -256,6 +259,18 @@ func (b *Breaker) RecordFailure(p BreakerPermit) {
 	b.recordFailureSlow(p)
 }
 
+// RecordNeutral reports that the call admitted with p ended in a way that
+// says nothing about the health of what the breaker guards, such as a
+// request rejected for bad input. It neither counts a failure nor, as a
+// success would, clears the consecutive failures. A half-open probe's slot
+// is given back, so another call may probe; a closed permit needs no
+// bookkeeping, and RecordNeutral then touches no shared memory.
+func (b *Breaker) RecordNeutral(p BreakerPermit) {
+	if p.Probe() {
+		b.releaseProbe(p)
+	}
+}
+
 // Reset closes the breaker and forgets counted failures; calls admitted
 // before it are then reported to no effect. The cumulative counters are kept.
 func (b *Breaker) Reset() {
@@ -349,6 +364,20 @@ func (b *Breaker) recordFailureSlow(p BreakerPermit) {
 			continue
 		}
 		if atomic.CompareAndSwapUint64(&b.word, w, w+breakerCountUnit) {
+			return
+		}
+	}
+}
+
+// releaseProbe gives back the half-open slot of the probe admitted with p,
+// if its period is still current.
+func (b *Breaker) releaseProbe(p BreakerPermit) {
+	for {
+		w := atomic.LoadUint64(&b.word)
+		if !breakerSamePeriod(w, p) || w&breakerCountMask == 0 {
+			return
+		}
+		if atomic.CompareAndSwapUint64(&b.word, w, w-breakerCountUnit) {
 			return
 		}
 	}

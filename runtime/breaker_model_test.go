@@ -93,6 +93,13 @@ func (m *breakerModel) failure(p breakerModelPermit, now int64) {
 	}
 }
 
+// neutral gives a current probe's slot back; nothing else changes.
+func (m *breakerModel) neutral(p breakerModelPermit) {
+	if p.period == m.period && p.probe && m.state == BreakerHalfOpen {
+		m.probes--
+	}
+}
+
 func (m *breakerModel) reset() { m.move(BreakerClosed, 0) }
 
 func (m *breakerModel) counters() BreakerCounters {
@@ -164,11 +171,16 @@ func breakerRunModel(t *testing.T, prog []byte) {
 			i := int(next()) % len(out)
 			p := out[i]
 			out = append(out[:i], out[i+1:]...)
-			if op%8 == 3 {
+			switch {
+			case op%8 == 3:
 				trace = append(trace, fmt.Sprintf("ok(%d)", i))
 				b.RecordSuccess(p.real)
 				model.success(p.model)
-			} else {
+			case op&8 != 0:
+				trace = append(trace, fmt.Sprintf("neutral(%d)", i))
+				b.RecordNeutral(p.real)
+				model.neutral(p.model)
+			default:
 				trace = append(trace, fmt.Sprintf("fail(%d)", i))
 				b.RecordFailure(p.real)
 				model.failure(p.model, clock.Nanotime())
@@ -211,5 +223,6 @@ func TestBreakerMatchesModel(t *testing.T) {
 func FuzzBreakerModel(f *testing.F) {
 	f.Add([]byte{2, 1, 0, 4, 0, 0, 4, 0, 0, 4, 0, 5, 4, 0, 0, 3, 0})
 	f.Add([]byte{0, 2, 0, 4, 0, 5, 4, 0, 0, 5, 4, 0, 5, 6, 0, 7, 0, 0})
+	f.Add([]byte{0, 1, 0, 4, 0, 5, 4, 0, 0, 12, 0, 0, 3, 0})
 	f.Fuzz(breakerRunModel)
 }

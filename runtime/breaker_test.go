@@ -278,6 +278,50 @@ func TestBreakerIgnoresOutcomesFromEarlierPeriods(t *testing.T) {
 	}
 }
 
+// TestBreakerNeutralOutcomes proves that a neutral outcome neither counts
+// a failure nor clears the failures counted, and that a neutral probe gives
+// its half-open slot back at once instead of holding it for a timeout.
+func TestBreakerNeutralOutcomes(t *testing.T) {
+	b, clock, log := breakerNewTest(t, 3, 1, 5*time.Second)
+	b.RecordFailure(breakerMustAdmit(t, b))
+	b.RecordFailure(breakerMustAdmit(t, b))
+	for range 10 {
+		b.RecordNeutral(breakerMustAdmit(t, b))
+	}
+	if c := b.Counters(); c.State != BreakerClosed || c.ConsecutiveFailures != 2 || c.Failures != 2 {
+		t.Fatalf("after 2 failures and 10 neutral outcomes: %+v, want closed with 2 consecutive failures", c)
+	}
+	b.RecordFailure(breakerMustAdmit(t, b)) // the third in a row: neutral ones did not reset the count
+	if got := b.State(); got != BreakerOpen {
+		t.Fatalf("third failure with neutral outcomes between: %v, want open", got)
+	}
+	clock.Advance(5 * time.Second)
+	probe := breakerMustAdmit(t, b)
+	breakerMustReject(t, b, 5*time.Second)
+	b.RecordNeutral(probe)
+	if got := b.State(); got != BreakerHalfOpen {
+		t.Fatalf("neutral probe moved the breaker to %v, want half-open", got)
+	}
+	next := breakerMustAdmit(t, b) // the slot is free again, no timeout needed
+	if !next.Probe() {
+		t.Fatal("the call after a neutral probe is not a probe")
+	}
+	breakerMustReject(t, b, 5*time.Second)
+	b.RecordSuccess(next)
+	if got := b.State(); got != BreakerClosed {
+		t.Fatalf("after the second probe succeeded: %v, want closed", got)
+	}
+	b.RecordNeutral(BreakerPermit(0))
+	b.RecordNeutral(probe) // a finished period: ignored
+	if c := b.Counters(); c.State != BreakerClosed || c.Failures != 3 {
+		t.Errorf("stale neutral outcomes changed the breaker: %+v", c)
+	}
+	want := []string{"fetch:closed->open", "fetch:open->half-open", "fetch:half-open->closed"}
+	if got := log.take(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("state changes = %q, want %q", got, want)
+	}
+}
+
 func TestBreakerReset(t *testing.T) {
 	b, _, log := breakerNewTest(t, 1, 1, time.Hour)
 	inFlight := breakerMustAdmit(t, b)
@@ -346,6 +390,11 @@ func TestBreakerHotPathsDoNotAllocate(t *testing.T) {
 		b.RecordSuccess(p)
 	}); n != 0 {
 		t.Errorf("closed Allow+RecordSuccess: %v allocs, want 0", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		b.RecordNeutral(b.Allow())
+	}); n != 0 {
+		t.Errorf("closed Allow+RecordNeutral: %v allocs, want 0", n)
 	}
 	b.RecordFailure(b.Allow())
 	if n := testing.AllocsPerRun(1000, func() {

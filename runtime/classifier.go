@@ -20,6 +20,15 @@ type PermanentError interface {
 	Permanent() bool
 }
 
+// BadInputError is implemented by errors that can say the call failed
+// because of its input: the caller's fault, which no retry fixes and which
+// says nothing about the health of the step's upstream. BadInput returning
+// false makes no claim either way. The root package's flujo.BadInput wraps
+// any error into one.
+type BadInputError interface {
+	BadInput() bool
+}
+
 // RetryableError is implemented by errors that say whether a retry may
 // succeed.
 type RetryableError interface {
@@ -184,7 +193,8 @@ func (c *ErrorClassifier) ObserveRecovery(err error, recovered bool) {
 //
 //   - nil, and context.Canceled anywhere in the chain: no (the caller gave up).
 //   - the outermost error in the chain that declares itself decides:
-//     Permanent() true means no, a RetryableError answers for itself.
+//     Permanent() true or BadInput() true means no, a RetryableError
+//     answers for itself.
 //   - context.DeadlineExceeded: yes, as a per-attempt timeout. Whether the
 //     caller's own deadline has passed is for RetryableIn to check.
 //   - a pattern learned permanent: no, except that every (permanentAfter+1)-th
@@ -364,6 +374,9 @@ func classifierLearnable(err error) bool {
 func classifierDeclared(err error) (decided, retryable bool) {
 	for err != nil {
 		if p, ok := err.(PermanentError); ok && p.Permanent() {
+			return true, false
+		}
+		if p, ok := err.(BadInputError); ok && p.BadInput() {
 			return true, false
 		}
 		if r, ok := err.(RetryableError); ok {

@@ -96,6 +96,11 @@ type classifierRetryableOnly struct{ v bool }
 func (e classifierRetryableOnly) Error() string   { return "retryable-only" }
 func (e classifierRetryableOnly) Retryable() bool { return e.v }
 
+type classifierBadInput struct{ v bool }
+
+func (e classifierBadInput) Error() string  { return "bad-input" }
+func (e classifierBadInput) BadInput() bool { return e.v }
+
 type classifierBoth struct{ permanent, retryable bool }
 
 func (e classifierBoth) Error() string   { return "both" }
@@ -116,6 +121,8 @@ func TestErrorClassifierRules(t *testing.T) {
 		{"deadline exceeded", fmt.Errorf("step: %w", context.DeadlineExceeded), true},
 		{"permanent", fmt.Errorf("wrapped: %w", classifierPermanentOnly{true}), false},
 		{"not permanent is no verdict", classifierPermanentOnly{false}, true},
+		{"bad input", fmt.Errorf("wrapped: %w", classifierBadInput{true}), false},
+		{"not bad input is no verdict", classifierBadInput{false}, true},
 		{"retryable true", classifierRetryableOnly{true}, true},
 		{"retryable false", fmt.Errorf("wrapped: %w", classifierRetryableOnly{false}), false},
 		{"permanent beats retryable on one error", classifierBoth{true, true}, false},

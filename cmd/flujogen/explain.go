@@ -253,6 +253,9 @@ func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add fu
 		}
 		add("validators: %s", strings.Join(names, ", "))
 	}
+	if o.BreakerCounts != nil {
+		add("breaker counts: the failed attempts %s says count (BreakerCounts), in place of flujo.CountsAsBreakerFailure", funcName(*o.BreakerCounts))
+	}
 	declared, ttl := o.Cache, time.Duration(cfg.Optimization.CacheTTLSeconds)*time.Second
 	if o.CacheTTL > 0 {
 		ttl = o.CacheTTL

@@ -794,8 +794,10 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1099,8 +1101,10 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1298,8 +1302,10 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk6.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk6.RecordFailure(permit)
+		} else {
+			e.brk6.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1406,8 +1412,10 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk7.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk7.RecordFailure(permit)
+		} else {
+			e.brk7.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1652,8 +1660,10 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk9.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk9.RecordFailure(permit)
+		} else {
+			e.brk9.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1822,8 +1832,10 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 		}
 		if err == nil {
 			e.brk11.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk11.RecordFailure(permit)
+		} else {
+			e.brk11.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1941,8 +1953,10 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		}
 		if err == nil {
 			e.brk12.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk12.RecordFailure(permit)
+		} else {
+			e.brk12.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2054,8 +2068,10 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk13.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk13.RecordFailure(permit)
+		} else {
+			e.brk13.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -7,7 +7,9 @@
 // asks a simulated upstream model to write the answer, under a timeout,
 // with one retry and a validator.
 //
-// Failures map to HTTP status codes: a bad question is 400, a request whose
+// Failures map to HTTP status codes: a bad question is 400 (its error
+// declares itself bad input, so no number of bad questions opens a circuit
+// breaker and good requests keep getting 200), a request whose
 // token budget (max_tokens) is spent is 429, an upstream failure is 502, an
 // open circuit breaker is 503 with Retry-After, and a timeout is 504.
 // GET /v1/stats and GET /v1/recommendations expose the executor's

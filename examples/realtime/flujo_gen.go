@@ -585,8 +585,10 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -693,8 +695,10 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -811,8 +815,10 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -203,6 +203,51 @@ func TestBreakerOpensThenRecovers(t *testing.T) {
 	}
 }
 
+// TestBadRequestsKeepTheBreakerClosed: bad requests are the client's
+// fault, so any number of them answer 400 and leave the breaker closed,
+// and a good request after them answers 200, on both executors.
+func TestBadRequestsKeepTheBreakerClosed(t *testing.T) {
+	s := newTestServer(t)
+	gen, err := NewAnswerExecutor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gen.Close(context.Background()) })
+	genHandler, err := NewHandlerFor(generatedExecutor{gen}, s.upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		h     http.Handler
+		stats func() runtime.Stats
+	}{
+		{"core", s.h, s.core.OptimizationStats},
+		{"generated", genHandler, gen.OptimizationStats},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			threshold := s.core.OptimizationConfig().CircuitBreakerFailureThreshold
+			bad := []string{`{"question":"   "}`, `{"question":""}`, `{"question":"` + strings.Repeat("x", MaxQuestionLength+1) + `"}`}
+			for i := range 10 {
+				rec := httptest.NewRecorder()
+				tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/answer", strings.NewReader(bad[i%len(bad)])))
+				if rec.Code != http.StatusBadRequest || decodeError(t, rec).Code != "bad_request" {
+					t.Fatalf("bad request %d (threshold %d): status %d %s, want 400 bad_request", i+1, threshold, rec.Code, rec.Body)
+				}
+			}
+			rec := httptest.NewRecorder()
+			tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/answer", strings.NewReader(`{"question":"How long does a cached result live?"}`)))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("good request after 10 bad ones: status %d %s, want 200", rec.Code, rec.Body)
+			}
+			br := tc.stats().Steps["parse"].CircuitBreaker
+			if br.State != runtime.StatsBreakerClosed || br.Opens != 0 || br.Rejections != 0 {
+				t.Errorf("parse breaker %+v, want closed, never opened", br)
+			}
+		})
+	}
+}
+
 func TestErrorStatus(t *testing.T) {
 	tests := []struct {
 		name       string

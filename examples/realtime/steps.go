@@ -18,14 +18,17 @@ const MaxQuestionLength = 500
 // maxSources is how many fields the model is shown.
 const maxSources = 3
 
-// BadRequestError is a question the service cannot take. Retrying it is
-// futile.
+// BadRequestError is a question the service cannot take: the client's
+// fault. It declares itself bad input, so it is not retried and does not
+// count toward the step's circuit breaker: any number of bad requests
+// leave the API up for everyone else.
 type BadRequestError struct{ Reason string }
 
 func (e *BadRequestError) Error() string { return "bad request: " + e.Reason }
 
-// Permanent reports that retrying is futile.
-func (e *BadRequestError) Permanent() bool { return true }
+// BadInput reports that the request, not the service, is at fault (see
+// flujo.BadInput and flujo.CountsAsBreakerFailure).
+func (e *BadRequestError) BadInput() bool { return true }
 
 // ParseQuestion checks a question and extracts its search words.
 func ParseQuestion(_ context.Context, q Question) (Query, error) {

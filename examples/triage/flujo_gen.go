@@ -758,8 +758,10 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -876,8 +878,10 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1132,8 +1136,10 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1293,8 +1299,10 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1467,8 +1475,10 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		if err == nil {
 			e.brk7.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk7.RecordFailure(permit)
+		} else {
+			e.brk7.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1575,8 +1585,10 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		if err == nil {
 			e.brk8.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk8.RecordFailure(permit)
+		} else {
+			e.brk8.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1683,8 +1695,10 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 		}
 		if err == nil {
 			e.brk9.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk9.RecordFailure(permit)
+		} else {
+			e.brk9.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

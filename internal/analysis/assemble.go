@@ -162,6 +162,11 @@ func (b *assembler) options(n *nodeBuild) Options {
 			o.MaxLoops = int(ov.n)
 		case optConcurrency:
 			o.Concurrency = int(ov.n)
+		case optBreakerCounts:
+			if ov.counts != nil && !ov.counts.isNil && !ov.counts.bad {
+				ref := ov.counts.ref
+				o.BreakerCounts = &ref
+			}
 		}
 	}
 	return o

@@ -124,7 +124,7 @@ func (c *checker) stateType(n *nodeBuild) {
 // not, what it applies to.
 func appliesTo(o dslFunc, k Kind) (bool, string) {
 	switch o {
-	case optRetries, optBackoff:
+	case optRetries, optBackoff, optBreakerCounts:
 		return k.Leaf(), "a leaf step (Step, StepS or Func)"
 	case optCache, optCacheTTL, optImmutable:
 		return k == KindStep || k == KindFunc, "a Step or a Func"
@@ -194,6 +194,10 @@ func (c *checker) options(n *nodeBuild) {
 		case optOnBranchFailure:
 			if strings.HasPrefix(policyName(o.n), "BranchFailurePolicy(") {
 				c.errorf(o.pos, n, "OnBranchFailure(BranchFailurePolicy(%d)): unknown policy; use flujo.Propagate or flujo.Ignore", o.n)
+			}
+		case optBreakerCounts:
+			if o.counts.isNil {
+				c.errorf(o.pos, n, "BreakerCounts: function is nil")
 			}
 		case optValidate:
 			switch {

@@ -37,6 +37,7 @@ const (
 	optMaxLoops
 	optDefault
 	optConcurrency
+	optBreakerCounts
 )
 
 // dslFuncNamed maps a package-level function of the DSL package to its
@@ -85,6 +86,8 @@ func dslFuncNamed(name string) dslFunc {
 		return optDefault
 	case "Concurrency":
 		return optConcurrency
+	case "BreakerCounts":
+		return optBreakerCounts
 	}
 	return dslNone
 }
@@ -102,7 +105,7 @@ func (f dslFunc) optionName() string {
 	return [...]string{optRetries: "Retries", optBackoff: "Backoff", optTimeout: "Timeout", optFallback: "Fallback",
 		optCache: "Cache", optCacheTTL: "CacheTTL", optImmutable: "ImmutableOutput", optValidate: "Validate",
 		optMerge: "Merge", optOnBranchFailure: "OnBranchFailure", optMaxLoops: "MaxLoops", optDefault: "Default",
-		optConcurrency: "Concurrency"}[f]
+		optConcurrency: "Concurrency", optBreakerCounts: "BreakerCounts"}[f]
 }
 
 // callee tells which DSL function a call's function expression denotes,
@@ -185,6 +188,7 @@ type optionVal struct {
 	node     *nodeBuild
 	nodeNil  bool
 	validate *funcArg
+	counts   *funcArg // BreakerCounts's function
 	vtype    types.Type
 	bad      bool // its arguments could not be read; reported already
 }
@@ -574,6 +578,8 @@ func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *as
 			o.vtype = inst.TypeArgs.At(0)
 		}
 		o.validate = a.funcArg(p, call.Args[0], desc, "validator")
+	case optBreakerCounts:
+		o.counts = a.funcArg(p, call.Args[0], desc, "BreakerCounts function")
 	}
 	return o
 }

@@ -176,6 +176,10 @@ type Options struct {
 	ImmutableOutput bool `json:"immutableOutput"`
 	// Validate are the validators, in declaration order.
 	Validate []FuncRef `json:"validate,omitempty"`
+	// BreakerCounts is the BreakerCounts function, which decides which
+	// failed attempts the step's circuit breaker counts; nil means the
+	// default rule, flujo.CountsAsBreakerFailure.
+	BreakerCounts *FuncRef `json:"breakerCounts,omitempty"`
 	// Merge is the Parallel merge strategy: "MergeUpdate" (default),
 	// "ErrorOnConflict", "KeepFirst" or "NoMerge".
 	Merge string `json:"merge"`

@@ -712,8 +712,10 @@ func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -822,8 +824,10 @@ func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -566,8 +566,10 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1032,8 +1034,10 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1433,8 +1437,10 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1894,8 +1900,10 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -784,8 +784,10 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -925,8 +927,10 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1045,8 +1049,10 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1154,8 +1160,10 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1859,8 +1867,10 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2000,8 +2010,10 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2120,8 +2132,10 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2229,8 +2243,10 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2943,8 +2959,10 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3084,8 +3102,10 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3204,8 +3224,10 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3313,8 +3335,10 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3939,8 +3963,10 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4606,8 +4632,10 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4747,8 +4775,10 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4867,8 +4897,10 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4976,8 +5008,10 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -5634,8 +5668,10 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -5916,8 +5952,10 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -6030,8 +6068,10 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -6155,8 +6195,10 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -6874,8 +6916,10 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7015,8 +7059,10 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7135,8 +7181,10 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7244,8 +7292,10 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7998,8 +8048,10 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8107,8 +8159,10 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8762,8 +8816,10 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8876,8 +8932,10 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8990,8 +9048,10 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9636,8 +9696,10 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9750,8 +9812,10 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9864,8 +9928,10 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10519,8 +10585,10 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10633,8 +10701,10 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10747,8 +10817,10 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -11269,8 +11341,10 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -11918,8 +11992,10 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12032,8 +12108,10 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12146,8 +12224,10 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12763,8 +12843,10 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13047,8 +13129,10 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13161,8 +13245,10 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13286,8 +13372,10 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13902,8 +13990,10 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14016,8 +14106,10 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14717,8 +14809,10 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14831,8 +14925,10 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14945,8 +15041,10 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -499,8 +499,10 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -767,8 +767,10 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -880,8 +882,10 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -993,8 +997,10 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1106,8 +1112,10 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

@@ -25,6 +25,8 @@ var (
 	_ func(int) bool                                                                                = flujotest.AtLeast3
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.CancelCaller
+	_ func(error) bool                                                                              = flujotest.CountsOnlyBadInput
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Draft
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Echo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.ExitOnExit
@@ -54,6 +56,7 @@ var (
 	_ func(flujotest.Charge, flujotest.Charge) flujotest.Charge                                     = flujotest.SumTwo
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upper
+	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upstream
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
@@ -515,8 +518,10 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -570,6 +575,1218 @@ func (e *BackoffLongExecutor) invoke0(ctx context.Context, in flujotest.Job) (ou
 
 // call0 makes one attempt of "fail" holding a concurrency permit.
 func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BadInputRetriedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "upstream".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBadInputRetriedExecutor is the configuration compiled into BadInputRetriedExecutor.
+func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BadInputRetriedExecutor{clock: clock}
+	cfg := flujogenConfigBadInputRetriedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BadInputRetriedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("upstream")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BadInputRetried on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "upstream")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["upstream"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["upstream"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BadInputRetriedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BadInputRetriedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BadInputRetriedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BadInputRetriedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BadInputRetriedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BadInputRetriedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BadInputRetriedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BadInputRetriedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BadInputRetriedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "upstream"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "upstream".
+func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BadInputRetriedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Upstream(ctx, in)
+}
+
+// call0 makes one attempt of "upstream" holding a concurrency permit.
+func (e *BadInputRetriedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerCancelsExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "cancel".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerCancelsExecutor is the configuration compiled into BreakerCancelsExecutor.
+func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerCancelsExecutor{clock: clock}
+	cfg := flujogenConfigBreakerCancelsExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerCancelsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("cancel")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerCancels on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "cancel")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["cancel"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["cancel"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerCancelsExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerCancelsExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerCancelsExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerCancelsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerCancelsExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerCancelsExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerCancelsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerCancelsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerCancelsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "cancel"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "cancel".
+func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerCancelsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "cancel", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.CancelCaller(ctx, in)
+}
+
+// call0 makes one attempt of "cancel" holding a concurrency permit.
+func (e *BreakerCancelsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerCustomExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "upstream".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerCustomExecutor is the configuration compiled into BreakerCustomExecutor.
+func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerCustomExecutor{clock: clock}
+	cfg := flujogenConfigBreakerCustomExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerCustomExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("upstream")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerCustom on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "upstream")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["upstream"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["upstream"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerCustomExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerCustomExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerCustomExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerCustomExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerCustomExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerCustomExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerCustomExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerCustomExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerCustomExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "upstream"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujotest.CountsOnlyBadInput(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "upstream".
+func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerCustomExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Upstream(ctx, in)
+}
+
+// call0 makes one attempt of "upstream" holding a concurrency permit.
+func (e *BreakerCustomExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
@@ -915,8 +2132,10 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1315,8 +2534,10 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1370,6 +2591,1663 @@ func (e *BreakerFlakyExecutor) invoke0(ctx context.Context, in flujotest.Job) (o
 
 // call0 makes one attempt of "flaky" holding a concurrency permit.
 func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerPanicsExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "panic".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerPanicsExecutor is the configuration compiled into BreakerPanicsExecutor.
+func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerPanicsExecutor{clock: clock}
+	cfg := flujogenConfigBreakerPanicsExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerPanicsExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("panic")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerPanics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "panic")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["panic"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["panic"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerPanicsExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerPanicsExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerPanicsExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerPanicsExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerPanicsExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerPanicsExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerPanicsExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerPanicsExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerPanicsExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "panic"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "panic".
+func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerPanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Panic(ctx, in)
+}
+
+// call0 makes one attempt of "panic" holding a concurrency permit.
+func (e *BreakerPanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerTimesOutExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "block".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerTimesOutExecutor is the configuration compiled into BreakerTimesOutExecutor.
+func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerTimesOutExecutor{clock: clock}
+	cfg := flujogenConfigBreakerTimesOutExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerTimesOutExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("block")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerTimesOut on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "block")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["block"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["block"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerTimesOutExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerTimesOutExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerTimesOutExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerTimesOutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerTimesOutExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerTimesOutExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerTimesOutExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerTimesOutExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerTimesOutExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 2, recovery 30s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "block"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "block".
+func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerTimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Block(ctx, in)
+}
+
+// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
+func (e *BreakerTimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
+	defer cancel()
+	type outcome struct {
+		out flujotest.Job
+		err error
+	}
+	done := make(chan outcome, 1)
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
+			}
+		}()
+		o, er := e.invoke0(actx, in)
+		exited = false
+		done <- outcome{o, er}
+	}()
+	var out flujotest.Job
+	var err error
+	timedOut := false
+	select {
+	case a := <-done:
+		out, err = a.out, a.err
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
+		}
+	case <-actx.Done():
+		timedOut = true
+		select {
+		case a := <-done:
+			if a.err == nil {
+				out, err, timedOut = a.out, nil, false
+			}
+		default:
+		}
+	}
+	if timedOut {
+		out = *new(flujotest.Job)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else {
+			err = &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
+		}
+	}
+	return out, err
+}
+
+// BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerUpstreamExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "upstream".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerUpstreamExecutor is the configuration compiled into BreakerUpstreamExecutor.
+func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerUpstreamExecutor{clock: clock}
+	cfg := flujogenConfigBreakerUpstreamExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerUpstreamExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("upstream")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerUpstream on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "upstream")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["upstream"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["upstream"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerUpstreamExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerUpstreamExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerUpstreamExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerUpstreamExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerUpstreamExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerUpstreamExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerUpstreamExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerUpstreamExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerUpstreamExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "upstream"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "upstream".
+func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerUpstreamExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Upstream(ctx, in)
+}
+
+// call0 makes one attempt of "upstream" holding a concurrency permit.
+func (e *BreakerUpstreamExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
+	return out, err
+}
+
+// BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerValidatedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "draft".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigBreakerValidatedExecutor is the configuration compiled into BreakerValidatedExecutor.
+func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &BreakerValidatedExecutor{clock: clock}
+	cfg := flujogenConfigBreakerValidatedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*BreakerValidatedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("draft")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs BreakerValidated on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "draft")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["draft"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["draft"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *BreakerValidatedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *BreakerValidatedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *BreakerValidatedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that BreakerValidatedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *BreakerValidatedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "BreakerValidatedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether BreakerValidatedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *BreakerValidatedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *BreakerValidatedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "draft"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+			if verr := flujotest.MustBeFinal(out); verr != nil {
+				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
+			}
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish0 reports a finished execution of "draft".
+func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *BreakerValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Draft(ctx, in)
+}
+
+// call0 makes one attempt of "draft" holding a concurrency permit.
+func (e *BreakerValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	defer e.limiter.Release()
 	out, err := e.invoke0(ctx, in)
 	return out, err
@@ -1765,8 +4643,10 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1874,8 +4754,10 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2458,8 +5340,10 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -2567,8 +5451,10 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3227,8 +6113,10 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3336,8 +6224,10 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3445,8 +6335,10 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -3554,8 +6446,10 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4138,8 +7032,10 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4247,8 +7143,10 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -4762,8 +7660,10 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -5165,8 +8065,10 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -5574,8 +8476,10 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -5965,8 +8869,10 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -6362,8 +9268,10 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -6753,8 +9661,10 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7191,8 +10101,10 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7299,8 +10211,10 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -7760,8 +10674,10 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8221,8 +11137,10 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -8682,8 +11600,10 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9082,8 +12002,10 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9784,8 +12706,10 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -9904,8 +12828,10 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10018,8 +12944,10 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10673,8 +13601,10 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10793,8 +13723,10 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -10907,8 +13839,10 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -11652,8 +14586,10 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -11772,8 +14708,10 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -11892,8 +14830,10 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12012,8 +14952,10 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12757,8 +15699,10 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12877,8 +15821,10 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -12997,8 +15943,10 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13117,8 +16065,10 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13854,8 +16804,10 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -13974,8 +16926,10 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14094,8 +17048,10 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14214,8 +17170,10 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk5.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -14620,8 +17578,10 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -15026,8 +17986,10 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -15548,8 +18510,10 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -16139,8 +19103,10 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -16254,8 +19220,10 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -16654,8 +19622,10 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -17054,8 +20024,10 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -17608,8 +20580,10 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -17785,8 +20759,10 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -17900,8 +20876,10 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -18537,8 +21515,10 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -18646,8 +21626,10 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -19174,8 +22156,10 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -19630,8 +22614,10 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -20154,8 +23140,10 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -20263,8 +23251,10 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -20663,8 +23653,10 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -21253,8 +24245,10 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -21368,8 +24362,10 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -21956,8 +24952,10 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -22065,8 +25063,10 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -22664,8 +25664,10 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -22773,8 +25775,10 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -23452,8 +26456,10 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -23567,8 +26573,10 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -23682,8 +26690,10 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk4.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -24170,8 +27180,10 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -24285,8 +27297,10 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -24791,8 +27805,10 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -24906,8 +27922,10 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -25021,8 +28039,10 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -25549,8 +28569,10 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -25664,8 +28686,10 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		if err == nil {
 			e.brk2.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -25779,8 +28803,10 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		}
 		if err == nil {
 			e.brk3.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -26199,8 +29225,10 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -26611,8 +29639,10 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -27066,8 +30096,10 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -27519,8 +30551,10 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -27634,8 +30668,10 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -28087,8 +31123,10 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -28202,8 +31240,10 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		}
 		if err == nil {
 			e.brk1.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -28291,6 +31331,60 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["BadInputRetried"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBadInputRetriedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "upstream", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerCancels"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerCancelsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "cancel", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerCustom"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerCustomExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "upstream", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["BreakerFail"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerFailExecutor(opts...)
 		if err != nil {
@@ -28321,6 +31415,78 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "flaky", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerPanics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerPanicsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "panic", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerTimesOut"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerTimesOutExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "block", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerUpstream"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerUpstreamExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "upstream", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerValidated"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerValidatedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "draft", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

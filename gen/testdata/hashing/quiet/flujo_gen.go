@@ -540,8 +540,10 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -907,8 +909,10 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {
@@ -1336,8 +1340,10 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 		}
 		if err == nil {
 			e.brk0.RecordSuccess(permit)
-		} else {
+		} else if flujo.CountsAsBreakerFailure(err) {
 			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
 		}
 		e.classifier.Observe(err)
 		if prev != nil {

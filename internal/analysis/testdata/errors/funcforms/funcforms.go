@@ -53,3 +53,9 @@ var Validator = flujo.Step("validator", Forms, flujo.Validate(func(s string) err
 var Joined = flujo.Parallel("joined", func(a, b string) string { return a + b }, flujo.Step("j1", Forms), flujo.Step("j2", Forms))
 
 var NilChooser = flujo.Branch[string]("nilchooser", nil, map[string]flujo.Node{"a": flujo.Step("na", Forms)})
+
+var countsVar = func(err error) bool { return true }
+
+var CountsLiteral = flujo.Step("countsliteral", Forms, flujo.BreakerCounts(func(err error) bool { return false }))
+
+var CountsVar = flujo.Step("countsvar", Forms, flujo.BreakerCounts(countsVar))

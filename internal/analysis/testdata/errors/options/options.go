@@ -39,7 +39,11 @@ var Kinds = flujo.Pipeline("kinds",
 	flujo.Step("nilfallback", Edit, flujo.Fallback(nil)),
 	flujo.Branch("branch", Pick, map[string]flujo.Node{"x": flujo.Step("x", Edit)}, flujo.Default(nil)),
 	flujo.Step("zero", Edit, flujo.Option{}),
+	flujo.Pipeline("guarded", flujo.Step("g", Edit)).With(flujo.BreakerCounts(Counts)),
+	flujo.Step("nilcounts", Edit, flujo.BreakerCounts(nil)),
 )
+
+func Counts(err error) bool { return err != nil }
 
 var Counted = flujo.Map[Doc, Doc]("counted", flujo.StepS("mark", Mark), flujo.Concurrency(2))
 

@@ -90,7 +90,7 @@ var Shapes = flujo.Pipeline("shapes",
 	}, flujo.Default(flujo.Step("same", Identity[Doc]))),
 	flujo.Parallel("both", JoinTwo,
 		flujo.Step("id1", Identity[Doc], flujo.CacheTTL(time.Minute), flujo.ImmutableOutput()),
-		flujo.Step("id2", Identity[Doc]),
+		flujo.Step("id2", Identity[Doc], flujo.BreakerCounts(Transient)),
 	).With(flujo.OnBranchFailure(flujo.Ignore), flujo.Merge(flujo.KeepFirst)).With(flujo.Timeout(time.Second)),
 ).With(flujo.Timeout(5 * time.Second))
 
@@ -105,3 +105,9 @@ var Counting = flujo.Pipeline("counting",
 var NormalizedAgain = Normalized
 
 var Again = flujo.Pipeline("again", NormalizedAgain)
+
+// Transient is a breaker rule: only errors that say they are temporary count.
+func Transient(err error) bool {
+	t, ok := err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
