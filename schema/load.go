@@ -93,6 +93,9 @@ func (l *Loader) Load(path string) (*Config, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return nil, fileError(path, err, "is a symbolic link to %s, which does not exist; fix or remove the link", target)
+		}
 		return nil, fileError(path, err, "no such file")
 	case err != nil:
 		return nil, fileError(path, err, "cannot read: %v", unwrapPathError(err))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -46,6 +47,11 @@ func runCheck(c *cli, wd string, patterns []string, load modelLoader) int {
 		return checkError
 	}
 	changes, err := genwrite.Check(p.files, p.orphans)
+	var ng *genwrite.NotGeneratedError
+	if errors.As(err, &ng) {
+		fmt.Fprintln(c.stderr, genwrite.NotGeneratedMessage(relAll(wd, ng.Paths)))
+		return checkError
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "flujogen check: %v\n", err)
 		return checkError

@@ -132,6 +132,12 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		}
 	}
 	changes, err := genwrite.Write(p.files, p.orphans)
+	var ng *genwrite.NotGeneratedError
+	if errors.As(err, &ng) {
+		fmt.Fprintln(c.stderr, genwrite.NotGeneratedMessage(relAll(wd, ng.Paths)))
+		fmt.Fprintf(c.stderr, "flujogen generate: nothing written\n")
+		return exitInvalid
+	}
 	for _, ch := range changes {
 		verb := "wrote"
 		if ch.Kind == "remove" {
@@ -143,6 +149,14 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		return c.errorf(cmd, "%v", err)
 	}
 	return exitOK
+}
+
+func relAll(wd string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = rel(wd, p)
+	}
+	return out
 }
 
 func rel(wd, path string) string {
@@ -176,7 +190,9 @@ func (f *configFinder) find(dir string) (*schema.Config, error) {
 	var cfg *schema.Config
 	for d := dir; ; d = filepath.Dir(d) {
 		p := filepath.Join(d, schema.DefaultFileName)
-		if _, err := os.Stat(p); err == nil {
+		// Lstat, so that a dangling symbolic link is an error, not a
+		// missing file that silently means the defaults.
+		if _, err := os.Lstat(p); err == nil {
 			c, err := f.loader.Load(p)
 			if err != nil {
 				return nil, err
