@@ -2,7 +2,9 @@ package schema
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,6 +149,7 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(name, int64(len(data)))
 	}
+	digest := Digest(data)
 	// JSON parsers may skip a byte order mark, and Windows editors write
 	// one. Blanking it rather than cutting it keeps byte columns true to
 	// the file, as Go's own positions are.
@@ -189,7 +192,20 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 	if len(r.problems) > 0 {
 		return nil, r.err()
 	}
-	return r.decode(data)
+	cfg, err := r.decode(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Digest = digest
+	return cfg, nil
+}
+
+// Digest identifies the bytes of a configuration file, as Config.Digest
+// records them: "sha256:" and the first 16 hexadecimal digits of their
+// SHA-256.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
 // decodeTree decodes data for schema validation, reporting malformed JSON
@@ -279,6 +295,13 @@ func (r *reporter) decode(data []byte) (*Config, error) {
 	}
 	if f.Steps != nil {
 		cfg.Steps = f.Steps
+		cfg.StepPos = make(map[string]Position, len(f.Steps))
+		for key := range f.Steps {
+			if n, ok := r.idx.nodes["/steps/"+escapeToken(key)]; ok && n.keyStart >= 0 {
+				line, col := r.idx.position(n.keyStart)
+				cfg.StepPos[key] = Position{Line: line, Col: col}
+			}
+		}
 	}
 	if f.Output != "" {
 		cfg.Output = f.Output

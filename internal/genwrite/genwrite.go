@@ -34,6 +34,9 @@ type Change struct {
 	// Diff is the unified diff from the file on disk to the wanted
 	// content; Check only.
 	Diff string
+	// Old and New are the content on disk and the wanted content of a
+	// stale file; Check only.
+	Old, New []byte
 }
 
 // Orphans returns the generated files in dirs that are not among keep:
@@ -212,7 +215,7 @@ func Check(files []File, orphans []string) ([]Change, error) {
 		case err != nil:
 			return nil, err
 		case !bytes.Equal(old, f.Data):
-			changes = append(changes, Change{Path: f.Path, Kind: "stale", Diff: Unified(f.Path, old, f.Data)})
+			changes = append(changes, Change{Path: f.Path, Kind: "stale", Diff: Unified(f.Path, old, f.Data), Old: old, New: f.Data})
 		}
 	}
 	for _, p := range orphans {
