@@ -110,12 +110,34 @@ func parseStepDuration(s string) (time.Duration, error) {
 type Config struct {
 	// Path is the file the configuration came from; empty for the defaults.
 	Path string
+	// Digest identifies the bytes of that file: "sha256:" and the first 16
+	// hexadecimal digits of their SHA-256; empty for the defaults.
+	Digest string
 	// Optimization is the complete, validated optimization configuration.
 	Optimization runtime.OptimizationConfig
 	// Steps holds the step overrides, keyed "<pipeline>.<step>".
 	Steps map[string]StepOverride
+	// StepPos is where each key of Steps is written in the file, for
+	// messages about a key; empty for the defaults.
+	StepPos map[string]Position
 	// Output is the name of the generated file.
 	Output string
+}
+
+// Position is a place in a configuration file: 1-based line and byte
+// column.
+type Position struct {
+	Line, Col int
+}
+
+// KeyPosition returns "file:line:col" of the step override key in the
+// file, or the file's path alone when its position is unknown.
+func (c *Config) KeyPosition(key string) string {
+	p, ok := c.StepPos[key]
+	if !ok || c.Path == "" {
+		return c.Path
+	}
+	return fmt.Sprintf("%s:%d:%d", c.Path, p.Line, p.Col)
 }
 
 // Default returns the configuration used when there is no flujo.json.

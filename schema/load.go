@@ -2,7 +2,9 @@ package schema
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +95,9 @@ func (l *Loader) Load(path string) (*Config, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return nil, fileError(path, err, "is a symbolic link to %s, which does not exist; fix or remove the link", target)
+		}
 		return nil, fileError(path, err, "no such file")
 	case err != nil:
 		return nil, fileError(path, err, "cannot read: %v", unwrapPathError(err))
@@ -149,6 +154,7 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(name, int64(len(data)))
 	}
+	digest := Digest(data)
 	data, docProblems := runtime.CheckDocument(data)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fileError(name, nil, "file is empty; a configuration file holds a JSON object such as {}")
@@ -185,7 +191,20 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 	if len(r.problems) > 0 {
 		return nil, r.err()
 	}
-	return r.decode(data)
+	cfg, err := r.decode(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Digest = digest
+	return cfg, nil
+}
+
+// Digest identifies the bytes of a configuration file, as Config.Digest
+// records them: "sha256:" and the first 16 hexadecimal digits of their
+// SHA-256.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
 // decodeTree decodes data for schema validation, reporting malformed JSON
@@ -275,6 +294,13 @@ func (r *reporter) decode(data []byte) (*Config, error) {
 	}
 	if f.Steps != nil {
 		cfg.Steps = f.Steps
+		cfg.StepPos = make(map[string]Position, len(f.Steps))
+		for key := range f.Steps {
+			if n, ok := r.idx.nodes["/steps/"+escapeToken(key)]; ok && n.keyStart >= 0 {
+				line, col := r.idx.position(n.keyStart)
+				cfg.StepPos[key] = Position{Line: line, Col: col}
+			}
+		}
 	}
 	if f.Output != "" {
 		cfg.Output = f.Output

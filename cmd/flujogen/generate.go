@@ -80,11 +80,14 @@ func makePlan(wd string, patterns []string, load modelLoader) (*plan, error) {
 			errs = append(errs, err)
 			continue
 		}
+		source := gen.DefaultsSource
 		if cfg == nil {
 			cfg = schema.Default()
+		} else {
+			source = gen.FileSource(moduleRelative(cfg.Path), cfg.Digest)
 		}
 		dirs = append(dirs, pkg.Dir)
-		data, err := gen.Generate(m, pkg, cfg)
+		data, err := gen.GenerateWith(m, pkg, cfg, gen.Options{Source: source})
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -132,6 +135,12 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		}
 	}
 	changes, err := genwrite.Write(p.files, p.orphans)
+	var ng *genwrite.NotGeneratedError
+	if errors.As(err, &ng) {
+		fmt.Fprintln(c.stderr, genwrite.NotGeneratedMessage(relAll(wd, ng.Paths)))
+		fmt.Fprintf(c.stderr, "flujogen generate: nothing written\n")
+		return exitInvalid
+	}
 	for _, ch := range changes {
 		verb := "wrote"
 		if ch.Kind == "remove" {
@@ -143,6 +152,35 @@ func runGenerate(c *cli, wd string, patterns []string, load modelLoader) int {
 		return c.errorf(cmd, "%v", err)
 	}
 	return exitOK
+}
+
+// moduleRelative returns path relative to the root of its module (the
+// nearest folder upward with a go.mod), slash-separated, so that what a
+// generated file records does not depend on where the module is checked
+// out; path itself when no module holds it.
+func moduleRelative(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if r, err := filepath.Rel(d, abs); err == nil {
+				return filepath.ToSlash(r)
+			}
+		}
+		if filepath.Dir(d) == d {
+			return filepath.ToSlash(abs)
+		}
+	}
+}
+
+func relAll(wd string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = rel(wd, p)
+	}
+	return out
 }
 
 func rel(wd, path string) string {
@@ -176,7 +214,9 @@ func (f *configFinder) find(dir string) (*schema.Config, error) {
 	var cfg *schema.Config
 	for d := dir; ; d = filepath.Dir(d) {
 		p := filepath.Join(d, schema.DefaultFileName)
-		if _, err := os.Stat(p); err == nil {
+		// Lstat, so that a dangling symbolic link is an error, not a
+		// missing file that silently means the defaults.
+		if _, err := os.Lstat(p); err == nil {
 			c, err := f.loader.Load(p)
 			if err != nil {
 				return nil, err

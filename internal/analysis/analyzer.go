@@ -77,7 +77,7 @@ func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *ana
 		}
 		files := slices.Clone(p.Syntax)
 		slices.SortFunc(files, func(x, y *ast.File) int {
-			return strings.Compare(fset.File(x.Pos()).Name(), fset.File(y.Pos()).Name())
+			return strings.Compare(fset.File(x.FileStart).Name(), fset.File(y.FileStart).Name())
 		})
 		for _, f := range files {
 			pi.index(f)

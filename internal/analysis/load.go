@@ -152,16 +152,41 @@ func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *
 func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	var set errorSet
 	for _, p := range pkgs {
+		// A file that does not parse makes every later phase report
+		// consequences of it, as position-less list errors or type errors;
+		// like go build, report the syntax and nothing that follows from
+		// it. The go command and the source loader both parse the files, so
+		// one line of a file is reported once.
+		broken := false
+		for _, e := range p.Errors {
+			if e.Kind != packages.TypeError && e.Pos != "" && e.Pos != "-" {
+				broken = true
+			}
+		}
+		lines := map[string]bool{}
 		for _, e := range p.Errors {
 			if e.Pos == "" || e.Pos == "-" {
-				a.compilerOutput(&set, e.Msg)
+				if !broken {
+					a.compilerOutput(&set, e.Msg)
+				}
 				continue
 			}
-			if e.Kind == packages.TypeError && generatedNameUse.MatchString(e.Msg) {
+			if e.Kind == packages.TypeError && (broken || generatedNameUse.MatchString(e.Msg)) {
 				continue
 			}
 			file, line, col := parsePos(e.Pos)
-			set.add(Error{File: a.display(file), Line: line, Col: col, Msg: e.Msg})
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(a.dir, file)
+			}
+			file = a.display(file)
+			if e.Kind != packages.TypeError {
+				at := fmt.Sprintf("%s:%d", file, line)
+				if lines[at] {
+					continue
+				}
+				lines[at] = true
+			}
+			set.add(Error{File: file, Line: line, Col: col, Msg: e.Msg})
 		}
 		if p.Module != nil && p.Module.Error != nil {
 			set.add(Error{Msg: p.Module.Error.Err})

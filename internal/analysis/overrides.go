@@ -60,8 +60,14 @@ func (a *analyzer) checkOverrides(p *pkgInfo, decls []*varDecl, roots []*nodeBui
 			return cmp.Or(len(x)-len(y), strings.Compare(x, y))
 		})
 		step := strings.TrimPrefix(key, pipe+".")
+		// The mistake is in the file: report it at the key when the file
+		// says where that is, else at the pipeline's declaration.
 		where := decl[pipe]
 		entry := file + " (steps." + strconv.Quote(key) + ")"
+		if kp, ok := p.config.StepPos[key]; ok && p.config.Path != "" {
+			where = position{file: file, line: kp.Line, col: kp.Col}
+			entry = "steps." + strconv.Quote(key)
+		}
 		if n := composites[pipe][step]; n != nil {
 			a.errorf(where, "pipeline %q: %s names its %s, but overrides apply to Step, StepS and Func nodes only; name one of its steps",
 				pipe, entry, n.describe())
