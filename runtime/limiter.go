@@ -51,6 +51,13 @@ const (
 	// DefaultLimiterMinWindowSamples is the fewest samples that close a
 	// window.
 	DefaultLimiterMinWindowSamples = 10
+	// FixedLimiterMinQueue is the queue bound the executors give a fixed
+	// limiter (max_concurrent_executions without adaptation): the user's
+	// cap asks callers to wait, as a Map or Parallel wider than the cap
+	// does, so only a pile-up far beyond it is rejected. An adaptive
+	// limiter keeps DefaultLimiterOptions' short queue, which bounds the
+	// wait to about half a service time.
+	FixedLimiterMinQueue = 64
 )
 
 // LimiterOptions configures a Limiter. DefaultLimiterOptions returns a
@@ -591,6 +598,13 @@ func (l *Limiter) Observe(latencyNs int64, dropped bool) {
 	if c := int64(w & limiterCountMask); c >= l.minSamples && (c&3 == 0 || c == l.minSamples || c >= limiterSpillMark) {
 		l.closeWindow(w)
 	}
+}
+
+// LimiterDrop reports whether an execution that ended with outcome is a drop
+// for Limiter.Observe: it timed out, or was rejected downstream (a breaker
+// opened by its own attempt). Both engines call it.
+func LimiterDrop(outcome Outcome) bool {
+	return outcome == OutcomeTimeout || outcome == OutcomeRejected
 }
 
 // Adaptation constants.

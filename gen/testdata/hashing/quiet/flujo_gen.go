@@ -223,8 +223,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -514,13 +514,19 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				err = &runtime.ConcurrencyLimitError{Step: "lookup", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(int), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(int), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -647,8 +653,8 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -877,13 +883,19 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				err = &runtime.ConcurrencyLimitError{Step: "plain", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(int), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(int), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1011,8 +1023,8 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1302,13 +1314,19 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				err = &runtime.ConcurrencyLimitError{Step: "search", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(hashing.Result), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(hashing.Result), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
