@@ -70,6 +70,8 @@ func Rules() []Rule {
 		{"BreakerOpens", TestBreakerOpens},
 		{"BreakerHalfOpenCloses", TestBreakerHalfOpenCloses},
 		{"BreakerHalfOpenReopens", TestBreakerHalfOpenReopens},
+		{"IOBoundBurstRunsConcurrently", TestIOBoundBurstRunsConcurrently},
+		{"LimiterRejectsPastFullQueue", TestLimiterRejectsPastFullQueue},
 	}
 }
 

@@ -1,8 +1,12 @@
 package gen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/flujo/flujo"
@@ -10,6 +14,7 @@ import (
 	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
 	"github.com/flujo/flujo/gen/testdata/equiv/cached"
 	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
+	"github.com/flujo/flujo/gen/testdata/equiv/limited"
 	"github.com/flujo/flujo/gen/testdata/equiv/packed"
 	"github.com/flujo/flujo/runtime"
 )
@@ -28,6 +33,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+	flujotest.IOBurst: "IOBurst", flujotest.Held: "Held",
 }
 
 type runnerSet struct {
@@ -49,6 +55,7 @@ func variants() []runnerSet {
 		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["limited"], builder(limited.FlujogenRunners(), func(r limited.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 	}
 }
 
@@ -82,6 +89,7 @@ type genEngine struct {
 	t       testing.TB
 	set     runnerSet
 	clock   runtime.Clock
+	mu      sync.Mutex
 	runners map[string]runner
 }
 
@@ -90,21 +98,32 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 	if !ok {
 		e.t.Skipf("%q is not a package-level declaration: no generated executor", node.Name())
 	}
+	// Rules may run one engine from many goroutines.
+	e.mu.Lock()
 	r, ok := e.runners[name]
 	if !ok {
 		var err error
 		if r, ok, err = e.set.build(name, e.clock); err != nil {
+			e.mu.Unlock()
 			e.t.Fatal(err)
 		} else if !ok {
+			e.mu.Unlock()
 			e.t.Skipf("%s was not generated", name)
 		}
 		e.runners[name] = r
 	}
+	e.mu.Unlock()
 	return r.run(ctx, input, opts...)
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
-	for _, v := range variants() {
+	// A variant generated from cfg itself first: one whose run-time fields
+	// (a fixed concurrency cap) also match.
+	vs := variants()
+	slices.SortStableFunc(vs, func(a, b runnerSet) int {
+		return cmp.Compare(boolRank(!reflect.DeepEqual(a.cfg, cfg)), boolRank(!reflect.DeepEqual(b.cfg, cfg)))
+	})
+	for _, v := range vs {
 		if !sameCompiled(v.cfg, cfg) {
 			continue
 		}
@@ -120,6 +139,13 @@ func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Cl
 	}
 	t.Skip("no generated variant for this configuration")
 	return nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestGeneratedSemantics runs the semantics suite on generated executors.
