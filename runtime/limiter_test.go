@@ -56,7 +56,7 @@ func TestNewLimiterRejectsInvalidOptions(t *testing.T) {
 		{"negative initial", func(o *LimiterOptions) { o.Max, o.Initial = 8, -1 }, "Initial"},
 		{"initial above max", func(o *LimiterOptions) { o.Max, o.Initial = 8, 9 }, "Initial"},
 		{"initial below min", func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 3, 8, 2 }, "Initial"},
-		{"window samples above the packed counter", func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, limiterMaxWindowSamples + 1 }, "MinWindowSamples"},
+		{"window samples above the packed counter", func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, limiterMaxWindowSamples+1 }, "MinWindowSamples"},
 		{"negative window samples", func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, -1 }, "MinWindowSamples"},
 		{"negative window", func(o *LimiterOptions) { o.Adaptive, o.Window = true, -time.Second }, "Window"},
 		{"factor below one", func(o *LimiterOptions) { o.Adaptive, o.MaxLimitFactor = true, 0.5 }, "MaxLimitFactor"},
@@ -667,7 +667,7 @@ func TestLimiterQueueTimeoutIsOverloadSignal(t *testing.T) {
 		lat := int64(10 * time.Millisecond)
 		clock.Advance(DefaultLimiterWindow)
 		limiterObserveWindow(l, DefaultLimiterMinWindowSamples, time.Duration(lat), false) // baseline
-		for range 5 { // 5 of 10 in flight: no demand by utilisation
+		for range 5 {                                                                      // 5 of 10 in flight: no demand by utilisation
 			if !l.TryAcquire() {
 				t.Fatal("TryAcquire")
 			}
