@@ -175,11 +175,12 @@ const (
 //     grows: by doubling in slow start, else by about 6% (at least 1).
 //   - Drops (executions that timed out or were rejected downstream) cut the
 //     limit by 10%.
-//   - A baseline learned under overload would hide it, so a saturated
-//     limiter probes: every few windows it drops to a quarter of its limit
-//     for two windows; a probe that finds service time lower sets the
-//     baseline from it, and the next window cuts the limit to fit. Probes
-//     that find nothing come at doubling intervals.
+//   - A baseline learned under overload would hide it, so once slow start
+//     is over (or at Max) a loaded limiter probes: every few windows it
+//     drops to a quarter of its limit for two windows (callers queue as
+//     they would at the full limit); a probe that finds service time lower
+//     sets the baseline from it, and the next window cuts the limit to fit.
+//     Probes that find nothing come at longer intervals (16 to 64 windows).
 //
 // Queue timeouts (a queued caller's context ending) and queue rejections are
 // overload signals too: they show demand beyond the limit, which grows the
@@ -609,13 +610,14 @@ func LimiterDrop(outcome Outcome) bool {
 
 // Adaptation constants.
 const (
-	limiterBackoff   = 0.9  // multiplicative decrease after drops
-	limiterProbeMin  = 3    // windows between probes while they find saturation
-	limiterProbeMax  = 64   // windows between probes that keep finding nothing
-	limiterProbeCut  = 4    // a probe divides the limit by this
-	limiterDrift     = 64   // the baseline follows slower windows by 1/limiterDrift
-	limiterAdditive  = 16   // congestion avoidance adds limit/limiterAdditive (at least 1)
-	limiterDemandUse = 0.75 // in-flight share of the limit that counts as demand
+	limiterBackoff    = 0.9  // multiplicative decrease after drops
+	limiterProbeMin   = 3    // windows between probes while they find saturation
+	limiterProbeQuiet = 16   // windows between probes after one that found nothing
+	limiterProbeMax   = 64   // windows between probes that keep finding nothing
+	limiterProbeCut   = 4    // a probe divides the limit by this
+	limiterDrift      = 64   // the baseline follows slower windows by 1/limiterDrift
+	limiterAdditive   = 16   // congestion avoidance adds limit/limiterAdditive (at least 1)
+	limiterDemandUse  = 0.75 // in-flight share of the limit that counts as demand
 	// limiterSlowStartAfter is how many windows in a row must grow the limit
 	// without a rise in service time before slow start resumes.
 	limiterSlowStartAfter = 20
@@ -686,7 +688,7 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 			l.baseline = rtt
 			l.probeEvery = limiterProbeMin
 		} else {
-			l.probeEvery = min(2*l.probeEvery, limiterProbeMax)
+			l.probeEvery = min(max(2*l.probeEvery, limiterProbeQuiet), limiterProbeMax)
 		}
 		l.settle = true
 		l.slowStart.Store(l.probeSlowStart)
@@ -723,7 +725,9 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 		if demand || n >= est/2 {
 			l.sinceProbe++
 		}
-		if l.sinceProbe >= l.probeEvery && est/limiterProbeCut >= float64(l.min) {
+		// Only once service time has risen with concurrency (slow start
+		// over) or at Max: a probe would hold back a healthy burst.
+		if l.sinceProbe >= l.probeEvery && (!l.slowStart.Load() || est >= float64(l.max)) && est/limiterProbeCut >= float64(l.min) {
 			// Neither slow start nor the queue bound may undo the probe:
 			// callers queue as they would at the limit before it.
 			l.sinceProbe = 0
