@@ -100,8 +100,9 @@ type LimiterOptions struct {
 
 // DefaultLimiterOptions returns a fixed limiter with the default ceiling
 // and the adaptive parameters preset, so setting Adaptive is enough to
-// enable adaptation. The queue holds half the limit (at least 4 callers):
-// a queued caller waits about half a service time at most.
+// enable adaptation. The queue holds a quarter of the limit (at least one
+// caller): a queued caller waits about a quarter of a service time, so a
+// request's latency stays near the upstream's service time under overload.
 func DefaultLimiterOptions() LimiterOptions {
 	return LimiterOptions{
 		Min:              1,
@@ -109,8 +110,8 @@ func DefaultLimiterOptions() LimiterOptions {
 		MinWindowSamples: DefaultLimiterMinWindowSamples,
 		MaxLimitFactor:   2,
 		Tolerance:        1.2,
-		QueueFactor:      0.5,
-		MinQueue:         4,
+		QueueFactor:      0.25,
+		MinQueue:         1,
 	}
 }
 
@@ -179,7 +180,8 @@ const (
 //     is over (or at Max) a loaded limiter probes: every few windows it
 //     drops to a quarter of its limit for two windows (callers queue as
 //     they would at the full limit); a probe that finds service time lower
-//     sets the baseline from it, and the next window cuts the limit to fit.
+//     sets the baseline from it and cuts the limit to what the upstream
+//     served before the probe at that baseline (Little's law again).
 //     Probes that find nothing come at longer intervals (16 to 64 windows).
 //
 // Queue timeouts (a queued caller's context ending) and queue rejections are
@@ -238,6 +240,7 @@ type Limiter struct {
 	probeFrom      float64 // the limit before the probe
 	probeSlowStart bool    // slow start before the probe
 	probeRTT       float64 // the window mean before the probe
+	probeN         float64 // the mean in-flight before the probe
 	probeEvery     int     // windows between probes
 	sinceProbe     int
 	growStreak     int // windows grown in a row without slow start
@@ -611,7 +614,7 @@ func LimiterDrop(outcome Outcome) bool {
 // Adaptation constants.
 const (
 	limiterBackoff    = 0.9  // multiplicative decrease after drops
-	limiterProbeMin   = 3    // windows between probes while they find saturation
+	limiterProbeMin   = 2    // windows between probes while they find saturation
 	limiterProbeQuiet = 16   // windows between probes after one that found nothing
 	limiterProbeMax   = 64   // windows between probes that keep finding nothing
 	limiterProbeCut   = 4    // a probe divides the limit by this
@@ -684,9 +687,14 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 		l.probe = 0
 		if rtt*tol < l.probeRTT && rtt*tol < l.baseline {
 			// Fewer in flight, faster: the baseline was learned under
-			// overload. The next window cuts the limit to fit.
+			// overload. Cut to what the upstream served before the probe
+			// at this baseline, rather than go back to the overload.
 			l.baseline = rtt
 			l.probeEvery = limiterProbeMin
+			l.settle = true
+			l.slowStart.Store(l.probeSlowStart)
+			l.queueLimit.Store(0)
+			return min(l.probeFrom, max(est, l.probeN*rtt/l.probeRTT))
 		} else {
 			l.probeEvery = min(max(2*l.probeEvery, limiterProbeQuiet), limiterProbeMax)
 		}
@@ -731,7 +739,7 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 			// Neither slow start nor the queue bound may undo the probe:
 			// callers queue as they would at the limit before it.
 			l.sinceProbe = 0
-			l.probe, l.probeFrom, l.probeRTT = 2, est, rtt
+			l.probe, l.probeFrom, l.probeRTT, l.probeN = 2, est, rtt, n
 			l.probeSlowStart = l.slowStart.Swap(false)
 			l.queueLimit.Store(int64(est))
 			return est / limiterProbeCut

@@ -218,7 +218,7 @@ func TestLimiterWakesWaitersInOrder(t *testing.T) {
 
 func TestLimiterSetLimit(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 2, 6, 4 })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial, o.MinQueue = 2, 6, 4, 8 })
 	for range 4 {
 		if !l.TryAcquire() {
 			t.Fatal("TryAcquire below the limit failed")
