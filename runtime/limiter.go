@@ -86,7 +86,7 @@ type LimiterOptions struct {
 	MaxLimitFactor float64
 	// Tolerance is how much slower than the baseline a window may be before
 	// it counts as service time rising with concurrency; at least 1. Zero
-	// means 1.2.
+	// means 1.1.
 	Tolerance float64
 	// QueueFactor and MinQueue bound the wait queue: at most
 	// max(MinQueue, ceil(limit × QueueFactor)) callers wait for a permit;
@@ -109,7 +109,7 @@ func DefaultLimiterOptions() LimiterOptions {
 		Window:           DefaultLimiterWindow,
 		MinWindowSamples: DefaultLimiterMinWindowSamples,
 		MaxLimitFactor:   2,
-		Tolerance:        1.2,
+		Tolerance:        1.1,
 		QueueFactor:      0.25,
 		MinQueue:         1,
 	}
@@ -167,8 +167,9 @@ const (
 //     burst of I/O-bound executions runs at once.
 //   - It keeps a baseline, the lowest window mean service time, tracked
 //     slowly upward. A window slower than Tolerance times the baseline cuts
-//     the limit to what the upstream serves at the baseline (Little's law:
-//     in-flight × baseline / service time, at least a quarter of in-flight).
+//     the limit to what the upstream serves within Tolerance of the
+//     baseline (Little's law: in-flight × Tolerance × baseline / service
+//     time, at least a quarter of in-flight).
 //     If the next measured window, with fewer in flight, is no faster,
 //     service time rose for a reason other than concurrency: the baseline
 //     follows it and the limit is restored.
@@ -178,8 +179,7 @@ const (
 //     limit by 10%.
 //   - A baseline learned under overload would hide it, so once slow start
 //     is over (or at Max) a loaded limiter probes: every few windows it
-//     drops to a quarter of its limit for two windows (callers queue as
-//     they would at the full limit); a probe that finds service time lower
+//     drops to a quarter of its limit for two windows; a probe that finds service time lower
 //     sets the baseline from it and cuts the limit to what the upstream
 //     served before the probe at that baseline (Little's law again).
 //     Probes that find nothing come at longer intervals (16 to 64 windows).
@@ -210,9 +210,6 @@ type Limiter struct {
 	// slowStart lets a caller that finds the limiter full raise the limit
 	// instead of queueing: true until service time is seen to rise.
 	slowStart atomic.Bool
-	// queueLimit, when set, is the limit the queue bound is taken from: a
-	// probe's, not the probing limit.
-	queueLimit atomic.Int64
 
 	min, max    int
 	adaptive    bool
@@ -297,7 +294,7 @@ func NewLimiter(opts LimiterOptions) (*Limiter, error) {
 	window := cmp.Or(opts.Window, DefaultLimiterWindow)
 	minSamples := cmp.Or(opts.MinWindowSamples, DefaultLimiterMinWindowSamples)
 	factor := cmp.Or(opts.MaxLimitFactor, 2)
-	tolerance := cmp.Or(opts.Tolerance, 1.2)
+	tolerance := cmp.Or(opts.Tolerance, 1.1)
 	if opts.Adaptive {
 		if window < 0 {
 			return nil, fmt.Errorf("runtime: LimiterOptions.Window is %v; want 0 (default %v) or a positive duration", opts.Window, DefaultLimiterWindow)
@@ -309,7 +306,7 @@ func NewLimiter(opts LimiterOptions) (*Limiter, error) {
 			return nil, fmt.Errorf("runtime: LimiterOptions.MaxLimitFactor is %v; want 0 (default 2) or a finite value >= 1", opts.MaxLimitFactor)
 		}
 		if !(tolerance >= 1) || math.IsInf(tolerance, 0) {
-			return nil, fmt.Errorf("runtime: LimiterOptions.Tolerance is %v; want 0 (default 1.2) or a finite value >= 1", opts.Tolerance)
+			return nil, fmt.Errorf("runtime: LimiterOptions.Tolerance is %v; want 0 (default 1.1) or a finite value >= 1", opts.Tolerance)
 		}
 	}
 	l := &Limiter{
@@ -417,7 +414,7 @@ func (l *Limiter) acquireSlow(ctx context.Context) error {
 		return err
 	}
 	l.mu.Lock()
-	if int(l.waiters.Load()) >= l.queueBound(max(l.Limit(), int(l.queueLimit.Load()))) {
+	if int(l.waiters.Load()) >= l.queueBound(l.Limit()) {
 		l.mu.Unlock()
 		l.rejected.Add(1)
 		l.queueFull.Add(1)
@@ -693,14 +690,12 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 			l.probeEvery = limiterProbeMin
 			l.settle = true
 			l.slowStart.Store(l.probeSlowStart)
-			l.queueLimit.Store(0)
-			return min(l.probeFrom, max(est, l.probeN*rtt/l.probeRTT))
+			return min(l.probeFrom, max(est, l.probeN*tol*rtt/l.probeRTT))
 		} else {
 			l.probeEvery = min(max(2*l.probeEvery, limiterProbeQuiet), limiterProbeMax)
 		}
 		l.settle = true
 		l.slowStart.Store(l.probeSlowStart)
-		l.queueLimit.Store(0)
 		return l.probeFrom
 	case l.baseline == 0:
 		l.baseline = rtt
@@ -721,7 +716,7 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 		l.slowStart.Store(false)
 		l.cutRTT, l.cutFrom, l.cutN = rtt, est, n
 		l.settle = true
-		return min(est, max(n/4, n*l.baseline/rtt))
+		return min(est, max(n/4, n*tol*l.baseline/rtt))
 	default:
 		l.cutRTT = 0
 		if rtt < l.baseline {
@@ -736,12 +731,10 @@ func (l *Limiter) adapt(est, rtt, n float64, drops int64, demand bool) float64 {
 		// Only once service time has risen with concurrency (slow start
 		// over) or at Max: a probe would hold back a healthy burst.
 		if l.sinceProbe >= l.probeEvery && (!l.slowStart.Load() || est >= float64(l.max)) && est/limiterProbeCut >= float64(l.min) {
-			// Neither slow start nor the queue bound may undo the probe:
-			// callers queue as they would at the limit before it.
+			// Slow start must not undo the probe.
 			l.sinceProbe = 0
 			l.probe, l.probeFrom, l.probeRTT, l.probeN = 2, est, rtt, n
 			l.probeSlowStart = l.slowStart.Swap(false)
-			l.queueLimit.Store(int64(est))
 			return est / limiterProbeCut
 		}
 		if !demand {
