@@ -189,7 +189,8 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 				break
 			}
 		}
-		if e := lim.Acquire(ctx); e != nil {
+		waited, e := lim.AcquireWaited(ctx)
+		if e != nil {
 			if e != runtime.ErrLimiterRejected {
 				return r.aborted(srt, res, start, e)
 			}
@@ -197,7 +198,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			err = &runtime.ConcurrencyLimitError{Step: n.name, Limit: lim.Limit()}
 			break
 		}
-		if lim.Adaptive() {
+		if served = start; lim.Adaptive() && (waited || attempt > 1) {
 			served = r.core.clock.Nanotime()
 		}
 		res.Attempts = attempt

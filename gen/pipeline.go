@@ -401,10 +401,16 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	}
 	if pg.limiter() {
 		// A full queue is a rejected attempt, not an upstream failure.
-		loop = append(loop, c("if lerr := e.limiter.Acquire(ctx); lerr != nil {\nif lerr == {} {\nerr = &{}{Step: "+strq(n.Name)+", Limit: e.limiter.Limit()}\nbreak\n}\n",
+		acquire := "if lerr := e.limiter.Acquire(ctx); lerr != nil {\n"
+		if pg.adaptive() {
+			// The sample is timed from the grant: without a wait, that is
+			// the step's start, so the fast path reads no clock.
+			acquire = "waited, lerr := e.limiter.AcquireWaited(ctx)\nif lerr != nil {\n"
+		}
+		loop = append(loop, c(acquire+"if lerr == {} {\nerr = &{}{Step: "+strq(n.Name)+", Limit: e.limiter.Limit()}\nbreak\n}\n",
 			qr("ErrLimiterRejected"), qr("ConcurrencyLimitError")).Add(aborted("cerr := lerr")).Id("\n}"))
 		if pg.adaptive() {
-			loop = append(loop, c("served = e.clock.Nanotime()"))
+			loop = append(loop, c("if served = start; waited || attempt > 1 { served = e.clock.Nanotime() }"))
 		}
 	}
 	loop = append(loop, c("res.Attempts = attempt"), c("out, err = e."+callName(n)+"(ctx, in, r)"))

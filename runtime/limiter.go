@@ -134,11 +134,10 @@ const (
 // holds 2047 samples.
 //
 // Windows close by time: an Observe that finds at least MinWindowSamples
-// samples packed reads the clock (every fourth sample) and closes the window
-// once it has lasted long enough. Until then the packed samples are moved to
-// pending totals (spill), so the packed word never fills; an Observe that
-// finds limiterSpillMark samples packed while another caller holds the
-// update lock drains the word itself.
+// samples packed reads the clock (every 16th sample) and closes the window
+// once it has lasted long enough. An Observe that finds limiterSpillMark
+// samples packed moves them to pending totals (spill), so the packed word
+// never fills, even while another caller holds the update lock.
 const (
 	limiterCountBits        = 11
 	limiterCountMask        = 1<<limiterCountBits - 1
@@ -352,6 +351,17 @@ func (l *Limiter) Acquire(ctx context.Context) error {
 		return nil
 	}
 	return l.acquireSlow(ctx)
+}
+
+// AcquireWaited is Acquire that also reports whether the permit took the
+// slow path (the caller may have waited). A caller that did not wait may
+// take the time it called as the grant time, so timing an execution from
+// its permit costs no clock reading on the fast path.
+func (l *Limiter) AcquireWaited(ctx context.Context) (waited bool, err error) {
+	if s := l.state.Load(); uint32(s) < uint32(s>>32) && l.state.CompareAndSwap(s, s+1) {
+		return false, nil
+	}
+	return true, l.acquireSlow(ctx)
 }
 
 // TryAcquire takes a permit if one is free right now and reports whether it
@@ -581,7 +591,7 @@ func (l *Limiter) setLimit(n int) {
 // whether it was dropped (timed out or rejected downstream). In adaptive
 // mode the samples of a window are folded into one limit update, done by
 // the caller that closes the window, so Observe itself is two atomic adds,
-// three for a drop, and a clock reading every fourth sample once a window
+// three for a drop, and a clock reading every 16th sample once a window
 // holds MinWindowSamples. A latency is taken as 0 below zero and as about
 // 73 minutes (2^42 ns) above that. Observe does nothing on a fixed limiter.
 func (l *Limiter) Observe(latencyNs int64, dropped bool) {
@@ -596,7 +606,7 @@ func (l *Limiter) Observe(latencyNs int64, dropped bool) {
 	// The sample is counted last, so the caller that closes the window has
 	// already added its in-flight figure and drop.
 	w := l.winSamples.Add(lat<<limiterCountBits | 1)
-	if c := int64(w & limiterCountMask); c >= l.minSamples && (c&3 == 0 || c == l.minSamples || c >= limiterSpillMark) {
+	if c := int64(w & limiterCountMask); c >= l.minSamples && (c&15 == 0 || c == l.minSamples || c >= limiterSpillMark) {
 		l.closeWindow(w)
 	}
 }
@@ -636,11 +646,15 @@ func (l *Limiter) closeWindow(w uint64) {
 		return
 	}
 	defer l.updating.Store(false)
-	l.spill()
 	now := l.clock.Nanotime()
 	if now-l.windowStart < max(l.window, int64(2*l.baseline)) {
-		return // keep accumulating
+		// Keep accumulating; drain the packed word only when it fills.
+		if w&limiterCountMask >= limiterSpillMark {
+			l.spill()
+		}
+		return
 	}
+	l.spill()
 	l.windowStart = now
 	l.pendMu.Lock()
 	count, sum := l.pendCount, l.pendSum

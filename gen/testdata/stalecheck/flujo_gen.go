@@ -514,7 +514,8 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "double", Limit: e.limiter.Limit()}
 				break
@@ -528,7 +529,9 @@ func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struc
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -632,7 +635,8 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
 				break
@@ -646,7 +650,9 @@ func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struc
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()

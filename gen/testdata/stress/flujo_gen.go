@@ -813,7 +813,8 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -827,7 +828,9 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -962,7 +965,8 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -976,7 +980,9 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -1090,7 +1096,8 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
 				break
@@ -1104,7 +1111,9 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -1207,7 +1216,8 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -1221,7 +1231,9 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -1891,7 +1903,8 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -1905,7 +1918,9 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -2040,7 +2055,8 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -2054,7 +2070,9 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -2168,7 +2186,8 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
 				break
@@ -2182,7 +2201,9 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -2285,7 +2306,8 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -2299,7 +2321,9 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -2978,7 +3002,8 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -2992,7 +3017,9 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -3127,7 +3154,8 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -3141,7 +3169,9 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -3255,7 +3285,8 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
 				break
@@ -3269,7 +3300,9 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -3372,7 +3405,8 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -3386,7 +3420,9 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -3986,7 +4022,8 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lm", Limit: e.limiter.Limit()}
 				break
@@ -4000,7 +4037,9 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -4637,7 +4676,8 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -4651,7 +4691,9 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -4786,7 +4828,8 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -4800,7 +4843,9 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -4914,7 +4959,8 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
 				break
@@ -4928,7 +4974,9 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -5031,7 +5079,8 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -5045,7 +5094,9 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -5689,7 +5740,8 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
 				break
@@ -5703,7 +5755,9 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -5958,7 +6012,8 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -5972,7 +6027,9 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -6080,7 +6137,8 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -6094,7 +6152,9 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -6213,7 +6273,8 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -6227,7 +6288,9 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -6909,7 +6972,8 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
 				break
@@ -6923,7 +6987,9 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -7058,7 +7124,8 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
 				break
@@ -7072,7 +7139,9 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -7186,7 +7255,8 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
 				break
@@ -7200,7 +7270,9 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -7303,7 +7375,8 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
 				break
@@ -7317,7 +7390,9 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -8032,7 +8107,8 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -8046,7 +8122,9 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -8149,7 +8227,8 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
 				break
@@ -8163,7 +8242,9 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -8790,7 +8871,8 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -8804,7 +8886,9 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -8912,7 +8996,8 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -8926,7 +9011,9 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -9034,7 +9121,8 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -9048,7 +9136,9 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -9666,7 +9756,8 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -9680,7 +9771,9 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -9788,7 +9881,8 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -9802,7 +9896,9 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -9910,7 +10006,8 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -9924,7 +10021,9 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -10551,7 +10650,8 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -10565,7 +10665,9 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -10673,7 +10775,8 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -10687,7 +10790,9 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -10795,7 +10900,8 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -10809,7 +10915,9 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -11312,7 +11420,8 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
 				break
@@ -11326,7 +11435,9 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -11947,7 +12058,8 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -11961,7 +12073,9 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -12069,7 +12183,8 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -12083,7 +12198,9 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -12191,7 +12308,8 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -12205,7 +12323,9 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -12815,7 +12935,8 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
 				break
@@ -12829,7 +12950,9 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -13086,7 +13209,8 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -13100,7 +13224,9 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -13208,7 +13334,8 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -13222,7 +13349,9 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -13341,7 +13470,8 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -13355,7 +13485,9 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -13949,7 +14081,8 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -13963,7 +14096,9 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -14071,7 +14206,8 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -14085,7 +14221,9 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14751,7 +14889,8 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
 				break
@@ -14765,7 +14904,9 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -14873,7 +15014,8 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
 				break
@@ -14887,7 +15029,9 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14995,7 +15139,8 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
 				break
@@ -15009,7 +15154,9 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				return *new(Item), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()

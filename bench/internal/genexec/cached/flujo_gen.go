@@ -580,7 +580,8 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
 				break
@@ -594,7 +595,9 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()

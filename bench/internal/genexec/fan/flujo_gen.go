@@ -705,7 +705,8 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a", Limit: e.limiter.Limit()}
 				break
@@ -719,7 +720,9 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -828,7 +831,8 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -842,7 +846,9 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -951,7 +957,8 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "c", Limit: e.limiter.Limit()}
 				break
@@ -965,7 +972,9 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -1074,7 +1083,8 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "d", Limit: e.limiter.Limit()}
 				break
@@ -1088,7 +1098,9 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()

@@ -554,7 +554,8 @@ func (e *BurstExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a", Limit: e.limiter.Limit()}
 				break
@@ -568,7 +569,9 @@ func (e *BurstExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -672,7 +675,8 @@ func (e *BurstExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -686,7 +690,9 @@ func (e *BurstExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -790,7 +796,8 @@ func (e *BurstExecutor) run3(ctx context.Context, in int, r *flujogenRun[struct{
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "c", Limit: e.limiter.Limit()}
 				break
@@ -804,7 +811,9 @@ func (e *BurstExecutor) run3(ctx context.Context, in int, r *flujogenRun[struct{
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -1183,7 +1192,8 @@ func (e *OverloadExecutor) run0(ctx context.Context, in Request, r *flujogenRun[
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "call", Limit: e.limiter.Limit()}
 				break
@@ -1197,7 +1207,9 @@ func (e *OverloadExecutor) run0(ctx context.Context, in Request, r *flujogenRun[
 				return *new(Request), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()

@@ -552,7 +552,8 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -566,7 +567,9 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -957,7 +960,8 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -971,7 +975,9 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -1362,7 +1368,8 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -1376,7 +1383,9 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -1760,7 +1769,8 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -1774,7 +1784,9 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -2159,7 +2171,8 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -2173,7 +2186,9 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -2552,7 +2567,8 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -2566,7 +2582,9 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -3015,7 +3033,8 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -3029,7 +3048,9 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -3478,7 +3499,8 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -3492,7 +3514,9 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -3941,7 +3965,8 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -3955,7 +3980,9 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -4341,7 +4368,8 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -4355,7 +4383,9 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -5070,7 +5100,8 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -5084,7 +5115,9 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -5198,7 +5231,8 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -5212,7 +5246,9 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -5326,7 +5362,8 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -5340,7 +5377,9 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -5454,7 +5493,8 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -5468,7 +5508,9 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -6183,7 +6225,8 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -6197,7 +6240,9 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -6311,7 +6356,8 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -6325,7 +6371,9 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -6439,7 +6487,8 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -6453,7 +6502,9 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -6567,7 +6618,8 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -6581,7 +6633,9 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -7288,7 +7342,8 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -7302,7 +7357,9 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -7416,7 +7473,8 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -7430,7 +7488,9 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -7544,7 +7604,8 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -7558,7 +7619,9 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -7672,7 +7735,8 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -7686,7 +7750,9 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -8083,7 +8149,8 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -8097,7 +8164,9 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -8494,7 +8563,8 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -8508,7 +8578,9 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -8892,7 +8964,8 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
 				break
@@ -8906,7 +8979,9 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 				return *new(flujotest.Arrival), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -9400,7 +9475,8 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
 				break
@@ -9414,7 +9490,9 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -9585,7 +9663,8 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
 				break
@@ -9599,7 +9678,9 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -9708,7 +9789,8 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
 				break
@@ -9722,7 +9804,9 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -10106,7 +10190,8 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
 				break
@@ -10120,7 +10205,9 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 				return *new(flujotest.Arrival), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -10622,7 +10709,8 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -10636,7 +10724,9 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -11083,7 +11173,8 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -11097,7 +11188,9 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -11488,7 +11581,8 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
 				break
@@ -11502,7 +11596,9 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -12070,7 +12166,8 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
 				break
@@ -12084,7 +12181,9 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -12193,7 +12292,8 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -12207,7 +12307,9 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -12773,7 +12875,8 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -12787,7 +12890,9 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -12890,7 +12995,8 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -12904,7 +13010,9 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -13481,7 +13589,8 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -13495,7 +13604,9 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -13598,7 +13709,8 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -13612,7 +13724,9 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14269,7 +14383,8 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
 				break
@@ -14283,7 +14398,9 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14392,7 +14509,8 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
 				break
@@ -14406,7 +14524,9 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -14515,7 +14635,8 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
 				break
@@ -14529,7 +14650,9 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -15008,7 +15131,8 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
 				break
@@ -15022,7 +15146,9 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -15131,7 +15257,8 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
 				break
@@ -15145,7 +15272,9 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -15642,7 +15771,8 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
 				break
@@ -15656,7 +15786,9 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -15765,7 +15897,8 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
 				break
@@ -15779,7 +15912,9 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -15888,7 +16023,8 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
 				break
@@ -15902,7 +16038,9 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -16421,7 +16559,8 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
 				break
@@ -16435,7 +16574,9 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -16544,7 +16685,8 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
 				break
@@ -16558,7 +16700,9 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -16667,7 +16811,8 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
 				break
@@ -16681,7 +16826,9 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -17092,7 +17239,8 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
 				break
@@ -17106,7 +17254,9 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -17509,7 +17659,8 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
 				break
@@ -17523,7 +17674,9 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -17959,7 +18112,8 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
 				break
@@ -17973,7 +18127,9 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -18422,7 +18578,8 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -18436,7 +18593,9 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -18545,7 +18704,8 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
 				break
@@ -18559,7 +18719,9 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -19003,7 +19165,8 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -19017,7 +19180,9 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -19126,7 +19291,8 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
 				break
@@ -19140,7 +19306,9 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()

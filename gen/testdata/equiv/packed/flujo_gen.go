@@ -608,7 +608,8 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -622,7 +623,9 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -1016,7 +1019,8 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -1030,7 +1034,9 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -1424,7 +1430,8 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -1438,7 +1445,9 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -1897,7 +1906,8 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -1911,7 +1921,9 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -2374,7 +2386,8 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -2388,7 +2401,9 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -2845,7 +2860,8 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
 				break
@@ -2859,7 +2875,9 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				return *new([]string), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -3314,7 +3332,8 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -3328,7 +3347,9 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -3780,7 +3801,8 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -3794,7 +3816,9 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -4246,7 +4270,8 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
 				break
@@ -4260,7 +4285,9 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 				return *new(int), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -4649,7 +4676,8 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -4663,7 +4691,9 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -5381,7 +5411,8 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -5395,7 +5426,9 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -5509,7 +5542,8 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -5523,7 +5557,9 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -5637,7 +5673,8 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -5651,7 +5688,9 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -5765,7 +5804,8 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -5779,7 +5819,9 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -6497,7 +6539,8 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -6511,7 +6554,9 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -6625,7 +6670,8 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -6639,7 +6685,9 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -6753,7 +6801,8 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -6767,7 +6816,9 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -6881,7 +6932,8 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -6895,7 +6947,9 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -7605,7 +7659,8 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
 				break
@@ -7619,7 +7674,9 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -7733,7 +7790,8 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
 				break
@@ -7747,7 +7805,9 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -7861,7 +7921,8 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
 				break
@@ -7875,7 +7936,9 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -7989,7 +8052,8 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -8003,7 +8067,9 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
 		e.limiter.Release()
@@ -8403,7 +8469,8 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -8417,7 +8484,9 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -8817,7 +8886,8 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -8831,7 +8901,9 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -9218,7 +9290,8 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
 				break
@@ -9232,7 +9305,9 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 				return *new(flujotest.Arrival), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -9729,7 +9804,8 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
 				break
@@ -9743,7 +9819,9 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -9914,7 +9992,8 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
 				break
@@ -9928,7 +10007,9 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -10037,7 +10118,8 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
 				break
@@ -10051,7 +10133,9 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -10438,7 +10522,8 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
 				break
@@ -10452,7 +10537,9 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 				return *new(flujotest.Arrival), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -10957,7 +11044,8 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -10971,7 +11059,9 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -11421,7 +11511,8 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
 				break
@@ -11435,7 +11526,9 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -11829,7 +11922,8 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
 				break
@@ -11843,7 +11937,9 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -12414,7 +12510,8 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
 				break
@@ -12428,7 +12525,9 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -12537,7 +12636,8 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -12551,7 +12651,9 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -13120,7 +13222,8 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -13134,7 +13237,9 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -13237,7 +13342,8 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -13251,7 +13357,9 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -13831,7 +13939,8 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
 				break
@@ -13845,7 +13954,9 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -13948,7 +14059,8 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -13962,7 +14074,9 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14622,7 +14736,8 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
 				break
@@ -14636,7 +14751,9 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -14745,7 +14862,8 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
 				break
@@ -14759,7 +14877,9 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -14868,7 +14988,8 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
 				break
@@ -14882,7 +15003,9 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
 		e.limiter.Release()
@@ -15364,7 +15487,8 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
 				break
@@ -15378,7 +15502,9 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -15487,7 +15613,8 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
 				break
@@ -15501,7 +15628,9 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -16001,7 +16130,8 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
 				break
@@ -16015,7 +16145,9 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -16124,7 +16256,8 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
 				break
@@ -16138,7 +16271,9 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -16247,7 +16382,8 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
 				break
@@ -16261,7 +16397,9 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -16783,7 +16921,8 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
 				break
@@ -16797,7 +16936,9 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -16906,7 +17047,8 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
 				break
@@ -16920,7 +17062,9 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
 		e.limiter.Release()
@@ -17029,7 +17173,8 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
 				break
@@ -17043,7 +17188,9 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
 		e.limiter.Release()
@@ -17457,7 +17604,8 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
 				break
@@ -17471,7 +17619,9 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -17877,7 +18027,8 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
 				break
@@ -17891,7 +18042,9 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -18330,7 +18483,8 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
 				break
@@ -18344,7 +18498,9 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -18796,7 +18952,8 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -18810,7 +18967,9 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -18919,7 +19078,8 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
 				break
@@ -18933,7 +19093,9 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
@@ -19380,7 +19542,8 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
 				break
@@ -19394,7 +19557,9 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
 		e.limiter.Release()
@@ -19503,7 +19668,8 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
 			if lerr == runtime.ErrLimiterRejected {
 				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
 				break
@@ -19517,7 +19683,9 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				return *new(flujotest.Job), cerr
 			}
 		}
-		served = e.clock.Nanotime()
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
 		e.limiter.Release()
