@@ -11,6 +11,13 @@ import (
 // step function was not called.
 type CircuitOpenError = runtime.CircuitOpenError
 
+// ConcurrencyLimitError is the error of a step attempt the concurrency
+// limiter turned away because its wait queue was full; it matches
+// runtime.ErrLimiterRejected with errors.Is. It does not count as a
+// circuit-breaker failure: it says the executor is saturated, not that the
+// step's upstream is unhealthy.
+type ConcurrencyLimitError = runtime.ConcurrencyLimitError
+
 // breakerSet is the breaker settings of one configuration. Each step builds
 // its runtime.Breaker from them on first use (stepRuntime.breaker), and
 // builds a new one when a configuration change brings new settings.

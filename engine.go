@@ -49,9 +49,6 @@ type engine struct {
 // none recovering, class the pattern permanent.
 const classifierPermanentAfter = 3
 
-// limiterWindowSamples is the adaptive limiter's window.
-const limiterWindowSamples = 100
-
 // resourceInterval is the resource manager's sampling interval.
 const resourceInterval = time.Second
 
@@ -139,7 +136,9 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 			opts.Max = *m
 		}
 		opts.Adaptive = cfg.EnableConcurrencyOptimization
-		opts.WindowSamples = limiterWindowSamples
+		if !opts.Adaptive {
+			opts.MinQueue = runtime.FixedLimiterMinQueue
+		}
 		l, err := runtime.NewLimiter(opts)
 		if err != nil {
 			errs = append(errs, err)

@@ -166,7 +166,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 				res.Success, res.CacheHit = true, true
 				res.Output = r.cacheOut(n, v)
 				srt.cacheHits.Add(1)
-				r.finishAt(srt, res, start, start, 0, nil, runtime.OutcomeSuccess)
+				r.finishAt(srt, res, start, start, start, 0, nil, runtime.OutcomeSuccess)
 				return nil
 			}
 			srt.cacheMisses.Add(1)
@@ -183,6 +183,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 	if br != nil {
 		brFrom = uint8(br.State())
 	}
+	var served int64 // when the last attempt's permit was granted
 	var out any
 	var err, prev, breach error
 	attempts := n.set.retries + 1
@@ -208,8 +209,21 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 				break
 			}
 		}
-		if e := lim.Acquire(ctx); e != nil {
-			return r.aborted(srt, res, start, e)
+		waited, e := lim.AcquireWaited(ctx)
+		if e != nil {
+			if e != runtime.ErrLimiterRejected {
+				return r.aborted(srt, res, start, e)
+			}
+			// The queue is full: a rejected attempt, not an upstream
+			// failure, so a half-open probe's slot goes back.
+			if br != nil {
+				br.RecordNeutral(permit)
+			}
+			err = &runtime.ConcurrencyLimitError{Step: n.name, Limit: lim.Limit()}
+			break
+		}
+		if served = start; lim.Adaptive() && (waited || attempt > 1) {
+			served = r.core.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = r.attemptHeld(ctx, n, in, fr, lim)
@@ -256,7 +270,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
-		r.finish(srt, res, start, brFrom, br, OutcomeOf(err))
+		r.finish(srt, res, start, served, brFrom, br, OutcomeOf(err))
 		return breach
 	}
 	res.Success, res.Output = true, out
@@ -264,19 +278,21 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 		// An output the codec cannot encode is simply not cached.
 		_ = cache.set(key, r.cacheIn(n, out))
 	}
-	r.finish(srt, res, start, brFrom, br, runtime.OutcomeSuccess)
+	r.finish(srt, res, start, served, brFrom, br, runtime.OutcomeSuccess)
 	return breach
 }
 
 // finish sets the latency of a leaf's result and reports the execution to
 // the step's counters, the monitor, the adaptive limiter and telemetry.
-func (r execRun) finish(srt *stepRuntime, res *StepResult, start int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
-	r.finishAt(srt, res, start, r.core.clock.Nanotime(), brFrom, br, outcome)
+func (r execRun) finish(srt *stepRuntime, res *StepResult, start, served int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
+	r.finishAt(srt, res, start, r.core.clock.Nanotime(), served, brFrom, br, outcome)
 }
 
 // finishAt is finish with the end of the execution read already: a cache
-// hit ends where it starts, since the lookup is not timed.
-func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
+// hit ends where it starts, since the lookup is not timed. served is when
+// the last attempt's permit was granted: the adaptive limiter's sample is
+// the service time from there, without the wait for the permit.
+func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end, served int64, brFrom uint8, br *runtime.Breaker, outcome runtime.Outcome) {
 	res.Latency = time.Duration(end - start)
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
@@ -285,11 +301,10 @@ func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, b
 		if m := r.eng.monitor; m != nil {
 			srt.monitor(m).Record(end-start, res.Success)
 		}
-		// A cache hit held no permit and took no step time: the adaptive
-		// limiter, which sizes concurrent step executions, does not hear
-		// of it.
-		if !res.CacheHit {
-			r.eng.limiter.Observe(end-start, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+		// Only an execution that held a permit is a sample: a cache hit, a
+		// breaker or limiter rejection took no service time.
+		if res.Attempts > 0 && !res.CacheHit {
+			r.eng.limiter.Observe(end-served, runtime.LimiterDrop(outcome))
 		}
 	}
 	if t := r.eng.telemetry; t != nil {
@@ -305,7 +320,7 @@ func (r execRun) finishAt(srt *stepRuntime, res *StepResult, start, end int64, b
 func (r execRun) aborted(srt *stepRuntime, res *StepResult, start int64, err error) error {
 	res.Err = err
 	res.Feedback = failureFeedback(err)
-	r.finish(srt, res, start, 0, nil, runtime.OutcomeCanceled)
+	r.finish(srt, res, start, start, 0, nil, runtime.OutcomeCanceled)
 	return err
 }
 

@@ -92,7 +92,7 @@ func TestFlagMemoryOptimization(t *testing.T) {
 			c.Execute(context.Background(), n, "x")
 		}
 		s := c.OptimizationStats()
-		if on && (s.Memory.PressureLevel != runtime.StatsPressureCritical || !s.Cache.AdmissionPaused || calls != 3 || s.Concurrency.Limit != 1) {
+		if on && (s.Memory.PressureLevel != runtime.StatsPressureCritical || !s.Cache.AdmissionPaused || calls != 3 || s.Concurrency.Limit != runtime.DefaultInitialLimit/4) {
 			t.Errorf("on: pressure %v paused %v calls %d limit %d; want critical pressure to pause the cache and lower the limit",
 				s.Memory.PressureLevel, s.Cache.AdmissionPaused, calls, s.Concurrency.Limit)
 		}
@@ -118,7 +118,7 @@ func TestFlagConcurrencyOptimization(t *testing.T) {
 			t.Errorf("enable_concurrency_optimization=%v: initial limit %d (max 64)", on, start)
 		}
 		n := Func("f", func(n int) int { return n })
-		for i := range 3 * limiterWindowSamples {
+		for i := range 300 {
 			c.Execute(context.Background(), n, i)
 		}
 		if !on && l.Limit() != 64 {

@@ -50,15 +50,16 @@ func HeapMB() float64 { return float64(heapBytes()) / (1 << 20) }
 
 // OutcomeOf classifies how a step execution that ended with err went, for
 // telemetry and the adaptive limiter: success for nil, rejected for a
-// *CircuitOpenError, timeout for a *StepTimeoutError, else failure.
+// *CircuitOpenError or a *ConcurrencyLimitError, timeout for a *StepTimeoutError, else failure.
 func OutcomeOf(err error) runtime.Outcome {
 	if err == nil {
 		return runtime.OutcomeSuccess
 	}
 	var co *CircuitOpenError
 	var te *StepTimeoutError
+	var ce *ConcurrencyLimitError
 	switch {
-	case errors.As(err, &co):
+	case errors.As(err, &co), errors.As(err, &ce):
 		return runtime.OutcomeRejected
 	case errors.As(err, &te):
 		return runtime.OutcomeTimeout

@@ -86,6 +86,8 @@ func Rules() []Rule {
 		{"BreakerIgnoresCallerCancellation", TestBreakerIgnoresCallerCancellation},
 		{"BreakerCountsTimeoutsAndPanics", TestBreakerCountsTimeoutsAndPanics},
 		{"BreakerOptionDecides", TestBreakerOptionDecides},
+		{"IOBoundBurstRunsConcurrently", TestIOBoundBurstRunsConcurrently},
+		{"LimiterRejectsPastFullQueue", TestLimiterRejectsPastFullQueue},
 	}
 }
 

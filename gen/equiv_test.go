@@ -1,8 +1,12 @@
 package gen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/flujo/flujo"
@@ -10,6 +14,7 @@ import (
 	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
 	"github.com/flujo/flujo/gen/testdata/equiv/cached"
 	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
+	"github.com/flujo/flujo/gen/testdata/equiv/limited"
 	"github.com/flujo/flujo/gen/testdata/equiv/packed"
 	"github.com/flujo/flujo/runtime"
 )
@@ -33,6 +38,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
 	flujotest.GoexitStep: "GoexitStep", flujotest.GoexitTimed: "GoexitTimed", flujotest.GoexitParallel: "GoexitParallel", flujotest.GoexitMap: "GoexitMap",
 	flujotest.BreakerValidated: "BreakerValidated", flujotest.BreakerUpstream: "BreakerUpstream", flujotest.BadInputRetried: "BadInputRetried", flujotest.BreakerTimesOut: "BreakerTimesOut", flujotest.BreakerPanics: "BreakerPanics", flujotest.BreakerCancels: "BreakerCancels", flujotest.BreakerCustom: "BreakerCustom",
+	flujotest.IOBurst: "IOBurst", flujotest.Held: "Held",
 }
 
 type runnerSet struct {
@@ -54,6 +60,7 @@ func variants() []runnerSet {
 		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["limited"], builder(limited.FlujogenRunners(), func(r limited.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
 	}
 }
 
@@ -87,6 +94,7 @@ type genEngine struct {
 	t       testing.TB
 	set     runnerSet
 	clock   runtime.Clock
+	mu      sync.Mutex
 	runners map[string]runner
 }
 
@@ -95,16 +103,21 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 	if !ok {
 		e.t.Skipf("%q is not a package-level declaration: no generated executor", node.Name())
 	}
+	// Rules may run one engine from many goroutines.
+	e.mu.Lock()
 	r, ok := e.runners[name]
 	if !ok {
 		var err error
 		if r, ok, err = e.set.build(name, e.clock); err != nil {
+			e.mu.Unlock()
 			e.t.Fatal(err)
 		} else if !ok {
+			e.mu.Unlock()
 			e.t.Skipf("%s was not generated", name)
 		}
 		e.runners[name] = r
 	}
+	e.mu.Unlock()
 	return r.run(ctx, input, opts...)
 }
 
@@ -121,7 +134,13 @@ func (e *genEngine) OptimizationStats() runtime.Stats {
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
-	for _, v := range variants() {
+	// A variant generated from cfg itself first: one whose run-time fields
+	// (a fixed concurrency cap) also match.
+	vs := variants()
+	slices.SortStableFunc(vs, func(a, b runnerSet) int {
+		return cmp.Compare(boolRank(!reflect.DeepEqual(a.cfg, cfg)), boolRank(!reflect.DeepEqual(b.cfg, cfg)))
+	})
+	for _, v := range vs {
 		if !sameCompiled(v.cfg, cfg) {
 			continue
 		}
@@ -137,6 +156,13 @@ func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Cl
 	}
 	t.Skip("no generated variant for this configuration")
 	return nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestGeneratedSemantics runs the semantics suite on generated executors.

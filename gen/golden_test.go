@@ -27,7 +27,13 @@ func equivVariants() map[string]runtime.OptimizationConfig {
 	// Keys from JSON, values stored compressed.
 	packed := cached
 	packed.EnableAlgorithmOptimization, packed.CacheCompression = false, true
+	// A fixed cap of one permit, for the limiter's queue bound.
+	limited := runtime.DefaultOptimizationConfig()
+	limited.EnableConcurrencyOptimization = false
+	one := 1
+	limited.MaxConcurrentExecutions = &one
 	return map[string]runtime.OptimizationConfig{
+		"limited":  limited,
 		"defaults": runtime.DefaultOptimizationConfig(),
 		"breaker":  breaker,
 		"cached":   cached,

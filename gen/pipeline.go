@@ -389,6 +389,9 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if usage {
 		body = append(body, c("var breach error"))
 	}
+	if pg.adaptive() {
+		body = append(body, c("var served int64 // when the last attempt's permit was granted"))
+	}
 	loop := []jen.Code{}
 	retry := []jen.Code{}
 	if classifier {
@@ -412,7 +415,23 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 			c("if !permit.Admitted() {\nerr = e."+brkName(n)+".Rejection(permit)\nbreak\n}"))
 	}
 	if pg.limiter() {
-		loop = append(loop, c("if lerr := e.limiter.Acquire(ctx); lerr != nil ").Add(aborted("cerr := lerr")))
+		// A full queue is a rejected attempt, not an upstream failure.
+		acquire := "if lerr := e.limiter.Acquire(ctx); lerr != nil {\n"
+		if pg.adaptive() {
+			// The sample is timed from the grant: without a wait, that is
+			// the step's start, so the fast path reads no clock.
+			acquire = "waited, lerr := e.limiter.AcquireWaited(ctx)\nif lerr != nil {\n"
+		}
+		neutral := ""
+		if breaker {
+			// A half-open probe's slot goes back.
+			neutral = "e." + brkName(n) + ".RecordNeutral(permit)\n"
+		}
+		loop = append(loop, c(acquire+"if lerr == {} {\n"+neutral+"err = &{}{Step: "+strq(n.Name)+", Limit: e.limiter.Limit()}\nbreak\n}\n",
+			qr("ErrLimiterRejected"), qr("ConcurrencyLimitError")).Add(aborted("cerr := lerr")).Id("\n}"))
+		if pg.adaptive() {
+			loop = append(loop, c("if served = start; waited || attempt > 1 { served = e.clock.Nanotime() }"))
+		}
 	}
 	loop = append(loop, c("res.Attempts = attempt"), c("out, err = e."+callName(n)+"(ctx, in, r)"))
 	// Every output is charged, one a validator rejects too: the charge
@@ -485,6 +504,13 @@ func (pg *pipelineGen) finishCall(lp *leafPlan, errExpr string) string {
 			args += ", " + errExpr
 		}
 	}
+	if pg.adaptive() {
+		if errExpr == "hit" {
+			args += ", 0"
+		} else {
+			args += ", served"
+		}
+	}
 	if pg.telemetry() && lp.breaker {
 		if errExpr == "hit" {
 			args += ", 0"
@@ -508,6 +534,9 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 	if pg.outcomes() {
 		params = append(params, jen.Id("err").Error())
 	}
+	if pg.adaptive() {
+		params = append(params, jen.Id("served").Int64())
+	}
 	telemetryBreaker := pg.telemetry() && lp.breaker
 	if telemetryBreaker {
 		params = append(params, jen.Id("brFrom").Uint8())
@@ -520,13 +549,10 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 		body = append(body, c("outcome := {}\nif err != nil { outcome = {}(err) }", qr("OutcomeSuccess"), qf("OutcomeOf")))
 	}
 	if pg.adaptive() {
-		observe := c("e.limiter.Observe(lat, outcome == {} || outcome == {})", qr("OutcomeTimeout"), qr("OutcomeRejected"))
-		if lp.cache {
-			// As in the ExecutorCore: a hit held no permit and took no
-			// step time, so the adaptive limiter does not hear of it.
-			observe = jen.If(jen.Op("!").Id("res").Dot("CacheHit")).Block(observe)
-		}
-		body = append(body, observe)
+		// As in the ExecutorCore: only an execution that held a permit is a
+		// sample, timed from the grant; a hit or a rejection took no
+		// service time.
+		body = append(body, c("if res.Attempts > 0 && !res.CacheHit { e.limiter.Observe(start+lat-served, {}(outcome)) }", qr("LimiterDrop")))
 	}
 	if pg.telemetry() {
 		body = append(body, c("ev := {}{Step: "+strq(n.Name)+", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}", qr("Event")))

@@ -15,10 +15,6 @@ import (
 // enable_concurrency_optimization) and the resource manager
 // (enable_memory_optimization). A disabled service leaves no code.
 
-// limiterOptionsWindow is the adaptive limiter's window, as the
-// ExecutorCore sets it.
-const limiterWindowSamples = 100
-
 // resourceInterval is the resource manager's sampling interval, as the
 // ExecutorCore sets it.
 const resourceInterval = time.Second
@@ -195,7 +191,10 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		} else if m != nil {
 			b = append(b, c(fmt.Sprintf("lo.Max = %d", *m)))
 		}
-		b = append(b, c(fmt.Sprintf("lo.Adaptive = %v", pg.adaptive())), c(fmt.Sprintf("lo.WindowSamples = %d", limiterWindowSamples)),
+		if !pg.adaptive() {
+			b = append(b, c("lo.MinQueue = {}", qr("FixedLimiterMinQueue")))
+		}
+		b = append(b, c(fmt.Sprintf("lo.Adaptive = %v", pg.adaptive())),
 			check("e.limiter, err = {}(lo)", qr("NewLimiter")))
 	}
 	if len(pg.caches) > 0 {

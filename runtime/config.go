@@ -34,7 +34,8 @@ type OptimizationConfig struct {
 	EnableAlgorithmOptimization   bool `json:"enable_algorithm_optimization"`
 	EnableConcurrencyOptimization bool `json:"enable_concurrency_optimization"`
 	// MaxConcurrentExecutions caps concurrent executions; nil means
-	// auto-detect from GOMAXPROCS.
+	// DefaultConcurrencyCeiling (1000), a ceiling the adaptive limit stays
+	// well below unless the upstream takes that much.
 	MaxConcurrentExecutions *int `json:"max_concurrent_executions"`
 
 	// Telemetry.
@@ -234,8 +235,8 @@ func ConfigFields() []ConfigField {
 		{Name: "enable_memory_optimization", Kind: FieldBool, Description: "Sample memory in the background and shrink caches, pools and concurrency under memory pressure."},
 		{Name: "enable_step_optimization", Kind: FieldBool, Description: "Analyse each step once (kind, signature, cacheability, write sets) and reuse the analysis."},
 		{Name: "enable_algorithm_optimization", Kind: FieldBool, Description: "Hash cache keys with the fast seeded hashers instead of a canonical JSON encoding."},
-		{Name: "enable_concurrency_optimization", Kind: FieldBool, Runtime: true, Description: "Adapt the concurrency limit to observed latency and failures."},
-		{Name: "max_concurrent_executions", Kind: FieldInteger, Nullable: true, Min: 1, Max: maxCount, Runtime: true, Description: "Upper bound on concurrent step executions; null derives it from GOMAXPROCS."},
+		{Name: "enable_concurrency_optimization", Kind: FieldBool, Runtime: true, Description: "Adapt the concurrency limit to the steps' service times: start at 20, admit bursts at once while service time holds, and lower the limit to the upstream's capacity when service time rises with concurrency or calls time out."},
+		{Name: "max_concurrent_executions", Kind: FieldInteger, Nullable: true, Min: 1, Max: maxCount, Runtime: true, Description: "Upper bound on concurrent step executions; null means a generous ceiling of 1000, below which the adaptive limit finds the upstream's capacity. Set it to an upstream's known capacity, not from the CPU count."},
 		{Name: "enable_optimized_telemetry", Kind: FieldBool, Description: "Record per-execution telemetry events into a lock-free buffer exported in batches."},
 		{Name: "enable_performance_monitoring", Kind: FieldBool, Description: "Keep per-step latency histograms, count slow executions and detect regressions. Requires enable_optimized_telemetry."},
 		{Name: "telemetry_batch_size", Kind: FieldInteger, Min: 1, Max: DefaultTelemetryBufferSize, Runtime: true, Description: "Number of telemetry events exported per batch; at most the telemetry buffer's size."},

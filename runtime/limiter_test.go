@@ -56,12 +56,13 @@ func TestNewLimiterRejectsInvalidOptions(t *testing.T) {
 		{"negative initial", func(o *LimiterOptions) { o.Max, o.Initial = 8, -1 }, "Initial"},
 		{"initial above max", func(o *LimiterOptions) { o.Max, o.Initial = 8, 9 }, "Initial"},
 		{"initial below min", func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 3, 8, 2 }, "Initial"},
-		{"unknown algorithm", func(o *LimiterOptions) { o.Adaptive, o.Algorithm = true, 9 }, "Algorithm"},
-		{"zero window samples", func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, 0 }, "WindowSamples"},
-		{"window samples above the packed counter", func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, limiterMaxWindowSamples+1 }, "WindowSamples"},
+		{"window samples above the packed counter", func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, limiterMaxWindowSamples+1 }, "MinWindowSamples"},
+		{"negative window samples", func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, -1 }, "MinWindowSamples"},
 		{"negative window", func(o *LimiterOptions) { o.Adaptive, o.Window = true, -time.Second }, "Window"},
-		{"backoff one", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 1 }, "BackoffRatio"},
-		{"backoff zero", func(o *LimiterOptions) { o.Adaptive, o.Algorithm, o.BackoffRatio = true, LimitAIMD, 0 }, "BackoffRatio"},
+		{"factor below one", func(o *LimiterOptions) { o.Adaptive, o.MaxLimitFactor = true, 0.5 }, "MaxLimitFactor"},
+		{"negative queue factor", func(o *LimiterOptions) { o.QueueFactor = -1 }, "QueueFactor"},
+		{"NaN queue factor", func(o *LimiterOptions) { o.QueueFactor = math.NaN() }, "QueueFactor"},
+		{"negative min queue", func(o *LimiterOptions) { o.MinQueue = -1 }, "MinQueue"},
 		{"tolerance below one", func(o *LimiterOptions) { o.Adaptive, o.Tolerance = true, 0.5 }, "Tolerance"},
 	}
 	for _, tt := range tests {
@@ -80,26 +81,21 @@ func TestNewLimiterRejectsInvalidOptions(t *testing.T) {
 }
 
 func TestNewLimiterDefaults(t *testing.T) {
-	procs := goruntime.GOMAXPROCS(0)
-	auto := AutoConcurrencyLimit(procs)
-
 	fixed := newTestLimiter(t, nil)
-	if fixed.Max() != auto || fixed.Limit() != auto || fixed.Min() != 1 {
-		t.Errorf("fixed auto limiter: max %d limit %d min %d; want max=limit=%d min 1", fixed.Max(), fixed.Limit(), fixed.Min(), auto)
+	if fixed.Max() != DefaultConcurrencyCeiling || fixed.Limit() != DefaultConcurrencyCeiling || fixed.Min() != 1 {
+		t.Errorf("fixed default limiter: max %d limit %d min %d; want max=limit=%d min 1", fixed.Max(), fixed.Limit(), fixed.Min(), DefaultConcurrencyCeiling)
 	}
 	adaptive := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive = true })
-	if want := min(max(procs, 1), auto); adaptive.Limit() != want {
-		t.Errorf("adaptive limiter starts at %d; want %d", adaptive.Limit(), want)
+	if adaptive.Limit() != DefaultInitialLimit || adaptive.Max() != DefaultConcurrencyCeiling {
+		t.Errorf("adaptive limiter starts at %d of %d; want %d of %d (no GOMAXPROCS-derived figure)", adaptive.Limit(), adaptive.Max(), DefaultInitialLimit, DefaultConcurrencyCeiling)
+	}
+	small := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.Max = true, 8 })
+	if small.Limit() != 8 {
+		t.Errorf("adaptive limiter with Max 8 starts at %d; want 8", small.Limit())
 	}
 	explicit := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.Min, o.Initial = 10, 2, 3 })
 	if explicit.Limit() != 3 || explicit.Max() != 10 || explicit.Min() != 2 {
 		t.Errorf("explicit limiter: %+v", explicit.Stats())
-	}
-	if got := AutoConcurrencyLimit(1); got != 4 {
-		t.Errorf("AutoConcurrencyLimit(1) = %d; want 4", got)
-	}
-	if got := AutoConcurrencyLimit(8); got != 32 {
-		t.Errorf("AutoConcurrencyLimit(8) = %d; want 32", got)
 	}
 }
 
@@ -179,7 +175,10 @@ func TestLimiterAcquireHonoursContext(t *testing.T) {
 
 func TestLimiterWakesWaitersInOrder(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = 1 })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.MinQueue = 1, 5 })
+	if l.queueBound(1) < 5 {
+		t.Fatalf("queue bound %d at limit 1: the test needs 5 waiters", l.queueBound(1))
+	}
 	if !l.TryAcquire() {
 		t.Fatal("TryAcquire on an empty limiter failed")
 	}
@@ -219,7 +218,7 @@ func TestLimiterWakesWaitersInOrder(t *testing.T) {
 
 func TestLimiterSetLimit(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial = 2, 6, 4 })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial, o.MinQueue = 2, 6, 4, 8 })
 	for range 4 {
 		if !l.TryAcquire() {
 			t.Fatal("TryAcquire below the limit failed")
@@ -277,13 +276,10 @@ func limiterRunOps(t *testing.T, ops []byte) {
 	minL := 1 + int(ops[0]%4)
 	maxL := minL + int(ops[1]%12)
 	init := minL + int(ops[2])%(maxL-minL+1)
-	alg := LimitAIMD
-	if ops[2]&1 == 1 {
-		alg = LimitGradient2
-	}
+	clock := NewFakeClock(0)
 	l, err := NewLimiter(LimiterOptions{
-		Max: maxL, Min: minL, Initial: init,
-		Adaptive: true, Algorithm: alg, WindowSamples: 3, BackoffRatio: 0.7, Tolerance: 1.5,
+		Max: maxL, Min: minL, Initial: init, Adaptive: true,
+		MinWindowSamples: 3, Window: time.Millisecond, Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -318,6 +314,7 @@ func limiterRunOps(t *testing.T, ops []byte) {
 				t.Fatalf("op %d: SetLimit(%d) gave %d; want %d", i, n, l.Limit(), m.limit)
 			}
 		case 3, 4: // Observe: latency and drops drive the adaptive algorithm
+			clock.Advance(time.Millisecond)
 			l.Observe(int64(1+arg%8)*int64(time.Millisecond), arg%7 == 0)
 			m.limit = l.Limit() // the algorithm's choice; bounds checked below
 		}
@@ -365,7 +362,7 @@ func TestLimiterConcurrentInvariants(t *testing.T) {
 		workers    = 16
 		rounds     = 400
 	)
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial = minL, maxL, 4 })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Max, o.Initial, o.MinQueue = minL, maxL, 4, 1000 })
 	var holders atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -420,7 +417,7 @@ func TestLimiterConcurrentInvariants(t *testing.T) {
 func TestLimiterFixedLimitNeverExceeded(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const limit = 3
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max = limit })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.MinQueue = limit, 1000 })
 	var holders, peak atomic.Int64
 	var wg sync.WaitGroup
 	for range 12 {
@@ -467,111 +464,263 @@ func limiterHold(t *testing.T, l *Limiter) (release func()) {
 	}
 }
 
-func TestLimiterAIMD(t *testing.T) {
+// limiterUpstream is a fake upstream of capacity c: its service time is
+// base up to c calls in flight and grows by twice base per c beyond that
+// (contention: throughput falls past capacity).
+func limiterUpstream(c int, base time.Duration, inflight int) time.Duration {
+	if inflight <= c {
+		return base
+	}
+	return base + 2*base*time.Duration(inflight-c)/time.Duration(c)
+}
+
+// limiterRunWindows drives an adaptive limiter with a fake clock through
+// windows in which demand callers want a permit: each window holds as many
+// permits as the limit grants (at most demand), observes one window of
+// samples at the service time latency(held) gives, and advances the clock
+// by a window. It returns the limit after each window.
+func limiterRunWindows(t *testing.T, l *Limiter, clock *FakeClock, windows, demand int, latency func(held int) time.Duration) []int {
+	t.Helper()
+	var limits []int
+	for range windows {
+		held := 0
+		for held < demand && l.TryAcquire() {
+			held++
+		}
+		if held < demand {
+			// Callers that found the limiter full: a queue timeout each.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = l.Acquire(ctx)
+		}
+		clock.Advance(DefaultLimiterWindow)
+		for range DefaultLimiterMinWindowSamples {
+			l.Observe(int64(latency(held)), false)
+		}
+		for range held {
+			l.Release()
+		}
+		limits = append(limits, l.Limit())
+	}
+	return limits
+}
+
+func newAdaptiveTestLimiter(t *testing.T, mutate func(*LimiterOptions)) (*Limiter, *FakeClock) {
+	t.Helper()
+	clock := NewFakeClock(time.Hour)
 	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.Algorithm, o.Min, o.Max, o.Initial, o.WindowSamples, o.BackoffRatio = true, LimitAIMD, 2, 12, 4, 10, 0.5
+		o.Adaptive, o.Clock = true, clock
+		if mutate != nil {
+			mutate(o)
+		}
 	})
-	release := limiterHold(t, l)
-	for i := range 3 {
-		limiterObserveWindow(l, 10, time.Millisecond, false)
-		release()
-		release = limiterHold(t, l)
-		if want := 5 + i; l.Limit() != want {
-			t.Fatalf("after %d healthy windows: limit %d; want %d", i+1, l.Limit(), want)
+	return l, clock
+}
+
+// TestLimiterBurstRunsAtOnce: a burst of callers above the initial limit is
+// admitted at once (slow start) while no rise in service time was seen.
+func TestLimiterBurstRunsAtOnce(t *testing.T) {
+	l, _ := newAdaptiveTestLimiter(t, nil)
+	if l.Limit() != DefaultInitialLimit {
+		t.Fatalf("initial limit %d; want %d", l.Limit(), DefaultInitialLimit)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // any wait would fail: every Acquire must be granted at once
+	for i := range 64 {
+		if err := l.Acquire(ctx); err != nil {
+			t.Fatalf("Acquire %d of a burst of 64: %v (limit %d)", i+1, err, l.Limit())
 		}
 	}
-	// A partial window changes nothing.
-	limiterObserveWindow(l, 9, time.Millisecond, false)
-	if l.Limit() != 7 {
-		t.Fatalf("partial window moved the limit to %d", l.Limit())
-	}
-	l.Observe(int64(time.Millisecond), true) // completes the window with a drop
-	if l.Limit() != 3 {
-		t.Fatalf("window with a drop: limit %d; want floor(7*0.5)=3", l.Limit())
-	}
-	limiterObserveWindow(l, 10, time.Millisecond, true)
-	if l.Limit() != 2 {
-		t.Fatalf("limit %d went below Min 2", l.Limit())
-	}
-	release()
-
-	// Latency rise: far above the long-run average backs off even without drops.
-	l.SetLimit(10)
-	release = limiterHold(t, l)
-	limiterObserveWindow(l, 10, 10*time.Millisecond, false)
-	if l.Limit() != 5 {
-		t.Fatalf("after a tenfold latency rise: limit %d; want 5", l.Limit())
-	}
-	release()
-
-	// An idle window (in-flight well under the limit) does not grow the limit.
-	before := l.Limit()
-	limiterObserveWindow(l, 10, time.Millisecond, false)
-	if l.Limit() != before {
-		t.Fatalf("idle window moved the limit %d -> %d", before, l.Limit())
-	}
-	if l.Stats().LimitUpdates == 0 {
-		t.Fatal("no limit update counted")
+	if l.Limit() > 2*64 {
+		t.Fatalf("limit %d above MaxLimitFactor x in-flight", l.Limit())
 	}
 }
 
-func TestLimiterGradient2(t *testing.T) {
-	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.Algorithm, o.Min, o.Max, o.Initial, o.WindowSamples = true, LimitGradient2, 2, 40, 8, 5
-	})
-	// Steady latency with full utilisation: the limit probes upward to Max.
-	prev := l.Limit()
-	for range 200 {
-		release := limiterHold(t, l)
-		limiterObserveWindow(l, 5, time.Millisecond, false)
-		release()
-		if l.Limit() < prev {
-			t.Fatalf("steady latency lowered the limit %d -> %d", prev, l.Limit())
-		}
-		prev = l.Limit()
+// TestLimiterConvergesUp: with steady service time and demand beyond the
+// limit, the limit reaches the demand within a second of windows.
+func TestLimiterConvergesUp(t *testing.T) {
+	l, clock := newAdaptiveTestLimiter(t, func(o *LimiterOptions) { o.Initial = 4 })
+	limits := limiterRunWindows(t, l, clock, 10, 300, func(int) time.Duration { return 20 * time.Millisecond })
+	if l.Limit() < 300 {
+		t.Fatalf("steady service time, demand 300: limits %v; want >= 300 within 10 windows", limits)
 	}
-	if l.Limit() != 40 {
-		t.Fatalf("steady latency reached only %d; want Max 40", l.Limit())
+	// A window without demand leaves the limit where it is.
+	before := l.Limit()
+	limiterRunWindows(t, l, clock, 3, 10, func(int) time.Duration { return 20 * time.Millisecond })
+	if l.Limit() != before {
+		t.Fatalf("idle windows moved the limit %d -> %d", before, l.Limit())
 	}
-	// Latency rises fourfold: the gradient falls to its floor.
-	for range 5 {
-		release := limiterHold(t, l)
-		limiterObserveWindow(l, 5, 4*time.Millisecond, false)
-		release()
+}
+
+// TestLimiterConvergesDownUnderRisingLatency: an upstream of capacity 8
+// whose service time grows past 8 in flight, with 32 callers: the limit
+// comes down to about the capacity and stays there, whether it starts at
+// the default or far above it.
+func TestLimiterConvergesDownUnderRisingLatency(t *testing.T) {
+	// From the default initial limit the load ramps up through slow start,
+	// so the limiter sees service time rise with concurrency. (A limiter
+	// that admits all 32 at once, from a limit above them, sees no rise:
+	// nothing tells it from an upstream that is simply that slow.)
+	for _, initial := range []int{0, 16} {
+		t.Run(fmt.Sprint("initial ", initial), func(t *testing.T) {
+			l, clock := newAdaptiveTestLimiter(t, func(o *LimiterOptions) { o.Initial = initial })
+			upstream := func(held int) time.Duration { return limiterUpstream(8, 10*time.Millisecond, held) }
+			limits := limiterRunWindows(t, l, clock, 100, 32, upstream)
+			// Within 2 s (20 windows) and from then on: 5..12 but for the
+			// probes' windows, at most one in ten.
+			out := 0
+			for _, lim := range limits[20:] {
+				if lim > 12 {
+					t.Fatalf("limit %d above 12 after 20 windows (capacity 8); limits %v", lim, limits)
+				}
+				if lim < 5 {
+					out++
+				}
+			}
+			if out > len(limits[20:])/10 {
+				t.Fatalf("limit below 5 in %d windows of %d (capacity 8); limits %v", out, len(limits[20:]), limits)
+			}
+		})
 	}
-	if l.Limit() >= 40 {
-		t.Fatalf("latency rise left the limit at %d", l.Limit())
+}
+
+// TestLimiterFollowsSlowerUpstream: service time that rises for everyone,
+// not with concurrency, lowers the limit for one cut at most, then the
+// baseline follows and the limit comes back.
+func TestLimiterFollowsSlowerUpstream(t *testing.T) {
+	l, clock := newAdaptiveTestLimiter(t, nil)
+	limiterRunWindows(t, l, clock, 5, 40, func(int) time.Duration { return 10 * time.Millisecond })
+	before := l.Limit()
+	limits := limiterRunWindows(t, l, clock, 20, 40, func(int) time.Duration { return 30 * time.Millisecond })
+	if l.Limit() < before || l.Limit() < 40 {
+		t.Fatalf("upstream 3x slower for everyone: limit %d -> %v; want back to >= %d", before, limits, max(before, 40))
 	}
-	// Drops push it down to Min and never below.
-	for range 50 {
-		limiterObserveWindow(l, 5, time.Millisecond, true)
+}
+
+// TestLimiterDropsCutTheLimit: windows with dropped executions (timeouts)
+// lower the limit down to Min, never below.
+func TestLimiterDropsCutTheLimit(t *testing.T) {
+	l, clock := newAdaptiveTestLimiter(t, func(o *LimiterOptions) { o.Min, o.Initial = 2, 40 })
+	for range 100 {
+		clock.Advance(DefaultLimiterWindow)
+		limiterObserveWindow(l, DefaultLimiterMinWindowSamples, time.Millisecond, true)
 	}
 	if l.Limit() != 2 {
 		t.Fatalf("sustained drops: limit %d; want Min 2", l.Limit())
 	}
-	// Application-limited windows leave the limit alone.
-	l.SetLimit(20)
-	limiterObserveWindow(l, 50, time.Millisecond, false)
-	if l.Limit() != 20 {
-		t.Fatalf("idle windows moved the limit to %d", l.Limit())
+}
+
+// TestLimiterQueueBoundRejects: past its bound the queue turns callers away
+// at once with ErrLimiterRejected, and the rejection is counted.
+func TestLimiterQueueBoundRejects(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.QueueFactor, o.MinQueue = 2, 0.5, 3 })
+	release := limiterHold(t, l)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Go(func() {
+			err := l.Acquire(ctx)
+			if err == nil {
+				l.Release()
+			}
+			errs <- err
+		})
+	}
+	limiterWaitFor(t, "three queued callers", func() bool { return l.Waiting() == 3 })
+	// The queue is full: the next caller is rejected without waiting, even
+	// with a context that never ends.
+	if err := l.Acquire(context.Background()); !errors.Is(err, ErrLimiterRejected) {
+		t.Fatalf("Acquire past a full queue = %v; want ErrLimiterRejected", err)
+	}
+	if s := l.Stats(); s.QueueFull != 1 || s.Rejected != 2 || s.Waiting != 3 { // limiterHold's last TryAcquire and the rejection
+		t.Fatalf("stats after a rejection: %+v", s)
+	}
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("queued caller: %v", err)
+		}
+	}
+	var ce error = &ConcurrencyLimitError{Step: "s", Limit: 2}
+	if !errors.Is(ce, ErrLimiterRejected) || !strings.Contains(ce.Error(), `"s"`) {
+		t.Fatalf("ConcurrencyLimitError %q does not name its step or match ErrLimiterRejected", ce)
+	}
+	// No queue at all: a full limiter rejects.
+	none := newTestLimiter(t, func(o *LimiterOptions) { o.Max, o.QueueFactor, o.MinQueue = 1, 0, 0 })
+	if err := none.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := none.Acquire(ctx); !errors.Is(err, ErrLimiterRejected) {
+		t.Fatalf("full limiter without a queue: %v; want ErrLimiterRejected", err)
 	}
 }
 
+// TestLimiterQueueTimeoutIsOverloadSignal: a queued caller whose context ends
+// is counted as a queue timeout, and the window it falls in sees demand
+// beyond the limit: with service time steady, the limit grows, where the
+// same window without it holds.
+func TestLimiterQueueTimeoutIsOverloadSignal(t *testing.T) {
+	for _, timeout := range []bool{false, true} {
+		l, clock := newAdaptiveTestLimiter(t, func(o *LimiterOptions) { o.Initial = 10 })
+		l.slowStart.Store(false) // no slow start: growth comes from windows only
+		lat := int64(10 * time.Millisecond)
+		clock.Advance(DefaultLimiterWindow)
+		limiterObserveWindow(l, DefaultLimiterMinWindowSamples, time.Duration(lat), false) // baseline
+		for range 5 {                                                                      // 5 of 10 in flight: no demand by utilisation
+			if !l.TryAcquire() {
+				t.Fatal("TryAcquire")
+			}
+		}
+		if timeout {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			for range 5 {
+				if !l.TryAcquire() {
+					t.Fatal("TryAcquire")
+				}
+			}
+			go func() { done <- l.Acquire(ctx) }()
+			limiterWaitFor(t, "a queued caller", func() bool { return l.Waiting() == 1 })
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("queued Acquire: %v", err)
+			}
+			for range 5 {
+				l.Release()
+			}
+			if s := l.Stats(); s.QueueTimeouts != 1 {
+				t.Fatalf("QueueTimeouts %d; want 1", s.QueueTimeouts)
+			}
+		}
+		clock.Advance(DefaultLimiterWindow)
+		limiterObserveWindow(l, DefaultLimiterMinWindowSamples, time.Duration(lat), false)
+		grew := l.Limit() > 10
+		for range 5 {
+			l.Release()
+		}
+		if grew != timeout {
+			t.Fatalf("queue timeout %v: limit 10 -> %d; want growth only after a queue timeout", timeout, l.Limit())
+		}
+	}
+}
+
+// TestLimiterWindowDuration: a window closes once it has lasted Window, not
+// after a number of samples.
 func TestLimiterWindowDuration(t *testing.T) {
-	clock := NewFakeClock(0)
-	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.Algorithm, o.Max, o.Initial, o.WindowSamples, o.Window, o.Clock = true, LimitAIMD, 10, 4, 2, time.Second, clock
-	})
-	release := limiterHold(t, l)
-	defer release()
-	limiterObserveWindow(l, 6, time.Millisecond, false)
-	if l.Limit() != 4 {
-		t.Fatalf("window closed before its duration: limit %d", l.Limit())
+	l, clock := newAdaptiveTestLimiter(t, func(o *LimiterOptions) { o.Window = time.Second })
+	limiterObserveWindow(l, 500, time.Millisecond, false)
+	if n := l.Stats().LimitUpdates; n != 0 {
+		t.Fatalf("%d windows closed before the window's duration", n)
 	}
 	clock.Advance(time.Second)
-	limiterObserveWindow(l, 2, time.Millisecond, false)
-	if l.Limit() != 5 {
-		t.Fatalf("window after its duration: limit %d; want 5", l.Limit())
+	limiterObserveWindow(l, 16, time.Millisecond, false) // the clock is read every 16th sample
+	if n := l.Stats().LimitUpdates; n != 1 {
+		t.Fatalf("LimitUpdates %d after the window's duration; want 1", n)
 	}
 }
 
@@ -591,7 +740,7 @@ func limiterWindowTotals(l *Limiter) (count, sum, inflight, drops int64) {
 func TestLimiterWindowAverages(t *testing.T) {
 	clock := NewFakeClock(0)
 	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.Algorithm, o.Max, o.Initial, o.WindowSamples, o.Window, o.Clock = true, LimitAIMD, 50, 10, 4, time.Second, clock
+		o.Adaptive, o.Max, o.Initial, o.MinWindowSamples, o.Window, o.Clock = true, 50, 10, 4, time.Second, clock
 	})
 	lat := []int64{1, 7, 1000, 3_000_000, 42, 0, 999_999_999, 5, 123_456, 77, int64(time.Hour)}
 	var wantSum, wantInflight, wantDrops int64
@@ -608,6 +757,9 @@ func TestLimiterWindowAverages(t *testing.T) {
 			wantDrops++
 		}
 		l.Observe(v, i%4 == 1)
+		if i == 5 {
+			l.spill() // as a full packed word would: the totals survive it
+		}
 		for range held {
 			l.Release()
 		}
@@ -620,15 +772,20 @@ func TestLimiterWindowAverages(t *testing.T) {
 	if l.pendCount == 0 {
 		t.Fatal("the packed word was never drained; the test does not cover draining")
 	}
-	// One more sample after the window's duration closes it.
+	// After the window's duration, the next clock check (every 16th
+	// sample) closes it.
 	clock.Advance(time.Second)
-	l.Observe(0, false)
-	if l.Stats().LimitUpdates != 1 {
-		t.Fatalf("LimitUpdates %d; want 1", l.Stats().LimitUpdates)
+	extra := 0
+	for l.Stats().LimitUpdates == 0 && extra < 16 {
+		l.Observe(0, false)
+		extra++
 	}
-	want := float64(wantSum) / float64(len(lat)+1)
-	if l.longRTT != want {
-		t.Fatalf("window average latency %v; want %v", l.longRTT, want)
+	if l.Stats().LimitUpdates != 1 {
+		t.Fatalf("LimitUpdates %d after %d more samples; want 1", l.Stats().LimitUpdates, extra)
+	}
+	want := float64(wantSum) / float64(len(lat)+extra)
+	if l.baseline != want {
+		t.Fatalf("window average latency %v; want %v", l.baseline, want)
 	}
 	if count, sum, inflight, drops := limiterWindowTotals(l); count|sum|inflight|drops != 0 {
 		t.Fatalf("closed window left count %d sum %d inflight %d drops %d", count, sum, inflight, drops)
@@ -650,7 +807,7 @@ func TestLimiterObserveClampsLatency(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.WindowSamples = true, 2 })
+			l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.MinWindowSamples = true, 2 })
 			l.Observe(tt.in, false)
 			if count, sum, _, _ := limiterWindowTotals(l); count != 1 || sum != tt.want {
 				t.Fatalf("Observe(%d): count %d sum %d; want 1 %d", tt.in, count, sum, tt.want)
@@ -668,7 +825,7 @@ func TestLimiterObserveClampsLatency(t *testing.T) {
 	// keep arriving: they spill and none is lost.
 	clock := NewFakeClock(0)
 	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.WindowSamples, o.Window, o.Clock = true, limiterMaxWindowSamples, time.Second, clock
+		o.Adaptive, o.MinWindowSamples, o.Window, o.Clock = true, limiterMaxWindowSamples, time.Second, clock
 	})
 	l.updating.Store(true)
 	const n = 10 * limiterCountMask
@@ -684,8 +841,8 @@ func TestLimiterObserveClampsLatency(t *testing.T) {
 		l.Observe(math.MaxInt64, false)
 	}
 	// Every sample is at the clamp, so is their average, up to rounding.
-	if math.Abs(l.longRTT-limiterMaxSampleNs) > 1e-9*limiterMaxSampleNs {
-		t.Fatalf("window average %v; want the clamp %d", l.longRTT, limiterMaxSampleNs)
+	if math.Abs(l.baseline-limiterMaxSampleNs) > 1e-9*limiterMaxSampleNs {
+		t.Fatalf("window average %v; want the clamp %d", l.baseline, limiterMaxSampleNs)
 	}
 }
 
@@ -695,7 +852,7 @@ func TestLimiterObserveClampsLatency(t *testing.T) {
 func TestLimiterObserveConcurrentTotals(t *testing.T) {
 	clock := NewFakeClock(0)
 	l := newTestLimiter(t, func(o *LimiterOptions) {
-		o.Adaptive, o.WindowSamples, o.Window, o.Clock = true, 3, time.Hour, clock
+		o.Adaptive, o.MinWindowSamples, o.Window, o.Clock = true, 3, time.Hour, clock
 	})
 	const workers, perWorker = 8, 2000
 	var wg sync.WaitGroup
@@ -726,7 +883,7 @@ func TestLimiterFixedIgnoresObserve(t *testing.T) {
 }
 
 func TestLimiterHotPathDoesNotAllocate(t *testing.T) {
-	l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.Max, o.WindowSamples = true, 64, 8 })
+	l := newTestLimiter(t, func(o *LimiterOptions) { o.Adaptive, o.Max, o.MinWindowSamples = true, 64, 8 })
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
 		if err := l.Acquire(ctx); err != nil {
@@ -740,14 +897,6 @@ func TestLimiterHotPathDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Acquire/Observe/Release/TryAcquire allocate %v times per run", allocs)
-	}
-}
-
-func TestLimitAlgorithmString(t *testing.T) {
-	for a, want := range map[LimitAlgorithm]string{LimitAIMD: "aimd", LimitGradient2: "gradient2", 7: "LimitAlgorithm(7)"} {
-		if got := a.String(); got != want {
-			t.Errorf("%d.String() = %q; want %q", uint8(a), got, want)
-		}
 	}
 }
 

@@ -31,7 +31,6 @@ func Profiles() []Profile {
 			apply: func(c *OptimizationConfig) {
 				c.ObjectPoolMaxSize = 100
 				c.ObjectPoolCleanupThreshold = 0.8
-				c.MaxConcurrentExecutions = intPtr(20)
 				c.TelemetryBatchSize = 50
 				c.TelemetryFlushIntervalSeconds = 60
 				c.EnableCacheOptimization = true
@@ -64,13 +63,12 @@ func Profiles() []Profile {
 		},
 		{
 			Name:        "data-processing",
-			Description: "Large data sets with repeated operations: large pools, bounded concurrency, result cache on.",
+			Description: "Large data sets with repeated operations: large pools, memory-driven concurrency limits, result cache on.",
 			apply: func(c *OptimizationConfig) {
 				c.ObjectPoolMaxSize = 100
 				c.EnableMemoryOptimization = true
 				c.EnableStepOptimization = true
 				c.EnableAlgorithmOptimization = true
-				c.MaxConcurrentExecutions = intPtr(10)
 				c.EnableCacheOptimization = true
 				c.CacheMaxSize = 1000
 			},

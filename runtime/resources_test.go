@@ -346,7 +346,8 @@ func TestResourceManagerRaisesLimitWhenPressureEases(t *testing.T) {
 }
 
 func TestResourceManagerHoldsAdaptiveLimiterDown(t *testing.T) {
-	lim, err := NewLimiter(LimiterOptions{Max: 64, Min: 2, Initial: 32, Adaptive: true, Algorithm: LimitAIMD, WindowSamples: 1, BackoffRatio: 0.9, Tolerance: 2})
+	clock := NewFakeClock(time.Hour)
+	lim, err := NewLimiter(LimiterOptions{Max: 64, Min: 2, Initial: 32, Adaptive: true, MinWindowSamples: 1, Window: time.Millisecond, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +360,8 @@ func TestResourceManagerHoldsAdaptiveLimiterDown(t *testing.T) {
 	// The adaptive limiter grows while utilised...
 	for lim.TryAcquire() {
 	}
-	for range 5 {
+	for range 2 { // a baseline window, then a growing one
+		clock.Advance(time.Millisecond)
 		lim.Observe(1000, false)
 	}
 	if lim.Limit() <= 16 {

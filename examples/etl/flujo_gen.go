@@ -295,7 +295,6 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -762,6 +761,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -775,13 +775,24 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]Row), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "parse", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]Row), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -813,19 +824,19 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new([]Row), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "parse".
-func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -833,7 +844,9 @@ func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "parse", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -1063,6 +1076,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1082,13 +1096,24 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -1120,19 +1145,19 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish4 reports a finished execution of "draft".
-func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -1140,7 +1165,9 @@ func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -1264,6 +1291,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk6.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1283,13 +1311,24 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 			err = e.brk6.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk6.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "normalise-pass", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call6(ctx, in, r)
@@ -1321,19 +1360,19 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish6(res, start, err, brFrom)
+		e.finish6(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish6(res, start, nil, brFrom)
+	e.finish6(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish6 reports a finished execution of "normalise-pass".
-func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt6.record(res, e.slowNs.Load())
 	e.mon6.Record(lat, res.Success)
@@ -1341,7 +1380,9 @@ func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "normalise-pass", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
@@ -1374,6 +1415,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk7.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1393,13 +1435,24 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 			err = e.brk7.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk7.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "quarantine", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Draft), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
@@ -1431,19 +1484,19 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish7(res, start, err, brFrom)
+		e.finish7(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish7(res, start, nil, brFrom)
+	e.finish7(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish7 reports a finished execution of "quarantine".
-func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt7.record(res, e.slowNs.Load())
 	e.mon7.Record(lat, res.Success)
@@ -1451,7 +1504,9 @@ func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "quarantine", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk7.State())
@@ -1622,6 +1677,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk9.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1641,13 +1697,24 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 			err = e.brk9.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Record), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk9.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fields", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Record), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
@@ -1679,19 +1746,19 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish9(res, start, err, brFrom)
+		e.finish9(res, start, err, served, brFrom)
 		return *new(Record), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish9(res, start, nil, brFrom)
+	e.finish9(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish9 reports a finished execution of "fields".
-func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt9.record(res, e.slowNs.Load())
 	e.mon9.Record(lat, res.Success)
@@ -1699,7 +1766,9 @@ func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fields", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk9.State())
@@ -1794,6 +1863,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 	var err error
 	brFrom := uint8(e.brk11.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1813,13 +1883,24 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 			err = e.brk11.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk11.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "country-code", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call11(ctx, in, r)
@@ -1851,19 +1932,19 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish11(res, start, err, brFrom)
+		e.finish11(res, start, err, served, brFrom)
 		return *new(string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish11(res, start, nil, brFrom)
+	e.finish11(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish11 reports a finished execution of "country-code".
-func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt11.record(res, e.slowNs.Load())
 	e.mon11.Record(lat, res.Success)
@@ -1871,7 +1952,9 @@ func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "country-code", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk11.State())
@@ -1907,7 +1990,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		if r.record {
 			res.Output = out
 		}
-		e.finish12(res, start, nil, 0)
+		e.finish12(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -1915,6 +1998,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 	var err error
 	brFrom := uint8(e.brk12.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1934,13 +2018,24 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 			err = e.brk12.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Country), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk12.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lookup-country", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Country), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call12(ctx, in, r)
@@ -1972,7 +2067,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish12(res, start, err, brFrom)
+		e.finish12(res, start, err, served, brFrom)
 		return *new(Country), nil
 	}
 	res.Success = true
@@ -1982,12 +2077,12 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 	if !e.cachesShrunk.Load() {
 		_ = e.cache12.Set(key, in, out)
 	}
-	e.finish12(res, start, nil, brFrom)
+	e.finish12(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish12 reports a finished execution of "lookup-country".
-func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt12.record(res, e.slowNs.Load())
 	e.mon12.Record(lat, res.Success)
@@ -1995,8 +2090,8 @@ func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "lookup-country", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2030,6 +2125,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk13.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -2049,13 +2145,24 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 			err = e.brk13.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Report), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk13.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "summarise", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Report), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call13(ctx, in, r)
@@ -2087,19 +2194,19 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish13(res, start, err, brFrom)
+		e.finish13(res, start, err, served, brFrom)
 		return *new(Report), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish13(res, start, nil, brFrom)
+	e.finish13(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish13 reports a finished execution of "summarise".
-func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt13.record(res, e.slowNs.Load())
 	e.mon13.Record(lat, res.Success)
@@ -2107,7 +2214,9 @@ func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "summarise", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk13.State())

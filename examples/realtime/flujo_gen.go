@@ -206,7 +206,6 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -553,6 +552,7 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -566,13 +566,24 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Query), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "parse", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Query), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -604,19 +615,19 @@ func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[s
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Query), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "parse".
-func (e *AnswerExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *AnswerExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -624,7 +635,9 @@ func (e *AnswerExecutor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "parse", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -657,6 +670,7 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -676,13 +690,24 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "retrieve", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Prompt), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "retrieve", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "retrieve", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Prompt), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -714,19 +739,19 @@ func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Prompt), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish2 reports a finished execution of "retrieve".
-func (e *AnswerExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *AnswerExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -734,7 +759,9 @@ func (e *AnswerExecutor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "retrieve", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -768,6 +795,7 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -787,13 +815,24 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "generate", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Reply), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "generate", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "generate", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Reply), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -834,19 +873,19 @@ func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[str
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Reply), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "generate".
-func (e *AnswerExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *AnswerExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -854,7 +893,9 @@ func (e *AnswerExecutor) finish3(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "generate", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())

@@ -181,6 +181,11 @@ func ErrorStatus(err error) (int, ErrorBody) {
 		body.RetryAfterSeconds = max(1, int(math.Ceil(coe.RetryAfter.Seconds())))
 		body.Message = fmt.Sprintf("the circuit breaker of step %q is open after repeated failures; retry in %ds", coe.Step, body.RetryAfterSeconds)
 		return http.StatusServiceUnavailable, body
+	case errors.Is(err, runtime.ErrLimiterRejected):
+		// The adaptive limiter sheds load it cannot serve in time.
+		body.Code, body.RetryAfterSeconds = "overloaded", 1
+		body.Message = "the service is at its concurrency limit; retry in 1s"
+		return http.StatusServiceUnavailable, body
 	case errors.As(err, &bre):
 		body.Code, body.Message = "bad_request", bre.Reason
 		return http.StatusBadRequest, body

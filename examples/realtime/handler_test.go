@@ -261,6 +261,7 @@ func TestErrorStatus(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, 504, "timeout", 0},
 		{"breaker, rounded up", &flujo.StepError{Err: &runtime.CircuitOpenError{Step: "generate", RetryAfter: 1500 * time.Millisecond}}, 503, "circuit_open", 2},
 		{"breaker, at least a second", &runtime.CircuitOpenError{Step: "generate"}, 503, "circuit_open", 1},
+		{"overloaded", &flujo.StepError{Err: &runtime.ConcurrencyLimitError{Step: "generate", Limit: 8}}, 503, "overloaded", 1},
 		{"unknown", errors.New("disk on fire"), 500, "internal", 0},
 	}
 	for _, tt := range tests {

@@ -243,7 +243,6 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -702,6 +701,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -730,13 +730,24 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "classify", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Classification), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -777,19 +788,19 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Classification), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "classify".
-func (e *TriageExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -797,7 +808,9 @@ func (e *TriageExecutor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "classify", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -831,6 +844,7 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -850,13 +864,24 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "classify-cheap", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Classification), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -897,19 +922,19 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Classification), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "classify-cheap".
-func (e *TriageExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -917,7 +942,9 @@ func (e *TriageExecutor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "classify-cheap", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -1098,6 +1125,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1117,13 +1145,24 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(CustomerContext), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "crm", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(CustomerContext), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -1155,19 +1194,19 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(CustomerContext), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish4 reports a finished execution of "crm".
-func (e *TriageExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -1175,7 +1214,9 @@ func (e *TriageExecutor) finish4(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "crm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -1255,6 +1296,7 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1274,13 +1316,24 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Sentiment), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "sentiment", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Sentiment), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -1318,19 +1371,19 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(Sentiment), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "sentiment".
-func (e *TriageExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -1338,7 +1391,9 @@ func (e *TriageExecutor) finish5(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "sentiment", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -1437,6 +1492,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 	var err error
 	brFrom := uint8(e.brk7.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1456,13 +1512,24 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 			err = e.brk7.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk7.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "queue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call7(ctx, in, r)
@@ -1494,19 +1561,19 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish7(res, start, err, brFrom)
+		e.finish7(res, start, err, served, brFrom)
 		return *new(Routed), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish7(res, start, nil, brFrom)
+	e.finish7(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish7 reports a finished execution of "queue".
-func (e *TriageExecutor) finish7(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish7(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt7.record(res, e.slowNs.Load())
 	e.mon7.Record(lat, res.Success)
@@ -1514,7 +1581,9 @@ func (e *TriageExecutor) finish7(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "queue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk7.State())
@@ -1547,6 +1616,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 	var err error
 	brFrom := uint8(e.brk8.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1566,13 +1636,24 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 			err = e.brk8.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk8.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "page", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call8(ctx, in, r)
@@ -1604,19 +1685,19 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish8(res, start, err, brFrom)
+		e.finish8(res, start, err, served, brFrom)
 		return *new(Routed), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish8(res, start, nil, brFrom)
+	e.finish8(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish8 reports a finished execution of "page".
-func (e *TriageExecutor) finish8(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish8(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt8.record(res, e.slowNs.Load())
 	e.mon8.Record(lat, res.Success)
@@ -1624,7 +1705,9 @@ func (e *TriageExecutor) finish8(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "page", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk8.State())
@@ -1657,6 +1740,7 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 	var err error
 	brFrom := uint8(e.brk9.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1676,13 +1760,24 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 			err = e.brk9.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk9.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "backlog", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Routed), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call9(ctx, in, r)
@@ -1714,19 +1809,19 @@ func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[T
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish9(res, start, err, brFrom)
+		e.finish9(res, start, err, served, brFrom)
 		return *new(Routed), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish9(res, start, nil, brFrom)
+	e.finish9(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish9 reports a finished execution of "backlog".
-func (e *TriageExecutor) finish9(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TriageExecutor) finish9(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt9.record(res, e.slowNs.Load())
 	e.mon9.Record(lat, res.Success)
@@ -1734,7 +1829,9 @@ func (e *TriageExecutor) finish9(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "backlog", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk9.State())

@@ -226,7 +226,6 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -518,7 +517,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 		if r.record {
 			res.Output = out
 		}
-		e.finish0(res, start, nil, 0)
+		e.finish0(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -526,6 +525,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -545,13 +545,24 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "greet", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -583,7 +594,7 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(string), nil
 	}
 	res.Success = true
@@ -593,12 +604,12 @@ func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[s
 	if !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, in, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "greet".
-func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -606,8 +617,8 @@ func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "greet", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -694,7 +705,6 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -986,7 +996,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 		if r.record {
 			res.Output = out
 		}
-		e.finish0(res, start, nil, 0)
+		e.finish0(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -994,6 +1004,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1013,13 +1024,24 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lookup", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1051,7 +1073,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
@@ -1061,12 +1083,12 @@ func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct
 	if !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, in, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "lookup".
-func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1074,8 +1096,8 @@ func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "lookup", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1158,7 +1180,6 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1397,6 +1418,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1416,13 +1438,24 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "plain", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1454,19 +1487,19 @@ func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "plain".
-func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1474,7 +1507,9 @@ func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, b
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "plain", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1560,7 +1595,6 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1852,7 +1886,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 		if r.record {
 			res.Output = out
 		}
-		e.finish0(res, start, nil, 0)
+		e.finish0(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -1860,6 +1894,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1879,13 +1914,24 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Result), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "search", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Result), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1917,7 +1963,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(Result), nil
 	}
 	res.Success = true
@@ -1927,12 +1973,12 @@ func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[st
 	if !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, flujogenCopy0(out))
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "search".
-func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1940,8 +1986,8 @@ func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "search", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

@@ -262,7 +262,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -744,6 +743,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -757,13 +757,24 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -801,19 +812,19 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
-func (e *LoudConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -821,7 +832,9 @@ func (e *LoudConflictExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -887,6 +900,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -900,13 +914,24 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -944,19 +969,19 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
-func (e *LoudConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -964,7 +989,9 @@ func (e *LoudConflictExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -1003,6 +1030,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1022,13 +1050,24 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -1066,19 +1105,19 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
-func (e *LoudConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -1086,7 +1125,9 @@ func (e *LoudConflictExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -1120,6 +1161,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1133,13 +1175,24 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -1177,19 +1230,19 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
-func (e *LoudConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -1197,7 +1250,9 @@ func (e *LoudConflictExecutor) finish4(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -1354,7 +1409,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1827,6 +1881,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1840,13 +1895,24 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -1884,19 +1950,19 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
-func (e *LoudIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -1904,7 +1970,9 @@ func (e *LoudIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -1970,6 +2038,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1983,13 +2052,24 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -2027,19 +2107,19 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
-func (e *LoudIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -2047,7 +2127,9 @@ func (e *LoudIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -2086,6 +2168,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -2105,13 +2188,24 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -2149,19 +2243,19 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
-func (e *LoudIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -2169,7 +2263,9 @@ func (e *LoudIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -2203,6 +2299,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2216,13 +2313,24 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -2260,19 +2368,19 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
-func (e *LoudIgnoreExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudIgnoreExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -2280,7 +2388,9 @@ func (e *LoudIgnoreExecutor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -2437,7 +2547,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2919,6 +3028,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2932,13 +3042,24 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -2976,19 +3097,19 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
-func (e *LoudKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -2996,7 +3117,9 @@ func (e *LoudKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -3062,6 +3185,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3075,13 +3199,24 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -3119,19 +3254,19 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
-func (e *LoudKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -3139,7 +3274,9 @@ func (e *LoudKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -3178,6 +3315,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -3197,13 +3335,24 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -3241,19 +3390,19 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
-func (e *LoudKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -3261,7 +3410,9 @@ func (e *LoudKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -3295,6 +3446,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3308,13 +3460,24 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -3352,19 +3515,19 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
-func (e *LoudKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -3372,7 +3535,9 @@ func (e *LoudKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -3505,7 +3670,6 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3914,7 +4078,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		if r.record {
 			res.Output = out
 		}
-		e.finish1(res, start, nil, 0)
+		e.finish1(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -3923,6 +4087,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3936,13 +4101,24 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lm", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -3980,7 +4156,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
@@ -3990,12 +4166,12 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	if !e.cachesShrunk.Load() {
 		_ = e.cache1.Set(key, flujogenCopy0(out))
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lm".
-func (e *LoudMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -4003,8 +4179,8 @@ func (e *LoudMapExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "lm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4116,7 +4292,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4592,6 +4767,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4605,13 +4781,24 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -4649,19 +4836,19 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
-func (e *LoudNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -4669,7 +4856,9 @@ func (e *LoudNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -4735,6 +4924,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4748,13 +4938,24 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -4792,19 +4993,19 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
-func (e *LoudNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -4812,7 +5013,9 @@ func (e *LoudNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -4851,6 +5054,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -4870,13 +5074,24 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -4914,19 +5129,19 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
-func (e *LoudNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -4934,7 +5149,9 @@ func (e *LoudNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -4968,6 +5185,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4981,13 +5199,24 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -5025,19 +5254,19 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
-func (e *LoudNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -5045,7 +5274,9 @@ func (e *LoudNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -5206,7 +5437,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -5622,6 +5852,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -5641,13 +5872,24 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -5685,19 +5927,19 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "seed".
-func (e *LoudSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -5705,7 +5947,9 @@ func (e *LoudSeqExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "seed", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -5912,6 +6156,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5925,13 +6170,24 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -5969,19 +6225,19 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "la".
-func (e *LoudSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -5989,7 +6245,9 @@ func (e *LoudSeqExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -6028,6 +6286,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6041,13 +6300,24 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -6085,19 +6355,19 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lb".
-func (e *LoudSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -6105,7 +6375,9 @@ func (e *LoudSeqExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -6146,7 +6418,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		if r.record {
 			res.Output = out
 		}
-		e.finish5(res, start, nil, 0)
+		e.finish5(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -6155,6 +6427,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6168,13 +6441,24 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -6212,7 +6496,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
@@ -6222,12 +6506,12 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	if !e.cachesShrunk.Load() {
 		_ = e.cache5.Set(key, flujogenCopy0(out))
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "lc".
-func (e *LoudSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -6235,8 +6519,8 @@ func (e *LoudSeqExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6394,7 +6678,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6876,6 +7159,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6889,13 +7173,24 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -6933,19 +7228,19 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "la".
-func (e *LoudUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -6953,7 +7248,9 @@ func (e *LoudUpdateExecutor) finish1(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7019,6 +7316,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7032,13 +7330,24 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -7076,19 +7385,19 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "lb".
-func (e *LoudUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -7096,7 +7405,9 @@ func (e *LoudUpdateExecutor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -7135,6 +7446,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -7154,13 +7466,24 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -7198,19 +7521,19 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "lr".
-func (e *LoudUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -7218,7 +7541,9 @@ func (e *LoudUpdateExecutor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -7252,6 +7577,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7265,13 +7591,24 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -7309,19 +7646,19 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "lc".
-func (e *LoudUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *LoudUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -7329,7 +7666,9 @@ func (e *LoudUpdateExecutor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -7472,7 +7811,6 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8008,6 +8346,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8021,13 +8360,24 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -8065,19 +8415,19 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qc".
-func (e *MapFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -8085,7 +8435,9 @@ func (e *MapFanExecutor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -8119,6 +8471,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8132,13 +8485,24 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -8176,19 +8540,19 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qm".
-func (e *MapFanExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapFanExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -8196,7 +8560,9 @@ func (e *MapFanExecutor) finish3(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -8301,7 +8667,6 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8776,6 +9141,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8789,13 +9155,24 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -8833,19 +9210,19 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -8853,7 +9230,9 @@ func (e *QuietConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -8892,6 +9271,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8905,13 +9285,24 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -8949,19 +9340,19 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
-func (e *QuietConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -8969,7 +9360,9 @@ func (e *QuietConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -9008,6 +9401,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9021,13 +9415,24 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -9065,19 +9470,19 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
-func (e *QuietConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -9085,7 +9490,9 @@ func (e *QuietConflictExecutor) finish3(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -9190,7 +9597,6 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9656,6 +10062,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9669,13 +10076,24 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -9713,19 +10131,19 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -9733,7 +10151,9 @@ func (e *QuietIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -9772,6 +10192,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9785,13 +10206,24 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -9829,19 +10261,19 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
-func (e *QuietIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -9849,7 +10281,9 @@ func (e *QuietIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -9888,6 +10322,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9901,13 +10336,24 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -9945,19 +10391,19 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
-func (e *QuietIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -9965,7 +10411,9 @@ func (e *QuietIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -10070,7 +10518,6 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10545,6 +10992,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10558,13 +11006,24 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10602,19 +11061,19 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10622,7 +11081,9 @@ func (e *QuietKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10661,6 +11122,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10674,13 +11136,24 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -10718,19 +11191,19 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
-func (e *QuietKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -10738,7 +11211,9 @@ func (e *QuietKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -10777,6 +11252,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10790,13 +11266,24 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -10834,19 +11321,19 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
-func (e *QuietKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -10854,7 +11341,9 @@ func (e *QuietKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -10939,7 +11428,6 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11301,6 +11789,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11314,13 +11803,24 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11358,19 +11858,19 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qm".
-func (e *QuietMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11378,7 +11878,9 @@ func (e *QuietMapExecutor) finish1(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11483,7 +11985,6 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11952,6 +12453,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11965,13 +12467,24 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -12009,19 +12522,19 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -12029,7 +12542,9 @@ func (e *QuietNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -12068,6 +12583,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12081,13 +12597,24 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -12125,19 +12652,19 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
-func (e *QuietNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -12145,7 +12672,9 @@ func (e *QuietNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -12184,6 +12713,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12197,13 +12727,24 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -12241,19 +12782,19 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
-func (e *QuietNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -12261,7 +12802,9 @@ func (e *QuietNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -12378,7 +12921,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -12797,6 +13339,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12816,13 +13359,24 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -12860,19 +13414,19 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "seed".
-func (e *QuietSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -12880,7 +13434,9 @@ func (e *QuietSeqExecutor) finish1(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "seed", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -13089,6 +13645,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13102,13 +13659,24 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -13146,19 +13714,19 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qa".
-func (e *QuietSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -13166,7 +13734,9 @@ func (e *QuietSeqExecutor) finish3(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -13205,6 +13775,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13218,13 +13789,24 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -13262,19 +13844,19 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "qb".
-func (e *QuietSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -13282,7 +13864,9 @@ func (e *QuietSeqExecutor) finish4(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -13323,7 +13907,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		if r.record {
 			res.Output = out
 		}
-		e.finish5(res, start, nil, 0)
+		e.finish5(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -13332,6 +13916,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13345,13 +13930,24 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -13389,7 +13985,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
@@ -13399,12 +13995,12 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	if !e.cachesShrunk.Load() {
 		_ = e.cache5.Set(key, flujogenCopy0(out))
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "qc".
-func (e *QuietSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -13412,8 +14008,8 @@ func (e *QuietSeqExecutor) finish5(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13511,7 +14107,6 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -13950,6 +14545,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13963,13 +14559,24 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -14007,19 +14614,19 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietTimeoutExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietTimeoutExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -14027,7 +14634,9 @@ func (e *QuietTimeoutExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -14066,6 +14675,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14079,13 +14689,24 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14123,19 +14744,19 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qc".
-func (e *QuietTimeoutExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietTimeoutExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -14143,7 +14764,9 @@ func (e *QuietTimeoutExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -14294,7 +14917,6 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -14769,6 +15391,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14782,13 +15405,24 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -14826,19 +15460,19 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "qa".
-func (e *QuietUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -14846,7 +15480,9 @@ func (e *QuietUpdateExecutor) finish1(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -14885,6 +15521,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14898,13 +15535,24 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14942,19 +15590,19 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "qb".
-func (e *QuietUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -14962,7 +15610,9 @@ func (e *QuietUpdateExecutor) finish2(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -15001,6 +15651,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -15014,13 +15665,24 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(Item), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -15058,19 +15720,19 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "qc".
-func (e *QuietUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *QuietUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -15078,7 +15740,9 @@ func (e *QuietUpdateExecutor) finish3(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())

@@ -226,7 +226,6 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -560,7 +559,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 		if r.record {
 			res.Output = out
 		}
-		e.finish1(res, start, nil, 0)
+		e.finish1(res, start, nil, 0, 0)
 		return out, nil
 	}
 	start := e.clock.Nanotime()
@@ -568,6 +567,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -587,13 +587,24 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -625,7 +636,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
@@ -635,12 +646,12 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 	if !e.cachesShrunk.Load() {
 		_ = e.cache1.Set(key, in, out)
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "inc".
-func (e *OneExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *OneExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -648,8 +659,8 @@ func (e *OneExecutor) finish1(res *flujo.StepResult, start int64, err error, brF
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "inc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

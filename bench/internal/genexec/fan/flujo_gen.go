@@ -215,7 +215,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -729,6 +728,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -748,13 +748,24 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -786,19 +797,19 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "a".
-func (e *FanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -806,7 +817,9 @@ func (e *FanExecutor) finish1(res *flujo.StepResult, start int64, err error, brF
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -844,6 +857,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 	var err error
 	brFrom := uint8(e.brk2.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -863,13 +877,24 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -901,19 +926,19 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish2 reports a finished execution of "b".
-func (e *FanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -921,7 +946,9 @@ func (e *FanExecutor) finish2(res *flujo.StepResult, start int64, err error, brF
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -959,6 +986,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 	var err error
 	brFrom := uint8(e.brk3.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -978,13 +1006,24 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "c", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -1016,19 +1055,19 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish3 reports a finished execution of "c".
-func (e *FanExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -1036,7 +1075,9 @@ func (e *FanExecutor) finish3(res *flujo.StepResult, start int64, err error, brF
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "c", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -1074,6 +1115,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 	var err error
 	brFrom := uint8(e.brk4.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -1093,13 +1135,24 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "d", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -1131,19 +1184,19 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish4 reports a finished execution of "d".
-func (e *FanExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -1151,7 +1204,9 @@ func (e *FanExecutor) finish4(res *flujo.StepResult, start int64, err error, brF
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "d", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())

@@ -177,8 +177,8 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -453,13 +453,20 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(int), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(int), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)

@@ -34,6 +34,7 @@ var (
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.FailToo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Flaky
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
@@ -57,6 +58,7 @@ var (
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upper
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upstream
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.WaitForAll
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
@@ -221,7 +223,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -463,6 +464,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -491,13 +493,24 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -535,19 +548,19 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -555,7 +568,9 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -638,7 +653,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -880,6 +894,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -899,13 +914,24 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -943,19 +969,19 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -963,7 +989,9 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1046,7 +1074,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1288,6 +1315,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1301,13 +1329,24 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "cancel", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1345,19 +1384,19 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "cancel".
-func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1365,7 +1404,9 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1448,7 +1489,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1690,6 +1730,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1703,13 +1744,24 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1747,19 +1799,19 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1767,7 +1819,9 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1850,7 +1904,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2092,6 +2145,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2105,13 +2159,24 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2149,19 +2214,19 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2169,7 +2234,9 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2252,7 +2319,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2494,6 +2560,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2507,13 +2574,24 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2551,19 +2629,19 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2571,7 +2649,9 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2654,7 +2734,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2896,6 +2975,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2909,13 +2989,24 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2953,19 +3044,19 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2973,7 +3064,9 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3056,7 +3149,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3298,6 +3390,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3311,13 +3404,24 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3355,19 +3459,19 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3375,7 +3479,9 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3504,7 +3610,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3746,6 +3851,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3759,13 +3865,24 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3803,19 +3920,19 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3823,7 +3940,9 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3906,7 +4025,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4148,6 +4266,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4161,13 +4280,24 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4208,19 +4338,19 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4228,7 +4358,9 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4319,7 +4451,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4600,6 +4731,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4613,13 +4745,24 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "primary", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4660,19 +4803,19 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "primary".
-func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4680,7 +4823,9 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4714,6 +4859,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4727,13 +4873,24 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -4771,19 +4928,19 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -4791,7 +4948,9 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -4886,7 +5045,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -5300,6 +5458,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5313,13 +5472,24 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -5357,19 +5527,19 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -5377,7 +5547,9 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -5411,6 +5583,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5424,13 +5597,24 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "free", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -5468,19 +5652,19 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "free".
-func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -5488,7 +5672,9 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -5599,7 +5785,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6073,6 +6258,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6086,13 +6272,24 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -6130,19 +6327,19 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "b1".
-func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -6150,7 +6347,9 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -6184,6 +6383,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6197,13 +6397,24 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -6241,19 +6452,19 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b2".
-func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -6261,7 +6472,9 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -6295,6 +6508,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6308,13 +6522,24 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -6352,19 +6577,19 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b3".
-func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -6372,7 +6597,9 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -6406,6 +6633,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6419,13 +6647,24 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b4", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -6463,19 +6702,19 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "b4".
-func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -6483,7 +6722,9 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -6578,7 +6819,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6992,6 +7232,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7005,13 +7246,24 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7049,19 +7301,19 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7069,7 +7321,9 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7103,6 +7357,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7116,13 +7371,24 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "hold", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -7160,19 +7426,19 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "hold".
-func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -7180,7 +7446,9 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -7263,7 +7531,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -7620,6 +7887,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7633,13 +7901,24 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "item", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7677,19 +7956,19 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "item".
-func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7697,7 +7976,9 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7780,7 +8061,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8022,6 +8302,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8035,13 +8316,24 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8082,19 +8374,19 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8102,7 +8394,9 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8185,7 +8479,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8427,6 +8720,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8446,13 +8740,24 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8493,19 +8798,19 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8513,7 +8818,9 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8596,7 +8903,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8835,6 +9141,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8848,13 +9155,24 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8886,19 +9204,19 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8906,7 +9224,9 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8989,7 +9309,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9228,6 +9547,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9247,13 +9567,24 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9285,19 +9616,19 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9305,7 +9636,9 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -9388,7 +9721,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9627,6 +9959,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9640,13 +9973,24 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9678,19 +10022,19 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9698,7 +10042,9 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -9789,7 +10135,6 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10067,6 +10412,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10080,13 +10426,24 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -10118,19 +10475,19 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -10138,7 +10495,9 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -10171,6 +10530,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -10190,13 +10550,24 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "spare", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10228,19 +10599,19 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "spare".
-func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10248,7 +10619,9 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10331,7 +10704,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10634,6 +11006,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -10653,13 +11026,24 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10691,19 +11075,19 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10711,7 +11095,9 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10794,7 +11180,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11097,6 +11482,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11116,13 +11502,24 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11154,19 +11551,19 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11174,7 +11571,9 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11257,7 +11656,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11560,6 +11958,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11579,13 +11978,24 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11617,19 +12027,19 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11637,7 +12047,9 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11720,7 +12132,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11962,6 +12373,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11975,13 +12387,24 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -12019,19 +12442,19 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -12039,7 +12462,9 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -12144,7 +12569,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -12660,6 +13084,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12679,13 +13104,24 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -12723,19 +13159,19 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -12743,7 +13179,9 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -12782,6 +13220,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12801,13 +13240,24 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -12845,19 +13295,19 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -12865,7 +13315,9 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -12904,6 +13356,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12917,13 +13370,24 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -12961,19 +13425,19 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "fail".
-func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -12981,7 +13445,9 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -13086,7 +13552,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -13555,6 +14020,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13574,13 +14040,24 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -13618,19 +14095,19 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "a1".
-func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -13638,7 +14115,9 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -13677,6 +14156,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13696,13 +14176,24 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -13740,19 +14231,19 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b".
-func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -13760,7 +14251,9 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -13799,6 +14292,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13812,13 +14306,24 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -13856,19 +14361,19 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -13876,7 +14381,9 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -13989,7 +14496,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -14540,6 +15046,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14559,13 +15066,24 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14603,19 +15121,19 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -14623,7 +15141,9 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -14662,6 +15182,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14681,13 +15202,24 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -14725,19 +15257,19 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -14745,7 +15277,9 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -14784,6 +15318,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14803,13 +15338,24 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -14847,19 +15393,19 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -14867,7 +15413,9 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -14906,6 +15454,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14925,13 +15474,24 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -14969,19 +15529,19 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -14989,7 +15549,9 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -15102,7 +15664,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -15653,6 +16214,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15672,13 +16234,24 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -15716,19 +16289,19 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -15736,7 +16309,9 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -15775,6 +16350,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15794,13 +16370,24 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -15838,19 +16425,19 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -15858,7 +16445,9 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -15897,6 +16486,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15916,13 +16506,24 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -15960,19 +16561,19 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -15980,7 +16581,9 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -16019,6 +16622,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16038,13 +16642,24 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -16082,19 +16697,19 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -16102,7 +16717,9 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -16215,7 +16832,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -16758,6 +17374,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16777,13 +17394,24 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -16821,19 +17449,19 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -16841,7 +17469,9 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -16880,6 +17510,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16899,13 +17530,24 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -16943,19 +17585,19 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -16963,7 +17605,9 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -17002,6 +17646,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17021,13 +17666,24 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -17065,19 +17721,19 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -17085,7 +17741,9 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -17124,6 +17782,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17143,13 +17802,24 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -17187,19 +17857,19 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -17207,7 +17877,9 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -17290,7 +17962,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17532,6 +18203,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17551,13 +18223,24 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -17595,19 +18278,19 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -17615,7 +18298,9 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -17698,7 +18383,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17940,6 +18624,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17959,13 +18644,24 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -18003,19 +18699,19 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -18023,7 +18719,9 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -18108,7 +18806,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -18470,6 +19167,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -18483,13 +19181,24 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -18527,19 +19236,19 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -18547,7 +19256,9 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -18644,7 +19355,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19063,6 +19773,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19076,13 +19787,24 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -19120,19 +19842,19 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -19140,7 +19862,9 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -19174,6 +19898,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -19193,13 +19918,24 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -19237,19 +19973,19 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -19257,7 +19993,9 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -19340,7 +20078,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19582,6 +20319,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19595,13 +20333,24 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -19639,19 +20388,19 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -19659,7 +20408,9 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -19742,7 +20493,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19984,6 +20734,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19997,13 +20748,24 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -20041,19 +20803,19 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -20061,7 +20823,9 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -20129,6 +20893,412 @@ func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
 		}
 	}
+	return out, err
+}
+
+// HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type HeldExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "held".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
+func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &HeldExecutor{clock: clock}
+	cfg := flujogenConfigHeldExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*HeldExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("held")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs Held on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *HeldExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "held")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["held"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["held"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *HeldExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *HeldExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *HeldExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HeldExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *HeldExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HeldExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether HeldExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *HeldExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *HeldExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *HeldExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *HeldExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "held"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "held".
+func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *HeldExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "held", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.HoldUntilOpen(ctx, in)
+}
+
+// call0 makes one attempt of "held" holding a concurrency permit.
+func (e *HeldExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -20206,7 +21376,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -20534,6 +21703,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20553,13 +21723,24 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -20597,19 +21778,19 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "first".
-func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -20617,7 +21798,9 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -20713,6 +21896,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20732,13 +21916,24 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -20776,19 +21971,19 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "second".
-func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -20796,7 +21991,9 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -20830,6 +22027,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20849,13 +22047,24 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -20893,19 +22102,19 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "third".
-func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -20913,7 +22122,9 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -20935,6 +22146,412 @@ func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out fl
 func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
+	return out, err
+}
+
+// IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type IOBurstExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "io".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
+func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &IOBurstExecutor{clock: clock}
+	cfg := flujogenConfigIOBurstExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*IOBurstExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("io")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs IOBurst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "io")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["io"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["io"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *IOBurstExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *IOBurstExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *IOBurstExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that IOBurstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *IOBurstExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "IOBurstExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether IOBurstExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *IOBurstExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *IOBurstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *IOBurstExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *IOBurstExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "io"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "io".
+func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *IOBurstExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "io", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WaitForAll(ctx, in)
+}
+
+// call0 makes one attempt of "io" holding a concurrency permit.
+func (e *IOBurstExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -21014,7 +22631,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -21469,6 +23085,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -21488,13 +23105,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -21532,19 +23160,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -21552,7 +23180,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -21586,6 +23216,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -21599,13 +23230,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -21643,19 +23285,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -21663,7 +23305,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -21748,7 +23392,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22110,6 +23753,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -22129,13 +23773,24 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -22173,19 +23828,19 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -22193,7 +23848,9 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -22276,7 +23933,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22574,6 +24230,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -22587,13 +24244,24 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -22631,19 +24299,19 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "flaky".
-func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -22651,7 +24319,9 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -22742,7 +24412,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -23100,6 +24769,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23113,13 +24783,24 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panicdeep", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -23157,19 +24838,19 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "panicdeep".
-func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -23177,7 +24858,9 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -23211,6 +24894,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23224,13 +24908,24 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -23268,19 +24963,19 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "panic".
-func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -23288,7 +24983,9 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -23371,7 +25068,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -23613,6 +25309,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23626,13 +25323,24 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -23670,19 +25378,19 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -23690,7 +25398,9 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -23785,7 +25495,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24199,6 +25908,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24218,13 +25928,24 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -24262,19 +25983,19 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "block".
-func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -24282,7 +26003,9 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -24316,6 +26039,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24335,13 +26059,24 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -24379,19 +26114,19 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -24399,7 +26134,9 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -24496,7 +26233,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24906,6 +26642,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24925,13 +26662,24 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -24969,19 +26717,19 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -24989,7 +26737,9 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -25023,6 +26773,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -25036,13 +26787,24 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -25080,19 +26842,19 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -25100,7 +26862,9 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -25199,7 +26963,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -25618,6 +27381,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -25637,13 +27401,24 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -25681,19 +27456,19 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -25701,7 +27476,9 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -25735,6 +27512,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -25748,13 +27526,24 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -25792,19 +27581,19 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -25812,7 +27601,9 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -25917,7 +27708,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -26410,6 +28200,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26429,13 +28220,24 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -26473,19 +28275,19 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "left".
-func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -26493,7 +28295,9 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -26527,6 +28331,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26546,13 +28351,24 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -26590,19 +28406,19 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "right".
-func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -26610,7 +28426,9 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -26644,6 +28462,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26663,13 +28482,24 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -26707,19 +28537,19 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "after".
-func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -26727,7 +28557,9 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -26818,7 +28650,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -27134,6 +28965,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27153,13 +28985,24 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -27197,19 +29040,19 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -27217,7 +29060,9 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -27251,6 +29096,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27270,13 +29116,24 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -27314,19 +29171,19 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -27334,7 +29191,9 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -27433,7 +29292,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -27759,6 +29617,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27778,13 +29637,24 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -27822,19 +29692,19 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -27842,7 +29712,9 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -27876,6 +29748,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27895,13 +29768,24 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -27939,19 +29823,19 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -27959,7 +29843,9 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -27993,6 +29879,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28012,13 +29899,24 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -28056,19 +29954,19 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "other".
-func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -28076,7 +29974,9 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -28175,7 +30075,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -28523,6 +30422,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28542,13 +30442,24 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -28586,19 +30497,19 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "s1".
-func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -28606,7 +30517,9 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -28640,6 +30553,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28659,13 +30573,24 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -28703,19 +30628,19 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "s2".
-func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -28723,7 +30648,9 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -28757,6 +30684,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28776,13 +30704,24 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -28820,19 +30759,19 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "s3".
-func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -28840,7 +30779,9 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -28923,7 +30864,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29179,6 +31119,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29198,13 +31139,24 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -29242,19 +31194,19 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "logflake".
-func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -29262,7 +31214,9 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -29351,7 +31305,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29593,6 +31546,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29612,13 +31566,24 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -29656,19 +31621,19 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -29676,7 +31641,9 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -29805,7 +31772,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30047,6 +32013,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30066,13 +32033,24 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30113,19 +32091,19 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30133,7 +32111,9 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30224,7 +32204,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30505,6 +32484,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30524,13 +32504,24 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30568,19 +32559,19 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30588,7 +32579,9 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30622,6 +32615,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30641,13 +32635,24 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -30685,19 +32690,19 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "failtoo".
-func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -30705,7 +32710,9 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -30796,7 +32803,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -31077,6 +33083,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31096,13 +33103,24 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -31140,19 +33158,19 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -31160,7 +33178,9 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -31194,6 +33214,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31213,13 +33234,24 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -31257,19 +33289,19 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -31277,7 +33309,9 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -31961,6 +33995,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["Held"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewHeldExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "held", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
@@ -31973,6 +34025,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "outer", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["IOBurst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewIOBurstExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "io", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

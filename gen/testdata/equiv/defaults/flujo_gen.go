@@ -34,6 +34,7 @@ var (
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.FailToo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Flaky
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
@@ -57,6 +58,7 @@ var (
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upper
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upstream
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.WaitForAll
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
@@ -219,7 +221,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -461,6 +462,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -489,13 +491,24 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -533,19 +546,19 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -553,7 +566,9 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -634,7 +649,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -876,6 +890,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -895,13 +910,24 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -939,19 +965,19 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -959,7 +985,9 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1040,7 +1068,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1282,6 +1309,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1295,13 +1323,24 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "cancel", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1339,19 +1378,19 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "cancel".
-func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1359,7 +1398,9 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1440,7 +1481,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1682,6 +1722,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1695,13 +1736,24 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1739,19 +1791,19 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1759,7 +1811,9 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1840,7 +1894,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2082,6 +2135,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2095,13 +2149,24 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2139,19 +2204,19 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2159,7 +2224,9 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2240,7 +2307,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2482,6 +2548,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2495,13 +2562,24 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2539,19 +2617,19 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2559,7 +2637,9 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2640,7 +2720,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2882,6 +2961,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2895,13 +2975,24 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2939,19 +3030,19 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2959,7 +3050,9 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3040,7 +3133,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3282,6 +3374,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3295,13 +3388,24 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3339,19 +3443,19 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3359,7 +3463,9 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3486,7 +3592,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3728,6 +3833,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3741,13 +3847,24 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3785,19 +3902,19 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3805,7 +3922,9 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3886,7 +4005,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4128,6 +4246,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4141,13 +4260,24 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4188,19 +4318,19 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4208,7 +4338,9 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4297,7 +4429,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4578,6 +4709,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4591,13 +4723,24 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "primary", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4638,19 +4781,19 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "primary".
-func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4658,7 +4801,9 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4692,6 +4837,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4705,13 +4851,24 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -4749,19 +4906,19 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -4769,7 +4926,9 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -4862,7 +5021,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -5276,6 +5434,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5289,13 +5448,24 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -5333,19 +5503,19 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -5353,7 +5523,9 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -5387,6 +5559,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5400,13 +5573,24 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "free", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -5444,19 +5628,19 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "free".
-func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -5464,7 +5648,9 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -5573,7 +5759,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6047,6 +6232,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6060,13 +6246,24 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -6104,19 +6301,19 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "b1".
-func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -6124,7 +6321,9 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -6158,6 +6357,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6171,13 +6371,24 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -6215,19 +6426,19 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b2".
-func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -6235,7 +6446,9 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -6269,6 +6482,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6282,13 +6496,24 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -6326,19 +6551,19 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b3".
-func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -6346,7 +6571,9 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -6380,6 +6607,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6393,13 +6621,24 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b4", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -6437,19 +6676,19 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "b4".
-func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -6457,7 +6696,9 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -6550,7 +6791,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6964,6 +7204,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6977,13 +7218,24 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7021,19 +7273,19 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7041,7 +7293,9 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7075,6 +7329,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7088,13 +7343,24 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "hold", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -7132,19 +7398,19 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "hold".
-func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -7152,7 +7418,9 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -7233,7 +7501,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -7590,6 +7857,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7603,13 +7871,24 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "item", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7647,19 +7926,19 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "item".
-func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7667,7 +7946,9 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7748,7 +8029,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -7990,6 +8270,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8003,13 +8284,24 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8050,19 +8342,19 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8070,7 +8362,9 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8151,7 +8445,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8393,6 +8686,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8412,13 +8706,24 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8459,19 +8764,19 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8479,7 +8784,9 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8560,7 +8867,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8799,6 +9105,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8812,13 +9119,24 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8850,19 +9168,19 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8870,7 +9188,9 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8951,7 +9271,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9190,6 +9509,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9209,13 +9529,24 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9247,19 +9578,19 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9267,7 +9598,9 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -9348,7 +9681,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9587,6 +9919,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9600,13 +9933,24 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9638,19 +9982,19 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9658,7 +10002,9 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -9747,7 +10093,6 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10025,6 +10370,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10038,13 +10384,24 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -10076,19 +10433,19 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -10096,7 +10453,9 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -10129,6 +10488,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -10148,13 +10508,24 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "spare", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10186,19 +10557,19 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "spare".
-func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10206,7 +10577,9 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10287,7 +10660,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10590,6 +10962,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -10609,13 +10982,24 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10647,19 +11031,19 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10667,7 +11051,9 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10748,7 +11134,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11051,6 +11436,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11070,13 +11456,24 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11108,19 +11505,19 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11128,7 +11525,9 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11209,7 +11608,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11512,6 +11910,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11531,13 +11930,24 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11569,19 +11979,19 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11589,7 +11999,9 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11670,7 +12082,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11912,6 +12323,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -11925,13 +12337,24 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -11969,19 +12392,19 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -11989,7 +12412,9 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -12092,7 +12517,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -12608,6 +13032,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12627,13 +13052,24 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -12671,19 +13107,19 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -12691,7 +13127,9 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -12730,6 +13168,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -12749,13 +13188,24 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -12793,19 +13243,19 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -12813,7 +13263,9 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -12852,6 +13304,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12865,13 +13318,24 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -12909,19 +13373,19 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "fail".
-func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -12929,7 +13393,9 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -13032,7 +13498,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -13501,6 +13966,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13520,13 +13986,24 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -13564,19 +14041,19 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "a1".
-func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -13584,7 +14061,9 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -13623,6 +14102,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13642,13 +14122,24 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -13686,19 +14177,19 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b".
-func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -13706,7 +14197,9 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -13745,6 +14238,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13758,13 +14252,24 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -13802,19 +14307,19 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -13822,7 +14327,9 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -13933,7 +14440,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -14484,6 +14990,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14503,13 +15010,24 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14547,19 +15065,19 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -14567,7 +15085,9 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -14606,6 +15126,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14625,13 +15146,24 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -14669,19 +15201,19 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -14689,7 +15221,9 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -14728,6 +15262,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14747,13 +15282,24 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -14791,19 +15337,19 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -14811,7 +15357,9 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -14850,6 +15398,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14869,13 +15418,24 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -14913,19 +15473,19 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -14933,7 +15493,9 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -15044,7 +15606,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -15595,6 +16156,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15614,13 +16176,24 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -15658,19 +16231,19 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -15678,7 +16251,9 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -15717,6 +16292,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15736,13 +16312,24 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -15780,19 +16367,19 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -15800,7 +16387,9 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -15839,6 +16428,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15858,13 +16448,24 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -15902,19 +16503,19 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -15922,7 +16523,9 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -15961,6 +16564,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15980,13 +16584,24 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -16024,19 +16639,19 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -16044,7 +16659,9 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -16155,7 +16772,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -16698,6 +17314,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16717,13 +17334,24 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -16761,19 +17389,19 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -16781,7 +17409,9 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -16820,6 +17450,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16839,13 +17470,24 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -16883,19 +17525,19 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -16903,7 +17545,9 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -16942,6 +17586,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16961,13 +17606,24 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -17005,19 +17661,19 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -17025,7 +17681,9 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -17064,6 +17722,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17083,13 +17742,24 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -17127,19 +17797,19 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -17147,7 +17817,9 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -17228,7 +17900,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17470,6 +18141,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17489,13 +18161,24 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -17533,19 +18216,19 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -17553,7 +18236,9 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -17634,7 +18319,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17876,6 +18560,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17895,13 +18580,24 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -17939,19 +18635,19 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -17959,7 +18655,9 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -18042,7 +18740,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -18404,6 +19101,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -18417,13 +19115,24 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -18461,19 +19170,19 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -18481,7 +19190,9 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -18576,7 +19287,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -18995,6 +19705,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19008,13 +19719,24 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -19052,19 +19774,19 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -19072,7 +19794,9 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -19106,6 +19830,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -19125,13 +19850,24 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -19169,19 +19905,19 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -19189,7 +19925,9 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -19270,7 +20008,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19512,6 +20249,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19525,13 +20263,24 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -19569,19 +20318,19 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -19589,7 +20338,9 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -19670,7 +20421,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19912,6 +20662,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19925,13 +20676,24 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -19969,19 +20731,19 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -19989,7 +20751,9 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -20057,6 +20821,410 @@ func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
 		}
 	}
+	return out, err
+}
+
+// HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type HeldExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "held".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
+func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	return c
+}
+
+// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &HeldExecutor{clock: clock}
+	cfg := flujogenConfigHeldExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*HeldExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("held")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs Held on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *HeldExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "held")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["held"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["held"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *HeldExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *HeldExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *HeldExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HeldExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *HeldExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HeldExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether HeldExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *HeldExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *HeldExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *HeldExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *HeldExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "held"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "held".
+func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *HeldExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "held", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.HoldUntilOpen(ctx, in)
+}
+
+// call0 makes one attempt of "held" holding a concurrency permit.
+func (e *HeldExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -20132,7 +21300,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -20460,6 +21627,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20479,13 +21647,24 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -20523,19 +21702,19 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "first".
-func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -20543,7 +21722,9 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -20639,6 +21820,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20658,13 +21840,24 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -20702,19 +21895,19 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "second".
-func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -20722,7 +21915,9 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -20756,6 +21951,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20775,13 +21971,24 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -20819,19 +22026,19 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "third".
-func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -20839,7 +22046,9 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -20861,6 +22070,410 @@ func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out fl
 func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
+	return out, err
+}
+
+// IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type IOBurstExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "io".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
+func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	return c
+}
+
+// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &IOBurstExecutor{clock: clock}
+	cfg := flujogenConfigIOBurstExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*IOBurstExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("io")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs IOBurst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "io")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["io"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["io"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *IOBurstExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *IOBurstExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *IOBurstExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that IOBurstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *IOBurstExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "IOBurstExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether IOBurstExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *IOBurstExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *IOBurstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *IOBurstExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *IOBurstExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "io"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "io".
+func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *IOBurstExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "io", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WaitForAll(ctx, in)
+}
+
+// call0 makes one attempt of "io" holding a concurrency permit.
+func (e *IOBurstExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -20938,7 +22551,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -21393,6 +23005,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -21412,13 +23025,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -21456,19 +23080,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -21476,7 +23100,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -21510,6 +23136,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -21523,13 +23150,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -21567,19 +23205,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -21587,7 +23225,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -21670,7 +23310,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22032,6 +23671,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -22051,13 +23691,24 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -22095,19 +23746,19 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -22115,7 +23766,9 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -22196,7 +23849,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22494,6 +24146,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -22507,13 +24160,24 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -22551,19 +24215,19 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "flaky".
-func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -22571,7 +24235,9 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -22660,7 +24326,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -23018,6 +24683,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23031,13 +24697,24 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panicdeep", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -23075,19 +24752,19 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "panicdeep".
-func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -23095,7 +24772,9 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -23129,6 +24808,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23142,13 +24822,24 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -23186,19 +24877,19 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "panic".
-func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -23206,7 +24897,9 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -23287,7 +24980,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -23529,6 +25221,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23542,13 +25235,24 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -23586,19 +25290,19 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -23606,7 +25310,9 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -23699,7 +25405,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24113,6 +25818,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24132,13 +25838,24 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -24176,19 +25893,19 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "block".
-func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -24196,7 +25913,9 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -24230,6 +25949,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24249,13 +25969,24 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -24293,19 +26024,19 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -24313,7 +26044,9 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -24408,7 +26141,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24818,6 +26550,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24837,13 +26570,24 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -24881,19 +26625,19 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -24901,7 +26645,9 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -24935,6 +26681,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -24948,13 +26695,24 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -24992,19 +26750,19 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -25012,7 +26770,9 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -25109,7 +26869,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -25528,6 +27287,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -25547,13 +27307,24 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -25591,19 +27362,19 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -25611,7 +27382,9 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -25645,6 +27418,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -25658,13 +27432,24 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -25702,19 +27487,19 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -25722,7 +27507,9 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -25825,7 +27612,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -26318,6 +28104,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26337,13 +28124,24 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -26381,19 +28179,19 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "left".
-func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -26401,7 +28199,9 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -26435,6 +28235,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26454,13 +28255,24 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -26498,19 +28310,19 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "right".
-func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -26518,7 +28330,9 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -26552,6 +28366,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26571,13 +28386,24 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -26615,19 +28441,19 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "after".
-func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -26635,7 +28461,9 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -26724,7 +28552,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -27040,6 +28867,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27059,13 +28887,24 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -27103,19 +28942,19 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -27123,7 +28962,9 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -27157,6 +28998,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27176,13 +29018,24 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -27220,19 +29073,19 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -27240,7 +29093,9 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -27337,7 +29192,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -27663,6 +29517,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27682,13 +29537,24 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -27726,19 +29592,19 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -27746,7 +29612,9 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -27780,6 +29648,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27799,13 +29668,24 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -27843,19 +29723,19 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -27863,7 +29743,9 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -27897,6 +29779,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27916,13 +29799,24 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -27960,19 +29854,19 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "other".
-func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -27980,7 +29874,9 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -28077,7 +29973,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -28425,6 +30320,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28444,13 +30340,24 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -28488,19 +30395,19 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "s1".
-func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -28508,7 +30415,9 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -28542,6 +30451,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28561,13 +30471,24 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -28605,19 +30526,19 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "s2".
-func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -28625,7 +30546,9 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -28659,6 +30582,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28678,13 +30602,24 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -28722,19 +30657,19 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "s3".
-func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -28742,7 +30677,9 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -28823,7 +30760,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29079,6 +31015,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29098,13 +31035,24 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -29142,19 +31090,19 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "logflake".
-func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -29162,7 +31110,9 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -29249,7 +31199,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29491,6 +31440,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29510,13 +31460,24 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -29554,19 +31515,19 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -29574,7 +31535,9 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -29701,7 +31664,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29943,6 +31905,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29962,13 +31925,24 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30009,19 +31983,19 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30029,7 +32003,9 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30118,7 +32094,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30399,6 +32374,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30418,13 +32394,24 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30462,19 +32449,19 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30482,7 +32469,9 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30516,6 +32505,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30535,13 +32525,24 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -30579,19 +32580,19 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "failtoo".
-func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -30599,7 +32600,9 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -30688,7 +32691,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30969,6 +32971,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30988,13 +32991,24 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -31032,19 +33046,19 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -31052,7 +33066,9 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -31086,6 +33102,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31105,13 +33122,24 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -31149,19 +33177,19 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -31169,7 +33197,9 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -31853,6 +33883,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["Held"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewHeldExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "held", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
@@ -31865,6 +33913,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "outer", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["IOBurst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewIOBurstExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "io", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

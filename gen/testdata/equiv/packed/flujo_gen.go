@@ -36,6 +36,7 @@ var (
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.FailToo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Flaky
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
@@ -59,6 +60,7 @@ var (
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.Tags
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upper
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Upstream
+	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.WaitForAll
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
@@ -275,7 +277,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -517,6 +518,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -545,13 +547,24 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -589,19 +602,19 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -609,7 +622,9 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -693,7 +708,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -935,6 +949,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -954,13 +969,24 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -998,19 +1024,19 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1018,7 +1044,9 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1102,7 +1130,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1344,6 +1371,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1357,13 +1385,24 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "cancel", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1401,19 +1440,19 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "cancel".
-func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1421,7 +1460,9 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1505,7 +1546,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1747,6 +1787,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -1760,13 +1801,24 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1804,19 +1856,19 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -1824,7 +1876,9 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -1908,7 +1962,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2150,6 +2203,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2163,13 +2217,24 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2207,19 +2272,19 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2227,7 +2292,9 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2311,7 +2378,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2553,6 +2619,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2566,13 +2633,24 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -2610,19 +2688,19 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -2630,7 +2708,9 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -2714,7 +2794,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -2956,6 +3035,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -2969,13 +3049,24 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3013,19 +3104,19 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3033,7 +3124,9 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3117,7 +3210,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3359,6 +3451,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3372,13 +3465,24 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3416,19 +3520,19 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3436,7 +3540,9 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3566,7 +3672,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -3808,6 +3913,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -3821,13 +3927,24 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -3865,19 +3982,19 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "upstream".
-func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -3885,7 +4002,9 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -3969,7 +4088,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4211,6 +4329,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4224,13 +4343,24 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4271,19 +4401,19 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4291,7 +4421,9 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4383,7 +4515,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -4664,6 +4795,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4677,13 +4809,24 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "primary", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -4724,19 +4867,19 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "primary".
-func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -4744,7 +4887,9 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -4778,6 +4923,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -4791,13 +4937,24 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -4835,19 +4992,19 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -4855,7 +5012,9 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -4951,7 +5110,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -5365,6 +5523,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5378,13 +5537,24 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -5422,19 +5592,19 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -5442,7 +5612,9 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -5476,6 +5648,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -5489,13 +5662,24 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "free", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -5533,19 +5717,19 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "free".
-func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -5553,7 +5737,9 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -5665,7 +5851,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -6139,6 +6324,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6152,13 +6338,24 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -6196,19 +6393,19 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "b1".
-func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -6216,7 +6413,9 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -6250,6 +6449,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6263,13 +6463,24 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -6307,19 +6518,19 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b2".
-func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -6327,7 +6538,9 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -6361,6 +6574,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6374,13 +6588,24 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -6418,19 +6643,19 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b3".
-func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -6438,7 +6663,9 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -6472,6 +6699,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -6485,13 +6713,24 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b4", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -6529,19 +6768,19 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "b4".
-func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -6549,7 +6788,9 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -6645,7 +6886,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -7059,6 +7299,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7072,13 +7313,24 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7116,19 +7368,19 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "paid".
-func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7136,7 +7388,9 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7170,6 +7424,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7183,13 +7438,24 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "hold", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -7227,19 +7493,19 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "hold".
-func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -7247,7 +7513,9 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -7331,7 +7599,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -7688,6 +7955,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -7701,13 +7969,24 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "item", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -7745,19 +8024,19 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "item".
-func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -7765,7 +8044,9 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -7849,7 +8130,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8091,6 +8371,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8104,13 +8385,24 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8151,19 +8443,19 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8171,7 +8463,9 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8255,7 +8549,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8497,6 +8790,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -8516,13 +8810,24 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Charge), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -8563,19 +8868,19 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -8583,7 +8888,9 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -8671,7 +8978,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -8969,7 +9275,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if r.record {
 				res.Output = out
 			}
-			e.finish0(res, start, nil, 0)
+			e.finish0(res, start, nil, 0, 0)
 			return out, nil
 		}
 	}
@@ -8978,6 +9284,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -8991,13 +9298,24 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9029,7 +9347,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -9039,12 +9357,12 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if cacheable && !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9052,8 +9370,8 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9142,7 +9460,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9440,7 +9757,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if r.record {
 				res.Output = out
 			}
-			e.finish0(res, start, nil, 0)
+			e.finish0(res, start, nil, 0, 0)
 			return out, nil
 		}
 	}
@@ -9449,6 +9766,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -9468,13 +9786,24 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9506,7 +9835,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -9516,12 +9845,12 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	if cacheable && !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -9529,8 +9858,8 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9619,7 +9948,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -9917,7 +10245,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			if r.record {
 				res.Output = out
 			}
-			e.finish0(res, start, nil, 0)
+			e.finish0(res, start, nil, 0, 0)
 			return out, nil
 		}
 	}
@@ -9926,6 +10254,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -9939,13 +10268,24 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -9977,7 +10317,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -9987,12 +10327,12 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	if cacheable && !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -10000,8 +10340,8 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10098,7 +10438,6 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -10440,7 +10779,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			if r.record {
 				res.Output = out
 			}
-			e.finish0(res, start, nil, 0)
+			e.finish0(res, start, nil, 0, 0)
 			return out, nil
 		}
 	}
@@ -10449,6 +10788,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	var err error
 	brFrom := uint8(e.brk0.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -10462,13 +10802,24 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -10500,7 +10851,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
@@ -10510,12 +10861,12 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	if cacheable && !e.cachesShrunk.Load() {
 		_ = e.cache0.Set(key, out)
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish0 reports a finished execution of "tags".
-func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -10523,8 +10874,8 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	if !res.CacheHit {
-		e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10558,6 +10909,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -10577,13 +10929,24 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "spare", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -10615,19 +10978,19 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "spare".
-func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -10635,7 +10998,9 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -10719,7 +11084,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11022,6 +11386,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11041,13 +11406,24 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11079,19 +11455,19 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11099,7 +11475,9 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11183,7 +11561,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11486,6 +11863,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11505,13 +11883,24 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -11543,19 +11932,19 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -11563,7 +11952,9 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -11647,7 +12038,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -11950,6 +12340,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	var err error
 	brFrom := uint8(e.brk1.State())
 	var prev error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -11969,13 +12360,24 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(int), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -12007,19 +12409,19 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, nil
 }
 
 // finish1 reports a finished execution of "add".
-func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -12027,7 +12429,9 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -12111,7 +12515,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -12353,6 +12756,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -12366,13 +12770,24 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -12410,19 +12825,19 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -12430,7 +12845,9 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -12536,7 +12953,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -13052,6 +13468,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13071,13 +13488,24 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -13115,19 +13543,19 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -13135,7 +13563,9 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -13174,6 +13604,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13193,13 +13624,24 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -13237,19 +13679,19 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -13257,7 +13699,9 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -13296,6 +13740,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -13309,13 +13754,24 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -13353,19 +13809,19 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "fail".
-func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -13373,7 +13829,9 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -13479,7 +13937,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -13948,6 +14405,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -13967,13 +14425,24 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -14011,19 +14480,19 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "a1".
-func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -14031,7 +14500,9 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -14070,6 +14541,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14089,13 +14561,24 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14133,19 +14616,19 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "b".
-func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -14153,7 +14636,9 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -14192,6 +14677,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -14205,13 +14691,24 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -14249,19 +14746,19 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -14269,7 +14766,9 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -14383,7 +14882,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -14934,6 +15432,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -14953,13 +15452,24 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -14997,19 +15507,19 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -15017,7 +15527,9 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -15056,6 +15568,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15075,13 +15588,24 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -15119,19 +15643,19 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -15139,7 +15663,9 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -15178,6 +15704,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15197,13 +15724,24 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -15241,19 +15779,19 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -15261,7 +15799,9 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -15300,6 +15840,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -15319,13 +15860,24 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -15363,19 +15915,19 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -15383,7 +15935,9 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -15497,7 +16051,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -16048,6 +16601,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16067,13 +16621,24 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -16111,19 +16676,19 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -16131,7 +16696,9 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -16170,6 +16737,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16189,13 +16757,24 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -16233,19 +16812,19 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -16253,7 +16832,9 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -16292,6 +16873,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16311,13 +16893,24 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -16355,19 +16948,19 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -16375,7 +16968,9 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -16414,6 +17009,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -16433,13 +17029,24 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -16477,19 +17084,19 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -16497,7 +17104,9 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -16611,7 +17220,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17154,6 +17762,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17173,13 +17782,24 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -17217,19 +17837,19 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "a1".
-func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -17237,7 +17857,9 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -17276,6 +17898,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17295,13 +17918,24 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -17339,19 +17973,19 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "b".
-func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -17359,7 +17993,9 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -17398,6 +18034,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17417,13 +18054,24 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -17461,19 +18109,19 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "a2".
-func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -17481,7 +18129,9 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -17520,6 +18170,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk5.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17539,13 +18190,24 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk5.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call5(ctx, in, r)
@@ -17583,19 +18245,19 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
+		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish5(res, start, nil, brFrom)
+	e.finish5(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish5 reports a finished execution of "echo".
-func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt5.record(res, e.slowNs.Load())
 	e.mon5.Record(lat, res.Success)
@@ -17603,7 +18265,9 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
@@ -17687,7 +18351,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -17929,6 +18592,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -17948,13 +18612,24 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -17992,19 +18667,19 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -18012,7 +18687,9 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -18096,7 +18773,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -18338,6 +19014,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 4; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -18357,13 +19034,24 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -18401,19 +19089,19 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "flaky".
-func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -18421,7 +19109,9 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -18507,7 +19197,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -18869,6 +19558,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -18882,13 +19572,24 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -18926,19 +19627,19 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -18946,7 +19647,9 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -19044,7 +19747,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19463,6 +20165,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19476,13 +20179,24 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -19520,19 +20234,19 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "exit".
-func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -19540,7 +20254,9 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -19574,6 +20290,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -19593,13 +20310,24 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -19637,19 +20365,19 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -19657,7 +20385,9 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -19741,7 +20471,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -19983,6 +20712,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -19996,13 +20726,24 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -20040,19 +20781,19 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -20060,7 +20801,9 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -20144,7 +20887,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -20386,6 +21128,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -20399,13 +21142,24 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -20443,19 +21197,19 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "exit".
-func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -20463,7 +21217,9 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -20531,6 +21287,413 @@ func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *fl
 			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
 		}
 	}
+	return out, err
+}
+
+// HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type HeldExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "held".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
+func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &HeldExecutor{clock: clock}
+	cfg := flujogenConfigHeldExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*HeldExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("held")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs Held on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *HeldExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "held")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["held"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["held"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *HeldExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *HeldExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *HeldExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that HeldExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *HeldExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "HeldExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether HeldExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *HeldExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *HeldExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *HeldExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *HeldExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "held"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "held".
+func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *HeldExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "held", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.HoldUntilOpen(ctx, in)
+}
+
+// call0 makes one attempt of "held" holding a concurrency permit.
+func (e *HeldExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -20609,7 +21772,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -20937,6 +22099,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -20956,13 +22119,24 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -21000,19 +22174,19 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "first".
-func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -21020,7 +22194,9 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -21116,6 +22292,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -21135,13 +22312,24 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -21179,19 +22367,19 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "second".
-func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -21199,7 +22387,9 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -21233,6 +22423,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -21252,13 +22443,24 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -21296,19 +22498,19 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "third".
-func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -21316,7 +22518,9 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -21338,6 +22542,413 @@ func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out fl
 func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
 	defer e.limiter.Release()
 	out, err := e.invoke4(ctx, in)
+	return out, err
+}
+
+// IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type IOBurstExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	resources  *runtime.ResourceManager
+
+	// Step "io".
+	cnt0 flujogenStepCounters
+	brk0 *runtime.Breaker
+	mon0 *runtime.StepMonitor
+}
+
+// flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
+func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &IOBurstExecutor{clock: clock}
+	cfg := flujogenConfigIOBurstExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*IOBurstExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon0 = e.monitor.Step("io")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs IOBurst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujotest.Arrival, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Arrival), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Arrival), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	if _, err := flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt0.add(s.Steps, "io")
+	{
+		bc := e.brk0.Counters()
+		st := s.Steps["io"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["io"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *IOBurstExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *IOBurstExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *IOBurstExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that IOBurstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *IOBurstExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "IOBurstExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether IOBurstExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *IOBurstExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *IOBurstExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *IOBurstExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *IOBurstExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	res.Name = "io"
+	start := e.clock.Nanotime()
+	var out flujotest.Arrival
+	var err error
+	brFrom := uint8(e.brk0.State())
+	var prev error
+	var served int64 // when the last attempt's permit was granted
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Arrival), cerr
+		}
+		permit := e.brk0.Allow()
+		if !permit.Admitted() {
+			err = e.brk0.Rejection(permit)
+			break
+		}
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
+		}
+		res.Attempts = attempt
+		out, err = e.call0(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Arrival), cerr
+			}
+		}
+		if err == nil {
+			e.brk0.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk0.RecordFailure(permit)
+		} else {
+			e.brk0.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish0(res, start, err, served, brFrom)
+		return *new(flujotest.Arrival), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish0(res, start, nil, served, brFrom)
+	return out, nil
+}
+
+// finish0 reports a finished execution of "io".
+func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt0.record(res, e.slowNs.Load())
+	e.mon0.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
+	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *IOBurstExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "io", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WaitForAll(ctx, in)
+}
+
+// call0 makes one attempt of "io" holding a concurrency permit.
+func (e *IOBurstExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke0(ctx, in)
 	return out, err
 }
 
@@ -21418,7 +23029,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -21873,6 +23483,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -21892,13 +23503,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -21936,19 +23558,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -21956,7 +23578,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -21990,6 +23614,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -22003,13 +23628,24 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -22047,19 +23683,19 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "fail".
-func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -22067,7 +23703,9 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -22153,7 +23791,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22515,6 +24152,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -22534,13 +24172,24 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -22578,19 +24227,19 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -22598,7 +24247,9 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -22682,7 +24333,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -22980,6 +24630,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -22993,13 +24644,24 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -23037,19 +24699,19 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "flaky".
-func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -23057,7 +24719,9 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -23149,7 +24813,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -23507,6 +25170,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23520,13 +25184,24 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panicdeep", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -23564,19 +25239,19 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "panicdeep".
-func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -23584,7 +25259,9 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -23618,6 +25295,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -23631,13 +25309,24 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -23675,19 +25364,19 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "panic".
-func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -23695,7 +25384,9 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -23779,7 +25470,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24021,6 +25711,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -24034,13 +25725,24 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -24078,19 +25780,19 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "panic".
-func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -24098,7 +25800,9 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -24194,7 +25898,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -24608,6 +26311,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24627,13 +26331,24 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -24671,19 +26386,19 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "block".
-func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -24691,7 +26406,9 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -24725,6 +26442,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -24744,13 +26462,24 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -24788,19 +26517,19 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "echo".
-func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -24808,7 +26537,9 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -24906,7 +26637,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -25316,6 +27046,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -25335,13 +27066,24 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -25379,19 +27121,19 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -25399,7 +27141,9 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -25433,6 +27177,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -25446,13 +27191,24 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -25490,19 +27246,19 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -25510,7 +27266,9 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -25610,7 +27368,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -26029,6 +27786,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26048,13 +27806,24 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -26092,19 +27861,19 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "echo".
-func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -26112,7 +27881,9 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -26146,6 +27917,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 1; attempt++ {
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
@@ -26159,13 +27931,24 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -26203,19 +27986,19 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "fail".
-func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -26223,7 +28006,9 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -26329,7 +28114,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -26822,6 +28606,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26841,13 +28626,24 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -26885,19 +28681,19 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "left".
-func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -26905,7 +28701,9 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -26939,6 +28737,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -26958,13 +28757,24 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -27002,19 +28812,19 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "right".
-func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -27022,7 +28832,9 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -27056,6 +28868,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk4.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27075,13 +28888,24 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk4.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call4(ctx, in, r)
@@ -27119,19 +28943,19 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
+		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish4(res, start, nil, brFrom)
+	e.finish4(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish4 reports a finished execution of "after".
-func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt4.record(res, e.slowNs.Load())
 	e.mon4.Record(lat, res.Success)
@@ -27139,7 +28963,9 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
@@ -27231,7 +29057,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -27547,6 +29372,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27566,13 +29392,24 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -27610,19 +29447,19 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -27630,7 +29467,9 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -27664,6 +29503,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -27683,13 +29523,24 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -27727,19 +29578,19 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -27747,7 +29598,9 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -27847,7 +29700,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -28173,6 +30025,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28192,13 +30045,24 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -28236,19 +30100,19 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "lower".
-func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -28256,7 +30120,9 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -28290,6 +30156,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28309,13 +30176,24 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -28353,19 +30231,19 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "upper".
-func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -28373,7 +30251,9 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -28407,6 +30287,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28426,13 +30307,24 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -28470,19 +30362,19 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "other".
-func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -28490,7 +30382,9 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -28590,7 +30484,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -28938,6 +30831,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -28957,13 +30851,24 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -29001,19 +30906,19 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "s1".
-func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -29021,7 +30926,9 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -29055,6 +30962,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk2.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29074,13 +30982,24 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk2.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call2(ctx, in, r)
@@ -29118,19 +31037,19 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
+		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish2(res, start, nil, brFrom)
+	e.finish2(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish2 reports a finished execution of "s2".
-func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt2.record(res, e.slowNs.Load())
 	e.mon2.Record(lat, res.Success)
@@ -29138,7 +31057,9 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
@@ -29172,6 +31093,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	brFrom := uint8(e.brk3.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29191,13 +31113,24 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			err = e.brk3.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call3(ctx, in, r)
@@ -29235,19 +31168,19 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
+		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish3(res, start, nil, brFrom)
+	e.finish3(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish3 reports a finished execution of "s3".
-func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt3.record(res, e.slowNs.Load())
 	e.mon3.Record(lat, res.Success)
@@ -29255,7 +31188,9 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
@@ -29339,7 +31274,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -29595,6 +31529,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -29614,13 +31549,24 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -29658,19 +31604,19 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "logflake".
-func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -29678,7 +31624,9 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -29768,7 +31716,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30010,6 +31957,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30029,13 +31977,24 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30073,19 +32032,19 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "block".
-func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30093,7 +32052,9 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30223,7 +32184,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30465,6 +32425,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30484,13 +32445,24 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30531,19 +32503,19 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "draft".
-func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -30551,7 +32523,9 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -30643,7 +32617,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -30924,6 +32897,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -30943,13 +32917,24 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -30987,19 +32972,19 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -31007,7 +32992,9 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -31041,6 +33028,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31060,13 +33048,24 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -31104,19 +33103,19 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "failtoo".
-func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -31124,7 +33123,9 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -31216,7 +33217,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -31497,6 +33497,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	brFrom := uint8(e.brk0.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31516,13 +33517,24 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			err = e.brk0.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -31560,19 +33572,19 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
+		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish0(res, start, nil, brFrom)
+	e.finish0(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish0 reports a finished execution of "fail".
-func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt0.record(res, e.slowNs.Load())
 	e.mon0.Record(lat, res.Success)
@@ -31580,7 +33592,9 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
@@ -31614,6 +33628,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	brFrom := uint8(e.brk1.State())
 	var prev error
 	var breach error
+	var served int64 // when the last attempt's permit was granted
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt > 1 {
 			if !e.classifier.RetryableIn(ctx, err) {
@@ -31633,13 +33648,24 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			err = e.brk1.Rejection(permit)
 			break
 		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
+		waited, lerr := e.limiter.AcquireWaited(ctx)
+		if lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if served = start; waited || attempt > 1 {
+			served = e.clock.Nanotime()
 		}
 		res.Attempts = attempt
 		out, err = e.call1(ctx, in, r)
@@ -31677,19 +33703,19 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	if err != nil {
 		res.Err = err
 		res.Feedback = flujo.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
+		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
 	res.Success = true
 	if r.record {
 		res.Output = out
 	}
-	e.finish1(res, start, nil, brFrom)
+	e.finish1(res, start, nil, served, brFrom)
 	return out, breach
 }
 
 // finish1 reports a finished execution of "rescue".
-func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
 	lat := int64(res.Latency)
 	e.cnt1.record(res, e.slowNs.Load())
 	e.mon1.Record(lat, res.Success)
@@ -31697,7 +33723,9 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	if err != nil {
 		outcome = flujo.OutcomeOf(err)
 	}
-	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	if res.Attempts > 0 && !res.CacheHit {
+		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
+	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
 		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
@@ -32381,6 +34409,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["Held"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewHeldExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "held", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["History"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewHistoryExecutor(opts...)
 		if err != nil {
@@ -32393,6 +34439,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "outer", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["IOBurst"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewIOBurstExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Arrival)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "io", Expected: reflect.TypeFor[flujotest.Arrival](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

@@ -223,8 +223,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -518,13 +518,20 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "lookup", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(int), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(int), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -653,8 +660,8 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -887,13 +894,20 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "plain", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(int), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(int), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
@@ -1023,8 +1037,8 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
+	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
-	lo.WindowSamples = 100
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
@@ -1318,13 +1332,20 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 			break
 		}
 		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			cerr := lerr
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk0.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "search", Limit: e.limiter.Limit()}
+				break
 			}
-			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
-			return *new(hashing.Result), cerr
+			{
+				cerr := lerr
+				if r.record {
+					res.Latency = time.Duration(e.clock.Nanotime() - start)
+				}
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				return *new(hashing.Result), cerr
+			}
 		}
 		res.Attempts = attempt
 		out, err = e.call0(ctx, in, r)
