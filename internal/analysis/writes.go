@@ -411,10 +411,46 @@ func (w *writeWalker) context(e ast.Expr, al alias, steps []accessStep, ancestor
 				w.bind(obj, e, al, steps)
 				return
 			}
+			if _, field, _ := landing(al, steps); field != "" && w.storesInto(lhs) == field {
+				return // st.F = append(st.F, v): the write of F is recorded
+			}
 			w.flows(e, al, steps, "stored in "+types.ExprString(lhs))
 			return
 		}
 		// x op= e: e's value is combined, not stored.
+	}
+}
+
+// storesInto returns the top-level state field the assignable expression
+// lhs lands in, or "" when it is not (known to be) in the state.
+func (w *writeWalker) storesInto(lhs ast.Expr) string {
+	var sels []string
+	e := lhs
+	for {
+		switch x := ast.Unparen(e).(type) {
+		case *ast.SelectorExpr:
+			sels = append(sels, x.Sel.Name)
+			e = x.X
+			continue
+		case *ast.IndexExpr:
+			e = x.X
+			continue
+		case *ast.StarExpr:
+			e = x.X
+			continue
+		case *ast.Ident:
+			als := w.aliases[w.p.info.Uses[x]]
+			if len(als) != 1 {
+				return ""
+			}
+			if als[0].field != "" {
+				return als[0].field
+			}
+			if als[0].ptr && len(sels) > 0 {
+				return sels[len(sels)-1]
+			}
+		}
+		return ""
 	}
 }
 
