@@ -551,8 +551,28 @@ func (w *writeWalker) selected(x *ast.SelectorExpr, e ast.Expr, al alias, steps 
 		w.may(al, steps, e, what+" calls an interface method, which may write what it reaches")
 		return
 	}
+	// A promoted method is called on the embedded field: e.M() is
+	// e.Embedded.M(), so its receiver is that field, not e.
+	recvType := info.TypeOf(e)
+	if idx := sel.Index(); len(idx) > 1 {
+		steps = slices.Clip(steps)
+		for _, fi := range idx[:len(idx)-1] {
+			if p, ok := recvType.Underlying().(*types.Pointer); ok {
+				steps = append(steps, accessStep{indirect: true})
+				recvType = p.Elem()
+			}
+			st, ok := recvType.Underlying().(*types.Struct)
+			if !ok {
+				w.may(al, steps, e, what+" goes through an embedded field the analysis cannot follow")
+				return
+			}
+			f := st.Field(fi)
+			steps = append(steps, accessStep{sel: f.Name()})
+			recvType = f.Type()
+		}
+	}
 	_, ptrRecv := sig.Recv().Type().Underlying().(*types.Pointer)
-	_, ptrExpr := info.TypeOf(e).Underlying().(*types.Pointer)
+	_, ptrExpr := recvType.Underlying().(*types.Pointer)
 	if !ptrRecv && !mayRefer(sig.Recv().Type()) {
 		return // the method works on a copy that reaches nothing
 	}
