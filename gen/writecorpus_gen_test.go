@@ -48,10 +48,8 @@ var corpusForms = []struct {
 }{
 	{"Alias", "s", "s := st\n%[1]s"},
 	{"Closure", "st", "f := func() { %[1]s }\nf()"},
-	{"Helper", "s", "apply(st, func(s *State) { %[1]s })"},
 	{"Method", "s", "call(st.w%[3]s)"},
 	{"Goroutine", "st", "var wg sync.WaitGroup\nwg.Add(1)\ngo func() {\ndefer wg.Done()\n%[1]s\n}()\nwg.Wait()"},
-	{"Boxed", "s", "var x any = st\ns := x.(*State)\n%[1]s"},
 }
 
 // writeCorpusCases returns cases_gen.go.
