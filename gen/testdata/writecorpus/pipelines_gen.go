@@ -2,7 +2,11 @@
 
 package writecorpus
 
-import "github.com/flujo/flujo"
+import (
+	"context"
+
+	"github.com/flujo/flujo"
+)
 
 // Cases are the corpus's cases, in source order.
 var Cases = []Case{
@@ -172,104 +176,864 @@ var Cases = []Case{
 	{"GoroutineMatrixElem", GoroutineMatrixElem},
 }
 
+func markMethodValuePassed(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValuePassed(ctx, in, st)
+}
+
+func markMethodValueStored(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueStored(ctx, in, st)
+}
+
+func markMethodValueDeferred(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueDeferred(ctx, in, st)
+}
+
+func markMethodValueGoroutine(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueGoroutine(ctx, in, st)
+}
+
+func markMethodValueInStruct(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueInStruct(ctx, in, st)
+}
+
+func markMethodValueInMap(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueInMap(ctx, in, st)
+}
+
+func markMethodValueReturned(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueReturned(ctx, in, st)
+}
+
+func markMethodValueCall(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodValueCall(ctx, in, st)
+}
+
+func markMethodExpression(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodExpression(ctx, in, st)
+}
+
+func markMethodOnState(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodOnState(ctx, in, st)
+}
+
+func markMethodPromoted(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodPromoted(ctx, in, st)
+}
+
+func markFieldPromoted(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FieldPromoted(ctx, in, st)
+}
+
+func markPointerConverted(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerConverted(ctx, in, st)
+}
+
+func markPointerBoxed(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerBoxed(ctx, in, st)
+}
+
+func markPointerUnsafe(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerUnsafe(ctx, in, st)
+}
+
+func markPointerUnsafeArray(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerUnsafeArray(ctx, in, st)
+}
+
+func markPointerReaimed(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerReaimed(ctx, in, st)
+}
+
+func markPointerReaimedLoop(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerReaimedLoop(ctx, in, st)
+}
+
+func markPointerDouble(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerDouble(ctx, in, st)
+}
+
+func markPointerReturned(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerReturned(ctx, in, st)
+}
+
+func markPointerSentOnChannel(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerSentOnChannel(ctx, in, st)
+}
+
+func markPointerMultiAssign(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerMultiAssign(ctx, in, st)
+}
+
+func markPointerToArray(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerToArray(ctx, in, st)
+}
+
+func markPointerFieldTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PointerFieldTarget(ctx, in, st)
+}
+
+func markStateInAny(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StateInAny(ctx, in, st)
+}
+
+func markStateConverted(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StateConverted(ctx, in, st)
+}
+
+func markStateInSlice(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StateInSlice(ctx, in, st)
+}
+
+func markStateInStruct(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StateInStruct(ctx, in, st)
+}
+
+func markStateShallowCopy(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StateShallowCopy(ctx, in, st)
+}
+
+func markInnerCopySharesMap(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return InnerCopySharesMap(ctx, in, st)
+}
+
+func markWholeStateAssigned(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return WholeStateAssigned(ctx, in, st)
+}
+
+func markSubSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SubSliceAppend(ctx, in, st)
+}
+
+func markSubSliceAppendMiddle(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SubSliceAppendMiddle(ctx, in, st)
+}
+
+func markSubSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SubSliceElem(ctx, in, st)
+}
+
+func markListsAppendAlias(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ListsAppendAlias(ctx, in, st)
+}
+
+func markListsAppendStore(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ListsAppendStore(ctx, in, st)
+}
+
+func markBytesElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return BytesElem(ctx, in, st)
+}
+
+func markBytesAppendAlias(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return BytesAppendAlias(ctx, in, st)
+}
+
+func markFirstOfGeneric(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FirstOfGeneric(ctx, in, st)
+}
+
+func markCopyInto(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return CopyInto(ctx, in, st)
+}
+
+func markCopyIntoSub(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return CopyIntoSub(ctx, in, st)
+}
+
+func markCopyFromIsRead(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return CopyFromIsRead(ctx, in, st)
+}
+
+func markDeleteKey(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return DeleteKey(ctx, in, st)
+}
+
+func markClearMap(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClearMap(ctx, in, st)
+}
+
+func markClearSlice(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClearSlice(ctx, in, st)
+}
+
+func markSortInPlace(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SortInPlace(ctx, in, st)
+}
+
+func markSlicesReverse(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SlicesReverse(ctx, in, st)
+}
+
+func markMapsCopy(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MapsCopy(ctx, in, st)
+}
+
+func markFmtRunsString(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FmtRunsString(ctx, in, st)
+}
+
+func markFmtRunsStringPtrField(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FmtRunsStringPtrField(ctx, in, st)
+}
+
+func markFmtErrorfRunsString(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FmtErrorfRunsString(ctx, in, st)
+}
+
+func markFprintfTape(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FprintfTape(ctx, in, st)
+}
+
+func markFprintTapePtr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FprintTapePtr(ctx, in, st)
+}
+
+func markJSONRunsMarshal(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONRunsMarshal(ctx, in, st)
+}
+
+func markJSONMarshalWholeState(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONMarshalWholeState(ctx, in, st)
+}
+
+func markJSONEncoderTape(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONEncoderTape(ctx, in, st)
+}
+
+func markJSONUnmarshalField(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONUnmarshalField(ctx, in, st)
+}
+
+func markJSONUnmarshalMap(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONUnmarshalMap(ctx, in, st)
+}
+
+func markJSONUnmarshalState(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return JSONUnmarshalState(ctx, in, st)
+}
+
+func markReflectFieldByName(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ReflectFieldByName(ctx, in, st)
+}
+
+func markReflectFieldIndex(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ReflectFieldIndex(ctx, in, st)
+}
+
+func markReflectOnField(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ReflectOnField(ctx, in, st)
+}
+
+func markInterfaceCall(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return InterfaceCall(ctx, in, st)
+}
+
+func markInterfaceOfField(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return InterfaceOfField(ctx, in, st)
+}
+
+func markTypeSwitchAny(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return TypeSwitchAny(ctx, in, st)
+}
+
+func markTypeAssertAny(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return TypeAssertAny(ctx, in, st)
+}
+
+func markTypeSwitchState(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return TypeSwitchState(ctx, in, st)
+}
+
+func markPCounterReplaced(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PCounterReplaced(ctx, in, st)
+}
+
+func markClosureCaptures(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureCaptures(ctx, in, st)
+}
+
+func markClosureReturned(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureReturned(ctx, in, st)
+}
+
+func markClosureFieldPointer(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureFieldPointer(ctx, in, st)
+}
+
+func markClosureImmediate(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureImmediate(ctx, in, st)
+}
+
+func markHelperWhole(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return HelperWhole(ctx, in, st)
+}
+
+func markHelperRecursive(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return HelperRecursive(ctx, in, st)
+}
+
+func markGenericSetPtr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GenericSetPtr(ctx, in, st)
+}
+
+func markGenericAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GenericAppend(ctx, in, st)
+}
+
+func markRangeRowAlias(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return RangeRowAlias(ctx, in, st)
+}
+
+func markRangeIndexAlias(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return RangeIndexAlias(ctx, in, st)
+}
+
+func markRangeMapOfSlices(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return RangeMapOfSlices(ctx, in, st)
+}
+
+func markRangePointers(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return RangePointers(ctx, in, st)
+}
+
+func markStoreFieldPtrInGlobal(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StoreFieldPtrInGlobal(ctx, in, st)
+}
+
+func markStoreStateInGlobal(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return StoreStateInGlobal(ctx, in, st)
+}
+
+func markGoroutineWrites(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineWrites(ctx, in, st)
+}
+
+func markGoroutineChannel(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineChannel(ctx, in, st)
+}
+
+func markChannelSend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ChannelSend(ctx, in, st)
+}
+
+func markDeferClosure(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return DeferClosure(ctx, in, st)
+}
+
+func markFuncFieldReplaced(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FuncFieldReplaced(ctx, in, st)
+}
+
+func markFuncFieldCalled(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FuncFieldCalled(ctx, in, st)
+}
+
+func markFloatNaN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FloatNaN(ctx, in, st)
+}
+
+func markSwapFields(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return SwapFields(ctx, in, st)
+}
+
+func markOpAssignString(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return OpAssignString(ctx, in, st)
+}
+
+func markInnerMapAlias(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return InnerMapAlias(ctx, in, st)
+}
+
+func markPInnerReplaced(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PInnerReplaced(ctx, in, st)
+}
+
+func markFailAfterAssign(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FailAfterAssign(ctx, in, st)
+}
+
+func markFailAfterInPlaceWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return FailAfterInPlaceWrite(ctx, in, st)
+}
+
+func markPanicAfterWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return PanicAfterWrite(ctx, in, st)
+}
+
+func markAliasInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasInt(ctx, in, st)
+}
+
+func markAliasStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasStr(ctx, in, st)
+}
+
+func markAliasSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasSliceElem(ctx, in, st)
+}
+
+func markAliasSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasSliceAppend(ctx, in, st)
+}
+
+func markAliasMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasMapSet(ctx, in, st)
+}
+
+func markAliasPtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasPtrTarget(ctx, in, st)
+}
+
+func markAliasArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasArrElem(ctx, in, st)
+}
+
+func markAliasInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasInnerTags(ctx, in, st)
+}
+
+func markAliasPInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasPInnerN(ctx, in, st)
+}
+
+func markAliasCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasCounterInc(ctx, in, st)
+}
+
+func markAliasPCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasPCounterAdd(ctx, in, st)
+}
+
+func markAliasTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasTapeWrite(ctx, in, st)
+}
+
+func markAliasBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasBaseHit(ctx, in, st)
+}
+
+func markAliasMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return AliasMatrixElem(ctx, in, st)
+}
+
+func markClosureInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureInt(ctx, in, st)
+}
+
+func markClosureStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureStr(ctx, in, st)
+}
+
+func markClosureSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureSliceElem(ctx, in, st)
+}
+
+func markClosureSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureSliceAppend(ctx, in, st)
+}
+
+func markClosureMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureMapSet(ctx, in, st)
+}
+
+func markClosurePtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosurePtrTarget(ctx, in, st)
+}
+
+func markClosureArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureArrElem(ctx, in, st)
+}
+
+func markClosureInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureInnerTags(ctx, in, st)
+}
+
+func markClosurePInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosurePInnerN(ctx, in, st)
+}
+
+func markClosureCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureCounterInc(ctx, in, st)
+}
+
+func markClosurePCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosurePCounterAdd(ctx, in, st)
+}
+
+func markClosureTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureTapeWrite(ctx, in, st)
+}
+
+func markClosureBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureBaseHit(ctx, in, st)
+}
+
+func markClosureMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return ClosureMatrixElem(ctx, in, st)
+}
+
+func markMethodInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodInt(ctx, in, st)
+}
+
+func markMethodStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodStr(ctx, in, st)
+}
+
+func markMethodSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodSliceElem(ctx, in, st)
+}
+
+func markMethodSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodSliceAppend(ctx, in, st)
+}
+
+func markMethodMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodMapSet(ctx, in, st)
+}
+
+func markMethodPtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodPtrTarget(ctx, in, st)
+}
+
+func markMethodArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodArrElem(ctx, in, st)
+}
+
+func markMethodInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodInnerTags(ctx, in, st)
+}
+
+func markMethodPInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodPInnerN(ctx, in, st)
+}
+
+func markMethodCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodCounterInc(ctx, in, st)
+}
+
+func markMethodPCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodPCounterAdd(ctx, in, st)
+}
+
+func markMethodTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodTapeWrite(ctx, in, st)
+}
+
+func markMethodBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodBaseHit(ctx, in, st)
+}
+
+func markMethodMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return MethodMatrixElem(ctx, in, st)
+}
+
+func markGoroutineInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineInt(ctx, in, st)
+}
+
+func markGoroutineStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineStr(ctx, in, st)
+}
+
+func markGoroutineSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineSliceElem(ctx, in, st)
+}
+
+func markGoroutineSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineSliceAppend(ctx, in, st)
+}
+
+func markGoroutineMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineMapSet(ctx, in, st)
+}
+
+func markGoroutinePtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutinePtrTarget(ctx, in, st)
+}
+
+func markGoroutineArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineArrElem(ctx, in, st)
+}
+
+func markGoroutineInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineInnerTags(ctx, in, st)
+}
+
+func markGoroutinePInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutinePInnerN(ctx, in, st)
+}
+
+func markGoroutineCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineCounterInc(ctx, in, st)
+}
+
+func markGoroutinePCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutinePCounterAdd(ctx, in, st)
+}
+
+func markGoroutineTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineTapeWrite(ctx, in, st)
+}
+
+func markGoroutineBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineBaseHit(ctx, in, st)
+}
+
+func markGoroutineMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark++
+	return GoroutineMatrixElem(ctx, in, st)
+}
+
 // CorpusMergeUpdate runs the case In.Case names alone in a Parallel that merges with MergeUpdate.
 var CorpusMergeUpdate = flujo.Branch("case", Route, map[string]flujo.Node{
-	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", MethodValuePassed)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", MethodValueStored)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", MethodValueDeferred)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", MethodValueGoroutine)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", MethodValueInStruct)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", MethodValueInMap)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", MethodValueReturned)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", MethodValueCall)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", MethodExpression)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", MethodOnState)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", MethodPromoted)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", FieldPromoted)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", PointerConverted)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", PointerBoxed)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", PointerUnsafe)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", PointerUnsafeArray)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", PointerReaimed)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", PointerReaimedLoop)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", PointerDouble)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", PointerReturned)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", PointerSentOnChannel)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", PointerMultiAssign)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", PointerToArray)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", PointerFieldTarget)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", StateInAny)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", StateConverted)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", StateInSlice)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", StateInStruct)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", StateShallowCopy)).With(flujo.Merge(flujo.MergeUpdate)),
-	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", InnerCopySharesMap)).With(flujo.Merge(flujo.MergeUpdate)),
-	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", WholeStateAssigned)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", SubSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", SubSliceAppendMiddle)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", SubSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", ListsAppendAlias)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", ListsAppendStore)).With(flujo.Merge(flujo.MergeUpdate)),
-	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", BytesElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", BytesAppendAlias)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", FirstOfGeneric)).With(flujo.Merge(flujo.MergeUpdate)),
-	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", CopyInto)).With(flujo.Merge(flujo.MergeUpdate)),
-	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", CopyIntoSub)).With(flujo.Merge(flujo.MergeUpdate)),
-	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", CopyFromIsRead)).With(flujo.Merge(flujo.MergeUpdate)),
-	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", DeleteKey)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", ClearMap)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", ClearSlice)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", SortInPlace)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", SlicesReverse)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", MapsCopy)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", FmtRunsString)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", FmtRunsStringPtrField)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", FmtErrorfRunsString)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", FprintfTape)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", FprintTapePtr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", JSONRunsMarshal)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", JSONMarshalWholeState)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", JSONEncoderTape)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", JSONUnmarshalField)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", JSONUnmarshalMap)).With(flujo.Merge(flujo.MergeUpdate)),
-	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", JSONUnmarshalState)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", ReflectFieldByName)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", ReflectFieldIndex)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", ReflectOnField)).With(flujo.Merge(flujo.MergeUpdate)),
-	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", InterfaceCall)).With(flujo.Merge(flujo.MergeUpdate)),
-	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", InterfaceOfField)).With(flujo.Merge(flujo.MergeUpdate)),
-	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", TypeSwitchAny)).With(flujo.Merge(flujo.MergeUpdate)),
-	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", TypeAssertAny)).With(flujo.Merge(flujo.MergeUpdate)),
-	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", TypeSwitchState)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", PCounterReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", ClosureCaptures)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", ClosureReturned)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", ClosureFieldPointer)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", ClosureImmediate)).With(flujo.Merge(flujo.MergeUpdate)),
-	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", HelperWhole)).With(flujo.Merge(flujo.MergeUpdate)),
-	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", HelperRecursive)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", GenericSetPtr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", GenericAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", RangeRowAlias)).With(flujo.Merge(flujo.MergeUpdate)),
-	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", RangeIndexAlias)).With(flujo.Merge(flujo.MergeUpdate)),
-	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", RangeMapOfSlices)).With(flujo.Merge(flujo.MergeUpdate)),
-	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", RangePointers)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", StoreFieldPtrInGlobal)).With(flujo.Merge(flujo.MergeUpdate)),
-	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", StoreStateInGlobal)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", GoroutineWrites)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", GoroutineChannel)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", ChannelSend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", DeferClosure)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", FuncFieldReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", FuncFieldCalled)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", FloatNaN)).With(flujo.Merge(flujo.MergeUpdate)),
-	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", SwapFields)).With(flujo.Merge(flujo.MergeUpdate)),
-	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", OpAssignString)).With(flujo.Merge(flujo.MergeUpdate)),
-	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", InnerMapAlias)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", PInnerReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", FailAfterAssign)).With(flujo.Merge(flujo.MergeUpdate)),
-	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", FailAfterInPlaceWrite)).With(flujo.Merge(flujo.MergeUpdate)),
-	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", PanicAfterWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", markMethodValuePassed)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", markMethodValueStored)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", markMethodValueDeferred)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", markMethodValueGoroutine)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", markMethodValueInStruct)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", markMethodValueInMap)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", markMethodValueReturned)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", markMethodValueCall)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", markMethodExpression)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", markMethodOnState)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", markMethodPromoted)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", markFieldPromoted)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", markPointerConverted)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", markPointerBoxed)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", markPointerUnsafe)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", markPointerUnsafeArray)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", markPointerReaimed)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", markPointerReaimedLoop)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", markPointerDouble)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", markPointerReturned)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", markPointerSentOnChannel)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", markPointerMultiAssign)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", markPointerToArray)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", markPointerFieldTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", markStateInAny)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", markStateConverted)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", markStateInSlice)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", markStateInStruct)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", markStateShallowCopy)).With(flujo.Merge(flujo.MergeUpdate)),
+	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", markInnerCopySharesMap)).With(flujo.Merge(flujo.MergeUpdate)),
+	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", markWholeStateAssigned)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", markSubSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", markSubSliceAppendMiddle)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", markSubSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", markListsAppendAlias)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", markListsAppendStore)).With(flujo.Merge(flujo.MergeUpdate)),
+	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", markBytesElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", markBytesAppendAlias)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", markFirstOfGeneric)).With(flujo.Merge(flujo.MergeUpdate)),
+	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", markCopyInto)).With(flujo.Merge(flujo.MergeUpdate)),
+	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", markCopyIntoSub)).With(flujo.Merge(flujo.MergeUpdate)),
+	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", markCopyFromIsRead)).With(flujo.Merge(flujo.MergeUpdate)),
+	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", markDeleteKey)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", markClearMap)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", markClearSlice)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", markSortInPlace)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", markSlicesReverse)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", markMapsCopy)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", markFmtRunsString)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", markFmtRunsStringPtrField)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", markFmtErrorfRunsString)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", markFprintfTape)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", markFprintTapePtr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", markJSONRunsMarshal)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", markJSONMarshalWholeState)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", markJSONEncoderTape)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", markJSONUnmarshalField)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", markJSONUnmarshalMap)).With(flujo.Merge(flujo.MergeUpdate)),
+	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", markJSONUnmarshalState)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", markReflectFieldByName)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", markReflectFieldIndex)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", markReflectOnField)).With(flujo.Merge(flujo.MergeUpdate)),
+	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", markInterfaceCall)).With(flujo.Merge(flujo.MergeUpdate)),
+	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", markInterfaceOfField)).With(flujo.Merge(flujo.MergeUpdate)),
+	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", markTypeSwitchAny)).With(flujo.Merge(flujo.MergeUpdate)),
+	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", markTypeAssertAny)).With(flujo.Merge(flujo.MergeUpdate)),
+	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", markTypeSwitchState)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", markPCounterReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", markClosureCaptures)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", markClosureReturned)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", markClosureFieldPointer)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", markClosureImmediate)).With(flujo.Merge(flujo.MergeUpdate)),
+	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", markHelperWhole)).With(flujo.Merge(flujo.MergeUpdate)),
+	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", markHelperRecursive)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", markGenericSetPtr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", markGenericAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", markRangeRowAlias)).With(flujo.Merge(flujo.MergeUpdate)),
+	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", markRangeIndexAlias)).With(flujo.Merge(flujo.MergeUpdate)),
+	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", markRangeMapOfSlices)).With(flujo.Merge(flujo.MergeUpdate)),
+	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", markRangePointers)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", markStoreFieldPtrInGlobal)).With(flujo.Merge(flujo.MergeUpdate)),
+	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", markStoreStateInGlobal)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", markGoroutineWrites)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", markGoroutineChannel)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", markChannelSend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", markDeferClosure)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", markFuncFieldReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", markFuncFieldCalled)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", markFloatNaN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", markSwapFields)).With(flujo.Merge(flujo.MergeUpdate)),
+	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", markOpAssignString)).With(flujo.Merge(flujo.MergeUpdate)),
+	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", markInnerMapAlias)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", markPInnerReplaced)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", markFailAfterAssign)).With(flujo.Merge(flujo.MergeUpdate)),
+	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", markFailAfterInPlaceWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", markPanicAfterWrite)).With(flujo.Merge(flujo.MergeUpdate)),
 	"ReadFmtPlain":          flujo.Parallel("ReadFmtPlain", Keep, flujo.StepS("ReadFmtPlain.s", ReadFmtPlain)).With(flujo.Merge(flujo.MergeUpdate)),
 	"ReadLenCompare":        flujo.Parallel("ReadLenCompare", Keep, flujo.StepS("ReadLenCompare.s", ReadLenCompare)).With(flujo.Merge(flujo.MergeUpdate)),
 	"ReadRangeSum":          flujo.Parallel("ReadRangeSum", Keep, flujo.StepS("ReadRangeSum.s", ReadRangeSum)).With(flujo.Merge(flujo.MergeUpdate)),
@@ -282,162 +1046,162 @@ var CorpusMergeUpdate = flujo.Branch("case", Route, map[string]flujo.Node{
 	"ReadMapLookup":         flujo.Parallel("ReadMapLookup", Keep, flujo.StepS("ReadMapLookup.s", ReadMapLookup)).With(flujo.Merge(flujo.MergeUpdate)),
 	"ReadDeepEqual":         flujo.Parallel("ReadDeepEqual", Keep, flujo.StepS("ReadDeepEqual.s", ReadDeepEqual)).With(flujo.Merge(flujo.MergeUpdate)),
 	"ReadUnnamed":           flujo.Parallel("ReadUnnamed", Keep, flujo.StepS("ReadUnnamed.s", ReadUnnamed)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", AliasInt)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", AliasStr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", AliasSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", AliasSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", AliasMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", AliasPtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", AliasArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", AliasInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", AliasPInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", AliasCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", AliasPCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", AliasTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", AliasBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
-	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", AliasMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", ClosureInt)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", ClosureStr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", ClosureSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", ClosureSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", ClosureMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", ClosurePtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", ClosureArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", ClosureInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", ClosurePInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", ClosureCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", ClosurePCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", ClosureTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", ClosureBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
-	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", ClosureMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", MethodInt)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", MethodStr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", MethodSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", MethodSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", MethodMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", MethodPtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", MethodArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", MethodInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", MethodPInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", MethodCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", MethodPCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", MethodTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", MethodBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
-	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", MethodMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", GoroutineInt)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", GoroutineStr)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", GoroutineSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", GoroutineSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", GoroutineMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", GoroutinePtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", GoroutineArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", GoroutineInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", GoroutinePInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", GoroutineCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", GoroutinePCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", GoroutineTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", GoroutineBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
-	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", GoroutineMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", markAliasInt)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", markAliasStr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", markAliasSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", markAliasSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", markAliasMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", markAliasPtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", markAliasArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", markAliasInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", markAliasPInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", markAliasCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", markAliasPCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", markAliasTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", markAliasBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
+	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", markAliasMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", markClosureInt)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", markClosureStr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", markClosureSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", markClosureSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", markClosureMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", markClosurePtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", markClosureArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", markClosureInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", markClosurePInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", markClosureCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", markClosurePCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", markClosureTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", markClosureBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
+	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", markClosureMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", markMethodInt)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", markMethodStr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", markMethodSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", markMethodSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", markMethodMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", markMethodPtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", markMethodArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", markMethodInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", markMethodPInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", markMethodCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", markMethodPCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", markMethodTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", markMethodBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
+	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", markMethodMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", markGoroutineInt)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", markGoroutineStr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", markGoroutineSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", markGoroutineSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", markGoroutineMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", markGoroutinePtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", markGoroutineArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", markGoroutineInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", markGoroutinePInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", markGoroutineCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", markGoroutinePCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", markGoroutineTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", markGoroutineBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
+	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", markGoroutineMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
 })
 
 // CorpusErrorOnConflict runs the case In.Case names alone in a Parallel that merges with ErrorOnConflict.
 var CorpusErrorOnConflict = flujo.Branch("case", Route, map[string]flujo.Node{
-	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", MethodValuePassed)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", MethodValueStored)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", MethodValueDeferred)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", MethodValueGoroutine)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", MethodValueInStruct)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", MethodValueInMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", MethodValueReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", MethodValueCall)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", MethodExpression)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", MethodOnState)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", MethodPromoted)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", FieldPromoted)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", PointerConverted)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", PointerBoxed)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", PointerUnsafe)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", PointerUnsafeArray)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", PointerReaimed)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", PointerReaimedLoop)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", PointerDouble)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", PointerReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", PointerSentOnChannel)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", PointerMultiAssign)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", PointerToArray)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", PointerFieldTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", StateInAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", StateConverted)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", StateInSlice)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", StateInStruct)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", StateShallowCopy)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", InnerCopySharesMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", WholeStateAssigned)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", SubSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", SubSliceAppendMiddle)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", SubSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", ListsAppendAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", ListsAppendStore)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", BytesElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", BytesAppendAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", FirstOfGeneric)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", CopyInto)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", CopyIntoSub)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", CopyFromIsRead)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", DeleteKey)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", ClearMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", ClearSlice)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", SortInPlace)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", SlicesReverse)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", MapsCopy)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", FmtRunsString)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", FmtRunsStringPtrField)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", FmtErrorfRunsString)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", FprintfTape)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", FprintTapePtr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", JSONRunsMarshal)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", JSONMarshalWholeState)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", JSONEncoderTape)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", JSONUnmarshalField)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", JSONUnmarshalMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", JSONUnmarshalState)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", ReflectFieldByName)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", ReflectFieldIndex)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", ReflectOnField)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", InterfaceCall)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", InterfaceOfField)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", TypeSwitchAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", TypeAssertAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", TypeSwitchState)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", PCounterReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", ClosureCaptures)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", ClosureReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", ClosureFieldPointer)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", ClosureImmediate)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", HelperWhole)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", HelperRecursive)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", GenericSetPtr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", GenericAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", RangeRowAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", RangeIndexAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", RangeMapOfSlices)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", RangePointers)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", StoreFieldPtrInGlobal)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", StoreStateInGlobal)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", GoroutineWrites)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", GoroutineChannel)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", ChannelSend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", DeferClosure)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", FuncFieldReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", FuncFieldCalled)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", FloatNaN)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", SwapFields)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", OpAssignString)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", InnerMapAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", PInnerReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", FailAfterAssign)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", FailAfterInPlaceWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", PanicAfterWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", markMethodValuePassed)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", markMethodValueStored)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", markMethodValueDeferred)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", markMethodValueGoroutine)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", markMethodValueInStruct)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", markMethodValueInMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", markMethodValueReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", markMethodValueCall)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", markMethodExpression)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", markMethodOnState)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", markMethodPromoted)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", markFieldPromoted)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", markPointerConverted)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", markPointerBoxed)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", markPointerUnsafe)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", markPointerUnsafeArray)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", markPointerReaimed)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", markPointerReaimedLoop)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", markPointerDouble)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", markPointerReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", markPointerSentOnChannel)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", markPointerMultiAssign)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", markPointerToArray)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", markPointerFieldTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", markStateInAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", markStateConverted)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", markStateInSlice)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", markStateInStruct)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", markStateShallowCopy)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", markInnerCopySharesMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", markWholeStateAssigned)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", markSubSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", markSubSliceAppendMiddle)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", markSubSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", markListsAppendAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", markListsAppendStore)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", markBytesElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", markBytesAppendAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", markFirstOfGeneric)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", markCopyInto)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", markCopyIntoSub)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", markCopyFromIsRead)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", markDeleteKey)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", markClearMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", markClearSlice)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", markSortInPlace)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", markSlicesReverse)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", markMapsCopy)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", markFmtRunsString)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", markFmtRunsStringPtrField)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", markFmtErrorfRunsString)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", markFprintfTape)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", markFprintTapePtr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", markJSONRunsMarshal)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", markJSONMarshalWholeState)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", markJSONEncoderTape)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", markJSONUnmarshalField)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", markJSONUnmarshalMap)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", markJSONUnmarshalState)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", markReflectFieldByName)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", markReflectFieldIndex)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", markReflectOnField)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", markInterfaceCall)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", markInterfaceOfField)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", markTypeSwitchAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", markTypeAssertAny)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", markTypeSwitchState)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", markPCounterReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", markClosureCaptures)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", markClosureReturned)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", markClosureFieldPointer)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", markClosureImmediate)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", markHelperWhole)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", markHelperRecursive)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", markGenericSetPtr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", markGenericAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", markRangeRowAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", markRangeIndexAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", markRangeMapOfSlices)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", markRangePointers)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", markStoreFieldPtrInGlobal)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", markStoreStateInGlobal)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", markGoroutineWrites)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", markGoroutineChannel)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", markChannelSend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", markDeferClosure)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", markFuncFieldReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", markFuncFieldCalled)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", markFloatNaN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", markSwapFields)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", markOpAssignString)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", markInnerMapAlias)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", markPInnerReplaced)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", markFailAfterAssign)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", markFailAfterInPlaceWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", markPanicAfterWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
 	"ReadFmtPlain":          flujo.Parallel("ReadFmtPlain", Keep, flujo.StepS("ReadFmtPlain.s", ReadFmtPlain)).With(flujo.Merge(flujo.ErrorOnConflict)),
 	"ReadLenCompare":        flujo.Parallel("ReadLenCompare", Keep, flujo.StepS("ReadLenCompare.s", ReadLenCompare)).With(flujo.Merge(flujo.ErrorOnConflict)),
 	"ReadRangeSum":          flujo.Parallel("ReadRangeSum", Keep, flujo.StepS("ReadRangeSum.s", ReadRangeSum)).With(flujo.Merge(flujo.ErrorOnConflict)),
@@ -450,162 +1214,162 @@ var CorpusErrorOnConflict = flujo.Branch("case", Route, map[string]flujo.Node{
 	"ReadMapLookup":         flujo.Parallel("ReadMapLookup", Keep, flujo.StepS("ReadMapLookup.s", ReadMapLookup)).With(flujo.Merge(flujo.ErrorOnConflict)),
 	"ReadDeepEqual":         flujo.Parallel("ReadDeepEqual", Keep, flujo.StepS("ReadDeepEqual.s", ReadDeepEqual)).With(flujo.Merge(flujo.ErrorOnConflict)),
 	"ReadUnnamed":           flujo.Parallel("ReadUnnamed", Keep, flujo.StepS("ReadUnnamed.s", ReadUnnamed)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", AliasInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", AliasStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", AliasSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", AliasSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", AliasMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", AliasPtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", AliasArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", AliasInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", AliasPInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", AliasCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", AliasPCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", AliasTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", AliasBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", AliasMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", ClosureInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", ClosureStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", ClosureSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", ClosureSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", ClosureMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", ClosurePtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", ClosureArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", ClosureInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", ClosurePInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", ClosureCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", ClosurePCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", ClosureTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", ClosureBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", ClosureMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", MethodInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", MethodStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", MethodSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", MethodSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", MethodMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", MethodPtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", MethodArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", MethodInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", MethodPInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", MethodCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", MethodPCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", MethodTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", MethodBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", MethodMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", GoroutineInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", GoroutineStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", GoroutineSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", GoroutineSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", GoroutineMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", GoroutinePtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", GoroutineArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", GoroutineInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", GoroutinePInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", GoroutineCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", GoroutinePCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", GoroutineTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", GoroutineBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
-	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", GoroutineMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", markAliasInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", markAliasStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", markAliasSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", markAliasSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", markAliasMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", markAliasPtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", markAliasArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", markAliasInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", markAliasPInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", markAliasCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", markAliasPCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", markAliasTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", markAliasBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", markAliasMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", markClosureInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", markClosureStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", markClosureSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", markClosureSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", markClosureMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", markClosurePtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", markClosureArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", markClosureInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", markClosurePInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", markClosureCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", markClosurePCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", markClosureTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", markClosureBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", markClosureMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", markMethodInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", markMethodStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", markMethodSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", markMethodSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", markMethodMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", markMethodPtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", markMethodArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", markMethodInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", markMethodPInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", markMethodCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", markMethodPCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", markMethodTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", markMethodBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", markMethodMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", markGoroutineInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", markGoroutineStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", markGoroutineSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", markGoroutineSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", markGoroutineMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", markGoroutinePtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", markGoroutineArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", markGoroutineInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", markGoroutinePInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", markGoroutineCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", markGoroutinePCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", markGoroutineTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", markGoroutineBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", markGoroutineMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
 })
 
 // CorpusKeepFirst runs the case In.Case names alone in a Parallel that merges with KeepFirst.
 var CorpusKeepFirst = flujo.Branch("case", Route, map[string]flujo.Node{
-	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", MethodValuePassed)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", MethodValueStored)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", MethodValueDeferred)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", MethodValueGoroutine)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", MethodValueInStruct)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", MethodValueInMap)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", MethodValueReturned)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", MethodValueCall)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", MethodExpression)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", MethodOnState)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", MethodPromoted)).With(flujo.Merge(flujo.KeepFirst)),
-	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", FieldPromoted)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", PointerConverted)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", PointerBoxed)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", PointerUnsafe)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", PointerUnsafeArray)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", PointerReaimed)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", PointerReaimedLoop)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", PointerDouble)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", PointerReturned)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", PointerSentOnChannel)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", PointerMultiAssign)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", PointerToArray)).With(flujo.Merge(flujo.KeepFirst)),
-	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", PointerFieldTarget)).With(flujo.Merge(flujo.KeepFirst)),
-	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", StateInAny)).With(flujo.Merge(flujo.KeepFirst)),
-	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", StateConverted)).With(flujo.Merge(flujo.KeepFirst)),
-	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", StateInSlice)).With(flujo.Merge(flujo.KeepFirst)),
-	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", StateInStruct)).With(flujo.Merge(flujo.KeepFirst)),
-	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", StateShallowCopy)).With(flujo.Merge(flujo.KeepFirst)),
-	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", InnerCopySharesMap)).With(flujo.Merge(flujo.KeepFirst)),
-	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", WholeStateAssigned)).With(flujo.Merge(flujo.KeepFirst)),
-	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", SubSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", SubSliceAppendMiddle)).With(flujo.Merge(flujo.KeepFirst)),
-	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", SubSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", ListsAppendAlias)).With(flujo.Merge(flujo.KeepFirst)),
-	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", ListsAppendStore)).With(flujo.Merge(flujo.KeepFirst)),
-	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", BytesElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", BytesAppendAlias)).With(flujo.Merge(flujo.KeepFirst)),
-	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", FirstOfGeneric)).With(flujo.Merge(flujo.KeepFirst)),
-	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", CopyInto)).With(flujo.Merge(flujo.KeepFirst)),
-	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", CopyIntoSub)).With(flujo.Merge(flujo.KeepFirst)),
-	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", CopyFromIsRead)).With(flujo.Merge(flujo.KeepFirst)),
-	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", DeleteKey)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", ClearMap)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", ClearSlice)).With(flujo.Merge(flujo.KeepFirst)),
-	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", SortInPlace)).With(flujo.Merge(flujo.KeepFirst)),
-	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", SlicesReverse)).With(flujo.Merge(flujo.KeepFirst)),
-	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", MapsCopy)).With(flujo.Merge(flujo.KeepFirst)),
-	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", FmtRunsString)).With(flujo.Merge(flujo.KeepFirst)),
-	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", FmtRunsStringPtrField)).With(flujo.Merge(flujo.KeepFirst)),
-	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", FmtErrorfRunsString)).With(flujo.Merge(flujo.KeepFirst)),
-	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", FprintfTape)).With(flujo.Merge(flujo.KeepFirst)),
-	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", FprintTapePtr)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", JSONRunsMarshal)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", JSONMarshalWholeState)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", JSONEncoderTape)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", JSONUnmarshalField)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", JSONUnmarshalMap)).With(flujo.Merge(flujo.KeepFirst)),
-	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", JSONUnmarshalState)).With(flujo.Merge(flujo.KeepFirst)),
-	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", ReflectFieldByName)).With(flujo.Merge(flujo.KeepFirst)),
-	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", ReflectFieldIndex)).With(flujo.Merge(flujo.KeepFirst)),
-	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", ReflectOnField)).With(flujo.Merge(flujo.KeepFirst)),
-	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", InterfaceCall)).With(flujo.Merge(flujo.KeepFirst)),
-	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", InterfaceOfField)).With(flujo.Merge(flujo.KeepFirst)),
-	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", TypeSwitchAny)).With(flujo.Merge(flujo.KeepFirst)),
-	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", TypeAssertAny)).With(flujo.Merge(flujo.KeepFirst)),
-	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", TypeSwitchState)).With(flujo.Merge(flujo.KeepFirst)),
-	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", PCounterReplaced)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", ClosureCaptures)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", ClosureReturned)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", ClosureFieldPointer)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", ClosureImmediate)).With(flujo.Merge(flujo.KeepFirst)),
-	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", HelperWhole)).With(flujo.Merge(flujo.KeepFirst)),
-	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", HelperRecursive)).With(flujo.Merge(flujo.KeepFirst)),
-	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", GenericSetPtr)).With(flujo.Merge(flujo.KeepFirst)),
-	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", GenericAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", RangeRowAlias)).With(flujo.Merge(flujo.KeepFirst)),
-	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", RangeIndexAlias)).With(flujo.Merge(flujo.KeepFirst)),
-	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", RangeMapOfSlices)).With(flujo.Merge(flujo.KeepFirst)),
-	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", RangePointers)).With(flujo.Merge(flujo.KeepFirst)),
-	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", StoreFieldPtrInGlobal)).With(flujo.Merge(flujo.KeepFirst)),
-	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", StoreStateInGlobal)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", GoroutineWrites)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", GoroutineChannel)).With(flujo.Merge(flujo.KeepFirst)),
-	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", ChannelSend)).With(flujo.Merge(flujo.KeepFirst)),
-	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", DeferClosure)).With(flujo.Merge(flujo.KeepFirst)),
-	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", FuncFieldReplaced)).With(flujo.Merge(flujo.KeepFirst)),
-	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", FuncFieldCalled)).With(flujo.Merge(flujo.KeepFirst)),
-	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", FloatNaN)).With(flujo.Merge(flujo.KeepFirst)),
-	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", SwapFields)).With(flujo.Merge(flujo.KeepFirst)),
-	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", OpAssignString)).With(flujo.Merge(flujo.KeepFirst)),
-	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", InnerMapAlias)).With(flujo.Merge(flujo.KeepFirst)),
-	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", PInnerReplaced)).With(flujo.Merge(flujo.KeepFirst)),
-	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", FailAfterAssign)).With(flujo.Merge(flujo.KeepFirst)),
-	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", FailAfterInPlaceWrite)).With(flujo.Merge(flujo.KeepFirst)),
-	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", PanicAfterWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValuePassed":     flujo.Parallel("MethodValuePassed", Keep, flujo.StepS("MethodValuePassed.s", markMethodValuePassed)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueStored":     flujo.Parallel("MethodValueStored", Keep, flujo.StepS("MethodValueStored.s", markMethodValueStored)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueDeferred":   flujo.Parallel("MethodValueDeferred", Keep, flujo.StepS("MethodValueDeferred.s", markMethodValueDeferred)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueGoroutine":  flujo.Parallel("MethodValueGoroutine", Keep, flujo.StepS("MethodValueGoroutine.s", markMethodValueGoroutine)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueInStruct":   flujo.Parallel("MethodValueInStruct", Keep, flujo.StepS("MethodValueInStruct.s", markMethodValueInStruct)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueInMap":      flujo.Parallel("MethodValueInMap", Keep, flujo.StepS("MethodValueInMap.s", markMethodValueInMap)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueReturned":   flujo.Parallel("MethodValueReturned", Keep, flujo.StepS("MethodValueReturned.s", markMethodValueReturned)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodValueCall":       flujo.Parallel("MethodValueCall", Keep, flujo.StepS("MethodValueCall.s", markMethodValueCall)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodExpression":      flujo.Parallel("MethodExpression", Keep, flujo.StepS("MethodExpression.s", markMethodExpression)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodOnState":         flujo.Parallel("MethodOnState", Keep, flujo.StepS("MethodOnState.s", markMethodOnState)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodPromoted":        flujo.Parallel("MethodPromoted", Keep, flujo.StepS("MethodPromoted.s", markMethodPromoted)).With(flujo.Merge(flujo.KeepFirst)),
+	"FieldPromoted":         flujo.Parallel("FieldPromoted", Keep, flujo.StepS("FieldPromoted.s", markFieldPromoted)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerConverted":      flujo.Parallel("PointerConverted", Keep, flujo.StepS("PointerConverted.s", markPointerConverted)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerBoxed":          flujo.Parallel("PointerBoxed", Keep, flujo.StepS("PointerBoxed.s", markPointerBoxed)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerUnsafe":         flujo.Parallel("PointerUnsafe", Keep, flujo.StepS("PointerUnsafe.s", markPointerUnsafe)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerUnsafeArray":    flujo.Parallel("PointerUnsafeArray", Keep, flujo.StepS("PointerUnsafeArray.s", markPointerUnsafeArray)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerReaimed":        flujo.Parallel("PointerReaimed", Keep, flujo.StepS("PointerReaimed.s", markPointerReaimed)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerReaimedLoop":    flujo.Parallel("PointerReaimedLoop", Keep, flujo.StepS("PointerReaimedLoop.s", markPointerReaimedLoop)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerDouble":         flujo.Parallel("PointerDouble", Keep, flujo.StepS("PointerDouble.s", markPointerDouble)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerReturned":       flujo.Parallel("PointerReturned", Keep, flujo.StepS("PointerReturned.s", markPointerReturned)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerSentOnChannel":  flujo.Parallel("PointerSentOnChannel", Keep, flujo.StepS("PointerSentOnChannel.s", markPointerSentOnChannel)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerMultiAssign":    flujo.Parallel("PointerMultiAssign", Keep, flujo.StepS("PointerMultiAssign.s", markPointerMultiAssign)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerToArray":        flujo.Parallel("PointerToArray", Keep, flujo.StepS("PointerToArray.s", markPointerToArray)).With(flujo.Merge(flujo.KeepFirst)),
+	"PointerFieldTarget":    flujo.Parallel("PointerFieldTarget", Keep, flujo.StepS("PointerFieldTarget.s", markPointerFieldTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"StateInAny":            flujo.Parallel("StateInAny", Keep, flujo.StepS("StateInAny.s", markStateInAny)).With(flujo.Merge(flujo.KeepFirst)),
+	"StateConverted":        flujo.Parallel("StateConverted", Keep, flujo.StepS("StateConverted.s", markStateConverted)).With(flujo.Merge(flujo.KeepFirst)),
+	"StateInSlice":          flujo.Parallel("StateInSlice", Keep, flujo.StepS("StateInSlice.s", markStateInSlice)).With(flujo.Merge(flujo.KeepFirst)),
+	"StateInStruct":         flujo.Parallel("StateInStruct", Keep, flujo.StepS("StateInStruct.s", markStateInStruct)).With(flujo.Merge(flujo.KeepFirst)),
+	"StateShallowCopy":      flujo.Parallel("StateShallowCopy", Keep, flujo.StepS("StateShallowCopy.s", markStateShallowCopy)).With(flujo.Merge(flujo.KeepFirst)),
+	"InnerCopySharesMap":    flujo.Parallel("InnerCopySharesMap", Keep, flujo.StepS("InnerCopySharesMap.s", markInnerCopySharesMap)).With(flujo.Merge(flujo.KeepFirst)),
+	"WholeStateAssigned":    flujo.Parallel("WholeStateAssigned", Keep, flujo.StepS("WholeStateAssigned.s", markWholeStateAssigned)).With(flujo.Merge(flujo.KeepFirst)),
+	"SubSliceAppend":        flujo.Parallel("SubSliceAppend", Keep, flujo.StepS("SubSliceAppend.s", markSubSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"SubSliceAppendMiddle":  flujo.Parallel("SubSliceAppendMiddle", Keep, flujo.StepS("SubSliceAppendMiddle.s", markSubSliceAppendMiddle)).With(flujo.Merge(flujo.KeepFirst)),
+	"SubSliceElem":          flujo.Parallel("SubSliceElem", Keep, flujo.StepS("SubSliceElem.s", markSubSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"ListsAppendAlias":      flujo.Parallel("ListsAppendAlias", Keep, flujo.StepS("ListsAppendAlias.s", markListsAppendAlias)).With(flujo.Merge(flujo.KeepFirst)),
+	"ListsAppendStore":      flujo.Parallel("ListsAppendStore", Keep, flujo.StepS("ListsAppendStore.s", markListsAppendStore)).With(flujo.Merge(flujo.KeepFirst)),
+	"BytesElem":             flujo.Parallel("BytesElem", Keep, flujo.StepS("BytesElem.s", markBytesElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"BytesAppendAlias":      flujo.Parallel("BytesAppendAlias", Keep, flujo.StepS("BytesAppendAlias.s", markBytesAppendAlias)).With(flujo.Merge(flujo.KeepFirst)),
+	"FirstOfGeneric":        flujo.Parallel("FirstOfGeneric", Keep, flujo.StepS("FirstOfGeneric.s", markFirstOfGeneric)).With(flujo.Merge(flujo.KeepFirst)),
+	"CopyInto":              flujo.Parallel("CopyInto", Keep, flujo.StepS("CopyInto.s", markCopyInto)).With(flujo.Merge(flujo.KeepFirst)),
+	"CopyIntoSub":           flujo.Parallel("CopyIntoSub", Keep, flujo.StepS("CopyIntoSub.s", markCopyIntoSub)).With(flujo.Merge(flujo.KeepFirst)),
+	"CopyFromIsRead":        flujo.Parallel("CopyFromIsRead", Keep, flujo.StepS("CopyFromIsRead.s", markCopyFromIsRead)).With(flujo.Merge(flujo.KeepFirst)),
+	"DeleteKey":             flujo.Parallel("DeleteKey", Keep, flujo.StepS("DeleteKey.s", markDeleteKey)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClearMap":              flujo.Parallel("ClearMap", Keep, flujo.StepS("ClearMap.s", markClearMap)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClearSlice":            flujo.Parallel("ClearSlice", Keep, flujo.StepS("ClearSlice.s", markClearSlice)).With(flujo.Merge(flujo.KeepFirst)),
+	"SortInPlace":           flujo.Parallel("SortInPlace", Keep, flujo.StepS("SortInPlace.s", markSortInPlace)).With(flujo.Merge(flujo.KeepFirst)),
+	"SlicesReverse":         flujo.Parallel("SlicesReverse", Keep, flujo.StepS("SlicesReverse.s", markSlicesReverse)).With(flujo.Merge(flujo.KeepFirst)),
+	"MapsCopy":              flujo.Parallel("MapsCopy", Keep, flujo.StepS("MapsCopy.s", markMapsCopy)).With(flujo.Merge(flujo.KeepFirst)),
+	"FmtRunsString":         flujo.Parallel("FmtRunsString", Keep, flujo.StepS("FmtRunsString.s", markFmtRunsString)).With(flujo.Merge(flujo.KeepFirst)),
+	"FmtRunsStringPtrField": flujo.Parallel("FmtRunsStringPtrField", Keep, flujo.StepS("FmtRunsStringPtrField.s", markFmtRunsStringPtrField)).With(flujo.Merge(flujo.KeepFirst)),
+	"FmtErrorfRunsString":   flujo.Parallel("FmtErrorfRunsString", Keep, flujo.StepS("FmtErrorfRunsString.s", markFmtErrorfRunsString)).With(flujo.Merge(flujo.KeepFirst)),
+	"FprintfTape":           flujo.Parallel("FprintfTape", Keep, flujo.StepS("FprintfTape.s", markFprintfTape)).With(flujo.Merge(flujo.KeepFirst)),
+	"FprintTapePtr":         flujo.Parallel("FprintTapePtr", Keep, flujo.StepS("FprintTapePtr.s", markFprintTapePtr)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONRunsMarshal":       flujo.Parallel("JSONRunsMarshal", Keep, flujo.StepS("JSONRunsMarshal.s", markJSONRunsMarshal)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONMarshalWholeState": flujo.Parallel("JSONMarshalWholeState", Keep, flujo.StepS("JSONMarshalWholeState.s", markJSONMarshalWholeState)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONEncoderTape":       flujo.Parallel("JSONEncoderTape", Keep, flujo.StepS("JSONEncoderTape.s", markJSONEncoderTape)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONUnmarshalField":    flujo.Parallel("JSONUnmarshalField", Keep, flujo.StepS("JSONUnmarshalField.s", markJSONUnmarshalField)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONUnmarshalMap":      flujo.Parallel("JSONUnmarshalMap", Keep, flujo.StepS("JSONUnmarshalMap.s", markJSONUnmarshalMap)).With(flujo.Merge(flujo.KeepFirst)),
+	"JSONUnmarshalState":    flujo.Parallel("JSONUnmarshalState", Keep, flujo.StepS("JSONUnmarshalState.s", markJSONUnmarshalState)).With(flujo.Merge(flujo.KeepFirst)),
+	"ReflectFieldByName":    flujo.Parallel("ReflectFieldByName", Keep, flujo.StepS("ReflectFieldByName.s", markReflectFieldByName)).With(flujo.Merge(flujo.KeepFirst)),
+	"ReflectFieldIndex":     flujo.Parallel("ReflectFieldIndex", Keep, flujo.StepS("ReflectFieldIndex.s", markReflectFieldIndex)).With(flujo.Merge(flujo.KeepFirst)),
+	"ReflectOnField":        flujo.Parallel("ReflectOnField", Keep, flujo.StepS("ReflectOnField.s", markReflectOnField)).With(flujo.Merge(flujo.KeepFirst)),
+	"InterfaceCall":         flujo.Parallel("InterfaceCall", Keep, flujo.StepS("InterfaceCall.s", markInterfaceCall)).With(flujo.Merge(flujo.KeepFirst)),
+	"InterfaceOfField":      flujo.Parallel("InterfaceOfField", Keep, flujo.StepS("InterfaceOfField.s", markInterfaceOfField)).With(flujo.Merge(flujo.KeepFirst)),
+	"TypeSwitchAny":         flujo.Parallel("TypeSwitchAny", Keep, flujo.StepS("TypeSwitchAny.s", markTypeSwitchAny)).With(flujo.Merge(flujo.KeepFirst)),
+	"TypeAssertAny":         flujo.Parallel("TypeAssertAny", Keep, flujo.StepS("TypeAssertAny.s", markTypeAssertAny)).With(flujo.Merge(flujo.KeepFirst)),
+	"TypeSwitchState":       flujo.Parallel("TypeSwitchState", Keep, flujo.StepS("TypeSwitchState.s", markTypeSwitchState)).With(flujo.Merge(flujo.KeepFirst)),
+	"PCounterReplaced":      flujo.Parallel("PCounterReplaced", Keep, flujo.StepS("PCounterReplaced.s", markPCounterReplaced)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureCaptures":       flujo.Parallel("ClosureCaptures", Keep, flujo.StepS("ClosureCaptures.s", markClosureCaptures)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureReturned":       flujo.Parallel("ClosureReturned", Keep, flujo.StepS("ClosureReturned.s", markClosureReturned)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureFieldPointer":   flujo.Parallel("ClosureFieldPointer", Keep, flujo.StepS("ClosureFieldPointer.s", markClosureFieldPointer)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureImmediate":      flujo.Parallel("ClosureImmediate", Keep, flujo.StepS("ClosureImmediate.s", markClosureImmediate)).With(flujo.Merge(flujo.KeepFirst)),
+	"HelperWhole":           flujo.Parallel("HelperWhole", Keep, flujo.StepS("HelperWhole.s", markHelperWhole)).With(flujo.Merge(flujo.KeepFirst)),
+	"HelperRecursive":       flujo.Parallel("HelperRecursive", Keep, flujo.StepS("HelperRecursive.s", markHelperRecursive)).With(flujo.Merge(flujo.KeepFirst)),
+	"GenericSetPtr":         flujo.Parallel("GenericSetPtr", Keep, flujo.StepS("GenericSetPtr.s", markGenericSetPtr)).With(flujo.Merge(flujo.KeepFirst)),
+	"GenericAppend":         flujo.Parallel("GenericAppend", Keep, flujo.StepS("GenericAppend.s", markGenericAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"RangeRowAlias":         flujo.Parallel("RangeRowAlias", Keep, flujo.StepS("RangeRowAlias.s", markRangeRowAlias)).With(flujo.Merge(flujo.KeepFirst)),
+	"RangeIndexAlias":       flujo.Parallel("RangeIndexAlias", Keep, flujo.StepS("RangeIndexAlias.s", markRangeIndexAlias)).With(flujo.Merge(flujo.KeepFirst)),
+	"RangeMapOfSlices":      flujo.Parallel("RangeMapOfSlices", Keep, flujo.StepS("RangeMapOfSlices.s", markRangeMapOfSlices)).With(flujo.Merge(flujo.KeepFirst)),
+	"RangePointers":         flujo.Parallel("RangePointers", Keep, flujo.StepS("RangePointers.s", markRangePointers)).With(flujo.Merge(flujo.KeepFirst)),
+	"StoreFieldPtrInGlobal": flujo.Parallel("StoreFieldPtrInGlobal", Keep, flujo.StepS("StoreFieldPtrInGlobal.s", markStoreFieldPtrInGlobal)).With(flujo.Merge(flujo.KeepFirst)),
+	"StoreStateInGlobal":    flujo.Parallel("StoreStateInGlobal", Keep, flujo.StepS("StoreStateInGlobal.s", markStoreStateInGlobal)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineWrites":       flujo.Parallel("GoroutineWrites", Keep, flujo.StepS("GoroutineWrites.s", markGoroutineWrites)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineChannel":      flujo.Parallel("GoroutineChannel", Keep, flujo.StepS("GoroutineChannel.s", markGoroutineChannel)).With(flujo.Merge(flujo.KeepFirst)),
+	"ChannelSend":           flujo.Parallel("ChannelSend", Keep, flujo.StepS("ChannelSend.s", markChannelSend)).With(flujo.Merge(flujo.KeepFirst)),
+	"DeferClosure":          flujo.Parallel("DeferClosure", Keep, flujo.StepS("DeferClosure.s", markDeferClosure)).With(flujo.Merge(flujo.KeepFirst)),
+	"FuncFieldReplaced":     flujo.Parallel("FuncFieldReplaced", Keep, flujo.StepS("FuncFieldReplaced.s", markFuncFieldReplaced)).With(flujo.Merge(flujo.KeepFirst)),
+	"FuncFieldCalled":       flujo.Parallel("FuncFieldCalled", Keep, flujo.StepS("FuncFieldCalled.s", markFuncFieldCalled)).With(flujo.Merge(flujo.KeepFirst)),
+	"FloatNaN":              flujo.Parallel("FloatNaN", Keep, flujo.StepS("FloatNaN.s", markFloatNaN)).With(flujo.Merge(flujo.KeepFirst)),
+	"SwapFields":            flujo.Parallel("SwapFields", Keep, flujo.StepS("SwapFields.s", markSwapFields)).With(flujo.Merge(flujo.KeepFirst)),
+	"OpAssignString":        flujo.Parallel("OpAssignString", Keep, flujo.StepS("OpAssignString.s", markOpAssignString)).With(flujo.Merge(flujo.KeepFirst)),
+	"InnerMapAlias":         flujo.Parallel("InnerMapAlias", Keep, flujo.StepS("InnerMapAlias.s", markInnerMapAlias)).With(flujo.Merge(flujo.KeepFirst)),
+	"PInnerReplaced":        flujo.Parallel("PInnerReplaced", Keep, flujo.StepS("PInnerReplaced.s", markPInnerReplaced)).With(flujo.Merge(flujo.KeepFirst)),
+	"FailAfterAssign":       flujo.Parallel("FailAfterAssign", Keep, flujo.StepS("FailAfterAssign.s", markFailAfterAssign)).With(flujo.Merge(flujo.KeepFirst)),
+	"FailAfterInPlaceWrite": flujo.Parallel("FailAfterInPlaceWrite", Keep, flujo.StepS("FailAfterInPlaceWrite.s", markFailAfterInPlaceWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"PanicAfterWrite":       flujo.Parallel("PanicAfterWrite", Keep, flujo.StepS("PanicAfterWrite.s", markPanicAfterWrite)).With(flujo.Merge(flujo.KeepFirst)),
 	"ReadFmtPlain":          flujo.Parallel("ReadFmtPlain", Keep, flujo.StepS("ReadFmtPlain.s", ReadFmtPlain)).With(flujo.Merge(flujo.KeepFirst)),
 	"ReadLenCompare":        flujo.Parallel("ReadLenCompare", Keep, flujo.StepS("ReadLenCompare.s", ReadLenCompare)).With(flujo.Merge(flujo.KeepFirst)),
 	"ReadRangeSum":          flujo.Parallel("ReadRangeSum", Keep, flujo.StepS("ReadRangeSum.s", ReadRangeSum)).With(flujo.Merge(flujo.KeepFirst)),
@@ -618,62 +1382,62 @@ var CorpusKeepFirst = flujo.Branch("case", Route, map[string]flujo.Node{
 	"ReadMapLookup":         flujo.Parallel("ReadMapLookup", Keep, flujo.StepS("ReadMapLookup.s", ReadMapLookup)).With(flujo.Merge(flujo.KeepFirst)),
 	"ReadDeepEqual":         flujo.Parallel("ReadDeepEqual", Keep, flujo.StepS("ReadDeepEqual.s", ReadDeepEqual)).With(flujo.Merge(flujo.KeepFirst)),
 	"ReadUnnamed":           flujo.Parallel("ReadUnnamed", Keep, flujo.StepS("ReadUnnamed.s", ReadUnnamed)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", AliasInt)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", AliasStr)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", AliasSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", AliasSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", AliasMapSet)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", AliasPtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", AliasArrElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", AliasInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", AliasPInnerN)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", AliasCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", AliasPCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", AliasTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", AliasBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
-	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", AliasMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", ClosureInt)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", ClosureStr)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", ClosureSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", ClosureSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", ClosureMapSet)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", ClosurePtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", ClosureArrElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", ClosureInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", ClosurePInnerN)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", ClosureCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", ClosurePCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", ClosureTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", ClosureBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
-	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", ClosureMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", MethodInt)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", MethodStr)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", MethodSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", MethodSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", MethodMapSet)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", MethodPtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", MethodArrElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", MethodInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", MethodPInnerN)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", MethodCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", MethodPCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", MethodTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", MethodBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
-	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", MethodMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", GoroutineInt)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", GoroutineStr)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", GoroutineSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", GoroutineSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", GoroutineMapSet)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", GoroutinePtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", GoroutineArrElem)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", GoroutineInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", GoroutinePInnerN)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", GoroutineCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", GoroutinePCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", GoroutineTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", GoroutineBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
-	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", GoroutineMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasInt":              flujo.Parallel("AliasInt", Keep, flujo.StepS("AliasInt.s", markAliasInt)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasStr":              flujo.Parallel("AliasStr", Keep, flujo.StepS("AliasStr.s", markAliasStr)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasSliceElem":        flujo.Parallel("AliasSliceElem", Keep, flujo.StepS("AliasSliceElem.s", markAliasSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasSliceAppend":      flujo.Parallel("AliasSliceAppend", Keep, flujo.StepS("AliasSliceAppend.s", markAliasSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasMapSet":           flujo.Parallel("AliasMapSet", Keep, flujo.StepS("AliasMapSet.s", markAliasMapSet)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasPtrTarget":        flujo.Parallel("AliasPtrTarget", Keep, flujo.StepS("AliasPtrTarget.s", markAliasPtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasArrElem":          flujo.Parallel("AliasArrElem", Keep, flujo.StepS("AliasArrElem.s", markAliasArrElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasInnerTags":        flujo.Parallel("AliasInnerTags", Keep, flujo.StepS("AliasInnerTags.s", markAliasInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasPInnerN":          flujo.Parallel("AliasPInnerN", Keep, flujo.StepS("AliasPInnerN.s", markAliasPInnerN)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasCounterInc":       flujo.Parallel("AliasCounterInc", Keep, flujo.StepS("AliasCounterInc.s", markAliasCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasPCounterAdd":      flujo.Parallel("AliasPCounterAdd", Keep, flujo.StepS("AliasPCounterAdd.s", markAliasPCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasTapeWrite":        flujo.Parallel("AliasTapeWrite", Keep, flujo.StepS("AliasTapeWrite.s", markAliasTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasBaseHit":          flujo.Parallel("AliasBaseHit", Keep, flujo.StepS("AliasBaseHit.s", markAliasBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
+	"AliasMatrixElem":       flujo.Parallel("AliasMatrixElem", Keep, flujo.StepS("AliasMatrixElem.s", markAliasMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureInt":            flujo.Parallel("ClosureInt", Keep, flujo.StepS("ClosureInt.s", markClosureInt)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureStr":            flujo.Parallel("ClosureStr", Keep, flujo.StepS("ClosureStr.s", markClosureStr)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureSliceElem":      flujo.Parallel("ClosureSliceElem", Keep, flujo.StepS("ClosureSliceElem.s", markClosureSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureSliceAppend":    flujo.Parallel("ClosureSliceAppend", Keep, flujo.StepS("ClosureSliceAppend.s", markClosureSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureMapSet":         flujo.Parallel("ClosureMapSet", Keep, flujo.StepS("ClosureMapSet.s", markClosureMapSet)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosurePtrTarget":      flujo.Parallel("ClosurePtrTarget", Keep, flujo.StepS("ClosurePtrTarget.s", markClosurePtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureArrElem":        flujo.Parallel("ClosureArrElem", Keep, flujo.StepS("ClosureArrElem.s", markClosureArrElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureInnerTags":      flujo.Parallel("ClosureInnerTags", Keep, flujo.StepS("ClosureInnerTags.s", markClosureInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosurePInnerN":        flujo.Parallel("ClosurePInnerN", Keep, flujo.StepS("ClosurePInnerN.s", markClosurePInnerN)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureCounterInc":     flujo.Parallel("ClosureCounterInc", Keep, flujo.StepS("ClosureCounterInc.s", markClosureCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosurePCounterAdd":    flujo.Parallel("ClosurePCounterAdd", Keep, flujo.StepS("ClosurePCounterAdd.s", markClosurePCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureTapeWrite":      flujo.Parallel("ClosureTapeWrite", Keep, flujo.StepS("ClosureTapeWrite.s", markClosureTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureBaseHit":        flujo.Parallel("ClosureBaseHit", Keep, flujo.StepS("ClosureBaseHit.s", markClosureBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
+	"ClosureMatrixElem":     flujo.Parallel("ClosureMatrixElem", Keep, flujo.StepS("ClosureMatrixElem.s", markClosureMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodInt":             flujo.Parallel("MethodInt", Keep, flujo.StepS("MethodInt.s", markMethodInt)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodStr":             flujo.Parallel("MethodStr", Keep, flujo.StepS("MethodStr.s", markMethodStr)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodSliceElem":       flujo.Parallel("MethodSliceElem", Keep, flujo.StepS("MethodSliceElem.s", markMethodSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodSliceAppend":     flujo.Parallel("MethodSliceAppend", Keep, flujo.StepS("MethodSliceAppend.s", markMethodSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodMapSet":          flujo.Parallel("MethodMapSet", Keep, flujo.StepS("MethodMapSet.s", markMethodMapSet)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodPtrTarget":       flujo.Parallel("MethodPtrTarget", Keep, flujo.StepS("MethodPtrTarget.s", markMethodPtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodArrElem":         flujo.Parallel("MethodArrElem", Keep, flujo.StepS("MethodArrElem.s", markMethodArrElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodInnerTags":       flujo.Parallel("MethodInnerTags", Keep, flujo.StepS("MethodInnerTags.s", markMethodInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodPInnerN":         flujo.Parallel("MethodPInnerN", Keep, flujo.StepS("MethodPInnerN.s", markMethodPInnerN)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodCounterInc":      flujo.Parallel("MethodCounterInc", Keep, flujo.StepS("MethodCounterInc.s", markMethodCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodPCounterAdd":     flujo.Parallel("MethodPCounterAdd", Keep, flujo.StepS("MethodPCounterAdd.s", markMethodPCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodTapeWrite":       flujo.Parallel("MethodTapeWrite", Keep, flujo.StepS("MethodTapeWrite.s", markMethodTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodBaseHit":         flujo.Parallel("MethodBaseHit", Keep, flujo.StepS("MethodBaseHit.s", markMethodBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
+	"MethodMatrixElem":      flujo.Parallel("MethodMatrixElem", Keep, flujo.StepS("MethodMatrixElem.s", markMethodMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineInt":          flujo.Parallel("GoroutineInt", Keep, flujo.StepS("GoroutineInt.s", markGoroutineInt)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineStr":          flujo.Parallel("GoroutineStr", Keep, flujo.StepS("GoroutineStr.s", markGoroutineStr)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineSliceElem":    flujo.Parallel("GoroutineSliceElem", Keep, flujo.StepS("GoroutineSliceElem.s", markGoroutineSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineSliceAppend":  flujo.Parallel("GoroutineSliceAppend", Keep, flujo.StepS("GoroutineSliceAppend.s", markGoroutineSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineMapSet":       flujo.Parallel("GoroutineMapSet", Keep, flujo.StepS("GoroutineMapSet.s", markGoroutineMapSet)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutinePtrTarget":    flujo.Parallel("GoroutinePtrTarget", Keep, flujo.StepS("GoroutinePtrTarget.s", markGoroutinePtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineArrElem":      flujo.Parallel("GoroutineArrElem", Keep, flujo.StepS("GoroutineArrElem.s", markGoroutineArrElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineInnerTags":    flujo.Parallel("GoroutineInnerTags", Keep, flujo.StepS("GoroutineInnerTags.s", markGoroutineInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutinePInnerN":      flujo.Parallel("GoroutinePInnerN", Keep, flujo.StepS("GoroutinePInnerN.s", markGoroutinePInnerN)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineCounterInc":   flujo.Parallel("GoroutineCounterInc", Keep, flujo.StepS("GoroutineCounterInc.s", markGoroutineCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutinePCounterAdd":  flujo.Parallel("GoroutinePCounterAdd", Keep, flujo.StepS("GoroutinePCounterAdd.s", markGoroutinePCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineTapeWrite":    flujo.Parallel("GoroutineTapeWrite", Keep, flujo.StepS("GoroutineTapeWrite.s", markGoroutineTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineBaseHit":      flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", markGoroutineBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
+	"GoroutineMatrixElem":   flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", markGoroutineMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
 })
 
 // CorpusNoMerge runs the case In.Case names alone in a Parallel that merges with NoMerge.

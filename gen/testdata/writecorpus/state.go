@@ -110,6 +110,9 @@ type State struct {
 	Label     Label
 	Target    Target
 	Untouched string
+	// Mark is written by the wrappers the merging pipelines run the
+	// cases behind (pipelines_gen.go).
+	Mark int
 }
 
 func one() int { return 1 }
