@@ -62,3 +62,11 @@ var (
 )
 
 type aliasState State
+
+func (s *State) intPtr() *int { return &s.Int }
+
+func twoPtrs(s *State) (*int, *int) { return &s.Int, &s.Other }
+
+func callF[F ~func()](f F) { f() }
+
+type innerAlias Inner
