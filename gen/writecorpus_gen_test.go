@@ -113,6 +113,31 @@ func writeCorpusPipelines(t *testing.T, gen []byte) []byte {
 		}
 		b.WriteString("})\n\n")
 	}
+	// Pairs: two branches that write one field, and Mark with different
+	// values, so the strategies' order shows (ErrorOnConflict, which
+	// refuses them, pairs writes of two different fields instead).
+	b.WriteString("// PairCases are the cases the Pairs pipelines run, keyed as In.Case.\nvar PairCases = []string{\n")
+	for _, w := range corpusWrites {
+		fmt.Fprintf(&b, "%q,\n", "Pair"+w.name)
+	}
+	b.WriteString("}\n\n")
+	for _, w := range corpusWrites {
+		fmt.Fprintf(&b, "func firstAlias%[1]s(ctx context.Context, in In, st *State) (In, error) {\nst.Mark = 1\nreturn Alias%[1]s(ctx, in, st)\n}\n\n", w.name)
+		fmt.Fprintf(&b, "func secondClosure%[1]s(ctx context.Context, in In, st *State) (In, error) {\nst.Mark = 2\nreturn Closure%[1]s(ctx, in, st)\n}\n\n", w.name)
+	}
+	for _, s := range corpusStrategies {
+		fmt.Fprintf(&b, "// Pairs%[1]s runs two branches that write state in a Parallel that merges with %[1]s.\n", s)
+		fmt.Fprintf(&b, "var Pairs%s = flujo.Branch(\"pair\", Route, map[string]flujo.Node{\n", s)
+		for i, w := range corpusWrites {
+			first, second := "firstAlias"+w.name, "secondClosure"+w.name
+			if s == "ErrorOnConflict" {
+				first, second = "Alias"+w.name, "Closure"+corpusWrites[(i+2)%len(corpusWrites)].name
+			}
+			p := "Pair" + w.name
+			fmt.Fprintf(&b, "%q: flujo.Parallel(%q, Keep2, flujo.StepS(%q, %s), flujo.StepS(%q, %s)).With(flujo.Merge(flujo.%s)),\n", p, p, p+".first", first, p+".second", second, s)
+		}
+		b.WriteString("})\n\n")
+	}
 	out, err := format.Source(b.Bytes())
 	if err != nil {
 		t.Fatal(err)

@@ -1897,3 +1897,233 @@ var CorpusNoMerge = flujo.Branch("case", Route, map[string]flujo.Node{
 	"GoroutineBaseHit":           flujo.Parallel("GoroutineBaseHit", Keep, flujo.StepS("GoroutineBaseHit.s", GoroutineBaseHit)).With(flujo.Merge(flujo.NoMerge)),
 	"GoroutineMatrixElem":        flujo.Parallel("GoroutineMatrixElem", Keep, flujo.StepS("GoroutineMatrixElem.s", GoroutineMatrixElem)).With(flujo.Merge(flujo.NoMerge)),
 })
+
+// PairCases are the cases the Pairs pipelines run, keyed as In.Case.
+var PairCases = []string{
+	"PairInt",
+	"PairStr",
+	"PairSliceElem",
+	"PairSliceAppend",
+	"PairMapSet",
+	"PairPtrTarget",
+	"PairArrElem",
+	"PairInnerTags",
+	"PairPInnerN",
+	"PairCounterInc",
+	"PairPCounterAdd",
+	"PairTapeWrite",
+	"PairBaseHit",
+	"PairMatrixElem",
+}
+
+func firstAliasInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasInt(ctx, in, st)
+}
+
+func secondClosureInt(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureInt(ctx, in, st)
+}
+
+func firstAliasStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasStr(ctx, in, st)
+}
+
+func secondClosureStr(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureStr(ctx, in, st)
+}
+
+func firstAliasSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasSliceElem(ctx, in, st)
+}
+
+func secondClosureSliceElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureSliceElem(ctx, in, st)
+}
+
+func firstAliasSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasSliceAppend(ctx, in, st)
+}
+
+func secondClosureSliceAppend(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureSliceAppend(ctx, in, st)
+}
+
+func firstAliasMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasMapSet(ctx, in, st)
+}
+
+func secondClosureMapSet(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureMapSet(ctx, in, st)
+}
+
+func firstAliasPtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasPtrTarget(ctx, in, st)
+}
+
+func secondClosurePtrTarget(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosurePtrTarget(ctx, in, st)
+}
+
+func firstAliasArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasArrElem(ctx, in, st)
+}
+
+func secondClosureArrElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureArrElem(ctx, in, st)
+}
+
+func firstAliasInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasInnerTags(ctx, in, st)
+}
+
+func secondClosureInnerTags(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureInnerTags(ctx, in, st)
+}
+
+func firstAliasPInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasPInnerN(ctx, in, st)
+}
+
+func secondClosurePInnerN(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosurePInnerN(ctx, in, st)
+}
+
+func firstAliasCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasCounterInc(ctx, in, st)
+}
+
+func secondClosureCounterInc(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureCounterInc(ctx, in, st)
+}
+
+func firstAliasPCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasPCounterAdd(ctx, in, st)
+}
+
+func secondClosurePCounterAdd(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosurePCounterAdd(ctx, in, st)
+}
+
+func firstAliasTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasTapeWrite(ctx, in, st)
+}
+
+func secondClosureTapeWrite(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureTapeWrite(ctx, in, st)
+}
+
+func firstAliasBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasBaseHit(ctx, in, st)
+}
+
+func secondClosureBaseHit(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureBaseHit(ctx, in, st)
+}
+
+func firstAliasMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 1
+	return AliasMatrixElem(ctx, in, st)
+}
+
+func secondClosureMatrixElem(ctx context.Context, in In, st *State) (In, error) {
+	st.Mark = 2
+	return ClosureMatrixElem(ctx, in, st)
+}
+
+// PairsMergeUpdate runs two branches that write state in a Parallel that merges with MergeUpdate.
+var PairsMergeUpdate = flujo.Branch("pair", Route, map[string]flujo.Node{
+	"PairInt":         flujo.Parallel("PairInt", Keep2, flujo.StepS("PairInt.first", firstAliasInt), flujo.StepS("PairInt.second", secondClosureInt)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairStr":         flujo.Parallel("PairStr", Keep2, flujo.StepS("PairStr.first", firstAliasStr), flujo.StepS("PairStr.second", secondClosureStr)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairSliceElem":   flujo.Parallel("PairSliceElem", Keep2, flujo.StepS("PairSliceElem.first", firstAliasSliceElem), flujo.StepS("PairSliceElem.second", secondClosureSliceElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairSliceAppend": flujo.Parallel("PairSliceAppend", Keep2, flujo.StepS("PairSliceAppend.first", firstAliasSliceAppend), flujo.StepS("PairSliceAppend.second", secondClosureSliceAppend)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairMapSet":      flujo.Parallel("PairMapSet", Keep2, flujo.StepS("PairMapSet.first", firstAliasMapSet), flujo.StepS("PairMapSet.second", secondClosureMapSet)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairPtrTarget":   flujo.Parallel("PairPtrTarget", Keep2, flujo.StepS("PairPtrTarget.first", firstAliasPtrTarget), flujo.StepS("PairPtrTarget.second", secondClosurePtrTarget)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairArrElem":     flujo.Parallel("PairArrElem", Keep2, flujo.StepS("PairArrElem.first", firstAliasArrElem), flujo.StepS("PairArrElem.second", secondClosureArrElem)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairInnerTags":   flujo.Parallel("PairInnerTags", Keep2, flujo.StepS("PairInnerTags.first", firstAliasInnerTags), flujo.StepS("PairInnerTags.second", secondClosureInnerTags)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairPInnerN":     flujo.Parallel("PairPInnerN", Keep2, flujo.StepS("PairPInnerN.first", firstAliasPInnerN), flujo.StepS("PairPInnerN.second", secondClosurePInnerN)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairCounterInc":  flujo.Parallel("PairCounterInc", Keep2, flujo.StepS("PairCounterInc.first", firstAliasCounterInc), flujo.StepS("PairCounterInc.second", secondClosureCounterInc)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairPCounterAdd": flujo.Parallel("PairPCounterAdd", Keep2, flujo.StepS("PairPCounterAdd.first", firstAliasPCounterAdd), flujo.StepS("PairPCounterAdd.second", secondClosurePCounterAdd)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairTapeWrite":   flujo.Parallel("PairTapeWrite", Keep2, flujo.StepS("PairTapeWrite.first", firstAliasTapeWrite), flujo.StepS("PairTapeWrite.second", secondClosureTapeWrite)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairBaseHit":     flujo.Parallel("PairBaseHit", Keep2, flujo.StepS("PairBaseHit.first", firstAliasBaseHit), flujo.StepS("PairBaseHit.second", secondClosureBaseHit)).With(flujo.Merge(flujo.MergeUpdate)),
+	"PairMatrixElem":  flujo.Parallel("PairMatrixElem", Keep2, flujo.StepS("PairMatrixElem.first", firstAliasMatrixElem), flujo.StepS("PairMatrixElem.second", secondClosureMatrixElem)).With(flujo.Merge(flujo.MergeUpdate)),
+})
+
+// PairsErrorOnConflict runs two branches that write state in a Parallel that merges with ErrorOnConflict.
+var PairsErrorOnConflict = flujo.Branch("pair", Route, map[string]flujo.Node{
+	"PairInt":         flujo.Parallel("PairInt", Keep2, flujo.StepS("PairInt.first", AliasInt), flujo.StepS("PairInt.second", ClosureSliceElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairStr":         flujo.Parallel("PairStr", Keep2, flujo.StepS("PairStr.first", AliasStr), flujo.StepS("PairStr.second", ClosureSliceAppend)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairSliceElem":   flujo.Parallel("PairSliceElem", Keep2, flujo.StepS("PairSliceElem.first", AliasSliceElem), flujo.StepS("PairSliceElem.second", ClosureMapSet)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairSliceAppend": flujo.Parallel("PairSliceAppend", Keep2, flujo.StepS("PairSliceAppend.first", AliasSliceAppend), flujo.StepS("PairSliceAppend.second", ClosurePtrTarget)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairMapSet":      flujo.Parallel("PairMapSet", Keep2, flujo.StepS("PairMapSet.first", AliasMapSet), flujo.StepS("PairMapSet.second", ClosureArrElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairPtrTarget":   flujo.Parallel("PairPtrTarget", Keep2, flujo.StepS("PairPtrTarget.first", AliasPtrTarget), flujo.StepS("PairPtrTarget.second", ClosureInnerTags)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairArrElem":     flujo.Parallel("PairArrElem", Keep2, flujo.StepS("PairArrElem.first", AliasArrElem), flujo.StepS("PairArrElem.second", ClosurePInnerN)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairInnerTags":   flujo.Parallel("PairInnerTags", Keep2, flujo.StepS("PairInnerTags.first", AliasInnerTags), flujo.StepS("PairInnerTags.second", ClosureCounterInc)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairPInnerN":     flujo.Parallel("PairPInnerN", Keep2, flujo.StepS("PairPInnerN.first", AliasPInnerN), flujo.StepS("PairPInnerN.second", ClosurePCounterAdd)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairCounterInc":  flujo.Parallel("PairCounterInc", Keep2, flujo.StepS("PairCounterInc.first", AliasCounterInc), flujo.StepS("PairCounterInc.second", ClosureTapeWrite)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairPCounterAdd": flujo.Parallel("PairPCounterAdd", Keep2, flujo.StepS("PairPCounterAdd.first", AliasPCounterAdd), flujo.StepS("PairPCounterAdd.second", ClosureBaseHit)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairTapeWrite":   flujo.Parallel("PairTapeWrite", Keep2, flujo.StepS("PairTapeWrite.first", AliasTapeWrite), flujo.StepS("PairTapeWrite.second", ClosureMatrixElem)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairBaseHit":     flujo.Parallel("PairBaseHit", Keep2, flujo.StepS("PairBaseHit.first", AliasBaseHit), flujo.StepS("PairBaseHit.second", ClosureInt)).With(flujo.Merge(flujo.ErrorOnConflict)),
+	"PairMatrixElem":  flujo.Parallel("PairMatrixElem", Keep2, flujo.StepS("PairMatrixElem.first", AliasMatrixElem), flujo.StepS("PairMatrixElem.second", ClosureStr)).With(flujo.Merge(flujo.ErrorOnConflict)),
+})
+
+// PairsKeepFirst runs two branches that write state in a Parallel that merges with KeepFirst.
+var PairsKeepFirst = flujo.Branch("pair", Route, map[string]flujo.Node{
+	"PairInt":         flujo.Parallel("PairInt", Keep2, flujo.StepS("PairInt.first", firstAliasInt), flujo.StepS("PairInt.second", secondClosureInt)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairStr":         flujo.Parallel("PairStr", Keep2, flujo.StepS("PairStr.first", firstAliasStr), flujo.StepS("PairStr.second", secondClosureStr)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairSliceElem":   flujo.Parallel("PairSliceElem", Keep2, flujo.StepS("PairSliceElem.first", firstAliasSliceElem), flujo.StepS("PairSliceElem.second", secondClosureSliceElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairSliceAppend": flujo.Parallel("PairSliceAppend", Keep2, flujo.StepS("PairSliceAppend.first", firstAliasSliceAppend), flujo.StepS("PairSliceAppend.second", secondClosureSliceAppend)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairMapSet":      flujo.Parallel("PairMapSet", Keep2, flujo.StepS("PairMapSet.first", firstAliasMapSet), flujo.StepS("PairMapSet.second", secondClosureMapSet)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairPtrTarget":   flujo.Parallel("PairPtrTarget", Keep2, flujo.StepS("PairPtrTarget.first", firstAliasPtrTarget), flujo.StepS("PairPtrTarget.second", secondClosurePtrTarget)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairArrElem":     flujo.Parallel("PairArrElem", Keep2, flujo.StepS("PairArrElem.first", firstAliasArrElem), flujo.StepS("PairArrElem.second", secondClosureArrElem)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairInnerTags":   flujo.Parallel("PairInnerTags", Keep2, flujo.StepS("PairInnerTags.first", firstAliasInnerTags), flujo.StepS("PairInnerTags.second", secondClosureInnerTags)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairPInnerN":     flujo.Parallel("PairPInnerN", Keep2, flujo.StepS("PairPInnerN.first", firstAliasPInnerN), flujo.StepS("PairPInnerN.second", secondClosurePInnerN)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairCounterInc":  flujo.Parallel("PairCounterInc", Keep2, flujo.StepS("PairCounterInc.first", firstAliasCounterInc), flujo.StepS("PairCounterInc.second", secondClosureCounterInc)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairPCounterAdd": flujo.Parallel("PairPCounterAdd", Keep2, flujo.StepS("PairPCounterAdd.first", firstAliasPCounterAdd), flujo.StepS("PairPCounterAdd.second", secondClosurePCounterAdd)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairTapeWrite":   flujo.Parallel("PairTapeWrite", Keep2, flujo.StepS("PairTapeWrite.first", firstAliasTapeWrite), flujo.StepS("PairTapeWrite.second", secondClosureTapeWrite)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairBaseHit":     flujo.Parallel("PairBaseHit", Keep2, flujo.StepS("PairBaseHit.first", firstAliasBaseHit), flujo.StepS("PairBaseHit.second", secondClosureBaseHit)).With(flujo.Merge(flujo.KeepFirst)),
+	"PairMatrixElem":  flujo.Parallel("PairMatrixElem", Keep2, flujo.StepS("PairMatrixElem.first", firstAliasMatrixElem), flujo.StepS("PairMatrixElem.second", secondClosureMatrixElem)).With(flujo.Merge(flujo.KeepFirst)),
+})
+
+// PairsNoMerge runs two branches that write state in a Parallel that merges with NoMerge.
+var PairsNoMerge = flujo.Branch("pair", Route, map[string]flujo.Node{
+	"PairInt":         flujo.Parallel("PairInt", Keep2, flujo.StepS("PairInt.first", firstAliasInt), flujo.StepS("PairInt.second", secondClosureInt)).With(flujo.Merge(flujo.NoMerge)),
+	"PairStr":         flujo.Parallel("PairStr", Keep2, flujo.StepS("PairStr.first", firstAliasStr), flujo.StepS("PairStr.second", secondClosureStr)).With(flujo.Merge(flujo.NoMerge)),
+	"PairSliceElem":   flujo.Parallel("PairSliceElem", Keep2, flujo.StepS("PairSliceElem.first", firstAliasSliceElem), flujo.StepS("PairSliceElem.second", secondClosureSliceElem)).With(flujo.Merge(flujo.NoMerge)),
+	"PairSliceAppend": flujo.Parallel("PairSliceAppend", Keep2, flujo.StepS("PairSliceAppend.first", firstAliasSliceAppend), flujo.StepS("PairSliceAppend.second", secondClosureSliceAppend)).With(flujo.Merge(flujo.NoMerge)),
+	"PairMapSet":      flujo.Parallel("PairMapSet", Keep2, flujo.StepS("PairMapSet.first", firstAliasMapSet), flujo.StepS("PairMapSet.second", secondClosureMapSet)).With(flujo.Merge(flujo.NoMerge)),
+	"PairPtrTarget":   flujo.Parallel("PairPtrTarget", Keep2, flujo.StepS("PairPtrTarget.first", firstAliasPtrTarget), flujo.StepS("PairPtrTarget.second", secondClosurePtrTarget)).With(flujo.Merge(flujo.NoMerge)),
+	"PairArrElem":     flujo.Parallel("PairArrElem", Keep2, flujo.StepS("PairArrElem.first", firstAliasArrElem), flujo.StepS("PairArrElem.second", secondClosureArrElem)).With(flujo.Merge(flujo.NoMerge)),
+	"PairInnerTags":   flujo.Parallel("PairInnerTags", Keep2, flujo.StepS("PairInnerTags.first", firstAliasInnerTags), flujo.StepS("PairInnerTags.second", secondClosureInnerTags)).With(flujo.Merge(flujo.NoMerge)),
+	"PairPInnerN":     flujo.Parallel("PairPInnerN", Keep2, flujo.StepS("PairPInnerN.first", firstAliasPInnerN), flujo.StepS("PairPInnerN.second", secondClosurePInnerN)).With(flujo.Merge(flujo.NoMerge)),
+	"PairCounterInc":  flujo.Parallel("PairCounterInc", Keep2, flujo.StepS("PairCounterInc.first", firstAliasCounterInc), flujo.StepS("PairCounterInc.second", secondClosureCounterInc)).With(flujo.Merge(flujo.NoMerge)),
+	"PairPCounterAdd": flujo.Parallel("PairPCounterAdd", Keep2, flujo.StepS("PairPCounterAdd.first", firstAliasPCounterAdd), flujo.StepS("PairPCounterAdd.second", secondClosurePCounterAdd)).With(flujo.Merge(flujo.NoMerge)),
+	"PairTapeWrite":   flujo.Parallel("PairTapeWrite", Keep2, flujo.StepS("PairTapeWrite.first", firstAliasTapeWrite), flujo.StepS("PairTapeWrite.second", secondClosureTapeWrite)).With(flujo.Merge(flujo.NoMerge)),
+	"PairBaseHit":     flujo.Parallel("PairBaseHit", Keep2, flujo.StepS("PairBaseHit.first", firstAliasBaseHit), flujo.StepS("PairBaseHit.second", secondClosureBaseHit)).With(flujo.Merge(flujo.NoMerge)),
+	"PairMatrixElem":  flujo.Parallel("PairMatrixElem", Keep2, flujo.StepS("PairMatrixElem.first", firstAliasMatrixElem), flujo.StepS("PairMatrixElem.second", secondClosureMatrixElem)).With(flujo.Merge(flujo.NoMerge)),
+})
