@@ -1,20 +1,26 @@
 // Package writecorpus is the write-set corpus: StepS bodies that write
 // their state in every way Go allows, and some that only read it. Each case
-// runs alone in a one-branch Parallel under every merge strategy, on the
-// ExecutorCore and on the generated executor, from identical fresh states;
-// the final states must be equal (gen/writecorpus_test.go). The analysis'
-// own test (internal/analysis/writecorpus_test.go) checks that what each
-// case changes is in its static write set.
+// runs alone in a one-branch Parallel under every merge strategy (behind a
+// wrapper that also writes Mark under the strategies that merge, so that a
+// field missing from its write set is lost rather than written in place),
+// on the ExecutorCore and on the generated executor, from equal fresh
+// states; results and final states must be equal (gen/writecorpus_test.go,
+// which runs engines_test.go in a temporary module). Pairs of writing
+// branches show the strategies' order. internal/analysis's
+// TestWriteCorpusSound checks that what each case changes is in its static
+// write set.
 //
-// A case is a function func(context.Context, In, *State) (In, error) in
-// cases.go (hand-written) or cases_gen.go (field kinds x write forms, from
-// gen/writecorpus_gen_test.go); cases whose name starts with Read must
-// have an empty static write set. pipelines_gen.go declares the pipelines
-// and the case list; regenerate both with go test ./gen -run
-// TestWriteCorpusSources -update.
+// A case is an exported func(context.Context, In, *State) (In, error) in
+// cases.go or cases_more.go (hand-written) or cases_gen.go (field writes x
+// ways to reach the state, from gen/writecorpus_gen_test.go); a case whose
+// name starts with Read must have an empty static write set. Regenerate
+// cases_gen.go and pipelines_gen.go (the case list and the pipelines) with
+// go test ./gen -run TestWriteCorpusSources -update.
 //
 // Cases must be deterministic: wait for goroutines, no time, no
-// randomness, and leave package variables as they found them.
+// randomness, and leave package variables as they found them. State holds
+// no bytes.Buffer and no interface field, and names its func and chan
+// types: flujogen refuses to merge those (see the issue 12 report).
 package writecorpus
 
 import "context"
