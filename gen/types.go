@@ -54,6 +54,9 @@ func (g *generator) typ(key, pos string) *jen.Statement {
 		if key == "any" || key == "interface{}" {
 			return jen.Any()
 		}
+	case analysis.TypeFunc, analysis.TypeChan:
+		// Their kind is no type: an unnamed func or chan type is not
+		// described further, so it cannot be written out.
 	default:
 		if isIdent(string(t.Kind)) {
 			return jen.Id(string(t.Kind))

@@ -546,8 +546,13 @@ const (
 	// WriteElem writes a map or slice element of the field
 	// (st.M[k] = v, delete(st.M, k), st.S[i] = v, clear(st.M)).
 	WriteElem WriteKind = "element"
-	// WriteAll: the whole state is assigned (*st = v) or the pointer
-	// escapes; every field counts as written.
+	// WriteMay: a reference into the field goes where the analysis does
+	// not follow (a call without source, an interface method, a store),
+	// so the field counts as written; Reason says why.
+	WriteMay WriteKind = "may"
+	// WriteAll: the whole state is assigned (*st = v), or a reference to
+	// all of it goes where the analysis does not follow; every field counts
+	// as written, and Reason says why.
 	WriteAll WriteKind = "all"
 )
 
@@ -575,8 +580,9 @@ type StateWrite struct {
 	Path string `json:"path,omitempty"`
 	// Kind says how it is written.
 	Kind WriteKind `json:"kind"`
-	// Reason explains a WriteAll, such as "passed to helper" or "stored in
-	// a package variable".
+	// Reason explains a WriteMay or WriteAll, such as "st is passed to
+	// json.Unmarshal, whose source is not loaded", and says through which
+	// calls a write in another function was reached.
 	Reason string `json:"reason,omitempty"`
 	// Pos is the write's position.
 	Pos string `json:"pos"`

@@ -43,18 +43,41 @@ func (a *analyzer) branchWrites(br *nodeBuild) BranchWrites {
 
 // firstWrite returns the position of the branch's first write of field:
 // its first write of the field, or its first write of everything.
-func firstWrite(bw BranchWrites, field string) string {
+func firstWrite(bw BranchWrites, field string) string { return firstWriteOf(bw, field).Pos }
+
+// firstWriteOf returns the branch's first write of field, or of everything.
+func firstWriteOf(bw BranchWrites, field string) StateWrite {
 	for _, w := range bw.Writes {
 		if w.Field == field {
-			return w.Pos
+			return w
 		}
 	}
 	for _, w := range bw.Writes {
 		if w.Kind == WriteAll {
-			return w.Pos
+			return w
 		}
 	}
-	return ""
+	return StateWrite{}
+}
+
+// cite describes writes for a message: their positions, and why those the
+// analysis assumed count.
+func cite(ws ...StateWrite) string {
+	var pos, why []string
+	for _, w := range ws {
+		if slices.Contains(pos, w.Pos) {
+			continue
+		}
+		pos = append(pos, w.Pos)
+		if w.Reason != "" {
+			why = append(why, "at "+w.Pos+": "+w.Reason)
+		}
+	}
+	s := strings.Join(pos, " and ")
+	if len(why) > 0 {
+		s += "; " + strings.Join(why, "; ")
+	}
+	return s
 }
 
 // mergeAnalysis finds the fields several branches write and says what the
@@ -129,10 +152,10 @@ func (c *checker) conflicts(n *nodeBuild) {
 			if len(common) > 1 {
 				what = "fields " + strings.Join(common, ", ")
 			}
-			pi, pj := firstWrite(bws[i], common[0]), firstWrite(bws[j], common[0])
-			at := "writes at " + pi + " and " + pj
-			if pi == pj {
-				at = "both by the write at " + pi
+			wi, wj := firstWriteOf(bws[i], common[0]), firstWriteOf(bws[j], common[0])
+			at := "writes at " + cite(wi, wj)
+			if wi.Pos == wj.Pos {
+				at = "both by the write at " + cite(wi)
 			}
 			c.errorf(bj.use, bj, "writes state %s, which %s (branch %d of %s) writes too, and %s merges with ErrorOnConflict (%s); let one branch write it, or choose another Merge strategy",
 				what, bi.describe(), i+1, n.describe(), n.describe(), at)
