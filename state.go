@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // copyPlan deep-copies values of one type. Plans are built once per type
@@ -218,18 +220,18 @@ func field(v reflect.Value, i int) reflect.Value {
 }
 
 // stateWrites returns the top-level fields of *branch that differ from
-// *orig. A state that is not a struct counts as one field, index 0.
+// *orig, by runtime.SameValue, the rule generated executors follow too. A state that is not a struct counts as one field, index 0.
 func stateWrites(orig, branch any) []int {
 	o, b := reflect.ValueOf(orig).Elem(), reflect.ValueOf(branch).Elem()
 	if o.Kind() != reflect.Struct {
-		if reflect.DeepEqual(o.Interface(), b.Interface()) {
+		if runtime.SameValue(o.Interface(), b.Interface()) {
 			return nil
 		}
 		return []int{0}
 	}
 	var written []int
 	for i := 0; i < o.NumField(); i++ {
-		if !reflect.DeepEqual(field(o, i).Interface(), field(b, i).Interface()) {
+		if !runtime.SameValue(field(o, i).Interface(), field(b, i).Interface()) {
 			written = append(written, i)
 		}
 	}

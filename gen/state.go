@@ -213,7 +213,7 @@ func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code 
 // are deeply equal as reflect.DeepEqual has it, registering the generated
 // function it needs.
 func (g *generator) equalExpr(key, a, b, pos string) string {
-	if g.valueComparable(key, map[string]bool{}) {
+	if g.valueComparable(key, map[string]bool{}) && !g.hasFloat(key, map[string]bool{}) {
 		return "(" + a + " == " + b + ")"
 	}
 	if name, ok := g.equals[key]; ok {
@@ -233,9 +233,32 @@ func (g *generator) equalExpr(key, a, b, pos string) string {
 	return name + "(" + a + ", " + b + ")"
 }
 
+// hasFloat reports whether a value of type key holds a float or complex
+// number, for which == is not runtime.SameValue's rule (NaN).
+func (g *generator) hasFloat(key string, seen map[string]bool) bool {
+	t, ok := g.model.Types[key]
+	if !ok || seen[key] {
+		return false
+	}
+	seen[key] = true
+	switch t.Kind {
+	case "float32", "float64", "complex64", "complex128":
+		return true
+	case analysis.TypeArray:
+		return g.hasFloat(t.Elem, seen)
+	case analysis.TypeStruct:
+		for _, f := range t.Fields {
+			if g.hasFloat(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // differExpr is the negation of equalExpr.
 func (g *generator) differExpr(key, a, b, pos string) string {
-	if g.valueComparable(key, map[string]bool{}) {
+	if g.valueComparable(key, map[string]bool{}) && !g.hasFloat(key, map[string]bool{}) {
 		return a + " != " + b
 	}
 	return "!" + g.equalExpr(key, a, b, pos)
@@ -324,14 +347,16 @@ func (g *generator) equalFuncs(f *jen.File) {
 			}
 			body = []jen.Code{c("return " + strings.Join(terms, " &&\n"))}
 		case analysis.TypeFunc:
-			body = []jen.Code{c("return a == nil && b == nil")}
+			body = []jen.Code{c("return {}(a, b)", qr("SameFunc"))}
 		case analysis.TypeInterface:
-			body = []jen.Code{c("return {}(a, b)", jen.Qual("reflect", "DeepEqual"))}
+			body = []jen.Code{c("return {}(a, b)", qr("SameValue"))}
+		case "float32", "float64", "complex64", "complex128":
+			body = []jen.Code{c("return a == b || (a != a && b != b)")}
 		default:
 			body = []jen.Code{c("return a == b")}
 		}
 		T := g.typ(key, "")
-		f.Comment(name + " reports whether a and b are deeply equal, as reflect.DeepEqual does.")
+		f.Comment(name + " reports whether a and b are the same value, as runtime.SameValue does.")
 		f.Func().Id(name).Params(jen.Id("a"), jen.Id("b").Add(T)).Bool().Block(body...)
 	}
 }

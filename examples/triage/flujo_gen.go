@@ -1873,7 +1873,7 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenEqual0 reports whether a and b are deeply equal, as reflect.DeepEqual does.
+// flujogenEqual0 reports whether a and b are the same value, as runtime.SameValue does.
 func flujogenEqual0(a, b []string) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false

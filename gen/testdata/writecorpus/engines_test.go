@@ -85,15 +85,6 @@ func TestEngines(t *testing.T) {
 		for _, name := range names {
 			in := In{Case: name, N: 1}
 			cs, gs := NewState(), NewState()
-			if v == "PairsErrorOnConflict" {
-				// Known difference, outside the write sets: the ExecutorCore
-				// finds a branch's writes with reflect.DeepEqual, for which
-				// a non-nil func never equals itself, so every branch with
-				// a copy "writes" Fn and two of them conflict on it; the
-				// generated executor compares only its write sets' fields
-				// and does not. Remove this once the engines agree.
-				cs.Fn, gs.Fn = nil, nil
-			}
 			want, werr := core.Execute(ctx, pipelines[v], in, flujo.WithState(cs))
 			got, gerr := gen.Run(ctx, in, flujo.WithState(gs))
 			runs++
