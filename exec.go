@@ -35,8 +35,9 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 	l, leaf := n.(*leafNode)
 	var set runtime.StepSettings
 	if leaf {
-		set = r.tree.nodes[b].settings(&r.eng.cfg)
-		abort = r.leaf(ctx, l, &set, in, fr, res)
+		info := r.tree.nodes[b]
+		set = info.settings(&r.eng.cfg)
+		abort = r.leaf(ctx, l, info, &set, in, fr, res)
 	} else {
 		abort = r.composite(ctx, n, in, fr, res)
 	}
@@ -149,15 +150,14 @@ func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, re
 	return nil
 }
 
-// leaf runs a Step, StepS or Func with its effective settings set: cache
-// lookup, then attempts under the circuit breaker with backoff between
-// them, each validated.
-func (r execRun) leaf(ctx context.Context, n *leafNode, set *runtime.StepSettings, in any, fr frame, res *StepResult) error {
+// leaf runs a Step, StepS or Func, analysed in info, with its effective
+// settings set: cache lookup, then attempts under the circuit breaker with
+// backoff between them, each validated.
+func (r execRun) leaf(ctx context.Context, n *leafNode, info *nodeInfo, set *runtime.StepSettings, in any, fr frame, res *StepResult) error {
 	clock := r.core.clock
 	start := clock.Nanotime()
 	*res = StepResult{Name: n.name}
 
-	info := r.tree.nodes[&n.nodeBase]
 	srt := info.step
 	var key uint64
 	var cache stepCache
