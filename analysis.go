@@ -33,15 +33,16 @@ type nodeInfo struct {
 	branchWrites []bool
 	// step is the executor's record of a leaf step.
 	step *stepRuntime
-	// decl is what a leaf's declaration says about the settings a step
-	// override may change; override is the leaf's override, or nil.
-	decl     runtime.DeclaredStep
+	// override is a leaf's step override, or nil.
 	override *runtime.StepOverride
 }
 
-// settings returns a leaf's effective settings under cfg.
-func (ni *nodeInfo) settings(cfg *runtime.OptimizationConfig) runtime.StepSettings {
-	return runtime.ResolveStep(cfg, ni.decl, ni.override)
+// settings returns the effective settings under cfg of b, the leaf ni
+// analyses.
+func (ni *nodeInfo) settings(b *nodeBase, cfg *runtime.OptimizationConfig) runtime.StepSettings {
+	return runtime.ResolveStep(cfg, runtime.DeclaredStep{
+		Retries: b.set.retries, Timeout: b.set.timeout, Cache: b.set.cache, CacheTTL: b.set.cacheTTL,
+	}, ni.override)
 }
 
 func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
@@ -82,13 +83,13 @@ func (t *treeInfo) walk(n Node) bool {
 	t.nodes[b] = ni
 	if b.kind.leaf() {
 		ni.fingerprint = fingerprint(b)
-		ni.decl = runtime.DeclaredStep{Retries: b.set.retries, Timeout: b.set.timeout, Cache: b.set.cache, CacheTTL: b.set.cacheTTL}
-		if o, ok := t.core.overrides[runtime.StepKey(t.pipeline, b.name)]; ok {
-			ni.override = &o
-			ni.step = t.core.stepRT(stepKey{b, t.pipeline}, b.name)
-		} else {
-			ni.step = t.core.stepRT(b, b.name)
+		var key any = b
+		if len(t.core.overrides) > 0 {
+			if o, ok := t.core.overrides[runtime.StepKey(t.pipeline, b.name)]; ok {
+				ni.override, key = &o, stepKey{b, t.pipeline}
+			}
 		}
+		ni.step = t.core.stepRT(key, b.name)
 	}
 	writes := b.kind == kindStepS
 	for _, ch := range children(n) {

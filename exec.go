@@ -36,7 +36,7 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 	var set runtime.StepSettings
 	if leaf {
 		info := r.tree.nodes[b]
-		set = info.settings(&r.eng.cfg)
+		set = info.settings(b, &r.eng.cfg)
 		abort = r.leaf(ctx, l, info, &set, in, fr, res)
 	} else {
 		abort = r.composite(ctx, n, in, fr, res)
