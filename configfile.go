@@ -20,7 +20,13 @@ import (
 // return a *runtime.ConfigFileError that names the file and every problem.
 //
 // Overrides given by several options are merged, a later option's override
-// replacing an earlier one's of the same key.
+// replacing an earlier one's of the same key. Pipelines are not known when
+// the executor is built, so an override that names no leaf step of the
+// pipeline it is keyed for is reported when that pipeline is executed:
+// Execute returns a *StepOverrideError before any step runs.
+//
+// Generated executors compile in the file they were generated from; they
+// ignore this option.
 func WithConfigFile(path string) CoreOption {
 	return func(c *ExecutorCore) {
 		f, err := runtime.ReadConfigFile(path)
