@@ -157,13 +157,12 @@ func ParseConfigFile(name string, data []byte) (*ConfigFile, error) {
 			add(ptr, UnknownFieldError(k, configFileMembers).Message)
 		}
 	}
-	if len(ferr.Problems) > 0 {
-		return nil, ferr
-	}
 	if err := ValidateStepOverrides(cf.Steps); err != nil {
 		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 			add("", e.Error())
 		}
+	}
+	if len(ferr.Problems) > 0 {
 		return nil, ferr
 	}
 	return cf, nil
