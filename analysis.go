@@ -3,6 +3,8 @@ package flujo
 import (
 	"reflect"
 	"strings"
+
+	"github.com/flujo/flujo/runtime"
 )
 
 // treeInfo is the analysis of a declaration: what the executor would
@@ -13,6 +15,11 @@ type treeInfo struct {
 	state reflect.Type
 	nodes map[*nodeBase]*nodeInfo
 	core  *ExecutorCore
+	// pipeline is the root's name, which step overrides are keyed by.
+	pipeline string
+	// err reports step overrides of the pipeline that cannot apply (see
+	// checkOverrides); Execute returns it before any step runs.
+	err error
 }
 
 // nodeInfo is the analysis of one node.
@@ -26,6 +33,16 @@ type nodeInfo struct {
 	branchWrites []bool
 	// step is the executor's record of a leaf step.
 	step *stepRuntime
+	// override is a leaf's step override, or nil.
+	override *runtime.StepOverride
+}
+
+// settings returns the effective settings under cfg of b, the leaf ni
+// analyses.
+func (ni *nodeInfo) settings(b *nodeBase, cfg *runtime.OptimizationConfig) runtime.StepSettings {
+	return runtime.ResolveStep(cfg, runtime.DeclaredStep{
+		Retries: b.set.retries, Timeout: b.set.timeout, Cache: b.set.cache, CacheTTL: b.set.cacheTTL,
+	}, ni.override)
 }
 
 func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
@@ -44,8 +61,11 @@ func (c *ExecutorCore) tree(eng *engine, root Node) *treeInfo {
 }
 
 func analyse(root Node, c *ExecutorCore) *treeInfo {
-	t := &treeInfo{state: stateTypeOf(root), nodes: map[*nodeBase]*nodeInfo{}, core: c}
+	t := &treeInfo{state: stateTypeOf(root), nodes: map[*nodeBase]*nodeInfo{}, core: c, pipeline: root.Name()}
 	t.walk(root)
+	if len(c.overrides) > 0 {
+		t.err = t.checkOverrides()
+	}
 	return t
 }
 
@@ -63,7 +83,13 @@ func (t *treeInfo) walk(n Node) bool {
 	t.nodes[b] = ni
 	if b.kind.leaf() {
 		ni.fingerprint = fingerprint(b)
-		ni.step = t.core.stepRT(b)
+		var key any = b
+		if len(t.core.overrides) > 0 {
+			if o, ok := t.core.overrides[runtime.StepKey(t.pipeline, b.name)]; ok {
+				ni.override, key = &o, stepKey{b, t.pipeline}
+			}
+		}
+		ni.step = t.core.stepRT(key, b.name)
 	}
 	writes := b.kind == kindStepS
 	for _, ch := range children(n) {

@@ -60,7 +60,7 @@ type cacheSet struct {
 	// is nil without it, and keys are then a sha256 of canonical JSON.
 	seed   runtime.Hash
 	hasher *runtime.ReflectHasher
-	caches sync.Map // *nodeBase -> stepCache
+	caches sync.Map // cacheKey -> stepCache
 	// paused stops admission of new results (memory pressure, or the
 	// auto-tuner); lookups still serve what the caches hold.
 	paused     atomic.Bool
@@ -94,29 +94,35 @@ func newCacheSet(cfg runtime.OptimizationConfig, clock runtime.Clock) (*cacheSet
 	return s, nil
 }
 
-// forStep returns n's cache, building it on first use; nil when it cannot
-// be built, and the step then runs uncached.
-func (s *cacheSet) forStep(n *leafNode) stepCache {
-	if c, ok := s.caches.Load(&n.nodeBase); ok {
+// cacheKey identifies a step cache: the step and its entries' time to
+// live, which a step override may set per pipeline.
+type cacheKey struct {
+	b   *nodeBase
+	ttl time.Duration
+}
+
+// forStep returns n's cache for entries living ttl, building it on first
+// use; nil when it cannot be built, and the step then runs uncached.
+func (s *cacheSet) forStep(n *leafNode, ttl time.Duration) stepCache {
+	k := cacheKey{&n.nodeBase, ttl}
+	if c, ok := s.caches.Load(k); ok {
 		return c.(stepCache)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.caches.Load(&n.nodeBase); ok {
+	if c, ok := s.caches.Load(k); ok {
 		return c.(stepCache)
 	}
 	if s.closed || n.newCache == nil {
 		return nil
 	}
 	opts := s.opts
-	if n.set.cacheTTL > 0 {
-		opts.TTL = n.set.cacheTTL
-	}
+	opts.TTL = ttl
 	c, err := n.newCache(opts)
 	if err != nil {
 		return nil
 	}
-	s.caches.Store(&n.nodeBase, c)
+	s.caches.Store(k, c)
 	return c
 }
 
@@ -145,7 +151,7 @@ func (s *cacheSet) key(fingerprint string, in any) (key uint64, ok bool) {
 
 func (s *cacheSet) each(f func(*nodeBase, stepCache)) {
 	s.caches.Range(func(k, v any) bool {
-		f(k.(*nodeBase), v.(stepCache))
+		f(k.(cacheKey).b, v.(stepCache))
 		return true
 	})
 }

@@ -36,8 +36,18 @@ type ExecutorCore struct {
 	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
 	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
 
-	steps sync.Map // *nodeBase of a leaf -> *stepRuntime
-	runs  runCounters
+	steps sync.Map // *nodeBase of a leaf, or a stepKey of an overridden one -> *stepRuntime
+
+	// overrides are the step overrides (WithConfigFile, WithStepOverrides),
+	// keyed "<pipeline>.<step>"; read-only once built.
+	overrides   map[string]runtime.StepOverride
+	overrideSrc map[string]string // key -> the file it came from, "" for WithStepOverrides
+	// fileCfg is the optimization configuration of WithConfigFile's file,
+	// which replaces NewExecutorCore's; nil without one.
+	fileCfg *runtime.OptimizationConfig
+	// optErrs are the errors of options, returned by NewExecutorCore.
+	optErrs []error
+	runs    runCounters
 
 	// counters read by tests and stats
 	analyses    atomic.Int64 // tree analyses performed
@@ -77,12 +87,20 @@ func WithResourceSampler(s runtime.ResourceSampler) CoreOption {
 
 // NewExecutorCore returns an executor configured by cfg. An invalid cfg is
 // an error that lists every problem.
+//
+// With WithConfigFile, the file's optimization section replaces cfg.
 func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*ExecutorCore, error) {
+	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler), sleep: sleepCtx}
+	applyCoreOptions(c, opts)
+	if err := errors.Join(c.optErrs...); err != nil {
+		return nil, err
+	}
+	if c.fileCfg != nil {
+		cfg = *c.fileCfg
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler), sleep: sleepCtx}
-	applyCoreOptions(c, opts)
 	if c.clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
@@ -269,6 +287,9 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		return nil, &InputTypeError{Node: b.name, Expected: b.in, Got: reflect.TypeOf(input)}
 	}
 	r := execRun{core: c, eng: eng, tree: c.tree(eng, node)}
+	if r.tree.err != nil {
+		return nil, r.tree.err
+	}
 	fr := frame{state: o.state}
 	if st := r.tree.state; st != nil {
 		if o.state == nil {

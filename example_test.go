@@ -68,3 +68,25 @@ func ExampleCheck() {
 	flujo.Pipeline("bad", flujo.Step("route", Page), flujo.Step("classify", Classify))
 	// Output: flujo: pipeline "bad": step "classify" expects input flujo_test.Ticket, but step "route" produces flujo_test.Triaged
 }
+
+// A flujo.json step override, given in code: "classify" in the pipeline
+// "overrides" makes 4 attempts instead of the declared 2, as it would in the
+// executor flujogen generates from a flujo.json holding
+// {"steps": {"overrides.classify": {"retries": 3}}}. NewExecutorCoreFromFile
+// and WithConfigFile read such a file.
+func ExampleWithStepOverrides() {
+	p := flujo.Pipeline("overrides", flujo.Step("classify", Classify))
+	retries := 3
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableOptimizedErrorHandling = false // retry every failure
+	core, err := flujo.NewExecutorCore(cfg, flujo.WithStepOverrides(map[string]runtime.StepOverride{
+		"overrides.classify": {Retries: &retries},
+	}))
+	if err != nil {
+		panic(err)
+	}
+	defer core.Close(context.Background())
+	res, _ := core.Execute(context.Background(), p, Ticket{Text: "overload"})
+	fmt.Println("attempts:", res.Steps[0].Attempts)
+	// Output: attempts: 4
+}

@@ -32,15 +32,19 @@ type frame struct {
 func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepResult) error {
 	b := n.base()
 	var abort error
-	if l, ok := n.(*leafNode); ok {
-		abort = r.leaf(ctx, l, in, fr, res)
+	l, leaf := n.(*leafNode)
+	var set runtime.StepSettings
+	if leaf {
+		info := r.tree.nodes[b]
+		set = info.settings(b, &r.eng.cfg)
+		abort = r.leaf(ctx, l, info, &set, in, fr, res)
 	} else {
 		abort = r.composite(ctx, n, in, fr, res)
 	}
 	if abort == nil && !res.Success && b.set.fallback != nil {
 		abort = r.fallback(ctx, b, in, fr, res)
-		if l, ok := n.(*leafNode); ok && abort == nil && res.Success && l.set.cache {
-			r.cacheFallback(l, in, res.Output)
+		if leaf && abort == nil && res.Success && set.Cache {
+			r.cacheFallback(l, set.CacheTTL, in, res.Output)
 		}
 	}
 	return abort
@@ -49,7 +53,7 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 // cacheFallback stores out, the output of the fallback that rescued the
 // cached leaf n, under n's key for in: the next run on an equal input is a
 // hit, and neither the primary nor the fallback runs again.
-func (r execRun) cacheFallback(n *leafNode, in, out any) {
+func (r execRun) cacheFallback(n *leafNode, ttl time.Duration, in, out any) {
 	if r.eng.cache == nil || r.eng.cache.paused.Load() {
 		return
 	}
@@ -57,7 +61,7 @@ func (r execRun) cacheFallback(n *leafNode, in, out any) {
 	if !ok {
 		return
 	}
-	if c := r.eng.cache.forStep(n); c != nil {
+	if c := r.eng.cache.forStep(n, ttl); c != nil {
 		// An output the codec cannot encode is simply not cached.
 		_ = c.set(key, r.cacheIn(n, out))
 	}
@@ -146,20 +150,20 @@ func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, re
 	return nil
 }
 
-// leaf runs a Step, StepS or Func: cache lookup, then attempts under the
-// circuit breaker with backoff between them, each validated.
-func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *StepResult) error {
+// leaf runs a Step, StepS or Func, analysed in info, with its effective
+// settings set: cache lookup, then attempts under the circuit breaker with
+// backoff between them, each validated.
+func (r execRun) leaf(ctx context.Context, n *leafNode, info *nodeInfo, set *runtime.StepSettings, in any, fr frame, res *StepResult) error {
 	clock := r.core.clock
 	start := clock.Nanotime()
 	*res = StepResult{Name: n.name}
 
-	info := r.tree.nodes[&n.nodeBase]
 	srt := info.step
 	var key uint64
 	var cache stepCache
-	if r.eng.cache != nil && n.set.cache {
+	if r.eng.cache != nil && set.Cache {
 		if k, ok := r.eng.cache.key(info.fingerprint, in); ok {
-			key, cache = k, r.eng.cache.forStep(n)
+			key, cache = k, r.eng.cache.forStep(n, set.CacheTTL)
 		}
 		if cache != nil {
 			if v, ok := cache.get(key); ok {
@@ -175,7 +179,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 
 	var br *runtime.Breaker
 	if r.eng.breakers != nil {
-		br = srt.breaker(r.eng.breakers)
+		br = srt.breaker(r.eng.breakers, set.BreakerFailureThreshold, set.BreakerRecoveryTimeout)
 	}
 	cl := r.eng.classifier
 	lim := r.eng.limiter
@@ -186,7 +190,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 	var served int64 // when the last attempt's permit was granted
 	var out any
 	var err, prev, breach error
-	attempts := n.set.retries + 1
+	attempts := set.Attempts
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
 			if cl != nil && !cl.RetryableIn(ctx, err) {
@@ -226,7 +230,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, in any, fr frame, res *S
 			served = r.core.clock.Nanotime()
 		}
 		res.Attempts = attempt
-		out, err = r.attemptHeld(ctx, n, in, fr, lim)
+		out, err = r.attemptHeld(ctx, n, set.Timeout, in, fr, lim)
 		if err == nil {
 			// Every output is charged, one a validator rejects too.
 			if u, ok := out.(UsageReporter); ok {
@@ -344,25 +348,25 @@ func (r execRun) cacheOut(n *leafNode, v any) any {
 
 // attemptHeld is attempt holding a permit of lim, released however the
 // attempt ends: a step that calls runtime.Goexit must not take it along.
-func (r execRun) attemptHeld(ctx context.Context, n *leafNode, in any, fr frame, lim *runtime.Limiter) (any, error) {
+func (r execRun) attemptHeld(ctx context.Context, n *leafNode, timeout time.Duration, in any, fr frame, lim *runtime.Limiter) (any, error) {
 	defer lim.Release()
-	return r.attempt(ctx, n, in, fr)
+	return r.attempt(ctx, n, timeout, in, fr)
 }
 
 // attempt calls the step function once. A StepS works on a private copy of
 // the state, written back only when the call succeeds. With a Timeout, the
 // call runs in its own goroutine and is abandoned when it overruns.
-func (r execRun) attempt(ctx context.Context, n *leafNode, in any, fr frame) (any, error) {
+func (r execRun) attempt(ctx context.Context, n *leafNode, timeout time.Duration, in any, fr frame) (any, error) {
 	var work any
 	if n.kind == kindStepS {
 		work = r.core.plans.newCopy(fr.state)
 	}
 	var out any
 	var err error
-	if n.set.timeout <= 0 {
+	if timeout <= 0 {
 		out, err = call(ctx, n, in, work)
 	} else {
-		out, err = r.attemptTimeout(ctx, n, in, work)
+		out, err = r.attemptTimeout(ctx, n, timeout, in, work)
 	}
 	if err == nil && work != nil {
 		r.core.plans.copyInto(fr.state, work)
@@ -375,8 +379,8 @@ type attemptResult struct {
 	err error
 }
 
-func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work any) (any, error) {
-	actx, cancel := context.WithTimeout(ctx, n.set.timeout)
+func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, timeout time.Duration, in any, work any) (any, error) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan attemptResult, 1)
 	r.core.goTracked(func() {
@@ -393,7 +397,7 @@ func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work a
 	select {
 	case a := <-done:
 		if a.err != nil && actx.Err() != nil && ctx.Err() == nil {
-			return nil, &StepTimeoutError{Step: n.name, Timeout: n.set.timeout}
+			return nil, &StepTimeoutError{Step: n.name, Timeout: timeout}
 		}
 		return a.out, a.err
 	case <-actx.Done():
@@ -407,7 +411,7 @@ func (r execRun) attemptTimeout(ctx context.Context, n *leafNode, in any, work a
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &StepTimeoutError{Step: n.name, Timeout: n.set.timeout}
+		return nil, &StepTimeoutError{Step: n.name, Timeout: timeout}
 	}
 }
 

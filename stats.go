@@ -24,28 +24,43 @@ type stepRuntime struct {
 
 // stepBreaker is a step's breaker with the settings it was built from.
 type stepBreaker struct {
-	set *breakerSet
-	b   *runtime.Breaker
+	set       *breakerSet
+	threshold int
+	recovery  time.Duration
+	b         *runtime.Breaker
 }
 
-func (c *ExecutorCore) stepRT(b *nodeBase) *stepRuntime {
-	if s, ok := c.steps.Load(b); ok {
+// stepKey identifies a leaf that a step override changes in one pipeline:
+// it has its own counters and breaker there, as it has in that pipeline's
+// generated executor, whatever other pipelines share the leaf.
+type stepKey struct {
+	b        *nodeBase
+	pipeline string
+}
+
+// stepRT returns the record of the step keyed by key (its *nodeBase, or a
+// stepKey), creating it on first use.
+func (c *ExecutorCore) stepRT(key any, name string) *stepRuntime {
+	if s, ok := c.steps.Load(key); ok {
 		return s.(*stepRuntime)
 	}
-	s, _ := c.steps.LoadOrStore(b, &stepRuntime{name: b.name})
+	s, _ := c.steps.LoadOrStore(key, &stepRuntime{name: name})
 	return s.(*stepRuntime)
 }
 
-// breaker returns the step's breaker under set, building a new one when the
-// breaker settings changed.
-func (s *stepRuntime) breaker(set *breakerSet) *runtime.Breaker {
+// breaker returns the step's breaker under set with the step's effective
+// threshold and recovery timeout, building a new one when any of them
+// changed.
+func (s *stepRuntime) breaker(set *breakerSet, threshold int, recovery time.Duration) *runtime.Breaker {
 	for {
 		old := s.brk.Load()
-		if old != nil && old.set == set {
+		if old != nil && old.set == set && old.threshold == threshold && old.recovery == recovery {
 			return old.b
 		}
-		b, _ := runtime.NewBreaker(s.name, set.settings) // settings validated with the config
-		if s.brk.CompareAndSwap(old, &stepBreaker{set: set, b: b}) {
+		settings := set.settings
+		settings.FailureThreshold, settings.RecoveryTimeout = threshold, recovery
+		b, _ := runtime.NewBreaker(s.name, settings) // settings validated with the config or the override
+		if s.brk.CompareAndSwap(old, &stepBreaker{set: set, threshold: threshold, recovery: recovery, b: b}) {
 			return b
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/flujo/flujo/internal/analysis"
-	"github.com/flujo/flujo/schema"
+	"github.com/flujo/flujo/runtime"
 )
 
 // classifierPermanentAfter is how many failed retries of an error pattern,
@@ -152,52 +152,29 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 	pg.collect(o.Default)
 }
 
+// leafSettings resolves a leaf's settings with the rule the ExecutorCore
+// follows at run time (runtime.ResolveStep).
 func (pg *pipelineGen) leafSettings(n *analysis.Node) *leafPlan {
 	cfg := pg.g.cfg.Optimization
 	o := n.Options
-	lp := &leafPlan{
-		n:         n,
-		attempts:  o.Retries + 1,
-		timeout:   o.Timeout,
-		breaker:   cfg.EnableCircuitBreaker,
-		threshold: cfg.CircuitBreakerFailureThreshold,
-		recovery:  time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second,
-		cache:     cfg.EnableCacheOptimization && o.Cache,
-		cacheTTL:  time.Duration(cfg.CacheTTLSeconds) * time.Second,
-	}
-	if o.CacheTTL > 0 {
-		lp.cacheTTL = o.CacheTTL
-	}
 	ov := n.Override
 	if ov == nil {
 		if s, ok := pg.g.cfg.Step(pg.p.Name, n.Name); ok {
 			ov = &s
 		}
 	}
-	if ov != nil {
-		lp.apply(*ov, cfg.EnableCacheOptimization)
-	}
-	return lp
-}
-
-func (lp *leafPlan) apply(ov schema.StepOverride, cacheOn bool) {
-	if ov.Retries != nil {
-		lp.attempts = *ov.Retries + 1
-	}
-	if ov.Timeout != nil {
-		lp.timeout = time.Duration(*ov.Timeout)
-	}
-	if ov.Cache != nil {
-		lp.cache = cacheOn && *ov.Cache
-	}
-	if ov.CacheTTLSeconds != nil {
-		lp.cacheTTL = time.Duration(*ov.CacheTTLSeconds) * time.Second
-	}
-	if ov.CircuitBreakerFailureThreshold != nil {
-		lp.threshold = *ov.CircuitBreakerFailureThreshold
-	}
-	if ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
-		lp.recovery = time.Duration(*ov.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	s := runtime.ResolveStep(&cfg, runtime.DeclaredStep{
+		Retries: o.Retries, Timeout: o.Timeout, Cache: o.Cache, CacheTTL: o.CacheTTL,
+	}, ov)
+	return &leafPlan{
+		n:         n,
+		attempts:  s.Attempts,
+		timeout:   s.Timeout,
+		breaker:   s.Breaker,
+		threshold: s.BreakerFailureThreshold,
+		recovery:  s.BreakerRecoveryTimeout,
+		cache:     s.Cache,
+		cacheTTL:  s.CacheTTL,
 	}
 }
 

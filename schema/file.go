@@ -5,11 +5,9 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/flujo/flujo/runtime"
@@ -44,67 +42,22 @@ type File struct {
 }
 
 // StepOverride changes the settings of one step. A nil field keeps what the
-// step's declaration and the optimization section say.
-type StepOverride struct {
-	// Retries replaces the step's Retries option: attempts = Retries + 1.
-	Retries *int `json:"retries,omitempty"`
-	// Timeout replaces the step's Timeout option, per attempt.
-	Timeout *Duration `json:"timeout,omitempty"`
-	// Cache turns result caching of the step on or off.
-	Cache *bool `json:"cache,omitempty"`
-	// CacheTTLSeconds replaces optimization.cache_ttl_seconds for the step.
-	CacheTTLSeconds *int `json:"cache_ttl_seconds,omitempty"`
-	// CircuitBreakerFailureThreshold replaces
-	// optimization.circuit_breaker_failure_threshold for the step.
-	CircuitBreakerFailureThreshold *int `json:"circuit_breaker_failure_threshold,omitempty"`
-	// CircuitBreakerRecoveryTimeoutSeconds replaces
-	// optimization.circuit_breaker_recovery_timeout_seconds for the step.
-	CircuitBreakerRecoveryTimeoutSeconds *int `json:"circuit_breaker_recovery_timeout_seconds,omitempty"`
-}
+// step's declaration and the optimization section say. It is the runtime's
+// type, so the ExecutorCore and flujogen read and apply it alike.
+type StepOverride = runtime.StepOverride
 
 // MaxRetries is the largest retries value a step override accepts.
-const MaxRetries = 1000
+const MaxRetries = runtime.MaxStepRetries
 
 // MaxTimeout is the longest timeout a step override accepts (messages say "24h").
-const MaxTimeout = 24 * time.Hour
+const MaxTimeout = runtime.MaxStepTimeout
 
 // Duration is a time.Duration written in JSON as a Go duration string such
 // as "200ms", "1.5s" or "2m".
-type Duration time.Duration
-
-// MarshalJSON writes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a positive duration string of at most MaxTimeout.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"200ms\", got %s", data)
-	}
-	v, err := parseStepDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = runtime.Duration
 
 // parseStepDuration parses a step timeout and checks its range.
-func parseStepDuration(s string) (time.Duration, error) {
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
-	}
-	if v <= 0 {
-		return 0, fmt.Errorf("must be a duration greater than 0 such as \"200ms\" or \"1.5s\", got string %q", s)
-	}
-	if v > MaxTimeout {
-		return 0, fmt.Errorf("must be at most 24h, got string %q", s)
-	}
-	return v, nil
-}
+func parseStepDuration(s string) (time.Duration, error) { return runtime.ParseStepTimeout(s) }
 
 // Config is the effective configuration: the defaults with a file laid over them.
 type Config struct {
@@ -151,7 +104,7 @@ func Default() *Config {
 
 // Step returns the override for step in pipeline, if the file has one.
 func (c *Config) Step(pipeline, step string) (StepOverride, bool) {
-	o, ok := c.Steps[pipeline+"."+step]
+	o, ok := c.Steps[runtime.StepKey(pipeline, step)]
 	return o, ok
 }
 
@@ -162,6 +115,5 @@ func (c *Config) StepKeys() []string {
 
 // SplitStepKey splits a "<pipeline>.<step>" key at its first dot.
 func SplitStepKey(key string) (pipeline, step string, ok bool) {
-	pipeline, step, ok = strings.Cut(key, ".")
-	return pipeline, step, ok && pipeline != "" && step != ""
+	return runtime.SplitStepKey(key)
 }

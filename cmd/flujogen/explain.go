@@ -7,11 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/flujo/flujo/internal/analysis"
+	"github.com/flujo/flujo/runtime"
 	"github.com/flujo/flujo/schema"
 	"github.com/flujo/flujo/templates"
 )
@@ -33,8 +34,10 @@ Mistakes in the declarations are listed together, sorted by position, as
 
     triage.go:21:2: step "shout": expects input string, but step "parse" before it produces int
 
-and the command exits 1. The step overrides of flujo.json (in the package
-folder, or upward to the module root) are shown with the steps they change.`,
+and the command exits 1. Each step shows its effective settings: the step
+overrides of flujo.json (in the package folder, or upward to the module root)
+applied, as both engines apply them, each value an override sets followed by
+the override's key.`,
 		flags: func(fs *flag.FlagSet) func(*cli, []string) int {
 			asJSON := fs.Bool("json", false, "print the analysis model as JSON")
 			return func(c *cli, args []string) int { return runExplain(c, *asJSON, args) }
@@ -135,7 +138,7 @@ func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) t
 				Var: pl.Var, Name: pl.Name, Pos: pl.Pos,
 				In: shortType(pl.In.Type), Out: shortType(pl.Out.Type),
 				Steps: pl.Steps, UsedBy: pl.UsedBy,
-				Root: explainNode(m, cfg, pl.Root, ""),
+				Root: explainNode(m, cfg, pl.Name, pl.Root, ""),
 			}
 			if pl.State != nil {
 				xp.State = "*" + shortType(pl.State.Type)
@@ -145,6 +148,14 @@ func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) t
 		d.Packages = append(d.Packages, ep)
 	}
 	return d
+}
+
+// configBase names the configuration file in an override's source.
+func configBase(cfg *schema.Config) string {
+	if cfg.Path == "" {
+		return schema.DefaultFileName
+	}
+	return filepath.Base(cfg.Path)
 }
 
 // configSource names where a configuration came from.
@@ -180,7 +191,7 @@ func funcName(f analysis.FuncRef) string {
 	return name
 }
 
-func explainNode(m *analysis.Model, cfg *schema.Config, n *analysis.Node, label string) templates.ExplainNode {
+func explainNode(m *analysis.Model, cfg *schema.Config, pipeline string, n *analysis.Node, label string) templates.ExplainNode {
 	x := templates.ExplainNode{
 		Label: label, Kind: string(n.Kind), Name: n.Name, Pos: n.Pos, Var: n.Var,
 		In: shortType(n.In.Type), Out: shortType(n.Out.Type),
@@ -191,7 +202,7 @@ func explainNode(m *analysis.Model, cfg *schema.Config, n *analysis.Node, label 
 	add := func(format string, args ...any) { x.Details = append(x.Details, fmt.Sprintf(format, args...)) }
 	switch {
 	case n.Step != nil:
-		explainLeaf(m, cfg, n, add)
+		explainLeaf(m, cfg, pipeline, n, add)
 	case n.Parallel != nil:
 		p := n.Parallel
 		add("join: %s%s", funcName(p.Join), strings.TrimPrefix(shortType(p.Join.Signature), "func"))
@@ -230,22 +241,50 @@ func explainNode(m *analysis.Model, cfg *schema.Config, n *analysis.Node, label 
 		case n.Loop != nil || n.Map != nil:
 			l = "body"
 		}
-		x.Children = append(x.Children, explainNode(m, cfg, c, l))
+		x.Children = append(x.Children, explainNode(m, cfg, pipeline, c, l))
 	}
 	if n.Options.Default != nil {
-		x.Children = append(x.Children, explainNode(m, cfg, n.Options.Default, "default"))
+		x.Children = append(x.Children, explainNode(m, cfg, pipeline, n.Options.Default, "default"))
 	}
 	if n.Options.Fallback != nil {
-		x.Children = append(x.Children, explainNode(m, cfg, n.Options.Fallback, "fallback"))
+		x.Children = append(x.Children, explainNode(m, cfg, pipeline, n.Options.Fallback, "fallback"))
 	}
 	return x
 }
 
-func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add func(string, ...any)) {
+// explainLeaf describes a leaf step with its effective settings: the
+// declaration over the optimization section, then the flujo.json step
+// override, by the rule both engines follow (runtime.ResolveStep). A value
+// an override set names the override.
+func explainLeaf(m *analysis.Model, cfg *schema.Config, pipeline string, n *analysis.Node, add func(string, ...any)) {
 	s := n.Step
 	add("calls %s%s", funcName(s.Func), strings.TrimPrefix(shortType(s.Func.Signature), "func"))
 	o := n.Options
-	add("attempts: %d (retries %d)%s%s", o.Retries+1, o.Retries, explainBackoff(o), explainTimeout(o))
+	ov := n.Override
+	if ov == nil {
+		if x, ok := cfg.Step(pipeline, n.Name); ok {
+			ov = &x
+		}
+	}
+	if ov == nil {
+		ov = &runtime.StepOverride{}
+	}
+	eff := runtime.ResolveStep(&cfg.Optimization, runtime.DeclaredStep{
+		Retries: o.Retries, Timeout: o.Timeout, Cache: o.Cache, CacheTTL: o.CacheTTL,
+	}, ov)
+	src := fmt.Sprintf("from %s steps.%s", configBase(cfg), strconv.Quote(runtime.StepKey(pipeline, n.Name)))
+	timeout := ""
+	if eff.Timeout > 0 {
+		timeout = fmt.Sprintf(", timeout %v per attempt", eff.Timeout)
+		if ov.Timeout != nil {
+			timeout += " (" + src + ")"
+		}
+	}
+	retries := strconv.Itoa(eff.Attempts - 1)
+	if ov.Retries != nil {
+		retries += ", " + src
+	}
+	add("attempts: %d (retries %s)%s%s", eff.Attempts, retries, explainBackoff(o), timeout)
 	if len(o.Validate) > 0 {
 		names := make([]string, len(o.Validate))
 		for i, v := range o.Validate {
@@ -253,20 +292,26 @@ func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add fu
 		}
 		add("validators: %s", strings.Join(names, ", "))
 	}
+	// The breaker's settings are the optimization section's unless the
+	// step overrides them; only then are they the step's own.
+	if ov.CircuitBreakerFailureThreshold != nil || ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
+		state := "on"
+		if !eff.Breaker {
+			state = "off (enable_circuit_breaker is false)"
+		}
+		add("breaker: %s, opens after %d consecutive failures, probes after %v (%s)", state, eff.BreakerFailureThreshold, eff.BreakerRecoveryTimeout, src)
+	}
 	if o.BreakerCounts != nil {
 		add("breaker counts: the failed attempts %s says count (BreakerCounts), in place of flujo.CountsAsBreakerFailure", funcName(*o.BreakerCounts))
 	}
-	declared, ttl := o.Cache, time.Duration(cfg.Optimization.CacheTTLSeconds)*time.Second
-	if o.CacheTTL > 0 {
-		ttl = o.CacheTTL
+	declared := o.Cache
+	if ov.Cache != nil {
+		declared = *ov.Cache
 	}
-	if ov := n.Override; ov != nil {
-		if ov.Cache != nil {
-			declared = *ov.Cache
-		}
-		if ov.CacheTTLSeconds != nil {
-			ttl = time.Duration(*ov.CacheTTLSeconds) * time.Second
-		}
+	ttl := eff.CacheTTL
+	cacheFrom := ""
+	if ov.Cache != nil || ov.CacheTTLSeconds != nil {
+		cacheFrom = " (" + src + ")"
 	}
 	switch {
 	case !s.Cacheable:
@@ -274,13 +319,13 @@ func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add fu
 	case declared && !cfg.Optimization.EnableCacheOptimization:
 		// The executors cache nothing then: say so, or the reader
 		// believes the step is cached.
-		add("cache: off: requested, but enable_cache_optimization is false in %s", configSource(cfg))
-	case declared:
-		add("cache: on, for %s; key: fingerprint and hash of the input", ttl)
+		add("cache: off: requested%s, but enable_cache_optimization is false in %s", cacheFrom, configSource(cfg))
+	case eff.Cache:
+		add("cache: on, for %s; key: fingerprint and hash of the input%s", ttl, cacheFrom)
 	default:
-		add("cache: off (possible)")
+		add("cache: off (possible)%s", cacheFrom)
 	}
-	on := declared && cfg.Optimization.EnableCacheOptimization
+	on := eff.Cache
 	if on && s.Hash != nil && s.Hash.Hashable {
 		add("input hash: %s", explainHash(s.Hash))
 	}
@@ -310,28 +355,6 @@ func explainLeaf(m *analysis.Model, cfg *schema.Config, n *analysis.Node, add fu
 			}
 			add("%s", line)
 		}
-	}
-	if ov := n.Override; ov != nil {
-		var parts []string
-		if ov.Retries != nil {
-			parts = append(parts, fmt.Sprintf("retries %d", *ov.Retries))
-		}
-		if ov.Timeout != nil {
-			parts = append(parts, fmt.Sprintf("timeout %v", time.Duration(*ov.Timeout)))
-		}
-		if ov.Cache != nil {
-			parts = append(parts, fmt.Sprintf("cache %v", *ov.Cache))
-		}
-		if ov.CacheTTLSeconds != nil {
-			parts = append(parts, fmt.Sprintf("cache_ttl_seconds %d", *ov.CacheTTLSeconds))
-		}
-		if ov.CircuitBreakerFailureThreshold != nil {
-			parts = append(parts, fmt.Sprintf("circuit_breaker_failure_threshold %d", *ov.CircuitBreakerFailureThreshold))
-		}
-		if ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
-			parts = append(parts, fmt.Sprintf("circuit_breaker_recovery_timeout_seconds %d", *ov.CircuitBreakerRecoveryTimeoutSeconds))
-		}
-		add("flujo.json overrides: %s", strings.Join(parts, ", "))
 	}
 }
 
