@@ -163,10 +163,13 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		c("cfg := " + cfgFn + "()"),
 		c("e.cfg.Store(&cfg)"),
 		c(fmt.Sprintf("e.slowNs.Store(%d)", slowNs)),
-		c("fail := func(err error) (*"+pg.X+", error) {\ne.closeComponents({}())\nreturn nil, err\n}", jen.Qual("context", "Background")),
-		c("var err error"),
 	}
+	// fail and err are declared only when a component can fail to build:
+	// with every component off, nothing can.
+	head := len(b)
+	checked := false
 	check := func(assign string, args ...jen.Code) jen.Code {
+		checked = true
 		return c("if "+assign+"; err != nil { return fail(err) }", args...)
 	}
 	if cfg.EnableOptimizedErrorHandling {
@@ -256,6 +259,13 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			check("e.tuner, err = {}({}{Interval: {}, Snapshot: e.OptimizationStats, Config: e.OptimizationConfig, Apply: e.applyTuning, Logger: set.Logger})",
 				qr("NewAutoTuner"), qr("AutoTunerOptions"), durationLit(interval)),
 			check("err = e.tuner.Start()"))
+	}
+	if checked {
+		decl := []jen.Code{
+			c("fail := func(err error) (*"+pg.X+", error) {\ne.closeComponents({}())\nreturn nil, err\n}", jen.Qual("context", "Background")),
+			c("var err error"),
+		}
+		b = append(b[:head], append(decl, b[head:]...)...)
 	}
 	b = append(b, c("return e, nil"))
 	return b
