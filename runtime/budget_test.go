@@ -84,36 +84,43 @@ func TestNewBudgetRefusesBadLimits(t *testing.T) {
 }
 
 // TestBudgetConcurrentCharges: charges from many goroutines all count, and
-// exactly the charges made once the total is above the limit report it.
+// exactly the charges made once a total is above its limit report it. Each
+// limit is tested alone: the cost and token totals are two atomics, so a
+// charge may be above one limit in its own order and within the other.
 func TestBudgetConcurrentCharges(t *testing.T) {
 	const goroutines, each = 8, 1000
-	b := NewBudget(goroutines*each/2, goroutines*each/2)
-	var mu sync.Mutex
-	breaches := 0
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := 0
-			for range each {
-				if b.Charge(1, 1) != BudgetWithin {
-					n++
+	for _, tc := range []struct {
+		name         string
+		cost, tokens int64
+	}{{"cost", goroutines * each / 2, 0}, {"tokens", 0, goroutines * each / 2}} {
+		b := NewBudget(float64(tc.cost), tc.tokens)
+		var mu sync.Mutex
+		breaches := 0
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := 0
+				for range each {
+					if b.Charge(1, 1) != BudgetWithin {
+						n++
+					}
 				}
-			}
-			mu.Lock()
-			breaches += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	c, tk := b.Totals()
-	if c != goroutines*each || tk != goroutines*each {
-		t.Errorf("totals %v, %d; want %d each", c, tk, goroutines*each)
-	}
-	// Integer costs add exactly: charges number total+1 .. 8000 breach.
-	if breaches != goroutines*each/2 {
-		t.Errorf("%d charges reported a breach, want %d", breaches, goroutines*each/2)
+				mu.Lock()
+				breaches += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		c, tk := b.Totals()
+		if c != goroutines*each || tk != goroutines*each {
+			t.Errorf("%s: totals %v, %d; want %d each", tc.name, c, tk, goroutines*each)
+		}
+		// Integer costs add exactly: charges number total+1 .. 8000 breach.
+		if breaches != goroutines*each/2 {
+			t.Errorf("%s: %d charges reported a breach, want %d", tc.name, breaches, goroutines*each/2)
+		}
 	}
 }
 
