@@ -43,10 +43,21 @@ var (
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
 )
 
-// The state-writing Parallel under each strategy that code generation
-// accepts: branch "p1" writes A (step "a1") and B (step "b"), "a2" writes A
-// too, and "echo" never touches state. Under ErrorOnConflict the two writers
-// of A are a generation error, so that one is built by ParallelMerge alone.
+// The state-writing Parallel under each strategy: branch "p1" writes A
+// (step "a1") and B (step "b"), "a2" writes A too, and "echo" never touches
+// state.
+//
+// MaybeConflict's branches "x" and "y" may both write A, each only when
+// the job's name contains its letter: under ErrorOnConflict a run fails
+// only when both did.
+var (
+	FanErrorOnConflict = FanMergeUpdate.With(flujo.Merge(flujo.ErrorOnConflict))
+	MaybeConflict      = flujo.Parallel("maybe", JoinTwo,
+		flujo.StepS("x", MaybeWriteX),
+		flujo.StepS("y", MaybeWriteY),
+	).With(flujo.Merge(flujo.ErrorOnConflict))
+)
+
 var (
 	FanMergeUpdate = flujo.Parallel("fan", JoinThree,
 		flujo.Pipeline("p1", flujo.StepS("a1", WriteA), flujo.StepS("b", WriteB)),
@@ -66,6 +77,8 @@ func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
 		return FanKeepFirst
 	case flujo.NoMerge:
 		return FanNoMerge
+	case flujo.ErrorOnConflict:
+		return FanErrorOnConflict
 	}
 	return FanMergeUpdate.With(flujo.Merge(m))
 }

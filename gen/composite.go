@@ -472,6 +472,7 @@ case <-{}(ctx):
 	} else {
 		joinCall = append(joinCall, c("if jerr != nil {\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}", out.Clone()))
 	}
+	b = append(b, pg.conflictCheck(f, n, bs)...)
 	b = append(b, joinCall...)
 	// A failed Parallel merges nothing: the branches' writes reach the
 	// state only once the join has accepted their outputs.

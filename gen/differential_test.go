@@ -78,6 +78,8 @@ func differentialScenarios() []scenario {
 		{node: flujotest.FanMergeUpdate, inputs: jobs(j("a", 0), j("b", 0)), state: true},
 		{node: flujotest.FanKeepFirst, inputs: jobs(j("a", 0)), state: true},
 		{node: flujotest.FanNoMerge, inputs: jobs(j("a", 0)), state: true},
+		{node: flujotest.FanErrorOnConflict, inputs: jobs(j("a", 0)), state: true},
+		{node: flujotest.MaybeConflict, inputs: jobs(j("x", 0), j("y", 0), j("none", 0), j("xy", 0)), state: true},
 	}
 }
 

@@ -43,6 +43,8 @@ var (
 	_ func(flujotest.Job, flujotest.Job) (flujotest.Job, error)                                     = flujotest.JoinTwoRefuses
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.LogThenFlake
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Lower
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.MaybeWriteX
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.MaybeWriteY
 	_ func(flujotest.Job) error                                                                     = flujotest.MustBeFinal
 	_ func(int) bool                                                                                = flujotest.Never
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Other
@@ -13398,6 +13400,1145 @@ func (e *FanBranchFailsExecutor) call4(ctx context.Context, in flujotest.Job, r 
 	return out, err
 }
 
+// FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FanErrorOnConflictExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchFanErrorOnConflictExecutor0] // scratch space of parallel "fan"
+	resources  *runtime.ResourceManager
+
+	// Step "a1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "a2".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
+func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FanErrorOnConflictExecutor{clock: clock}
+	cfg := flujogenConfigFanErrorOnConflictExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*FanErrorOnConflictExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanErrorOnConflictExecutor0 {
+		return scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)}
+	}, func(sc *scratchFanErrorOnConflictExecutor0) { *sc = scratchFanErrorOnConflictExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("a1")
+	e.mon3 = e.monitor.Step("b")
+	e.mon4 = e.monitor.Step("a2")
+	e.mon5 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FanErrorOnConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "a1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["a1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["a1"] = st
+	}
+	e.cnt3.add(s.Steps, "b")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b"] = st
+	}
+	e.cnt4.add(s.Steps, "a2")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["a2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["a2"] = st
+	}
+	e.cnt5.add(s.Steps, "echo")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FanErrorOnConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FanErrorOnConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FanErrorOnConflictExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanErrorOnConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *FanErrorOnConflictExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanErrorOnConflictExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether FanErrorOnConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FanErrorOnConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FanErrorOnConflictExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FanErrorOnConflictExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutor0 struct {
+	results  [3]flujo.StepResult
+	aborts   [3]error
+	finished [3]bool
+	done     chan int
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+	o2       flujotest.Job
+	r2       flujogenRun[flujotest.State]
+}
+
+// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinThree(a0, a1, a2), nil
+}
+
+// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+	var first [1]int // per field, the first branch that changed it, plus one
+	if sc.results[0].Success {
+		if sc.w0.A != st.A {
+			first[0] = 1
+		}
+	}
+	if sc.results[1].Success {
+		if sc.w1.A != st.A {
+			if first[0] != 0 {
+				return &flujo.MergeConflictError{Parallel: "fan", Field: reflect.TypeFor[flujotest.State]().String() + ".A", Branches: [2]string{[3]string{"p1", "a2", "echo"}[first[0]-1], "a2"}}
+			}
+			first[0] = 2
+		}
+	}
+	return nil
+}
+
+// body0 is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchFanErrorOnConflictExecutor0()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "a2")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	sc.r2 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "echo")
+				sc.done <- 2
+			}
+		}()
+		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
+		sc.done <- 2
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 3 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if err := e.conflicts0(r.state, sc); err != nil {
+		res.Err, res.Feedback = err, err.Error()
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
+	}
+	if sc.results[0].Success && sc.w0.B != r.state.B {
+		r.state.B = sc.w0.B
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "p1"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run3(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "a1".
+func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA(ctx, in, st)
+}
+
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "b"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "b".
+func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteB(ctx, in, st)
+}
+
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke3(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish4(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish4 reports a finished execution of "a2".
+func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA2(ctx, in, st)
+}
+
+// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke4(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish5(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish5 reports a finished execution of "echo".
+func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "echo" holding a concurrency permit.
+func (e *FanErrorOnConflictExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
 	clock     runtime.Clock
@@ -23082,6 +24223,781 @@ func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r
 	return out, err
 }
 
+// MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type MaybeConflictExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	pool0      *runtime.Pool[scratchMaybeConflictExecutor0] // scratch space of parallel "maybe"
+	resources  *runtime.ResourceManager
+
+	// Step "x".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "y".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
+func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &MaybeConflictExecutor{clock: clock}
+	cfg := flujogenConfigMaybeConflictExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*MaybeConflictExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchMaybeConflictExecutor0 { return scratchMaybeConflictExecutor0{done: make(chan int, 2)} }, func(sc *scratchMaybeConflictExecutor0) { *sc = scratchMaybeConflictExecutor0{done: sc.done} }); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("x")
+	e.mon2 = e.monitor.Step("y")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs MaybeConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "maybe", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "x")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["x"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["x"] = st
+	}
+	e.cnt2.add(s.Steps, "y")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["y"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["y"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.pool0.Stats()
+		p := &s.Memory.ObjectPool
+		p.Gets += ps.Gets
+		p.Hits += ps.Hits
+		p.Misses += ps.Misses
+		p.Puts += ps.Puts - ps.Drops
+		p.Drops += ps.Drops
+		p.Idle += ps.Idle
+		p.Capacity += ps.Capacity
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *MaybeConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *MaybeConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *MaybeConflictExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MaybeConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *MaybeConflictExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MaybeConflictExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether MaybeConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.pool0.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *MaybeConflictExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MaybeConflictExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+}
+
+// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+	return e.pool0.Get()
+}
+
+// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+	var first [1]int // per field, the first branch that changed it, plus one
+	if sc.results[0].Success {
+		if sc.w0.A != st.A {
+			first[0] = 1
+		}
+	}
+	if sc.results[1].Success {
+		if sc.w1.A != st.A {
+			if first[0] != 0 {
+				return &flujo.MergeConflictError{Parallel: "maybe", Field: reflect.TypeFor[flujotest.State]().String() + ".A", Branches: [2]string{[2]string{"x", "y"}[first[0]-1], "y"}}
+			}
+			first[0] = 2
+		}
+	}
+	return nil
+}
+
+// body0 is the composition of "maybe".
+func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "maybe"
+	res.Attempts = 1
+	sc := e.getscratchMaybeConflictExecutor0()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "x")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "y")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.pool0.Put(sc)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if err := e.conflicts0(r.state, sc); err != nil {
+		res.Err, res.Feedback = err, err.Error()
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "x"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "x".
+func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "x", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "x", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.MaybeWriteX(ctx, in, st)
+}
+
+// call1 makes one attempt of "x" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *MaybeConflictExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke1(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "y"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "y".
+func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "y", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "y", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.MaybeWriteY(ctx, in, st)
+}
+
+// call2 makes one attempt of "y" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *MaybeConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
 	clock     runtime.Clock
@@ -32201,6 +34117,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["FanErrorOnConflict"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewFanErrorOnConflictExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, nil, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["FanJoinFails"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFanJoinFailsExecutor(opts...)
 		if err != nil {
@@ -32449,6 +34383,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["MaybeConflict"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewMaybeConflictExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "maybe", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}, nil
