@@ -270,7 +270,7 @@ func (pg *pipelineGen) conflictCheck(f *jen.File, n *analysis.Node, bs []branchS
 	body = append(body, c("return nil"))
 	f.Comment(method + " reports a *flujo.MergeConflictError when two successful branches of parallel " + strq(n.Name) + " changed one state field.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(method).Params(jen.Id("st").Op("*").Add(pg.stateType()), jen.Id("sc").Op("*").Id(pg.scratchName(n))).Error().Block(body...)
-	return []jen.Code{c("if err := e." + method + "(r.state, sc); err != nil {\nres.Err, res.Feedback = err, err.Error()\nreturn *new({}), nil\n}", pg.out(n))}
+	return []jen.Code{c("if err := e."+method+"(r.state, sc); err != nil {\nres.Err, res.Feedback = err, err.Error()\nreturn *new({}), nil\n}", pg.out(n))}
 }
 
 // equalExpr returns an expression reporting whether a and b, of type key,
