@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/dave/jennifer/jen"
 
@@ -103,15 +102,11 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
 	}
-	caches, jsonKeys := false, false
+	jsonKeys := false
 	for _, pg := range pipes {
-		caches = caches || len(pg.caches) > 0
 		for _, lp := range pg.caches {
 			jsonKeys = jsonKeys || lp.hashFn == ""
 		}
-	}
-	if caches {
-		f.Add(coarseClockSource())
 	}
 	if jsonKeys {
 		f.Comment("flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.")
@@ -324,16 +319,6 @@ func (pg *pipelineGen) cacheCtor(lp *leafPlan) *jen.Statement {
 	return qr("NewResultCache").Types(pg.out(lp.n))
 }
 
-// coarseResolution is how often the caches' coarse clock is read: a
-// thousandth of the shortest time to live, from 1ms to 10ms.
-func (pg *pipelineGen) coarseResolution() time.Duration {
-	res := 10 * time.Millisecond
-	for _, lp := range pg.caches {
-		res = min(res, lp.cacheTTL/1000)
-	}
-	return max(res, time.Millisecond)
-}
-
 // helperSources returns the file-level helpers.
 func helperSources() []jen.Code {
 	var out []jen.Code
@@ -379,50 +364,6 @@ func helperSources() []jen.Code {
 }
 
 var _ = strings.Join
-
-// coarseClockSource is the coarse clock of the caches' expiry.
-func coarseClockSource() jen.Code {
-	return c(`// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        {}
-	clock      {}
-	resolution {}
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock {}, resolution {}) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := {}(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}`, jen.Qual("sync/atomic", "Int64"), qr("Clock"), jen.Qual("time", "Duration"), qr("Clock"), jen.Qual("time", "Duration"), jen.Qual("time", "NewTicker"))
-}
 
 // countersSource is the per-step counters type: what OptimizationStats
 // reports of each step, counted as the ExecutorCore counts it. With

@@ -124,7 +124,7 @@ func (pg *pipelineGen) fields() []jen.Code {
 		if pg.g.cfg.Optimization.EnableAlgorithmOptimization {
 			fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"))
 		}
-		fields = append(fields, jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+		fields = append(fields, jen.Id("coarse").Op("*").Add(qr("CoarseClock")).Comment("cache expiry against the system clock"))
 		if pg.g.cfg.Optimization.CacheCompression {
 			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
 		}
@@ -203,11 +203,9 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			b = append(b, c("e.seed = {}()", qr("NewHash")))
 		}
 		b = append(b,
-			c("// Expiry is checked on every hit: against the system clock, a coarse"),
-			c("// reading of it saves most of a hit's cost."),
-			c("var cacheClock {} = clock", qr("Clock")),
-			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
-				qr("SystemClock"), durationLit(pg.coarseResolution())),
+			c("// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore."),
+			c("cacheClock, coarse := {}(clock)", qr("NewCacheClock")),
+			c("e.coarse = coarse"),
 		)
 		codec := ""
 		if cfg.CacheCompression {
@@ -222,6 +220,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
 			}
 			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
 	if pg.monitoring() {
@@ -283,7 +282,7 @@ func (pg *pipelineGen) closeComponents() []jen.Code {
 		b = append(b, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
 	}
 	if len(pg.caches) > 0 {
-		b = append(b, c("if e.coarse != nil { e.coarse.close() }"))
+		b = append(b, c("e.coarse.Close()"))
 		if pg.g.cfg.Optimization.CacheCompression {
 			b = append(b, c("if e.compressor != nil { e.compressor.Close() }"))
 		}

@@ -135,47 +135,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
 	clock     runtime.Clock
@@ -3464,7 +3423,7 @@ type LoudMapExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lm".
 	cnt1   flujogenStepCounters
@@ -3510,16 +3469,13 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache1, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -3769,9 +3725,7 @@ func (e *LoudMapExecutor) closeComponents(ctx context.Context) error {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -5138,7 +5092,7 @@ type LoudSeqExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
 	cnt1 flujogenStepCounters
@@ -5211,16 +5165,13 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -5532,9 +5483,7 @@ func (e *LoudSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -12308,7 +12257,7 @@ type QuietSeqExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
 	cnt1 flujogenStepCounters
@@ -12383,16 +12332,13 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -12707,9 +12653,7 @@ func (e *QuietSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 

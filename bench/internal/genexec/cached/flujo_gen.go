@@ -124,47 +124,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // OneExecutor runs the pipeline One ("one") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OneExecutor struct {
 	clock     runtime.Clock
@@ -186,7 +145,7 @@ type OneExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "inc".
 	cnt1   flujogenStepCounters
@@ -231,16 +190,13 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -488,9 +444,7 @@ func (e *OneExecutor) closeComponents(ctx context.Context) error {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 

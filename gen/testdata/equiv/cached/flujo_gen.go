@@ -165,47 +165,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	clock     runtime.Clock
@@ -8585,7 +8544,7 @@ type CachedTagsExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
 	cnt0   flujogenStepCounters
@@ -8630,16 +8589,13 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -8887,9 +8843,7 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -9047,7 +9001,7 @@ type CachedTagsSharedExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
 	cnt0   flujogenStepCounters
@@ -9092,16 +9046,13 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -9349,9 +9300,7 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -9515,7 +9464,7 @@ type CachedTagsTTLExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
 	cnt0   flujogenStepCounters
@@ -9560,16 +9509,13 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(60000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -9817,9 +9763,7 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -9977,7 +9921,7 @@ type CachedTagsWithFallbackExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
 	cnt0   flujogenStepCounters
@@ -10030,16 +9974,13 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -10299,9 +10240,7 @@ func (e *CachedTagsWithFallbackExecutor) closeComponents(ctx context.Context) er
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 

@@ -167,47 +167,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.
 func flujogenJSONKey(in any) (uint64, bool) {
 	data, err := json.Marshal(in)
@@ -8630,7 +8589,7 @@ type CachedTagsExecutor struct {
 	telemetry    *runtime.Telemetry
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
@@ -8677,19 +8636,16 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -8937,9 +8893,7 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	if e.compressor != nil {
 		e.compressor.Close()
 	}
@@ -9101,7 +9055,7 @@ type CachedTagsSharedExecutor struct {
 	telemetry    *runtime.Telemetry
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
@@ -9148,19 +9102,16 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -9408,9 +9359,7 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	if e.compressor != nil {
 		e.compressor.Close()
 	}
@@ -9578,7 +9527,7 @@ type CachedTagsTTLExecutor struct {
 	telemetry    *runtime.Telemetry
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
@@ -9625,19 +9574,16 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(60000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -9885,9 +9831,7 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	if e.compressor != nil {
 		e.compressor.Close()
 	}
@@ -10049,7 +9993,7 @@ type CachedTagsWithFallbackExecutor struct {
 	telemetry    *runtime.Telemetry
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
@@ -10104,19 +10048,16 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
 	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -10376,9 +10317,7 @@ func (e *CachedTagsWithFallbackExecutor) closeComponents(ctx context.Context) er
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	if e.compressor != nil {
 		e.compressor.Close()
 	}

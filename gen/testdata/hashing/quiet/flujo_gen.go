@@ -123,47 +123,6 @@ func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name stri
 // flujogenMs converts nanoseconds to milliseconds.
 func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
 	clock     runtime.Clock
@@ -183,7 +142,7 @@ type LookerExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
 	cnt0   flujogenStepCounters
@@ -229,16 +188,13 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -454,9 +410,7 @@ func (e *LookerExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -983,7 +937,7 @@ type SearcherExecutor struct {
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
 	cnt0   flujogenStepCounters
@@ -1029,16 +983,13 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1254,9 +1205,7 @@ func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
