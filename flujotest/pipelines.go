@@ -41,6 +41,13 @@ var (
 	History           = flujo.Pipeline("outer", flujo.Step("first", Echo), flujo.Pipeline("inner", flujo.Step("second", Echo), flujo.Step("third", Echo)))
 	ParallelPropagate = flujo.Parallel("fan", JoinTwo, flujo.Step("echo", Echo), flujo.Step("fail", Fail, flujo.Retries(0)))
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
+	// TwoFans runs two Parallels in a row and FailBeforeCached never
+	// reaches its cached step: the engines' pool and cache gauges must
+	// agree whatever has run.
+	TwoFans = flujo.Pipeline("two",
+		flujo.Parallel("fan1", JoinTwo, flujo.Step("l1", Echo), flujo.Step("r1", Echo)),
+		flujo.Parallel("fan2", JoinTwo, flujo.Step("l2", Echo), flujo.Step("r2", Echo)))
+	FailBeforeCached = flujo.Pipeline("failfirst", flujo.Step("fail", Fail, flujo.Retries(0)), flujo.Step("tags", Tags, flujo.Cache()))
 )
 
 // The state-writing Parallel under each strategy: branch "p1" writes A

@@ -29,6 +29,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
 	flujotest.FanErrorOnConflict: "FanErrorOnConflict", flujotest.MaybeConflict: "MaybeConflict",
+	flujotest.TwoFans: "TwoFans", flujotest.FailBeforeCached: "FailBeforeCached",
 	flujotest.BudgetFan: "BudgetFan", flujotest.BudgetFan4: "BudgetFan4", flujotest.BudgetMap: "BudgetMap", flujotest.BudgetHoldFan: "BudgetHoldFan", flujotest.BudgetRejected: "BudgetRejected", flujotest.BudgetRejectedRetries: "BudgetRejectedRetries", flujotest.BudgetFallback: "BudgetFallback",
 	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",

@@ -158,6 +158,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
 	f.Type().Id(X).Struct(append(pg.fields(), pg.scopeField()...)...)
+	pg.emitScratchUnion(f)
 
 	cfgFn := "flujogenConfig" + X
 	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)

@@ -68,7 +68,7 @@ func limitCeiling() int {
 // shrinks reports whether the executor gives memory back under pressure:
 // with the resource manager, when it has caches or pools.
 func (pg *pipelineGen) shrinks() bool {
-	return pg.resources() && (len(pg.caches) > 0 || len(pg.scratchPools()) > 0)
+	return pg.resources() && (len(pg.caches) > 0 || pg.pooled())
 }
 
 func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
@@ -111,8 +111,8 @@ func (pg *pipelineGen) fields() []jen.Code {
 	if pg.autotune() {
 		fields = append(fields, jen.Id("tuner").Op("*").Add(qr("AutoTuner")).Comment("enable_automatic_optimization"))
 	}
-	for _, n := range pg.scratchPools() {
-		fields = append(fields, jen.Id(poolName(n)).Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchName(n))).Comment(fmt.Sprintf("scratch space of parallel %q", n.Name)))
+	if pg.pooled() {
+		fields = append(fields, jen.Id("scratch").Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchUnion())).Comment("working space of Parallel runs (enable_object_pool)"))
 	}
 	if pg.resources() {
 		fields = append(fields, jen.Id("resources").Op("*").Add(qr("ResourceManager")))
@@ -182,10 +182,9 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
-	for _, n := range pg.scratchPools() {
-		sn := pg.scratchName(n)
-		b = append(b, check(fmt.Sprintf("e.%s, err = {}(%d, %v, func() %s { return %s{done: make(chan int, %d)} }, func(sc *%s) { *sc = %s{done: sc.done} })",
-			poolName(n), cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, sn, sn, len(n.Children), sn, sn), qr("NewPool")))
+	if pg.pooled() {
+		u := pg.scratchUnion()
+		b = append(b, check(fmt.Sprintf("e.scratch, err = {}(%d, %v, new%s, reset%s)", cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, u, u), qr("NewPool")))
 	}
 	if pg.limiter() {
 		b = append(b, c("lo := {}()", qr("DefaultLimiterOptions")))
@@ -327,9 +326,9 @@ func (pg *pipelineGen) stats() []jen.Code {
 		b = append(b, c("e."+cntName(lp.n)+".add(s.Steps, "+name+")"))
 		if lp.cache {
 			// Each cached step has its own cache: its hits and misses
-			// are the step's.
-			b = append(b, jen.Block(
-				c("cs := e."+cacheName(lp.n)+".Stats()"),
+			// are the step's. A cache counts from its first lookup, as
+			// the ExecutorCore builds a step's cache then.
+			b = append(b, jen.If(c("cs := e."+cacheName(lp.n)+".Stats()"), jen.Id("cs.Hits+cs.Misses > 0")).Block(
 				c("st := s.Steps["+name+"]"),
 				c("st.Cache.Hits += cs.Hits"),
 				c("st.Cache.Misses += cs.Misses"),
@@ -381,17 +380,10 @@ func (pg *pipelineGen) stats() []jen.Code {
 	if pg.resources() && len(pg.caches) > 0 {
 		b = append(b, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
 	}
-	for _, n := range pg.scratchPools() {
+	if pg.pooled() {
 		b = append(b, jen.Block(
-			c("ps := e."+poolName(n)+".Stats()"),
-			c("p := &s.Memory.ObjectPool"),
-			c("p.Gets += ps.Gets"),
-			c("p.Hits += ps.Hits"),
-			c("p.Misses += ps.Misses"),
-			c("p.Puts += ps.Puts - ps.Drops"),
-			c("p.Drops += ps.Drops"),
-			c("p.Idle += ps.Idle"),
-			c("p.Capacity += ps.Capacity"),
+			c("ps := e.scratch.Stats()"),
+			c("s.Memory.ObjectPool = {}{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}", qr("StatsPool")),
 		))
 	}
 	return append(b, c("return s"))
@@ -459,8 +451,8 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
 			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
 		}
-		for _, n := range pg.scratchPools() {
-			shrink = append(shrink, c("e."+poolName(n)+".Shrink()"))
+		if pg.pooled() {
+			shrink = append(shrink, c("e.scratch.Shrink()"))
 		}
 		body := []jen.Code{}
 		if len(pg.caches) > 0 {

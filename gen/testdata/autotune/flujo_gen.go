@@ -142,7 +142,8 @@ type TunedExecutor struct {
 	limitMax     atomic.Int64 // largest max_concurrent_executions set so far
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	tuner        *runtime.AutoTuner // enable_automatic_optimization
+	tuner        *runtime.AutoTuner                  // enable_automatic_optimization
+	scratch      *runtime.Pool[scratchTunedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -158,6 +159,16 @@ type TunedExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
+type scratchTunedExecutor struct{}
+
+func newscratchTunedExecutor() scratchTunedExecutor {
+	return scratchTunedExecutor{}
+}
+func resetscratchTunedExecutor(u *scratchTunedExecutor) {
+	*u = scratchTunedExecutor{}
 }
 
 // flujogenConfigTunedExecutor is the configuration compiled into TunedExecutor.
@@ -197,6 +208,9 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTunedExecutor, resetscratchTunedExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -321,8 +335,7 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "square")
-	{
-		cs := e.cache1.Stats()
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["square"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -383,6 +396,10 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -493,6 +510,7 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache1.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

@@ -142,6 +142,7 @@ type GreeterExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchGreeterExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -152,6 +153,16 @@ type GreeterExecutor struct {
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCacheK[Private, string]
 	mon0   *runtime.StepMonitor
+}
+
+// scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
+type scratchGreeterExecutor struct{}
+
+func newscratchGreeterExecutor() scratchGreeterExecutor {
+	return scratchGreeterExecutor{}
+}
+func resetscratchGreeterExecutor(u *scratchGreeterExecutor) {
+	*u = scratchGreeterExecutor{}
 }
 
 // flujogenConfigGreeterExecutor is the configuration compiled into GreeterExecutor.
@@ -181,6 +192,9 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGreeterExecutor, resetscratchGreeterExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -295,8 +309,7 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "greet")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["greet"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -346,6 +359,10 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -415,6 +432,7 @@ func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -605,6 +623,7 @@ type LookerExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchLookerExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -615,6 +634,16 @@ type LookerExecutor struct {
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCacheK[Key, int]
 	mon0   *runtime.StepMonitor
+}
+
+// scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
+type scratchLookerExecutor struct{}
+
+func newscratchLookerExecutor() scratchLookerExecutor {
+	return scratchLookerExecutor{}
+}
+func resetscratchLookerExecutor(u *scratchLookerExecutor) {
+	*u = scratchLookerExecutor{}
 }
 
 // flujogenConfigLookerExecutor is the configuration compiled into LookerExecutor.
@@ -644,6 +673,9 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -758,8 +790,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "lookup")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -809,6 +840,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -878,6 +913,7 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1068,12 +1104,23 @@ type PlainExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchPlainExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
+type scratchPlainExecutor struct{}
+
+func newscratchPlainExecutor() scratchPlainExecutor {
+	return scratchPlainExecutor{}
+}
+func resetscratchPlainExecutor(u *scratchPlainExecutor) {
+	*u = scratchPlainExecutor{}
 }
 
 // flujogenConfigPlainExecutor is the configuration compiled into PlainExecutor.
@@ -1105,6 +1152,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -1119,6 +1169,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1239,6 +1292,10 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1296,6 +1353,14 @@ func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1466,6 +1531,7 @@ type SearcherExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchSearcherExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -1476,6 +1542,16 @@ type SearcherExecutor struct {
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCache[Result]
 	mon0   *runtime.StepMonitor
+}
+
+// scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
+type scratchSearcherExecutor struct{}
+
+func newscratchSearcherExecutor() scratchSearcherExecutor {
+	return scratchSearcherExecutor{}
+}
+func resetscratchSearcherExecutor(u *scratchSearcherExecutor) {
+	*u = scratchSearcherExecutor{}
 }
 
 // flujogenConfigSearcherExecutor is the configuration compiled into SearcherExecutor.
@@ -1505,6 +1581,9 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -1619,8 +1698,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "search")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -1670,6 +1748,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1739,6 +1821,7 @@ func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

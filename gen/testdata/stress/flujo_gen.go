@@ -153,7 +153,7 @@ type LoudConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudConflictExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -175,6 +175,22 @@ type LoudConflictExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
+type scratchLoudConflictExecutor struct {
+	p0 scratchLoudConflictExecutor0
+}
+
+func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
+	return scratchLoudConflictExecutor{
+		p0: scratchLoudConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
+	*u = scratchLoudConflictExecutor{
+		p0: scratchLoudConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudConflictExecutor is the configuration compiled into LoudConflictExecutor.
@@ -216,7 +232,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudConflictExecutor0 { return scratchLoudConflictExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudConflictExecutor0) { *sc = scratchLoudConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -409,15 +425,8 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -483,7 +492,7 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -542,6 +551,7 @@ type scratchLoudConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -554,7 +564,9 @@ type scratchLoudConflictExecutor0 struct {
 
 // getscratchLoudConflictExecutor0 returns working space for parallel "lfan".
 func (e *LoudConflictExecutor) getscratchLoudConflictExecutor0() *scratchLoudConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -658,7 +670,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1245,7 +1257,7 @@ type LoudIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudIgnoreExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -1267,6 +1279,22 @@ type LoudIgnoreExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
+type scratchLoudIgnoreExecutor struct {
+	p0 scratchLoudIgnoreExecutor0
+}
+
+func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
+	return scratchLoudIgnoreExecutor{
+		p0: scratchLoudIgnoreExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
+	*u = scratchLoudIgnoreExecutor{
+		p0: scratchLoudIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudIgnoreExecutor is the configuration compiled into LoudIgnoreExecutor.
@@ -1308,7 +1336,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudIgnoreExecutor0 { return scratchLoudIgnoreExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudIgnoreExecutor0) { *sc = scratchLoudIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -1501,15 +1529,8 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -1575,7 +1596,7 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1634,6 +1655,7 @@ type scratchLoudIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -1646,7 +1668,9 @@ type scratchLoudIgnoreExecutor0 struct {
 
 // getscratchLoudIgnoreExecutor0 returns working space for parallel "lfan".
 func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutor0() *scratchLoudIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -1747,7 +1771,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -2328,7 +2352,7 @@ type LoudKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudKeepFirstExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -2350,6 +2374,22 @@ type LoudKeepFirstExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
+type scratchLoudKeepFirstExecutor struct {
+	p0 scratchLoudKeepFirstExecutor0
+}
+
+func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
+	return scratchLoudKeepFirstExecutor{
+		p0: scratchLoudKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
+	*u = scratchLoudKeepFirstExecutor{
+		p0: scratchLoudKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudKeepFirstExecutor is the configuration compiled into LoudKeepFirstExecutor.
@@ -2391,7 +2431,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudKeepFirstExecutor0 { return scratchLoudKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudKeepFirstExecutor0) { *sc = scratchLoudKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -2584,15 +2624,8 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -2658,7 +2691,7 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2717,6 +2750,7 @@ type scratchLoudKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -2729,7 +2763,9 @@ type scratchLoudKeepFirstExecutor0 struct {
 
 // getscratchLoudKeepFirstExecutor0 returns working space for parallel "lfan".
 func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutor0() *scratchLoudKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -2833,7 +2869,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -3420,6 +3456,7 @@ type LoudMapExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchLoudMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -3430,6 +3467,16 @@ type LoudMapExecutor struct {
 	brk1   *runtime.Breaker
 	cache1 *runtime.ResultCache[Item]
 	mon1   *runtime.StepMonitor
+}
+
+// scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
+type scratchLoudMapExecutor struct{}
+
+func newscratchLoudMapExecutor() scratchLoudMapExecutor {
+	return scratchLoudMapExecutor{}
+}
+func resetscratchLoudMapExecutor(u *scratchLoudMapExecutor) {
+	*u = scratchLoudMapExecutor{}
 }
 
 // flujogenConfigLoudMapExecutor is the configuration compiled into LoudMapExecutor.
@@ -3460,6 +3507,9 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudMapExecutor, resetscratchLoudMapExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -3576,8 +3626,7 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lm")
-	{
-		cs := e.cache1.Stats()
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lm"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -3627,6 +3676,10 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3696,6 +3749,7 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache1.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4002,7 +4056,7 @@ type LoudNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudNoMergeExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -4024,6 +4078,22 @@ type LoudNoMergeExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
+type scratchLoudNoMergeExecutor struct {
+	p0 scratchLoudNoMergeExecutor0
+}
+
+func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
+	return scratchLoudNoMergeExecutor{
+		p0: scratchLoudNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
+	*u = scratchLoudNoMergeExecutor{
+		p0: scratchLoudNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudNoMergeExecutor is the configuration compiled into LoudNoMergeExecutor.
@@ -4065,7 +4135,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudNoMergeExecutor0 { return scratchLoudNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudNoMergeExecutor0) { *sc = scratchLoudNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -4258,15 +4328,8 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -4332,7 +4395,7 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4391,6 +4454,7 @@ type scratchLoudNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -4403,7 +4467,9 @@ type scratchLoudNoMergeExecutor0 struct {
 
 // getscratchLoudNoMergeExecutor0 returns working space for parallel "lfan".
 func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutor0() *scratchLoudNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -4507,7 +4573,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5088,7 +5154,7 @@ type LoudSeqExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	pool2        *runtime.Pool[scratchLoudSeqExecutor2] // scratch space of parallel "lfan"
+	scratch      *runtime.Pool[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -5114,6 +5180,22 @@ type LoudSeqExecutor struct {
 	brk5   *runtime.Breaker
 	cache5 *runtime.ResultCache[Item]
 	mon5   *runtime.StepMonitor
+}
+
+// scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
+type scratchLoudSeqExecutor struct {
+	p2 scratchLoudSeqExecutor2
+}
+
+func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
+	return scratchLoudSeqExecutor{
+		p2: scratchLoudSeqExecutor2{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
+	*u = scratchLoudSeqExecutor{
+		p2: scratchLoudSeqExecutor2{done: u.p2.done},
+	}
 }
 
 // flujogenConfigLoudSeqExecutor is the configuration compiled into LoudSeqExecutor.
@@ -5155,7 +5237,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool2, err = runtime.NewPool(8, 0.9, func() scratchLoudSeqExecutor2 { return scratchLoudSeqExecutor2{done: make(chan int, 3)} }, func(sc *scratchLoudSeqExecutor2) { *sc = scratchLoudSeqExecutor2{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -5322,8 +5404,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["lb"] = st
 	}
 	e.cnt5.add(s.Steps, "lc")
-	{
-		cs := e.cache5.Stats()
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -5374,15 +5455,8 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	{
-		ps := e.pool2.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -5453,7 +5527,7 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache5.Shrink(0.5)
-	e.pool2.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5700,6 +5774,7 @@ type scratchLoudSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -5712,7 +5787,9 @@ type scratchLoudSeqExecutor2 struct {
 
 // getscratchLoudSeqExecutor2 returns working space for parallel "lfan".
 func (e *LoudSeqExecutor) getscratchLoudSeqExecutor2() *scratchLoudSeqExecutor2 {
-	return e.pool2.Get()
+	u := e.scratch.Get()
+	u.p2.owner = u
+	return &u.p2
 }
 
 // join2 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -5816,7 +5893,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool2.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6275,7 +6352,7 @@ type LoudUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudUpdateExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -6297,6 +6374,22 @@ type LoudUpdateExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
+type scratchLoudUpdateExecutor struct {
+	p0 scratchLoudUpdateExecutor0
+}
+
+func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
+	return scratchLoudUpdateExecutor{
+		p0: scratchLoudUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
+	*u = scratchLoudUpdateExecutor{
+		p0: scratchLoudUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudUpdateExecutor is the configuration compiled into LoudUpdateExecutor.
@@ -6338,7 +6431,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudUpdateExecutor0 { return scratchLoudUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudUpdateExecutor0) { *sc = scratchLoudUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -6531,15 +6624,8 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -6605,7 +6691,7 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -6664,6 +6750,7 @@ type scratchLoudUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -6676,7 +6763,9 @@ type scratchLoudUpdateExecutor0 struct {
 
 // getscratchLoudUpdateExecutor0 returns working space for parallel "lfan".
 func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutor0() *scratchLoudUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -6780,7 +6869,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7367,7 +7456,7 @@ type MapFanExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchMapFanExecutor1] // scratch space of parallel "inner"
+	scratch    *runtime.Pool[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qc".
@@ -7381,6 +7470,22 @@ type MapFanExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMapFanExecutor is the pooled working space of the Parallel runs of MapFanExecutor, one field per Parallel.
+type scratchMapFanExecutor struct {
+	p1 scratchMapFanExecutor1
+}
+
+func newscratchMapFanExecutor() scratchMapFanExecutor {
+	return scratchMapFanExecutor{
+		p1: scratchMapFanExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
+	*u = scratchMapFanExecutor{
+		p1: scratchMapFanExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigMapFanExecutor is the configuration compiled into MapFanExecutor.
@@ -7416,7 +7521,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.brk3, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(8, 0.9, func() scratchMapFanExecutor1 { return scratchMapFanExecutor1{done: make(chan int, 2)} }, func(sc *scratchMapFanExecutor1) { *sc = scratchMapFanExecutor1{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchMapFanExecutor, resetscratchMapFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -7574,15 +7679,8 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -7648,7 +7746,7 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -7824,6 +7922,7 @@ type scratchMapFanExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchMapFanExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[struct{}]
 	o1       Item
@@ -7832,7 +7931,9 @@ type scratchMapFanExecutor1 struct {
 
 // getscratchMapFanExecutor1 returns working space for parallel "inner".
 func (e *MapFanExecutor) getscratchMapFanExecutor1() *scratchMapFanExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
@@ -7918,7 +8019,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -8188,7 +8289,7 @@ type QuietConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietConflictExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -8207,6 +8308,22 @@ type QuietConflictExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietConflictExecutor is the pooled working space of the Parallel runs of QuietConflictExecutor, one field per Parallel.
+type scratchQuietConflictExecutor struct {
+	p0 scratchQuietConflictExecutor0
+}
+
+func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
+	return scratchQuietConflictExecutor{
+		p0: scratchQuietConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
+	*u = scratchQuietConflictExecutor{
+		p0: scratchQuietConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietConflictExecutor is the configuration compiled into QuietConflictExecutor.
@@ -8245,7 +8362,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietConflictExecutor0 { return scratchQuietConflictExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietConflictExecutor0) { *sc = scratchQuietConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -8429,15 +8546,8 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -8503,7 +8613,7 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8562,6 +8672,7 @@ type scratchQuietConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -8574,7 +8685,9 @@ type scratchQuietConflictExecutor0 struct {
 
 // getscratchQuietConflictExecutor0 returns working space for parallel "qfan".
 func (e *QuietConflictExecutor) getscratchQuietConflictExecutor0() *scratchQuietConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -8680,7 +8793,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -9077,7 +9190,7 @@ type QuietIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietIgnoreExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -9096,6 +9209,22 @@ type QuietIgnoreExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietIgnoreExecutor is the pooled working space of the Parallel runs of QuietIgnoreExecutor, one field per Parallel.
+type scratchQuietIgnoreExecutor struct {
+	p0 scratchQuietIgnoreExecutor0
+}
+
+func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
+	return scratchQuietIgnoreExecutor{
+		p0: scratchQuietIgnoreExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
+	*u = scratchQuietIgnoreExecutor{
+		p0: scratchQuietIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietIgnoreExecutor is the configuration compiled into QuietIgnoreExecutor.
@@ -9134,7 +9263,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietIgnoreExecutor0 { return scratchQuietIgnoreExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietIgnoreExecutor0) { *sc = scratchQuietIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -9318,15 +9447,8 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -9392,7 +9514,7 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9451,6 +9573,7 @@ type scratchQuietIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -9463,7 +9586,9 @@ type scratchQuietIgnoreExecutor0 struct {
 
 // getscratchQuietIgnoreExecutor0 returns working space for parallel "qfan".
 func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutor0() *scratchQuietIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -9566,7 +9691,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -9957,7 +10082,7 @@ type QuietKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietKeepFirstExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -9976,6 +10101,22 @@ type QuietKeepFirstExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietKeepFirstExecutor is the pooled working space of the Parallel runs of QuietKeepFirstExecutor, one field per Parallel.
+type scratchQuietKeepFirstExecutor struct {
+	p0 scratchQuietKeepFirstExecutor0
+}
+
+func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
+	return scratchQuietKeepFirstExecutor{
+		p0: scratchQuietKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
+	*u = scratchQuietKeepFirstExecutor{
+		p0: scratchQuietKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietKeepFirstExecutor is the configuration compiled into QuietKeepFirstExecutor.
@@ -10014,7 +10155,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietKeepFirstExecutor0 { return scratchQuietKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietKeepFirstExecutor0) { *sc = scratchQuietKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -10198,15 +10339,8 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -10272,7 +10406,7 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10331,6 +10465,7 @@ type scratchQuietKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -10343,7 +10478,9 @@ type scratchQuietKeepFirstExecutor0 struct {
 
 // getscratchQuietKeepFirstExecutor0 returns working space for parallel "qfan".
 func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutor0() *scratchQuietKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -10449,7 +10586,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -10846,6 +10983,7 @@ type QuietMapExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchQuietMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qm".
@@ -10854,6 +10992,16 @@ type QuietMapExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietMapExecutor is the pooled working space of the Parallel runs of QuietMapExecutor, one field per Parallel.
+type scratchQuietMapExecutor struct{}
+
+func newscratchQuietMapExecutor() scratchQuietMapExecutor {
+	return scratchQuietMapExecutor{}
+}
+func resetscratchQuietMapExecutor(u *scratchQuietMapExecutor) {
+	*u = scratchQuietMapExecutor{}
 }
 
 // flujogenConfigQuietMapExecutor is the configuration compiled into QuietMapExecutor.
@@ -10886,6 +11034,9 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietMapExecutor, resetscratchQuietMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -10900,6 +11051,9 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11025,6 +11179,10 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11082,6 +11240,14 @@ func (e *QuietMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11370,7 +11536,7 @@ type QuietNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietNoMergeExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -11389,6 +11555,22 @@ type QuietNoMergeExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietNoMergeExecutor is the pooled working space of the Parallel runs of QuietNoMergeExecutor, one field per Parallel.
+type scratchQuietNoMergeExecutor struct {
+	p0 scratchQuietNoMergeExecutor0
+}
+
+func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
+	return scratchQuietNoMergeExecutor{
+		p0: scratchQuietNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
+	*u = scratchQuietNoMergeExecutor{
+		p0: scratchQuietNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietNoMergeExecutor is the configuration compiled into QuietNoMergeExecutor.
@@ -11427,7 +11609,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietNoMergeExecutor0 { return scratchQuietNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietNoMergeExecutor0) { *sc = scratchQuietNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -11611,15 +11793,8 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -11685,7 +11860,7 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11744,6 +11919,7 @@ type scratchQuietNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -11756,7 +11932,9 @@ type scratchQuietNoMergeExecutor0 struct {
 
 // getscratchQuietNoMergeExecutor0 returns working space for parallel "qfan".
 func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutor0() *scratchQuietNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -11862,7 +12040,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12253,7 +12431,7 @@ type QuietSeqExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	pool2        *runtime.Pool[scratchQuietSeqExecutor2] // scratch space of parallel "qfan"
+	scratch      *runtime.Pool[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -12281,6 +12459,22 @@ type QuietSeqExecutor struct {
 	mon5   *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietSeqExecutor is the pooled working space of the Parallel runs of QuietSeqExecutor, one field per Parallel.
+type scratchQuietSeqExecutor struct {
+	p2 scratchQuietSeqExecutor2
+}
+
+func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
+	return scratchQuietSeqExecutor{
+		p2: scratchQuietSeqExecutor2{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
+	*u = scratchQuietSeqExecutor{
+		p2: scratchQuietSeqExecutor2{done: u.p2.done},
+	}
 }
 
 // flujogenConfigQuietSeqExecutor is the configuration compiled into QuietSeqExecutor.
@@ -12322,7 +12516,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool2, err = runtime.NewPool(8, 0.9, func() scratchQuietSeqExecutor2 { return scratchQuietSeqExecutor2{done: make(chan int, 3)} }, func(sc *scratchQuietSeqExecutor2) { *sc = scratchQuietSeqExecutor2{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -12492,8 +12686,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["qb"] = st
 	}
 	e.cnt5.add(s.Steps, "qc")
-	{
-		cs := e.cache5.Stats()
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["qc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -12544,15 +12737,8 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	{
-		ps := e.pool2.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -12623,7 +12809,7 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache5.Shrink(0.5)
-	e.pool2.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12870,6 +13056,7 @@ type scratchQuietSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -12882,7 +13069,9 @@ type scratchQuietSeqExecutor2 struct {
 
 // getscratchQuietSeqExecutor2 returns working space for parallel "qfan".
 func (e *QuietSeqExecutor) getscratchQuietSeqExecutor2() *scratchQuietSeqExecutor2 {
-	return e.pool2.Get()
+	u := e.scratch.Get()
+	u.p2.owner = u
+	return &u.p2
 }
 
 // join2 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -12988,7 +13177,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool2.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -13401,7 +13590,7 @@ type QuietTimeoutExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietTimeoutExecutor0] // scratch space of parallel "qtfan"
+	scratch    *runtime.Pool[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -13415,6 +13604,22 @@ type QuietTimeoutExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietTimeoutExecutor is the pooled working space of the Parallel runs of QuietTimeoutExecutor, one field per Parallel.
+type scratchQuietTimeoutExecutor struct {
+	p0 scratchQuietTimeoutExecutor0
+}
+
+func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
+	return scratchQuietTimeoutExecutor{
+		p0: scratchQuietTimeoutExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
+	*u = scratchQuietTimeoutExecutor{
+		p0: scratchQuietTimeoutExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietTimeoutExecutor is the configuration compiled into QuietTimeoutExecutor.
@@ -13450,7 +13655,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietTimeoutExecutor0 { return scratchQuietTimeoutExecutor0{done: make(chan int, 2)} }, func(sc *scratchQuietTimeoutExecutor0) { *sc = scratchQuietTimeoutExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -13622,15 +13827,8 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -13696,7 +13894,7 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13755,6 +13953,7 @@ type scratchQuietTimeoutExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchQuietTimeoutExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -13764,7 +13963,9 @@ type scratchQuietTimeoutExecutor0 struct {
 
 // getscratchQuietTimeoutExecutor0 returns working space for parallel "qtfan".
 func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutor0() *scratchQuietTimeoutExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
@@ -13852,7 +14053,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14176,7 +14377,7 @@ type QuietUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietUpdateExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -14195,6 +14396,22 @@ type QuietUpdateExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietUpdateExecutor is the pooled working space of the Parallel runs of QuietUpdateExecutor, one field per Parallel.
+type scratchQuietUpdateExecutor struct {
+	p0 scratchQuietUpdateExecutor0
+}
+
+func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
+	return scratchQuietUpdateExecutor{
+		p0: scratchQuietUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
+	*u = scratchQuietUpdateExecutor{
+		p0: scratchQuietUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietUpdateExecutor is the configuration compiled into QuietUpdateExecutor.
@@ -14233,7 +14450,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietUpdateExecutor0 { return scratchQuietUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietUpdateExecutor0) { *sc = scratchQuietUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -14417,15 +14634,8 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -14491,7 +14701,7 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -14550,6 +14760,7 @@ type scratchQuietUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -14562,7 +14773,9 @@ type scratchQuietUpdateExecutor0 struct {
 
 // getscratchQuietUpdateExecutor0 returns working space for parallel "qfan".
 func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutor0() *scratchQuietUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -14668,7 +14881,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}

@@ -183,12 +183,23 @@ type BackoffLongExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBackoffLongExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
+type scratchBackoffLongExecutor struct{}
+
+func newscratchBackoffLongExecutor() scratchBackoffLongExecutor {
+	return scratchBackoffLongExecutor{}
+}
+func resetscratchBackoffLongExecutor(u *scratchBackoffLongExecutor) {
+	*u = scratchBackoffLongExecutor{}
 }
 
 // flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
@@ -219,6 +230,9 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -233,6 +247,9 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -355,6 +372,10 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -412,6 +433,14 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -598,12 +627,23 @@ type BadInputRetriedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBadInputRetriedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
+type scratchBadInputRetriedExecutor struct{}
+
+func newscratchBadInputRetriedExecutor() scratchBadInputRetriedExecutor {
+	return scratchBadInputRetriedExecutor{}
+}
+func resetscratchBadInputRetriedExecutor(u *scratchBadInputRetriedExecutor) {
+	*u = scratchBadInputRetriedExecutor{}
 }
 
 // flujogenConfigBadInputRetriedExecutor is the configuration compiled into BadInputRetriedExecutor.
@@ -634,6 +674,9 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -648,6 +691,9 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -770,6 +816,10 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -827,6 +877,14 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1004,12 +1062,23 @@ type BreakerCancelsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerCancelsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
+type scratchBreakerCancelsExecutor struct{}
+
+func newscratchBreakerCancelsExecutor() scratchBreakerCancelsExecutor {
+	return scratchBreakerCancelsExecutor{}
+}
+func resetscratchBreakerCancelsExecutor(u *scratchBreakerCancelsExecutor) {
+	*u = scratchBreakerCancelsExecutor{}
 }
 
 // flujogenConfigBreakerCancelsExecutor is the configuration compiled into BreakerCancelsExecutor.
@@ -1040,6 +1109,9 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -1054,6 +1126,9 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1176,6 +1251,10 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1233,6 +1312,14 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1404,12 +1491,23 @@ type BreakerCustomExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerCustomExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
+type scratchBreakerCustomExecutor struct{}
+
+func newscratchBreakerCustomExecutor() scratchBreakerCustomExecutor {
+	return scratchBreakerCustomExecutor{}
+}
+func resetscratchBreakerCustomExecutor(u *scratchBreakerCustomExecutor) {
+	*u = scratchBreakerCustomExecutor{}
 }
 
 // flujogenConfigBreakerCustomExecutor is the configuration compiled into BreakerCustomExecutor.
@@ -1440,6 +1538,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -1454,6 +1555,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1576,6 +1680,10 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1633,6 +1741,14 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1804,12 +1920,23 @@ type BreakerFailExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerFailExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
+type scratchBreakerFailExecutor struct{}
+
+func newscratchBreakerFailExecutor() scratchBreakerFailExecutor {
+	return scratchBreakerFailExecutor{}
+}
+func resetscratchBreakerFailExecutor(u *scratchBreakerFailExecutor) {
+	*u = scratchBreakerFailExecutor{}
 }
 
 // flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
@@ -1840,6 +1967,9 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -1854,6 +1984,9 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1976,6 +2109,10 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2033,6 +2170,14 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2204,12 +2349,23 @@ type BreakerFlakyExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerFlakyExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
+type scratchBreakerFlakyExecutor struct{}
+
+func newscratchBreakerFlakyExecutor() scratchBreakerFlakyExecutor {
+	return scratchBreakerFlakyExecutor{}
+}
+func resetscratchBreakerFlakyExecutor(u *scratchBreakerFlakyExecutor) {
+	*u = scratchBreakerFlakyExecutor{}
 }
 
 // flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
@@ -2240,6 +2396,9 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -2254,6 +2413,9 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2376,6 +2538,10 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2433,6 +2599,14 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2604,12 +2778,23 @@ type BreakerPanicsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerPanicsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
+type scratchBreakerPanicsExecutor struct{}
+
+func newscratchBreakerPanicsExecutor() scratchBreakerPanicsExecutor {
+	return scratchBreakerPanicsExecutor{}
+}
+func resetscratchBreakerPanicsExecutor(u *scratchBreakerPanicsExecutor) {
+	*u = scratchBreakerPanicsExecutor{}
 }
 
 // flujogenConfigBreakerPanicsExecutor is the configuration compiled into BreakerPanicsExecutor.
@@ -2640,6 +2825,9 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -2654,6 +2842,9 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2776,6 +2967,10 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2833,6 +3028,14 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3004,12 +3207,23 @@ type BreakerTimesOutExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerTimesOutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
+type scratchBreakerTimesOutExecutor struct{}
+
+func newscratchBreakerTimesOutExecutor() scratchBreakerTimesOutExecutor {
+	return scratchBreakerTimesOutExecutor{}
+}
+func resetscratchBreakerTimesOutExecutor(u *scratchBreakerTimesOutExecutor) {
+	*u = scratchBreakerTimesOutExecutor{}
 }
 
 // flujogenConfigBreakerTimesOutExecutor is the configuration compiled into BreakerTimesOutExecutor.
@@ -3040,6 +3254,9 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -3054,6 +3271,9 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -3176,6 +3396,10 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3233,6 +3457,14 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3450,12 +3682,23 @@ type BreakerUpstreamExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerUpstreamExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
+type scratchBreakerUpstreamExecutor struct{}
+
+func newscratchBreakerUpstreamExecutor() scratchBreakerUpstreamExecutor {
+	return scratchBreakerUpstreamExecutor{}
+}
+func resetscratchBreakerUpstreamExecutor(u *scratchBreakerUpstreamExecutor) {
+	*u = scratchBreakerUpstreamExecutor{}
 }
 
 // flujogenConfigBreakerUpstreamExecutor is the configuration compiled into BreakerUpstreamExecutor.
@@ -3486,6 +3729,9 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -3500,6 +3746,9 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -3622,6 +3871,10 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3679,6 +3932,14 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3850,12 +4111,23 @@ type BreakerValidatedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerValidatedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
+type scratchBreakerValidatedExecutor struct{}
+
+func newscratchBreakerValidatedExecutor() scratchBreakerValidatedExecutor {
+	return scratchBreakerValidatedExecutor{}
+}
+func resetscratchBreakerValidatedExecutor(u *scratchBreakerValidatedExecutor) {
+	*u = scratchBreakerValidatedExecutor{}
 }
 
 // flujogenConfigBreakerValidatedExecutor is the configuration compiled into BreakerValidatedExecutor.
@@ -3886,6 +4158,9 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -3900,6 +4175,9 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -4022,6 +4300,10 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -4079,6 +4361,14 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4253,6 +4543,7 @@ type BudgetFallbackExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
@@ -4264,6 +4555,16 @@ type BudgetFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
+type scratchBudgetFallbackExecutor struct{}
+
+func newscratchBudgetFallbackExecutor() scratchBudgetFallbackExecutor {
+	return scratchBudgetFallbackExecutor{}
+}
+func resetscratchBudgetFallbackExecutor(u *scratchBudgetFallbackExecutor) {
+	*u = scratchBudgetFallbackExecutor{}
 }
 
 // flujogenConfigBudgetFallbackExecutor is the configuration compiled into BudgetFallbackExecutor.
@@ -4297,6 +4598,9 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -4312,6 +4616,9 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -4445,6 +4752,10 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -4502,6 +4813,14 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4814,7 +5133,7 @@ type BudgetFanExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetFanExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
@@ -4826,6 +5145,22 @@ type BudgetFanExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
+type scratchBudgetFanExecutor struct {
+	p0 scratchBudgetFanExecutor0
+}
+
+func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
+	return scratchBudgetFanExecutor{
+		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
+	*u = scratchBudgetFanExecutor{
+		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
@@ -4859,7 +5194,7 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFanExecutor0 { return scratchBudgetFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetFanExecutor0) { *sc = scratchBudgetFanExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -5014,15 +5349,8 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -5088,7 +5416,7 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5147,6 +5475,7 @@ type scratchBudgetFanExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -5155,7 +5484,9 @@ type scratchBudgetFanExecutor0 struct {
 
 // getscratchBudgetFanExecutor0 returns working space for parallel "fan".
 func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -5239,7 +5570,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5509,7 +5840,7 @@ type BudgetFan4Executor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetFan4Executor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetFan4Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
@@ -5531,6 +5862,22 @@ type BudgetFan4Executor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
+type scratchBudgetFan4Executor struct {
+	p0 scratchBudgetFan4Executor0
+}
+
+func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
+	return scratchBudgetFan4Executor{
+		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+	}
+}
+func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
+	*u = scratchBudgetFan4Executor{
+		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
@@ -5570,7 +5917,7 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFan4Executor0 { return scratchBudgetFan4Executor0{done: make(chan int, 4)} }, func(sc *scratchBudgetFan4Executor0) { *sc = scratchBudgetFan4Executor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -5749,15 +6096,8 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -5823,7 +6163,7 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5882,6 +6222,7 @@ type scratchBudgetFan4Executor0 struct {
 	aborts   [4]error
 	finished [4]bool
 	done     chan int
+	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -5894,7 +6235,9 @@ type scratchBudgetFan4Executor0 struct {
 
 // getscratchBudgetFan4Executor0 returns working space for parallel "fan".
 func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -6010,7 +6353,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6502,7 +6845,7 @@ type BudgetHoldFanExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetHoldFanExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetHoldFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
@@ -6514,6 +6857,22 @@ type BudgetHoldFanExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
+type scratchBudgetHoldFanExecutor struct {
+	p0 scratchBudgetHoldFanExecutor0
+}
+
+func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
+	return scratchBudgetHoldFanExecutor{
+		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
+	*u = scratchBudgetHoldFanExecutor{
+		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
@@ -6547,7 +6906,7 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetHoldFanExecutor0 { return scratchBudgetHoldFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetHoldFanExecutor0) { *sc = scratchBudgetHoldFanExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -6702,15 +7061,8 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -6776,7 +7128,7 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -6835,6 +7187,7 @@ type scratchBudgetHoldFanExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -6843,7 +7196,9 @@ type scratchBudgetHoldFanExecutor0 struct {
 
 // getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
 func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -6927,7 +7282,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7197,12 +7552,23 @@ type BudgetMapExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "item".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
+type scratchBudgetMapExecutor struct{}
+
+func newscratchBudgetMapExecutor() scratchBudgetMapExecutor {
+	return scratchBudgetMapExecutor{}
+}
+func resetscratchBudgetMapExecutor(u *scratchBudgetMapExecutor) {
+	*u = scratchBudgetMapExecutor{}
 }
 
 // flujogenConfigBudgetMapExecutor is the configuration compiled into BudgetMapExecutor.
@@ -7233,6 +7599,9 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -7247,6 +7616,9 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -7369,6 +7741,10 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -7426,6 +7802,14 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -7712,12 +8096,23 @@ type BudgetRejectedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetRejectedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
+type scratchBudgetRejectedExecutor struct{}
+
+func newscratchBudgetRejectedExecutor() scratchBudgetRejectedExecutor {
+	return scratchBudgetRejectedExecutor{}
+}
+func resetscratchBudgetRejectedExecutor(u *scratchBudgetRejectedExecutor) {
+	*u = scratchBudgetRejectedExecutor{}
 }
 
 // flujogenConfigBudgetRejectedExecutor is the configuration compiled into BudgetRejectedExecutor.
@@ -7748,6 +8143,9 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -7762,6 +8160,9 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -7884,6 +8285,10 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -7941,6 +8346,14 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8115,12 +8528,23 @@ type BudgetRejectedRetriesExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetRejectedRetriesExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
+type scratchBudgetRejectedRetriesExecutor struct{}
+
+func newscratchBudgetRejectedRetriesExecutor() scratchBudgetRejectedRetriesExecutor {
+	return scratchBudgetRejectedRetriesExecutor{}
+}
+func resetscratchBudgetRejectedRetriesExecutor(u *scratchBudgetRejectedRetriesExecutor) {
+	*u = scratchBudgetRejectedRetriesExecutor{}
 }
 
 // flujogenConfigBudgetRejectedRetriesExecutor is the configuration compiled into BudgetRejectedRetriesExecutor.
@@ -8151,6 +8575,9 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -8165,6 +8592,9 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -8287,6 +8717,10 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -8344,6 +8778,14 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8524,12 +8966,23 @@ type CachedTagsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
+type scratchCachedTagsExecutor struct{}
+
+func newscratchCachedTagsExecutor() scratchCachedTagsExecutor {
+	return scratchCachedTagsExecutor{}
+}
+func resetscratchCachedTagsExecutor(u *scratchCachedTagsExecutor) {
+	*u = scratchCachedTagsExecutor{}
 }
 
 // flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
@@ -8560,6 +9013,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -8574,6 +9030,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -8694,6 +9153,10 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -8751,6 +9214,14 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8915,12 +9386,23 @@ type CachedTagsSharedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsSharedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
+type scratchCachedTagsSharedExecutor struct{}
+
+func newscratchCachedTagsSharedExecutor() scratchCachedTagsSharedExecutor {
+	return scratchCachedTagsSharedExecutor{}
+}
+func resetscratchCachedTagsSharedExecutor(u *scratchCachedTagsSharedExecutor) {
+	*u = scratchCachedTagsSharedExecutor{}
 }
 
 // flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
@@ -8951,6 +9433,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -8965,6 +9450,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9085,6 +9573,10 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -9142,6 +9634,14 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9312,12 +9812,23 @@ type CachedTagsTTLExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsTTLExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
+type scratchCachedTagsTTLExecutor struct{}
+
+func newscratchCachedTagsTTLExecutor() scratchCachedTagsTTLExecutor {
+	return scratchCachedTagsTTLExecutor{}
+}
+func resetscratchCachedTagsTTLExecutor(u *scratchCachedTagsTTLExecutor) {
+	*u = scratchCachedTagsTTLExecutor{}
 }
 
 // flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
@@ -9348,6 +9859,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -9362,6 +9876,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9482,6 +9999,10 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -9539,6 +10060,14 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9703,6 +10232,7 @@ type CachedTagsWithFallbackExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsWithFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
@@ -9714,6 +10244,16 @@ type CachedTagsWithFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
+type scratchCachedTagsWithFallbackExecutor struct{}
+
+func newscratchCachedTagsWithFallbackExecutor() scratchCachedTagsWithFallbackExecutor {
+	return scratchCachedTagsWithFallbackExecutor{}
+}
+func resetscratchCachedTagsWithFallbackExecutor(u *scratchCachedTagsWithFallbackExecutor) {
+	*u = scratchCachedTagsWithFallbackExecutor{}
 }
 
 // flujogenConfigCachedTagsWithFallbackExecutor is the configuration compiled into CachedTagsWithFallbackExecutor.
@@ -9747,6 +10287,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -9762,6 +10305,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9893,6 +10439,10 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -9950,6 +10500,14 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10251,12 +10809,23 @@ type CountForeverExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountForeverExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
+type scratchCountForeverExecutor struct{}
+
+func newscratchCountForeverExecutor() scratchCountForeverExecutor {
+	return scratchCountForeverExecutor{}
+}
+func resetscratchCountForeverExecutor(u *scratchCountForeverExecutor) {
+	*u = scratchCountForeverExecutor{}
 }
 
 // flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
@@ -10287,6 +10856,9 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -10301,6 +10873,9 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -10421,6 +10996,10 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -10478,6 +11057,14 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10712,12 +11299,23 @@ type CountForever2Executor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountForever2Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
+type scratchCountForever2Executor struct{}
+
+func newscratchCountForever2Executor() scratchCountForever2Executor {
+	return scratchCountForever2Executor{}
+}
+func resetscratchCountForever2Executor(u *scratchCountForever2Executor) {
+	*u = scratchCountForever2Executor{}
 }
 
 // flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
@@ -10748,6 +11346,9 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -10762,6 +11363,9 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -10882,6 +11486,10 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -10939,6 +11547,14 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11173,12 +11789,23 @@ type CountTo3Executor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountTo3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
+type scratchCountTo3Executor struct{}
+
+func newscratchCountTo3Executor() scratchCountTo3Executor {
+	return scratchCountTo3Executor{}
+}
+func resetscratchCountTo3Executor(u *scratchCountTo3Executor) {
+	*u = scratchCountTo3Executor{}
 }
 
 // flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
@@ -11209,6 +11836,9 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -11223,6 +11853,9 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11343,6 +11976,10 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11400,6 +12037,14 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11616,6 +12261,627 @@ func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[str
 	return out, err
 }
 
+// FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FailBeforeCachedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFailBeforeCachedExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "tags".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+}
+
+// scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
+type scratchFailBeforeCachedExecutor struct{}
+
+func newscratchFailBeforeCachedExecutor() scratchFailBeforeCachedExecutor {
+	return scratchFailBeforeCachedExecutor{}
+}
+func resetscratchFailBeforeCachedExecutor(u *scratchFailBeforeCachedExecutor) {
+	*u = scratchFailBeforeCachedExecutor{}
+}
+
+// flujogenConfigFailBeforeCachedExecutor is the configuration compiled into FailBeforeCachedExecutor.
+func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	return c
+}
+
+// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FailBeforeCachedExecutor{clock: clock}
+	cfg := flujogenConfigFailBeforeCachedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*FailBeforeCachedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("fail")
+	e.mon2 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FailBeforeCached on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
+	if !e.track.Enter() {
+		return *new([]string), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if !res.Success {
+		return *new([]string), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = res.Steps
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "fail")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["fail"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["fail"] = st
+	}
+	e.cnt2.add(s.Steps, "tags")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FailBeforeCachedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FailBeforeCachedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FailBeforeCachedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailBeforeCachedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *FailBeforeCachedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailBeforeCachedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether FailBeforeCachedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FailBeforeCachedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FailBeforeCachedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body0 is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "failfirst"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run1(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new([]string), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new([]string), nil
+		}
+		v0 = v0o
+	}
+	var v1 []string
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run2(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new([]string), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new([]string), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fail"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "fail".
+func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FailBeforeCachedExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Fail(ctx, in)
+}
+
+// call1 makes one attempt of "fail" holding a concurrency permit.
+func (e *FailBeforeCachedExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "tags"
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, nil
+}
+
+// finish2 reports a finished execution of "tags".
+func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FailBeforeCachedExecutor) invoke2(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Tags(ctx, in)
+}
+
+// call2 makes one attempt of "tags" holding a concurrency permit.
+func (e *FailBeforeCachedExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
 	clock     runtime.Clock
@@ -11634,12 +12900,23 @@ type FailOnceExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFailOnceExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
+type scratchFailOnceExecutor struct{}
+
+func newscratchFailOnceExecutor() scratchFailOnceExecutor {
+	return scratchFailOnceExecutor{}
+}
+func resetscratchFailOnceExecutor(u *scratchFailOnceExecutor) {
+	*u = scratchFailOnceExecutor{}
 }
 
 // flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
@@ -11670,6 +12947,9 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -11684,6 +12964,9 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11806,6 +13089,10 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11863,6 +13150,14 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12034,7 +13329,7 @@ type FanBranchFailsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanBranchFailsExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanBranchFailsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -12053,6 +13348,22 @@ type FanBranchFailsExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
+type scratchFanBranchFailsExecutor struct {
+	p0 scratchFanBranchFailsExecutor0
+}
+
+func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
+	return scratchFanBranchFailsExecutor{
+		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
+	*u = scratchFanBranchFailsExecutor{
+		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanBranchFailsExecutor is the configuration compiled into FanBranchFailsExecutor.
@@ -12089,7 +13400,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanBranchFailsExecutor0 { return scratchFanBranchFailsExecutor0{done: make(chan int, 2)} }, func(sc *scratchFanBranchFailsExecutor0) { *sc = scratchFanBranchFailsExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -12273,15 +13584,8 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -12347,7 +13651,7 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12406,6 +13710,7 @@ type scratchFanBranchFailsExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -12415,7 +13720,9 @@ type scratchFanBranchFailsExecutor0 struct {
 
 // getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
 func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -12503,7 +13810,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12974,7 +14281,7 @@ type FanErrorOnConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanErrorOnConflictExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanErrorOnConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -12998,6 +14305,22 @@ type FanErrorOnConflictExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
+type scratchFanErrorOnConflictExecutor struct {
+	p0 scratchFanErrorOnConflictExecutor0
+}
+
+func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
+	return scratchFanErrorOnConflictExecutor{
+		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
+	*u = scratchFanErrorOnConflictExecutor{
+		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
@@ -13037,9 +14360,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanErrorOnConflictExecutor0 {
-		return scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)}
-	}, func(sc *scratchFanErrorOnConflictExecutor0) { *sc = scratchFanErrorOnConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -13235,15 +14556,8 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -13309,7 +14623,7 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13368,6 +14682,7 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -13380,7 +14695,9 @@ type scratchFanErrorOnConflictExecutor0 struct {
 
 // getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
 func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -13505,7 +14822,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14110,7 +15427,7 @@ type FanJoinFailsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanJoinFailsExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanJoinFailsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -14129,6 +15446,22 @@ type FanJoinFailsExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
+type scratchFanJoinFailsExecutor struct {
+	p0 scratchFanJoinFailsExecutor0
+}
+
+func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
+	return scratchFanJoinFailsExecutor{
+		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
+	*u = scratchFanJoinFailsExecutor{
+		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanJoinFailsExecutor is the configuration compiled into FanJoinFailsExecutor.
@@ -14165,7 +15498,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanJoinFailsExecutor0 { return scratchFanJoinFailsExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanJoinFailsExecutor0) { *sc = scratchFanJoinFailsExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -14349,15 +15682,8 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -14423,7 +15749,7 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -14482,6 +15808,7 @@ type scratchFanJoinFailsExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -14494,7 +15821,9 @@ type scratchFanJoinFailsExecutor0 struct {
 
 // getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
 func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -14597,7 +15926,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -15003,7 +16332,7 @@ type FanKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanKeepFirstExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -15027,6 +16356,22 @@ type FanKeepFirstExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
+type scratchFanKeepFirstExecutor struct {
+	p0 scratchFanKeepFirstExecutor0
+}
+
+func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
+	return scratchFanKeepFirstExecutor{
+		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
+	*u = scratchFanKeepFirstExecutor{
+		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
@@ -15066,7 +16411,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanKeepFirstExecutor0 { return scratchFanKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanKeepFirstExecutor0) { *sc = scratchFanKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -15262,15 +16607,8 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -15336,7 +16674,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -15395,6 +16733,7 @@ type scratchFanKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -15407,7 +16746,9 @@ type scratchFanKeepFirstExecutor0 struct {
 
 // getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
 func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -15513,7 +16854,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -16114,7 +17455,7 @@ type FanMergeUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanMergeUpdateExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanMergeUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -16138,6 +17479,22 @@ type FanMergeUpdateExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
+type scratchFanMergeUpdateExecutor struct {
+	p0 scratchFanMergeUpdateExecutor0
+}
+
+func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
+	return scratchFanMergeUpdateExecutor{
+		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
+	*u = scratchFanMergeUpdateExecutor{
+		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
@@ -16177,7 +17534,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanMergeUpdateExecutor0 { return scratchFanMergeUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanMergeUpdateExecutor0) { *sc = scratchFanMergeUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -16373,15 +17730,8 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -16447,7 +17797,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -16506,6 +17856,7 @@ type scratchFanMergeUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -16518,7 +17869,9 @@ type scratchFanMergeUpdateExecutor0 struct {
 
 // getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
 func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -16624,7 +17977,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -17225,7 +18578,7 @@ type FanNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanNoMergeExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -17249,6 +18602,22 @@ type FanNoMergeExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
+type scratchFanNoMergeExecutor struct {
+	p0 scratchFanNoMergeExecutor0
+}
+
+func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
+	return scratchFanNoMergeExecutor{
+		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
+	*u = scratchFanNoMergeExecutor{
+		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
@@ -17288,7 +18657,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanNoMergeExecutor0 { return scratchFanNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanNoMergeExecutor0) { *sc = scratchFanNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -17484,15 +18853,8 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -17558,7 +18920,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17617,6 +18979,7 @@ type scratchFanNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -17629,7 +18992,9 @@ type scratchFanNoMergeExecutor0 struct {
 
 // getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
 func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -17735,7 +19100,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -18328,12 +19693,23 @@ type FlakyDefaultExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFlakyDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
+type scratchFlakyDefaultExecutor struct{}
+
+func newscratchFlakyDefaultExecutor() scratchFlakyDefaultExecutor {
+	return scratchFlakyDefaultExecutor{}
+}
+func resetscratchFlakyDefaultExecutor(u *scratchFlakyDefaultExecutor) {
+	*u = scratchFlakyDefaultExecutor{}
 }
 
 // flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
@@ -18364,6 +19740,9 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -18378,6 +19757,9 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -18500,6 +19882,10 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -18557,6 +19943,14 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18734,12 +20128,23 @@ type FlakyRetries3Executor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFlakyRetries3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
+type scratchFlakyRetries3Executor struct{}
+
+func newscratchFlakyRetries3Executor() scratchFlakyRetries3Executor {
+	return scratchFlakyRetries3Executor{}
+}
+func resetscratchFlakyRetries3Executor(u *scratchFlakyRetries3Executor) {
+	*u = scratchFlakyRetries3Executor{}
 }
 
 // flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
@@ -18770,6 +20175,9 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -18784,6 +20192,9 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -18906,6 +20317,10 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -18963,6 +20378,14 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19140,6 +20563,7 @@ type GoexitMapExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
@@ -19148,6 +20572,16 @@ type GoexitMapExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchGoexitMapExecutor is the pooled working space of the Parallel runs of GoexitMapExecutor, one field per Parallel.
+type scratchGoexitMapExecutor struct{}
+
+func newscratchGoexitMapExecutor() scratchGoexitMapExecutor {
+	return scratchGoexitMapExecutor{}
+}
+func resetscratchGoexitMapExecutor(u *scratchGoexitMapExecutor) {
+	*u = scratchGoexitMapExecutor{}
 }
 
 // flujogenConfigGoexitMapExecutor is the configuration compiled into GoexitMapExecutor.
@@ -19178,6 +20612,9 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -19192,6 +20629,9 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -19317,6 +20757,10 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -19374,6 +20818,14 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19662,7 +21114,7 @@ type GoexitParallelExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchGoexitParallelExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchGoexitParallelExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
@@ -19676,6 +21128,22 @@ type GoexitParallelExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
+type scratchGoexitParallelExecutor struct {
+	p0 scratchGoexitParallelExecutor0
+}
+
+func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
+	return scratchGoexitParallelExecutor{
+		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
+	*u = scratchGoexitParallelExecutor{
+		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
@@ -19709,7 +21177,7 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchGoexitParallelExecutor0 { return scratchGoexitParallelExecutor0{done: make(chan int, 2)} }, func(sc *scratchGoexitParallelExecutor0) { *sc = scratchGoexitParallelExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -19867,15 +21335,8 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -19941,7 +21402,7 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20000,6 +21461,7 @@ type scratchGoexitParallelExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -20008,7 +21470,9 @@ type scratchGoexitParallelExecutor0 struct {
 
 // getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
 func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -20094,7 +21558,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -20370,12 +21834,23 @@ type GoexitStepExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitStepExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
+type scratchGoexitStepExecutor struct{}
+
+func newscratchGoexitStepExecutor() scratchGoexitStepExecutor {
+	return scratchGoexitStepExecutor{}
+}
+func resetscratchGoexitStepExecutor(u *scratchGoexitStepExecutor) {
+	*u = scratchGoexitStepExecutor{}
 }
 
 // flujogenConfigGoexitStepExecutor is the configuration compiled into GoexitStepExecutor.
@@ -20406,6 +21881,9 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -20420,6 +21898,9 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -20542,6 +22023,10 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -20599,6 +22084,14 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20770,12 +22263,23 @@ type GoexitTimedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitTimedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
+type scratchGoexitTimedExecutor struct{}
+
+func newscratchGoexitTimedExecutor() scratchGoexitTimedExecutor {
+	return scratchGoexitTimedExecutor{}
+}
+func resetscratchGoexitTimedExecutor(u *scratchGoexitTimedExecutor) {
+	*u = scratchGoexitTimedExecutor{}
 }
 
 // flujogenConfigGoexitTimedExecutor is the configuration compiled into GoexitTimedExecutor.
@@ -20806,6 +22310,9 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -20820,6 +22327,9 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -20942,6 +22452,10 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -20999,6 +22513,14 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -21216,6 +22738,7 @@ type HistoryExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchHistoryExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "first".
@@ -21232,6 +22755,16 @@ type HistoryExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
+type scratchHistoryExecutor struct{}
+
+func newscratchHistoryExecutor() scratchHistoryExecutor {
+	return scratchHistoryExecutor{}
+}
+func resetscratchHistoryExecutor(u *scratchHistoryExecutor) {
+	*u = scratchHistoryExecutor{}
 }
 
 // flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
@@ -21268,6 +22801,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -21284,6 +22820,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -21428,6 +22967,10 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -21485,6 +23028,14 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -22020,7 +23571,7 @@ type JoinFailsAfterIgnoredExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor1] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -22034,6 +23585,22 @@ type JoinFailsAfterIgnoredExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
+type scratchJoinFailsAfterIgnoredExecutor struct {
+	p1 scratchJoinFailsAfterIgnoredExecutor1
+}
+
+func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
+	return scratchJoinFailsAfterIgnoredExecutor{
+		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
+	*u = scratchJoinFailsAfterIgnoredExecutor{
+		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigJoinFailsAfterIgnoredExecutor is the configuration compiled into JoinFailsAfterIgnoredExecutor.
@@ -22067,11 +23634,7 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(50, 0.9, func() scratchJoinFailsAfterIgnoredExecutor1 {
-		return scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)}
-	}, func(sc *scratchJoinFailsAfterIgnoredExecutor1) {
-		*sc = scratchJoinFailsAfterIgnoredExecutor1{done: sc.done}
-	}); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -22229,15 +23792,8 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -22303,7 +23859,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -22404,6 +23960,7 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -22412,7 +23969,9 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 
 // getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
 func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -22495,7 +24054,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -22768,6 +24327,7 @@ type MapEchoExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchMapEchoExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -22776,6 +24336,16 @@ type MapEchoExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMapEchoExecutor is the pooled working space of the Parallel runs of MapEchoExecutor, one field per Parallel.
+type scratchMapEchoExecutor struct{}
+
+func newscratchMapEchoExecutor() scratchMapEchoExecutor {
+	return scratchMapEchoExecutor{}
+}
+func resetscratchMapEchoExecutor(u *scratchMapEchoExecutor) {
+	*u = scratchMapEchoExecutor{}
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -22806,6 +24376,9 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -22820,6 +24393,9 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -22945,6 +24521,10 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -23002,6 +24582,14 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -23296,12 +24884,23 @@ type MapFlakyInOrderExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchMapFlakyInOrderExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
+type scratchMapFlakyInOrderExecutor struct{}
+
+func newscratchMapFlakyInOrderExecutor() scratchMapFlakyInOrderExecutor {
+	return scratchMapFlakyInOrderExecutor{}
+}
+func resetscratchMapFlakyInOrderExecutor(u *scratchMapFlakyInOrderExecutor) {
+	*u = scratchMapFlakyInOrderExecutor{}
 }
 
 // flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
@@ -23332,6 +24931,9 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -23346,6 +24948,9 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -23468,6 +25073,10 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -23525,6 +25134,14 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -23752,7 +25369,7 @@ type MaybeConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchMaybeConflictExecutor0] // scratch space of parallel "maybe"
+	scratch    *runtime.Pool[scratchMaybeConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "x".
@@ -23766,6 +25383,22 @@ type MaybeConflictExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
+type scratchMaybeConflictExecutor struct {
+	p0 scratchMaybeConflictExecutor0
+}
+
+func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
+	return scratchMaybeConflictExecutor{
+		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
+	*u = scratchMaybeConflictExecutor{
+		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
@@ -23799,7 +25432,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchMaybeConflictExecutor0 { return scratchMaybeConflictExecutor0{done: make(chan int, 2)} }, func(sc *scratchMaybeConflictExecutor0) { *sc = scratchMaybeConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -23971,15 +25604,8 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -24045,7 +25671,7 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -24104,6 +25730,7 @@ type scratchMaybeConflictExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -24114,7 +25741,9 @@ type scratchMaybeConflictExecutor0 struct {
 
 // getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
 func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
@@ -24223,7 +25852,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -24524,6 +26153,7 @@ type PanicAtTwoDepthsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchPanicAtTwoDepthsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
@@ -24535,6 +26165,16 @@ type PanicAtTwoDepthsExecutor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
+type scratchPanicAtTwoDepthsExecutor struct{}
+
+func newscratchPanicAtTwoDepthsExecutor() scratchPanicAtTwoDepthsExecutor {
+	return scratchPanicAtTwoDepthsExecutor{}
+}
+func resetscratchPanicAtTwoDepthsExecutor(u *scratchPanicAtTwoDepthsExecutor) {
+	*u = scratchPanicAtTwoDepthsExecutor{}
 }
 
 // flujogenConfigPanicAtTwoDepthsExecutor is the configuration compiled into PanicAtTwoDepthsExecutor.
@@ -24568,6 +26208,9 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -24583,6 +26226,9 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -24716,6 +26362,10 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -24773,6 +26423,14 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25159,12 +26817,23 @@ type PanicsExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchPanicsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
+type scratchPanicsExecutor struct{}
+
+func newscratchPanicsExecutor() scratchPanicsExecutor {
+	return scratchPanicsExecutor{}
+}
+func resetscratchPanicsExecutor(u *scratchPanicsExecutor) {
+	*u = scratchPanicsExecutor{}
 }
 
 // flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
@@ -25195,6 +26864,9 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -25209,6 +26881,9 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -25331,6 +27006,10 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -25388,6 +27067,14 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25559,7 +27246,7 @@ type ParallelBlocksExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelBlocksExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelBlocksExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
@@ -25571,6 +27258,22 @@ type ParallelBlocksExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
+type scratchParallelBlocksExecutor struct {
+	p0 scratchParallelBlocksExecutor0
+}
+
+func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
+	return scratchParallelBlocksExecutor{
+		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
+	*u = scratchParallelBlocksExecutor{
+		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -25604,7 +27307,7 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelBlocksExecutor0 { return scratchParallelBlocksExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelBlocksExecutor0) { *sc = scratchParallelBlocksExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -25759,15 +27462,8 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -25833,7 +27529,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25892,6 +27588,7 @@ type scratchParallelBlocksExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -25900,7 +27597,9 @@ type scratchParallelBlocksExecutor0 struct {
 
 // getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
 func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -25984,7 +27683,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			return *new(flujotest.Job), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -26266,7 +27965,7 @@ type ParallelIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelIgnoreExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -26280,6 +27979,22 @@ type ParallelIgnoreExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
+type scratchParallelIgnoreExecutor struct {
+	p0 scratchParallelIgnoreExecutor0
+}
+
+func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
+	return scratchParallelIgnoreExecutor{
+		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
+	*u = scratchParallelIgnoreExecutor{
+		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -26313,7 +28028,7 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelIgnoreExecutor0 { return scratchParallelIgnoreExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelIgnoreExecutor0) { *sc = scratchParallelIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -26471,15 +28186,8 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -26545,7 +28253,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -26604,6 +28312,7 @@ type scratchParallelIgnoreExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -26612,7 +28321,9 @@ type scratchParallelIgnoreExecutor0 struct {
 
 // getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
 func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -26695,7 +28406,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -26965,7 +28676,7 @@ type ParallelPropagateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelPropagateExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelPropagateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -26979,6 +28690,22 @@ type ParallelPropagateExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
+type scratchParallelPropagateExecutor struct {
+	p0 scratchParallelPropagateExecutor0
+}
+
+func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
+	return scratchParallelPropagateExecutor{
+		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
+	*u = scratchParallelPropagateExecutor{
+		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -27012,9 +28739,7 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelPropagateExecutor0 {
-		return scratchParallelPropagateExecutor0{done: make(chan int, 2)}
-	}, func(sc *scratchParallelPropagateExecutor0) { *sc = scratchParallelPropagateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -27172,15 +28897,8 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -27246,7 +28964,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -27305,6 +29023,7 @@ type scratchParallelPropagateExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -27313,7 +29032,9 @@ type scratchParallelPropagateExecutor0 struct {
 
 // getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
 func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -27399,7 +29120,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -27675,7 +29396,7 @@ type ParallelSpendExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchParallelSpendExecutor1] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelSpendExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "left".
@@ -27694,6 +29415,22 @@ type ParallelSpendExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
+type scratchParallelSpendExecutor struct {
+	p1 scratchParallelSpendExecutor1
+}
+
+func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
+	return scratchParallelSpendExecutor{
+		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
+	*u = scratchParallelSpendExecutor{
+		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -27730,7 +29467,7 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(50, 0.9, func() scratchParallelSpendExecutor1 { return scratchParallelSpendExecutor1{done: make(chan int, 2)} }, func(sc *scratchParallelSpendExecutor1) { *sc = scratchParallelSpendExecutor1{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -27900,15 +29637,8 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -27974,7 +29704,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -28095,6 +29825,7 @@ type scratchParallelSpendExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -28103,7 +29834,9 @@ type scratchParallelSpendExecutor1 struct {
 
 // getscratchParallelSpendExecutor1 returns working space for parallel "fan".
 func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -28189,7 +29922,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -28588,6 +30321,7 @@ type RouteNoDefaultExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchRouteNoDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
@@ -28599,6 +30333,16 @@ type RouteNoDefaultExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
+type scratchRouteNoDefaultExecutor struct{}
+
+func newscratchRouteNoDefaultExecutor() scratchRouteNoDefaultExecutor {
+	return scratchRouteNoDefaultExecutor{}
+}
+func resetscratchRouteNoDefaultExecutor(u *scratchRouteNoDefaultExecutor) {
+	*u = scratchRouteNoDefaultExecutor{}
 }
 
 // flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
@@ -28632,6 +30376,9 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -28647,6 +30394,9 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -28780,6 +30530,10 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -28837,6 +30591,14 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -29193,6 +30955,7 @@ type RouteWithDefaultExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchRouteWithDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
@@ -29209,6 +30972,16 @@ type RouteWithDefaultExecutor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
+type scratchRouteWithDefaultExecutor struct{}
+
+func newscratchRouteWithDefaultExecutor() scratchRouteWithDefaultExecutor {
+	return scratchRouteWithDefaultExecutor{}
+}
+func resetscratchRouteWithDefaultExecutor(u *scratchRouteWithDefaultExecutor) {
+	*u = scratchRouteWithDefaultExecutor{}
 }
 
 // flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
@@ -29245,6 +31018,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -29261,6 +31037,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -29405,6 +31184,10 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -29462,6 +31245,14 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -29933,6 +31724,7 @@ type Spend3Executor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchSpend3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
@@ -29949,6 +31741,16 @@ type Spend3Executor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
+type scratchSpend3Executor struct{}
+
+func newscratchSpend3Executor() scratchSpend3Executor {
+	return scratchSpend3Executor{}
+}
+func resetscratchSpend3Executor(u *scratchSpend3Executor) {
+	*u = scratchSpend3Executor{}
 }
 
 // flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
@@ -29985,6 +31787,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -30001,6 +31806,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -30145,6 +31953,10 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -30202,6 +32014,14 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -30695,12 +32515,23 @@ type StateRetryExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchStateRetryExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
+type scratchStateRetryExecutor struct{}
+
+func newscratchStateRetryExecutor() scratchStateRetryExecutor {
+	return scratchStateRetryExecutor{}
+}
+func resetscratchStateRetryExecutor(u *scratchStateRetryExecutor) {
+	*u = scratchStateRetryExecutor{}
 }
 
 // flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
@@ -30731,6 +32562,9 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -30745,6 +32579,9 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -30881,6 +32718,10 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -30938,6 +32779,14 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -31121,12 +32970,23 @@ type TimesOutExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchTimesOutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
+type scratchTimesOutExecutor struct{}
+
+func newscratchTimesOutExecutor() scratchTimesOutExecutor {
+	return scratchTimesOutExecutor{}
+}
+func resetscratchTimesOutExecutor(u *scratchTimesOutExecutor) {
+	*u = scratchTimesOutExecutor{}
 }
 
 // flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
@@ -31157,6 +33017,9 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -31171,6 +33034,9 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -31293,6 +33159,10 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -31350,6 +33220,14 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -31555,6 +33433,1214 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 	return out, err
 }
 
+// TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type TwoFansExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchTwoFansExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "l1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "r1".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "l2".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+
+	// Step "r2".
+	cnt6 flujogenStepCounters
+	brk6 *runtime.Breaker
+	mon6 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
+type scratchTwoFansExecutor struct {
+	p1 scratchTwoFansExecutor1
+	p4 scratchTwoFansExecutor4
+}
+
+func newscratchTwoFansExecutor() scratchTwoFansExecutor {
+	return scratchTwoFansExecutor{
+		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
+		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+	}
+}
+func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
+	*u = scratchTwoFansExecutor{
+		p1: scratchTwoFansExecutor1{done: u.p1.done},
+		p4: scratchTwoFansExecutor4{done: u.p4.done},
+	}
+}
+
+// flujogenConfigTwoFansExecutor is the configuration compiled into TwoFansExecutor.
+func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	return c
+}
+
+// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &TwoFansExecutor{clock: clock}
+	cfg := flujogenConfigTwoFansExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*TwoFansExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Adaptive = true
+	lo.WindowSamples = 100
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("l1")
+	e.mon3 = e.monitor.Step("r1")
+	e.mon5 = e.monitor.Step("l2")
+	e.mon6 = e.monitor.Step("r2")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs TwoFans on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = res.Steps
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "l1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["l1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["l1"] = st
+	}
+	e.cnt3.add(s.Steps, "r1")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["r1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["r1"] = st
+	}
+	e.cnt5.add(s.Steps, "l2")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["l2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["l2"] = st
+	}
+	e.cnt6.add(s.Steps, "r2")
+	{
+		bc := e.brk6.Counters()
+		st := s.Steps["r2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["r2"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *TwoFansExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *TwoFansExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *TwoFansExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TwoFansExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *TwoFansExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TwoFansExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether TwoFansExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *TwoFansExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *TwoFansExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *TwoFansExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Pipeline "two".
+func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body0 is the composition of "two".
+func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "two"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run1(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run4(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutor1 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	owner    *scratchTwoFansExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
+}
+
+// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// body1 is the composition of "fan1".
+func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan1"
+	res.Attempts = 1
+	sc := e.getscratchTwoFansExecutor1()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "l1")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "r1")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join1(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "l1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "l1".
+func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "l1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call2 makes one attempt of "l1" holding a concurrency permit.
+func (e *TwoFansExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "r1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "r1".
+func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "r1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call3 makes one attempt of "r1" holding a concurrency permit.
+func (e *TwoFansExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke3(ctx, in)
+	return out, err
+}
+
+// run4 runs the Parallel "fan2".
+func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body4(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutor4 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	owner    *scratchTwoFansExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+	u := e.scratch.Get()
+	u.p4.owner = u
+	return &u.p4
+}
+
+// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// body4 is the composition of "fan2".
+func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan2"
+	res.Attempts = 1
+	sc := e.getscratchTwoFansExecutor4()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "l2")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "r2")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join4(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "l2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish5(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish5 reports a finished execution of "l2".
+func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "l2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "l2" holding a concurrency permit.
+func (e *TwoFansExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
+// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "r2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk6.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk6.Allow()
+		if !permit.Admitted() {
+			err = e.brk6.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			cerr := lerr
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		res.Attempts = attempt
+		out, err = e.call6(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk6.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk6.RecordFailure(permit)
+		} else {
+			e.brk6.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish6(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish6(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish6 reports a finished execution of "r2".
+func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt6.record(res, e.slowNs.Load())
+	e.mon6.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	e.limiter.Observe(lat, outcome == runtime.OutcomeTimeout || outcome == runtime.OutcomeRejected)
+	ev := runtime.Event{Step: "r2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke6 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke6(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call6 makes one attempt of "r2" holding a concurrency permit.
+func (e *TwoFansExecutor) call6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke6(ctx, in)
+	return out, err
+}
+
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
 	clock     runtime.Clock
@@ -31573,12 +34659,23 @@ type ValidatedExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchValidatedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
+type scratchValidatedExecutor struct{}
+
+func newscratchValidatedExecutor() scratchValidatedExecutor {
+	return scratchValidatedExecutor{}
+}
+func resetscratchValidatedExecutor(u *scratchValidatedExecutor) {
+	*u = scratchValidatedExecutor{}
 }
 
 // flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
@@ -31609,6 +34706,9 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -31623,6 +34723,9 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -31745,6 +34848,10 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -31802,6 +34909,14 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -31982,6 +35097,7 @@ type WithFailedFallbackExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchWithFailedFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
@@ -31993,6 +35109,16 @@ type WithFailedFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
+type scratchWithFailedFallbackExecutor struct{}
+
+func newscratchWithFailedFallbackExecutor() scratchWithFailedFallbackExecutor {
+	return scratchWithFailedFallbackExecutor{}
+}
+func resetscratchWithFailedFallbackExecutor(u *scratchWithFailedFallbackExecutor) {
+	*u = scratchWithFailedFallbackExecutor{}
 }
 
 // flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
@@ -32026,6 +35152,9 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -32041,6 +35170,9 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -32174,6 +35306,10 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -32231,6 +35367,14 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -32552,6 +35696,7 @@ type WithFallbackExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchWithFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
@@ -32563,6 +35708,16 @@ type WithFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
+type scratchWithFallbackExecutor struct{}
+
+func newscratchWithFallbackExecutor() scratchWithFallbackExecutor {
+	return scratchWithFallbackExecutor{}
+}
+func resetscratchWithFallbackExecutor(u *scratchWithFallbackExecutor) {
+	*u = scratchWithFallbackExecutor{}
 }
 
 // flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
@@ -32596,6 +35751,9 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	lo.WindowSamples = 100
@@ -32611,6 +35769,9 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -32744,6 +35905,10 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -32801,6 +35966,14 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -33547,6 +36720,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["FailBeforeCached"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewFailBeforeCachedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "failfirst", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["FailOnce"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewFailOnceExecutor(opts...)
 		if err != nil {
@@ -34063,6 +37254,24 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "block", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["TwoFans"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewTwoFansExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "two", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

@@ -139,6 +139,7 @@ type LookerExecutor struct {
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
+	scratch      *runtime.Pool[scratchLookerExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -148,6 +149,16 @@ type LookerExecutor struct {
 	cnt0   flujogenStepCounters
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCacheK[hashing.Key, int]
+}
+
+// scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
+type scratchLookerExecutor struct{}
+
+func newscratchLookerExecutor() scratchLookerExecutor {
+	return scratchLookerExecutor{}
+}
+func resetscratchLookerExecutor(u *scratchLookerExecutor) {
+	*u = scratchLookerExecutor{}
 }
 
 // flujogenConfigLookerExecutor is the configuration compiled into LookerExecutor.
@@ -179,6 +190,9 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -281,8 +295,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "lookup")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -319,6 +332,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -387,6 +404,7 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -568,11 +586,22 @@ type PlainExecutor struct {
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
+	scratch    *runtime.Pool[scratchPlainExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
+}
+
+// scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
+type scratchPlainExecutor struct{}
+
+func newscratchPlainExecutor() scratchPlainExecutor {
+	return scratchPlainExecutor{}
+}
+func resetscratchPlainExecutor(u *scratchPlainExecutor) {
+	*u = scratchPlainExecutor{}
 }
 
 // flujogenConfigPlainExecutor is the configuration compiled into PlainExecutor.
@@ -606,6 +635,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = false
 	lo.WindowSamples = 100
@@ -613,6 +645,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -715,6 +750,10 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -771,6 +810,14 @@ func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		e.limiter.SetLimit(*m)
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -934,6 +981,7 @@ type SearcherExecutor struct {
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
+	scratch      *runtime.Pool[scratchSearcherExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -943,6 +991,16 @@ type SearcherExecutor struct {
 	cnt0   flujogenStepCounters
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCache[hashing.Result]
+}
+
+// scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
+type scratchSearcherExecutor struct{}
+
+func newscratchSearcherExecutor() scratchSearcherExecutor {
+	return scratchSearcherExecutor{}
+}
+func resetscratchSearcherExecutor(u *scratchSearcherExecutor) {
+	*u = scratchSearcherExecutor{}
 }
 
 // flujogenConfigSearcherExecutor is the configuration compiled into SearcherExecutor.
@@ -974,6 +1032,9 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -1076,8 +1137,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "search")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -1114,6 +1174,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1182,6 +1246,7 @@ func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
