@@ -48,14 +48,16 @@ type runner struct {
 	run   func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
 	stats func() runtime.Stats
 	close func(context.Context) error
+	// imp is the executor's ImportConfig.
+	imp func([]byte, string) error
 }
 
 func variants() []runnerSet {
 	return []runnerSet{
-		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
 	}
 }
 

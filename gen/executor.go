@@ -341,7 +341,7 @@ func helperSources() []jen.Code {
 		if {}("%v", was[f.Name]) == {}("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -457,6 +457,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 		jen.Id("Stats").Func().Params().Add(qr("Stats")),
 		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
 		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
+		jen.Id("Import").Func().Params(jen.Index().Byte(), jen.String()).Error(),
 	)
 	body := []jen.Code{c("m := make(map[string]func(...{}) (FlujogenRunner, error))", qf("CoreOption"))}
 	for _, pg := range pipes {
@@ -479,6 +480,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 				jen.Id("Stats"):  jen.Id("e.OptimizationStats"),
 				jen.Id("Close"):  jen.Id("e.Close"),
 				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
+				jen.Id("Import"): jen.Id("e.ImportConfig"),
 			}), jen.Nil()),
 		))
 	}

@@ -50,6 +50,9 @@ type leafPlan struct {
 	breaker   bool
 	threshold int
 	recovery  time.Duration
+	// ownThreshold and ownRecovery report a step override of the breaker
+	// settings, which ImportConfig keeps.
+	ownThreshold, ownRecovery bool
 	cache     bool
 	// cacheTTL is the entries' time to live; hashFn the input's hash
 	// function, "" when keys are the input's JSON (without
@@ -194,10 +197,10 @@ func (lp *leafPlan) apply(ov schema.StepOverride, cacheOn bool) {
 		lp.cacheTTL = time.Duration(*ov.CacheTTLSeconds) * time.Second
 	}
 	if ov.CircuitBreakerFailureThreshold != nil {
-		lp.threshold = *ov.CircuitBreakerFailureThreshold
+		lp.threshold, lp.ownThreshold = *ov.CircuitBreakerFailureThreshold, true
 	}
 	if ov.CircuitBreakerRecoveryTimeoutSeconds != nil {
-		lp.recovery = time.Duration(*ov.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+		lp.recovery, lp.ownRecovery = time.Duration(*ov.CircuitBreakerRecoveryTimeoutSeconds)*time.Second, true
 	}
 }
 

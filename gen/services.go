@@ -416,6 +416,35 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		apply = append(apply, c("if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil { return err }"))
 	}
 	apply = append(apply, c("e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))"))
+	// New breaker settings renew every breaker, as the ExecutorCore builds
+	// new ones: closed, counters at zero. A step override keeps its value.
+	var renew []jen.Code
+	for _, lp := range pg.leaves {
+		if !lp.breaker {
+			continue
+		}
+		threshold, recovery := "cfg.CircuitBreakerFailureThreshold", "{}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}"
+		rargs := []jen.Code{jen.Qual("time", "Duration"), jen.Qual("time", "Second")}
+		if lp.ownThreshold {
+			threshold = fmt.Sprint(lp.threshold)
+		}
+		if lp.ownRecovery {
+			recovery, rargs = "{}", []jen.Code{durationLit(lp.recovery)}
+		}
+		renew = append(renew, c("_ = e."+brkName(lp.n)+".Renew({}{FailureThreshold: "+threshold+", RecoveryTimeout: "+recovery+"})", append([]jen.Code{qr("BreakerSettings")}, rargs...)...))
+	}
+	if len(renew) > 0 {
+		cases = append(cases, jen.Case(jen.Lit("circuit_breaker_failure_threshold"), jen.Lit("circuit_breaker_recovery_timeout_seconds")).Block(c("return true")))
+		// Checked first with the telemetry, so that nothing changes when
+		// either is refused.
+		apply = append([]jen.Code{
+			c("old := e.cfg.Load()"),
+			c("renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds"),
+			c("if err := {}(\"\", {}{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: {}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}}); renew && err != nil { return err }",
+				qr("CheckBreakerSettings"), qr("BreakerSettings"), jen.Qual("time", "Duration"), jen.Qual("time", "Second")),
+		}, apply...)
+		apply = append(apply, jen.If(jen.Id("renew")).Block(renew...))
+	}
 	// A new cap applies only when it changed: the limit may stand lower
 	// because the resource manager lowered it under pressure, and an import
 	// of other fields must not lift it.

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/gen/testdata/hashing/quiet"
 	"github.com/flujo/flujo/runtime"
@@ -201,5 +203,65 @@ func TestGeneratedImportConfigRulesAgree(t *testing.T) {
 				t.Errorf("%s: a refused import changed the config", doc)
 			}
 		}
+	}
+}
+
+// TestImportConfigSameInBothEngines imports each field a generated
+// executor applies live into it and into the ExecutorCore: both accept it,
+// report the same configuration, and then run alike (results and stats).
+func TestImportConfigSameInBothEngines(t *testing.T) {
+	ctx := context.Background()
+	var v runnerSet
+	for _, x := range variants() {
+		if x.cfg == equivVariants()["breaker"] {
+			v = x
+		}
+	}
+	for _, tc := range []struct {
+		doc string
+		ins []flujotest.Job
+	}{
+		{`{"circuit_breaker_failure_threshold": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
+		{`{"circuit_breaker_failure_threshold": 5}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
+		{`{"circuit_breaker_recovery_timeout_seconds": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}},
+		{`{"slow_execution_threshold_ms": 5}`, []flujotest.Job{{Name: "a"}}},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			coreClock, genClock := runtime.NewFakeClock(time.Hour), runtime.NewFakeClock(time.Hour)
+			core, err := flujo.NewExecutorCore(v.cfg, flujo.WithClock(coreClock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer core.Close(ctx)
+			gen, ok, err := v.build("BreakerFail", genClock)
+			if err != nil || !ok {
+				t.Fatalf("no generated executor of BreakerFail (%v)", err)
+			}
+			defer gen.close(ctx)
+			// One failure before the import: renewed breakers forget it.
+			core.Execute(ctx, flujotest.BreakerFail, flujotest.Job{Name: "x", Calls: flujotest.NewCalls()})
+			gen.run(ctx, flujotest.Job{Name: "x", Calls: flujotest.NewCalls()})
+			cerr, gerr := core.ImportConfig([]byte(tc.doc), "json"), gen.imp([]byte(tc.doc), "json")
+			if cerr != nil || gerr != nil {
+				t.Fatalf("import: core %v, generated %v", cerr, gerr)
+			}
+			if d := diffStats(core.OptimizationStats(), gen.stats()); d != "" {
+				t.Errorf("after the import, stats differ:\n%s", d)
+			}
+			for i, in := range tc.ins {
+				cin, gin := in, in
+				cin.Calls, gin.Calls = flujotest.NewCalls(), flujotest.NewCalls()
+				want, werr := core.Execute(ctx, flujotest.BreakerFail, cin)
+				got, gerr := gen.run(ctx, gin)
+				if d := diffResults(want, got); d != "" || (werr == nil) != (gerr == nil) {
+					t.Errorf("run %d: errors %v / %v; results differ: %s", i, werr, gerr, d)
+				}
+				coreClock.Advance(time.Second)
+				genClock.Advance(time.Second)
+			}
+			if d := diffStats(core.OptimizationStats(), gen.stats()); d != "" {
+				t.Errorf("stats differ:\n%s", d)
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -409,16 +409,26 @@ func (e *GreeterExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -890,16 +900,26 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1342,16 +1362,26 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1798,16 +1828,26 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 

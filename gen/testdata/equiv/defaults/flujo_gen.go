@@ -93,7 +93,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -422,16 +422,26 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -866,16 +876,26 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1301,16 +1321,26 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1730,16 +1760,26 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -2159,16 +2199,26 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -2588,16 +2638,26 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3017,16 +3077,26 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3446,16 +3516,26 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3921,16 +4001,26 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -4350,16 +4440,26 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -4802,16 +4902,27 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -5398,16 +5509,27 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -6145,16 +6267,29 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -7110,16 +7245,27 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -7791,16 +7937,26 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8335,16 +8491,26 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8767,16 +8933,26 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -9203,16 +9379,26 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -9623,16 +9809,26 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -10049,16 +10245,26 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -10489,16 +10695,27 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -11046,16 +11263,26 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -11536,16 +11763,26 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -12026,16 +12263,26 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -12538,16 +12785,27 @@ func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -13139,16 +13397,26 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -13633,16 +13901,28 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -14605,16 +14885,29 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -15731,16 +16024,28 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -16656,16 +16961,29 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -17779,16 +18097,29 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -18902,16 +19233,29 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -19932,16 +20276,26 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -20367,16 +20721,26 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -20807,16 +21171,26 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -21384,16 +21758,27 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -22073,16 +22458,26 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -22502,16 +22897,26 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -23017,16 +23422,28 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -23841,16 +24258,27 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -24571,16 +24999,26 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -25123,16 +25561,26 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -25653,16 +26101,27 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -26412,16 +26871,27 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -27056,16 +27526,26 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -27511,16 +27991,27 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -28235,16 +28726,27 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -28946,16 +29448,27 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -29686,16 +30199,28 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -30580,16 +31105,27 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -31234,16 +31770,28 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -32003,16 +32551,28 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -32768,16 +33328,26 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -33209,16 +33779,26 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -33764,16 +34344,29 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -34898,16 +35491,26 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -35356,16 +35959,27 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -35955,16 +36569,27 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -36283,6 +36908,7 @@ type FlujogenRunner struct {
 	Stats  func() runtime.Stats
 	Close  func(context.Context) error
 	Config func() runtime.OptimizationConfig
+	Import func([]byte, string) error
 }
 
 // FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
@@ -36296,6 +36922,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36314,6 +36941,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36332,6 +36960,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36350,6 +36979,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36368,6 +36998,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36386,6 +37017,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36404,6 +37036,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36422,6 +37055,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36440,6 +37074,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36458,6 +37093,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36476,6 +37112,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36494,6 +37131,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36512,6 +37150,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36530,6 +37169,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36548,6 +37188,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Bill)
 				if in != nil && !ok {
@@ -36566,6 +37207,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36584,6 +37226,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36602,6 +37245,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36620,6 +37264,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36638,6 +37283,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36656,6 +37302,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36674,6 +37321,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -36692,6 +37340,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -36710,6 +37359,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -36728,6 +37378,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36746,6 +37397,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36764,6 +37416,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36782,6 +37435,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36800,6 +37454,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36818,6 +37473,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36836,6 +37492,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36854,6 +37511,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36872,6 +37530,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36890,6 +37549,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36908,6 +37568,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -36926,6 +37587,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36944,6 +37606,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36962,6 +37625,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36980,6 +37644,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36998,6 +37663,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37016,6 +37682,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -37034,6 +37701,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -37052,6 +37720,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37070,6 +37739,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37088,6 +37758,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37106,6 +37777,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37124,6 +37796,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37142,6 +37815,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37160,6 +37834,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37178,6 +37853,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37196,6 +37872,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37214,6 +37891,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37232,6 +37910,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37250,6 +37929,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37268,6 +37948,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37286,6 +37967,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37304,6 +37986,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37322,6 +38005,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {

@@ -95,7 +95,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -437,16 +437,26 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -884,16 +894,26 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1322,16 +1342,26 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1754,16 +1784,26 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -2186,16 +2226,26 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -2618,16 +2668,26 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3050,16 +3110,26 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3482,16 +3552,26 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3960,16 +4040,26 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -4392,16 +4482,26 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -4847,16 +4947,27 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -5446,16 +5557,27 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -6196,16 +6318,29 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -7164,16 +7299,27 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -7848,16 +7994,26 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8395,16 +8551,26 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8830,16 +8996,26 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -9300,16 +9476,26 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -9784,16 +9970,26 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -10274,16 +10470,26 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -10778,16 +10984,27 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -11373,16 +11590,26 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -11866,16 +12093,26 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -12359,16 +12596,26 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -12905,16 +13152,27 @@ func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -13539,16 +13797,26 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -14036,16 +14304,28 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -15011,16 +15291,29 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -16140,16 +16433,28 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -17068,16 +17373,29 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -18194,16 +18512,29 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -19320,16 +19651,29 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -20353,16 +20697,26 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -20791,16 +21145,26 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -21234,16 +21598,26 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -21814,16 +22188,27 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -22506,16 +22891,26 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -22938,16 +23333,26 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -23456,16 +23861,28 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -24283,16 +24700,27 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -25016,16 +25444,26 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -25571,16 +26009,26 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -26104,16 +26552,27 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -26866,16 +27325,27 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -27513,16 +27983,26 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -27971,16 +28451,27 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -28698,16 +29189,27 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -29412,16 +29914,27 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -30155,16 +30668,28 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -31052,16 +31577,27 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -31709,16 +32245,28 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -32481,16 +33029,28 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -33249,16 +33809,26 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -33693,16 +34263,26 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -34251,16 +34831,29 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -35388,16 +35981,26 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -35849,16 +36452,27 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -36451,16 +37065,27 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -36779,6 +37404,7 @@ type FlujogenRunner struct {
 	Stats  func() runtime.Stats
 	Close  func(context.Context) error
 	Config func() runtime.OptimizationConfig
+	Import func([]byte, string) error
 }
 
 // FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
@@ -36792,6 +37418,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36810,6 +37437,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36828,6 +37456,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36846,6 +37475,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36864,6 +37494,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36882,6 +37513,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36900,6 +37532,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36918,6 +37551,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36936,6 +37570,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36954,6 +37589,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -36972,6 +37608,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -36990,6 +37627,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -37008,6 +37646,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -37026,6 +37665,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -37044,6 +37684,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Bill)
 				if in != nil && !ok {
@@ -37062,6 +37703,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -37080,6 +37722,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -37098,6 +37741,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37116,6 +37760,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37134,6 +37779,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37152,6 +37798,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37170,6 +37817,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -37188,6 +37836,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -37206,6 +37855,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -37224,6 +37874,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37242,6 +37893,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37260,6 +37912,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37278,6 +37931,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37296,6 +37950,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37314,6 +37969,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37332,6 +37988,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37350,6 +38007,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37368,6 +38026,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37386,6 +38045,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37404,6 +38064,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -37422,6 +38083,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37440,6 +38102,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37458,6 +38121,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37476,6 +38140,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37494,6 +38159,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37512,6 +38178,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -37530,6 +38197,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -37548,6 +38216,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37566,6 +38235,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37584,6 +38254,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37602,6 +38273,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37620,6 +38292,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37638,6 +38311,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37656,6 +38330,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37674,6 +38349,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37692,6 +38368,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37710,6 +38387,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37728,6 +38406,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37746,6 +38425,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37764,6 +38444,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37782,6 +38463,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37800,6 +38482,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -37818,6 +38501,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {

@@ -52,7 +52,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -378,6 +378,8 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
@@ -387,7 +389,15 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
@@ -796,6 +806,8 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
@@ -805,7 +817,15 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
@@ -1220,6 +1240,8 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
@@ -1229,7 +1251,15 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
