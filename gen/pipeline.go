@@ -53,7 +53,7 @@ type leafPlan struct {
 	// ownThreshold and ownRecovery report a step override of the breaker
 	// settings, which ImportConfig keeps.
 	ownThreshold, ownRecovery bool
-	cache     bool
+	cache                     bool
 	// cacheTTL is the entries' time to live; hashFn the input's hash
 	// function, "" when keys are the input's JSON (without
 	// enable_algorithm_optimization); copyFn the output's deep copy (""
