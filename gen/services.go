@@ -463,6 +463,16 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 			c("return m != nil && *m <= e.limiter.Max()")))
 		apply = append(apply, c("if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) { e.limiter.SetLimit(*m) }"))
 	}
+	// A field of a component this executor was generated without applies
+	// to nothing: it is taken, as the ExecutorCore takes it with the
+	// component off, and only reported by OptimizationConfig.
+	if inert := pg.inertFields(); len(inert) > 0 {
+		var names []jen.Code
+		for _, n := range inert {
+			names = append(names, jen.Lit(n))
+		}
+		cases = append(cases, jen.Case(names...).Block(c("return true")))
+	}
 	f.Commentf("live reports whether %s applies a change of the run-time field name, to the value in next, while it runs.", X)
 	f.Add(recv()).Id("live").Params(jen.Id("name").String(), jen.Id("next").Add(qr("OptimizationConfig"))).Bool().Block(
 		jen.Switch(jen.Id("name")).Block(cases...), c("return false"))
@@ -495,6 +505,31 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		f.Comment("shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.")
 		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
+}
+
+// inertFields returns the configuration fields of components the executor
+// was generated without, which a change cannot reach.
+func (pg *pipelineGen) inertFields() []string {
+	cfg := pg.g.cfg.Optimization
+	var out []string
+	add := func(off bool, names ...string) {
+		if off {
+			out = append(out, names...)
+		}
+	}
+	breakers := false
+	for _, lp := range pg.leaves {
+		breakers = breakers || lp.breaker
+	}
+	add(!breakers, "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds")
+	add(!pg.telemetry(), "telemetry_batch_size", "telemetry_flush_interval_seconds")
+	add(len(pg.caches) == 0, "cache_ttl_seconds", "cache_max_size")
+	add(!cfg.EnableOptimizedErrorHandling, "error_cache_size")
+	add(!pg.pooled(), "object_pool_max_size", "object_pool_cleanup_threshold")
+	add(!pg.resources(), "memory_pressure_threshold_mb", "cpu_usage_threshold_percent")
+	add(!pg.monitoring(), "performance_degradation_threshold")
+	add(!pg.monitoring() && !pg.autotune(), "optimization_analysis_interval_seconds")
+	return out
 }
 
 // emitTuning emits the auto-tuner's Apply and TuningHistory, which mirror

@@ -225,6 +225,8 @@ func TestImportConfigSameInBothEngines(t *testing.T) {
 		{`{"circuit_breaker_failure_threshold": 5}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
 		{`{"circuit_breaker_recovery_timeout_seconds": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}},
 		{`{"slow_execution_threshold_ms": 5}`, []flujotest.Job{{Name: "a"}}},
+		// Fields of components the step does not use.
+		{`{"cache_ttl_seconds": 60, "cache_max_size": 10}`, []flujotest.Job{{Name: "a"}}},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
 			coreClock, genClock := runtime.NewFakeClock(time.Hour), runtime.NewFakeClock(time.Hour)

@@ -1364,6 +1364,8 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }

@@ -476,6 +476,8 @@ func (e *LoudConflictExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1593,6 +1595,8 @@ func (e *LoudIgnoreExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -2700,6 +2704,8 @@ func (e *LoudKeepFirstExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4427,6 +4433,8 @@ func (e *LoudNoMergeExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -6750,6 +6758,8 @@ func (e *LoudUpdateExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -7818,6 +7828,8 @@ func (e *MapFanExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8695,6 +8707,8 @@ func (e *QuietConflictExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -9609,6 +9623,8 @@ func (e *QuietIgnoreExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -10513,6 +10529,8 @@ func (e *QuietKeepFirstExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -11366,6 +11384,8 @@ func (e *QuietMapExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -11988,6 +12008,8 @@ func (e *QuietNoMergeExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -14048,6 +14070,8 @@ func (e *QuietTimeoutExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -14865,6 +14889,8 @@ func (e *QuietUpdateExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false

@@ -426,6 +426,8 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -882,6 +884,8 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1329,6 +1333,8 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1769,6 +1775,8 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -2211,6 +2219,8 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -2651,6 +2661,8 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -3093,6 +3105,8 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -3533,6 +3547,8 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4021,6 +4037,8 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -4461,6 +4479,8 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4925,6 +4945,8 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -5534,6 +5556,8 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -6294,6 +6318,8 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -7275,6 +7301,8 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -7969,6 +7997,8 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8525,6 +8555,8 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8968,6 +9000,8 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -9417,6 +9451,8 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -9848,6 +9884,8 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -10286,6 +10324,8 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -10738,6 +10778,8 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -11309,6 +11351,8 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -11811,6 +11855,8 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12312,6 +12358,8 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -12836,6 +12884,8 @@ func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -13451,6 +13501,8 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -13956,6 +14008,8 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -14942,6 +14996,8 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -16084,6 +16140,8 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -17022,6 +17080,8 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -18161,6 +18221,8 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -19299,6 +19361,8 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20344,6 +20408,8 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20790,6 +20856,8 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21242,6 +21310,8 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21831,6 +21901,8 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22534,6 +22606,8 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -22974,6 +23048,8 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -23501,6 +23577,8 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -24340,6 +24418,8 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25083,6 +25163,8 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25647,6 +25729,8 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -26188,6 +26272,8 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -26961,6 +27047,8 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -27618,6 +27706,8 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -28084,6 +28174,8 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -28822,6 +28914,8 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -29545,6 +29639,8 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -30298,6 +30394,8 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -31207,6 +31305,8 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -31873,6 +31973,8 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -32657,6 +32759,8 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33436,6 +33540,8 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33888,6 +33994,8 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -34455,6 +34563,8 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -35605,6 +35715,8 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -36074,6 +36186,8 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -36686,6 +36800,8 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false

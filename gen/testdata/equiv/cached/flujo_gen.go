@@ -425,6 +425,8 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -880,6 +882,8 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1326,6 +1330,8 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1765,6 +1771,8 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -2206,6 +2214,8 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -2645,6 +2655,8 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -3086,6 +3098,8 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -3525,6 +3539,8 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4012,6 +4028,8 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -4451,6 +4469,8 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4914,6 +4934,8 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -5522,6 +5544,8 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -6281,6 +6305,8 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -7261,6 +7287,8 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -7954,6 +7982,8 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8509,6 +8539,8 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8951,6 +8983,8 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -11508,6 +11542,8 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12009,6 +12045,8 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12509,6 +12547,8 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -13700,6 +13740,8 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -14204,6 +14246,8 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -15189,6 +15233,8 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -16330,6 +16376,8 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -17267,6 +17315,8 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -18405,6 +18455,8 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -19542,6 +19594,8 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20586,6 +20640,8 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -21031,6 +21087,8 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21482,6 +21540,8 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22070,6 +22130,8 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22772,6 +22834,8 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -23211,6 +23275,8 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -23737,6 +23803,8 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -24575,6 +24643,8 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25317,6 +25387,8 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25880,6 +25952,8 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -26420,6 +26494,8 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -27192,6 +27268,8 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -27848,6 +27926,8 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -28313,6 +28393,8 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -29050,6 +29132,8 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -29772,6 +29856,8 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -30524,6 +30610,8 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -31432,6 +31520,8 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -32097,6 +32187,8 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -32880,6 +32972,8 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33658,6 +33752,8 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -34109,6 +34205,8 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -34675,6 +34773,8 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -35824,6 +35924,8 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -36292,6 +36394,8 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -36903,6 +37007,8 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false

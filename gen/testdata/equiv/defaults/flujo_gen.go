@@ -424,6 +424,8 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -878,6 +880,8 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1323,6 +1327,8 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1761,6 +1767,8 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -2201,6 +2209,8 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -2639,6 +2649,8 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -3079,6 +3091,8 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -3517,6 +3531,8 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4003,6 +4019,8 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -4441,6 +4459,8 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4903,6 +4923,8 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -5510,6 +5532,8 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -6268,6 +6292,8 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -7247,6 +7273,8 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -7939,6 +7967,8 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8493,6 +8523,8 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8934,6 +8966,8 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -9381,6 +9415,8 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -9810,6 +9846,8 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -10246,6 +10284,8 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -10696,6 +10736,8 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -11265,6 +11307,8 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -11765,6 +11809,8 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12264,6 +12310,8 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -12786,6 +12834,8 @@ func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -13399,6 +13449,8 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -13902,6 +13954,8 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -14886,6 +14940,8 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -16026,6 +16082,8 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -16962,6 +17020,8 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -18099,6 +18159,8 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -19235,6 +19297,8 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20278,6 +20342,8 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20722,6 +20788,8 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21172,6 +21240,8 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21759,6 +21829,8 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22460,6 +22532,8 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -22898,6 +22972,8 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -23423,6 +23499,8 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -24260,6 +24338,8 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25001,6 +25081,8 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25563,6 +25645,8 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -26102,6 +26186,8 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -26873,6 +26959,8 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -27528,6 +27616,8 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -27992,6 +28082,8 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -28728,6 +28820,8 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -29449,6 +29543,8 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -30200,6 +30296,8 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -31107,6 +31205,8 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -31771,6 +31871,8 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -32553,6 +32655,8 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33330,6 +33434,8 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33780,6 +33886,8 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -34345,6 +34453,8 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -35493,6 +35603,8 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -35960,6 +36072,8 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -36570,6 +36684,8 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false

@@ -439,6 +439,8 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -896,6 +898,8 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1344,6 +1348,8 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1785,6 +1791,8 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -2228,6 +2236,8 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -2669,6 +2679,8 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -3112,6 +3124,8 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -3553,6 +3567,8 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4042,6 +4058,8 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -4483,6 +4501,8 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -4948,6 +4968,8 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -5558,6 +5580,8 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -6319,6 +6343,8 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -7301,6 +7327,8 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -7996,6 +8024,8 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8553,6 +8583,8 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -8997,6 +9029,8 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -11592,6 +11626,8 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12095,6 +12131,8 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -12597,6 +12635,8 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -13799,6 +13839,8 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -14305,6 +14347,8 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -15292,6 +15336,8 @@ func (e *FanErrorOnConflictExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -16435,6 +16481,8 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -17374,6 +17422,8 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -18514,6 +18564,8 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -19653,6 +19705,8 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -20699,6 +20753,8 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -21146,6 +21202,8 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -21599,6 +21657,8 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22189,6 +22249,8 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -22893,6 +22955,8 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -23334,6 +23398,8 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -23862,6 +23928,8 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -24702,6 +24770,8 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -25446,6 +25516,8 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -26011,6 +26083,8 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -26553,6 +26627,8 @@ func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -27327,6 +27403,8 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -27985,6 +28063,8 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -28452,6 +28532,8 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -29191,6 +29273,8 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -29915,6 +29999,8 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -30669,6 +30755,8 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -31579,6 +31667,8 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -32246,6 +32336,8 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -33031,6 +33123,8 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -33811,6 +33905,8 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -34264,6 +34360,8 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -34832,6 +34930,8 @@ func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) boo
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -35983,6 +36083,8 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -36453,6 +36555,8 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false
@@ -37066,6 +37170,8 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 	case "telemetry_flush_interval_seconds":
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
 		return true
 	}
 	return false

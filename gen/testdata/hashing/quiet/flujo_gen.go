@@ -383,6 +383,8 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
@@ -811,6 +813,8 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "cache_ttl_seconds", "cache_max_size", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
@@ -1245,6 +1249,8 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
