@@ -52,7 +52,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -142,6 +142,7 @@ type OneExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchOneExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
@@ -152,6 +153,16 @@ type OneExecutor struct {
 	brk1   *runtime.Breaker
 	cache1 *runtime.ResultCacheK[int, int]
 	mon1   *runtime.StepMonitor
+}
+
+// scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
+type scratchOneExecutor struct{}
+
+func newscratchOneExecutor() scratchOneExecutor {
+	return scratchOneExecutor{}
+}
+func resetscratchOneExecutor(u *scratchOneExecutor) {
+	*u = scratchOneExecutor{}
 }
 
 // flujogenConfigOneExecutor is the configuration compiled into OneExecutor.
@@ -181,6 +192,9 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return fail(err)
 	}
 	if e.brk1, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOneExecutor, resetscratchOneExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -295,8 +309,7 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "inc")
-	{
-		cs := e.cache1.Stats()
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["inc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -346,6 +359,10 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -392,16 +409,26 @@ func (e *OneExecutor) live(name string, next runtime.OptimizationConfig) bool {
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -415,6 +442,7 @@ func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache1.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
