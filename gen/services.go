@@ -416,6 +416,12 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		apply = append(apply, c("if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil { return err }"))
 	}
 	apply = append(apply, c("e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))"))
+	if pg.resources() {
+		// New thresholds apply from the next sample on, as the
+		// ExecutorCore's new resource manager does.
+		cases = append(cases, jen.Case(jen.Lit("memory_pressure_threshold_mb"), jen.Lit("cpu_usage_threshold_percent")).Block(c("return true")))
+		apply = append(apply, c("_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them"))
+	}
 	// New breaker settings renew every breaker, as the ExecutorCore builds
 	// new ones: closed, counters at zero. A step override keeps its value.
 	var renew []jen.Code
