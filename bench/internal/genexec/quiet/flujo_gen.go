@@ -348,6 +348,8 @@ func (e *OneExecutor) live(name string, next runtime.OptimizationConfig) bool {
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
 	case "max_concurrent_executions":
@@ -367,6 +369,7 @@ func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
