@@ -65,16 +65,21 @@ type cacheSet struct {
 	// auto-tuner); lookups still serve what the caches hold.
 	paused     atomic.Bool
 	compressor *runtime.Compressor
-	mu         sync.Mutex // serialises cache creation
-	closed     bool
+	// coarse is the clock the caches check expiry against (the executor's
+	// SystemClock read coarsely, runtime.NewCacheClock); nil with another
+	// clock.
+	coarse *runtime.CoarseClock
+	mu     sync.Mutex // serialises cache creation
+	closed bool
 }
 
 func newCacheSet(cfg runtime.OptimizationConfig, clock runtime.Clock) (*cacheSet, error) {
+	cacheClock, coarse := runtime.NewCacheClock(clock)
 	s := &cacheSet{opts: runtime.ResultCacheOptions{
 		MaxSize: cfg.CacheMaxSize,
 		TTL:     time.Duration(cfg.CacheTTLSeconds) * time.Second,
-		Clock:   clock,
-	}}
+		Clock:   cacheClock,
+	}, coarse: coarse}
 	if cfg.CacheCompression {
 		comp, err := runtime.NewCompressor()
 		if err != nil {
@@ -122,6 +127,7 @@ func (s *cacheSet) forStep(n *leafNode, ttl time.Duration) stepCache {
 	if err != nil {
 		return nil
 	}
+	s.coarse.Need(opts.TTL)
 	s.caches.Store(k, c)
 	return c
 }
@@ -193,6 +199,7 @@ func (s *cacheSet) close(context.Context) error {
 	}
 	s.closed = true
 	s.each(func(_ *nodeBase, c stepCache) { c.close() })
+	s.coarse.Close()
 	if s.compressor != nil {
 		s.compressor.Close()
 	}

@@ -41,12 +41,30 @@ var (
 	History           = flujo.Pipeline("outer", flujo.Step("first", Echo), flujo.Pipeline("inner", flujo.Step("second", Echo), flujo.Step("third", Echo)))
 	ParallelPropagate = flujo.Parallel("fan", JoinTwo, flujo.Step("echo", Echo), flujo.Step("fail", Fail, flujo.Retries(0)))
 	ParallelIgnore    = ParallelPropagate.With(flujo.OnBranchFailure(flujo.Ignore))
+	// TwoFans runs two Parallels in a row and FailBeforeCached never
+	// reaches its cached step: the engines' pool and cache gauges must
+	// agree whatever has run.
+	TwoFans = flujo.Pipeline("two",
+		flujo.Parallel("fan1", JoinTwo, flujo.Step("l1", Echo), flujo.Step("r1", Echo)),
+		flujo.Parallel("fan2", JoinTwo, flujo.Step("l2", Echo), flujo.Step("r2", Echo)))
+	FailBeforeCached = flujo.Pipeline("failfirst", flujo.Step("fail", Fail, flujo.Retries(0)), flujo.Step("tags", Tags, flujo.Cache()))
 )
 
-// The state-writing Parallel under each strategy that code generation
-// accepts: branch "p1" writes A (step "a1") and B (step "b"), "a2" writes A
-// too, and "echo" never touches state. Under ErrorOnConflict the two writers
-// of A are a generation error, so that one is built by ParallelMerge alone.
+// The state-writing Parallel under each strategy: branch "p1" writes A
+// (step "a1") and B (step "b"), "a2" writes A too, and "echo" never touches
+// state.
+//
+// MaybeConflict's branches "x" and "y" may both write A, each only when
+// the job's name contains its letter: under ErrorOnConflict a run fails
+// only when both did.
+var (
+	FanErrorOnConflict = FanMergeUpdate.With(flujo.Merge(flujo.ErrorOnConflict))
+	MaybeConflict      = flujo.Parallel("maybe", JoinTwo,
+		flujo.StepS("x", MaybeWriteX),
+		flujo.StepS("y", MaybeWriteY),
+	).With(flujo.Merge(flujo.ErrorOnConflict))
+)
+
 var (
 	FanMergeUpdate = flujo.Parallel("fan", JoinThree,
 		flujo.Pipeline("p1", flujo.StepS("a1", WriteA), flujo.StepS("b", WriteB)),
@@ -66,6 +84,8 @@ func ParallelMerge(m flujo.MergeStrategy) flujo.Node {
 		return FanKeepFirst
 	case flujo.NoMerge:
 		return FanNoMerge
+	case flujo.ErrorOnConflict:
+		return FanErrorOnConflict
 	}
 	return FanMergeUpdate.With(flujo.Merge(m))
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/flujo/flujo"
@@ -178,6 +179,22 @@ func WriteA(_ context.Context, j Job, s *State) (Job, error) {
 // WriteA2 sets State.A too, to another value.
 func WriteA2(_ context.Context, j Job, s *State) (Job, error) {
 	s.A = "a2"
+	return j, nil
+}
+
+// MaybeWriteX sets State.A to "x" when the job's name contains an x.
+func MaybeWriteX(_ context.Context, j Job, s *State) (Job, error) {
+	if strings.Contains(j.Name, "x") {
+		s.A = "x"
+	}
+	return j, nil
+}
+
+// MaybeWriteY sets State.A to "y" when the job's name contains a y.
+func MaybeWriteY(_ context.Context, j Job, s *State) (Job, error) {
+	if strings.Contains(j.Name, "y") {
+		s.A = "y"
+	}
 	return j, nil
 }
 

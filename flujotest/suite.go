@@ -60,6 +60,7 @@ func Rules() []Rule {
 		{"BranchDefault", TestBranchDefault},
 		{"ParallelMergeUpdate", TestParallelMergeUpdate},
 		{"ParallelErrorOnConflict", TestParallelErrorOnConflict},
+		{"ParallelConflictOnlyWhenBothWrite", TestParallelConflictOnlyWhenBothWrite},
 		{"ParallelKeepFirst", TestParallelKeepFirst},
 		{"ParallelNoMerge", TestParallelNoMerge},
 		{"ParallelPropagate", TestParallelPropagate},
@@ -485,6 +486,32 @@ func TestParallelErrorOnConflict(t *testing.T, f EngineFactory) {
 	}
 	if st.A != "orig" || st.B != "orig" {
 		t.Errorf("state changed: %+v", st)
+	}
+}
+
+// TestParallelConflictOnlyWhenBothWrite: under ErrorOnConflict, branches
+// that may both write a field conflict only on a run in which both changed
+// it: one writer merges, two fail the Parallel with the state untouched.
+func TestParallelConflictOnlyWhenBothWrite(t *testing.T, f EngineFactory) {
+	e, _ := engine(t, f, defaults())
+	for _, tc := range []struct {
+		name, want string
+		conflict   bool
+	}{{"x", "x", false}, {"y", "y", false}, {"none", "orig", false}, {"xy", "orig", true}} {
+		st := &State{A: "orig", B: "orig"}
+		res, err := run(t, e, MaybeConflict, Job{Name: tc.name, Calls: NewCalls()}, flujo.WithState(st))
+		var mc *flujo.MergeConflictError
+		switch {
+		case tc.conflict && (!errors.As(err, &mc) || mc.Parallel != "maybe" || mc.Field != "flujotest.State.A" || mc.Branches != [2]string{"x", "y"}):
+			t.Errorf("%s: err %v, want a conflict on A between x and y", tc.name, err)
+		case tc.conflict && (res.Success || only(t, res).Feedback != mc.Error()):
+			t.Errorf("%s: result %+v, want a failed Parallel whose feedback is the conflict", tc.name, only(t, res))
+		case !tc.conflict && err != nil:
+			t.Errorf("%s: err %v, want success", tc.name, err)
+		}
+		if st.A != tc.want || st.B != "orig" {
+			t.Errorf("%s: state %+v, want A %q", tc.name, st, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -189,7 +190,32 @@ func (pg *pipelineGen) scratchName(n *analysis.Node) string {
 	return fmt.Sprintf("scratch%s%d", pg.X, n.ID)
 }
 
-func poolName(n *analysis.Node) string { return fmt.Sprintf("pool%d", n.ID) }
+// scratchUnion is the type of the pooled working space: one field per
+// Parallel, so that an executor keeps one pool whatever its pipeline, as
+// the ExecutorCore does, and the pool's counters and gauges are the same.
+func (pg *pipelineGen) scratchUnion() string { return "scratch" + pg.X }
+
+func partName(n *analysis.Node) string { return fmt.Sprintf("p%d", n.ID) }
+
+// emitScratchUnion emits the pooled working space type and its
+// constructor and reset functions, when scratch space is pooled.
+func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
+	if !pg.pooled() {
+		return
+	}
+	u := pg.scratchUnion()
+	var fields []jen.Code
+	var mk, keep []string
+	for _, n := range pg.scratchPools() {
+		fields = append(fields, jen.Id(partName(n)).Id(pg.scratchName(n)))
+		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", partName(n), pg.scratchName(n), len(n.Children)))
+		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", partName(n), pg.scratchName(n), partName(n)))
+	}
+	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
+	f.Type().Id(u).Struct(fields...)
+	f.Func().Id("new" + u).Params().Id(u).Block(c("return " + u + "{\n" + strings.Join(mk, "\n") + "\n}"))
+	f.Func().Id("reset" + u).Params(jen.Id("u").Op("*").Id(u)).Block(c("*u = " + u + "{\n" + strings.Join(keep, "\n") + "\n}"))
+}
 
 // pooled reports whether Parallel scratch space is pooled
 // (enable_object_pool).
@@ -207,6 +233,9 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 		jen.Id("finished").Index(jen.Lit(k)).Bool(),
 		jen.Id("done").Chan().Int(),
 	}
+	if pg.pooled() {
+		fields = append(fields, jen.Id("owner").Op("*").Id(pg.scratchUnion()).Comment("the pooled object holding this one"))
+	}
 	for i, br := range n.Children {
 		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Id("flujogenRun").Types(pg.stateType()))
 		if i < len(bs) && bs[i].copied {
@@ -218,7 +247,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	f.Type().Id(name).Struct(fields...)
 	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
 	if pg.pooled() {
-		get = []jen.Code{c("return e." + poolName(n) + ".Get()")}
+		get = []jen.Code{c("u := e.scratch.Get()"), c("u." + partName(n) + ".owner = u"), c("return &u." + partName(n))}
 	}
 	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
@@ -426,7 +455,7 @@ case <-{}(ctx):
 		b = append(b, c("e."+scopePool+".Put(bctx)"))
 	}
 	if pg.pooled() {
-		b = append(b, c("defer e."+poolName(n)+".Put(sc)"))
+		b = append(b, c("defer e.scratch.Put(sc.owner)"))
 	}
 	b = append(b,
 		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
@@ -472,6 +501,7 @@ case <-{}(ctx):
 	} else {
 		joinCall = append(joinCall, c("if jerr != nil {\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}", out.Clone()))
 	}
+	b = append(b, pg.conflictCheck(f, n, bs)...)
 	b = append(b, joinCall...)
 	// A failed Parallel merges nothing: the branches' writes reach the
 	// state only once the join has accepted their outputs.

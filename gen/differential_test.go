@@ -78,6 +78,10 @@ func differentialScenarios() []scenario {
 		{node: flujotest.FanMergeUpdate, inputs: jobs(j("a", 0), j("b", 0)), state: true},
 		{node: flujotest.FanKeepFirst, inputs: jobs(j("a", 0)), state: true},
 		{node: flujotest.FanNoMerge, inputs: jobs(j("a", 0)), state: true},
+		{node: flujotest.TwoFans, inputs: jobs(j("a", 0), j("b", 0))},
+		{node: flujotest.FailBeforeCached, inputs: jobs(j("a", 0), j("b", 0))},
+		{node: flujotest.FanErrorOnConflict, inputs: jobs(j("a", 0)), state: true},
+		{node: flujotest.MaybeConflict, inputs: jobs(j("x", 0), j("y", 0), j("none", 0), j("xy", 0)), state: true},
 	}
 }
 
@@ -212,8 +216,8 @@ func diffStats(a, b runtime.Stats) string {
 	cmp("runs", a.Execution.Count, b.Execution.Count)
 	cmp("slow runs", a.Execution.Slow, b.Execution.Slow)
 	cmp("errors", a.Errors, b.Errors)
-	cmp("cache hits", a.Cache.Hits, b.Cache.Hits)
-	cmp("cache misses", a.Cache.Misses, b.Cache.Misses)
+	cmp("cache", a.Cache, b.Cache)
+	cmp("object pool", a.Memory.ObjectPool, b.Memory.ObjectPool)
 	cmp("concurrency limit", a.Concurrency.Limit, b.Concurrency.Limit)
 	cmp("concurrency max", a.Concurrency.Max, b.Concurrency.Max)
 	cmp("telemetry recorded", a.Telemetry.Recorded, b.Telemetry.Recorded)

@@ -33,6 +33,8 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
 	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
+	flujotest.FanErrorOnConflict: "FanErrorOnConflict", flujotest.MaybeConflict: "MaybeConflict",
+	flujotest.TwoFans: "TwoFans", flujotest.FailBeforeCached: "FailBeforeCached",
 	flujotest.BudgetFan: "BudgetFan", flujotest.BudgetFan4: "BudgetFan4", flujotest.BudgetMap: "BudgetMap", flujotest.BudgetHoldFan: "BudgetHoldFan", flujotest.BudgetRejected: "BudgetRejected", flujotest.BudgetRejectedRetries: "BudgetRejectedRetries", flujotest.BudgetFallback: "BudgetFallback",
 	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
@@ -52,15 +54,17 @@ type runner struct {
 	run   func(context.Context, any, ...flujo.ExecOption) (*flujo.PipelineResult, error)
 	stats func() runtime.Stats
 	close func(context.Context) error
+	// imp is the executor's ImportConfig.
+	imp func([]byte, string) error
 }
 
 func variants() []runnerSet {
 	return []runnerSet{
-		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
-		{equivVariants()["limited"], builder(limited.FlujogenRunners(), func(r limited.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close} })},
+		{equivVariants()["defaults"], builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		{equivVariants()["limited"], builder(limited.FlujogenRunners(), func(r limited.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/dave/jennifer/jen"
 
@@ -103,15 +102,11 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
 	}
-	caches, jsonKeys := false, false
+	jsonKeys := false
 	for _, pg := range pipes {
-		caches = caches || len(pg.caches) > 0
 		for _, lp := range pg.caches {
 			jsonKeys = jsonKeys || lp.hashFn == ""
 		}
-	}
-	if caches {
-		f.Add(coarseClockSource())
 	}
 	if jsonKeys {
 		f.Comment("flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.")
@@ -163,6 +158,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	f.Commentf("%s runs the pipeline %s (%q) with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.", X, p.Var, p.Name)
 	f.Type().Id(X).Struct(append(pg.fields(), pg.scopeField()...)...)
+	pg.emitScratchUnion(f)
 
 	cfgFn := "flujogenConfig" + X
 	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
@@ -324,16 +320,6 @@ func (pg *pipelineGen) cacheCtor(lp *leafPlan) *jen.Statement {
 	return qr("NewResultCache").Types(pg.out(lp.n))
 }
 
-// coarseResolution is how often the caches' coarse clock is read: a
-// thousandth of the shortest time to live, from 1ms to 10ms.
-func (pg *pipelineGen) coarseResolution() time.Duration {
-	res := 10 * time.Millisecond
-	for _, lp := range pg.caches {
-		res = min(res, lp.cacheTTL/1000)
-	}
-	return max(res, time.Millisecond)
-}
-
 // helperSources returns the file-level helpers.
 func helperSources() []jen.Code {
 	var out []jen.Code
@@ -355,7 +341,7 @@ func helperSources() []jen.Code {
 		if {}("%v", was[f.Name]) == {}("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -379,50 +365,6 @@ func helperSources() []jen.Code {
 }
 
 var _ = strings.Join
-
-// coarseClockSource is the coarse clock of the caches' expiry.
-func coarseClockSource() jen.Code {
-	return c(`// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        {}
-	clock      {}
-	resolution {}
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock {}, resolution {}) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := {}(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}`, jen.Qual("sync/atomic", "Int64"), qr("Clock"), jen.Qual("time", "Duration"), qr("Clock"), jen.Qual("time", "Duration"), jen.Qual("time", "NewTicker"))
-}
 
 // countersSource is the per-step counters type: what OptimizationStats
 // reports of each step, counted as the ExecutorCore counts it. With
@@ -515,6 +457,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 		jen.Id("Stats").Func().Params().Add(qr("Stats")),
 		jen.Id("Close").Func().Params(jen.Qual("context", "Context")).Error(),
 		jen.Id("Config").Func().Params().Add(qr("OptimizationConfig")),
+		jen.Id("Import").Func().Params(jen.Index().Byte(), jen.String()).Error(),
 	)
 	body := []jen.Code{c("m := make(map[string]func(...{}) (FlujogenRunner, error))", qf("CoreOption"))}
 	for _, pg := range pipes {
@@ -537,6 +480,7 @@ func (g *generator) runners(f *jen.File, pipes []*pipelineGen) {
 				jen.Id("Stats"):  jen.Id("e.OptimizationStats"),
 				jen.Id("Close"):  jen.Id("e.Close"),
 				jen.Id("Config"): jen.Id("e.OptimizationConfig"),
+				jen.Id("Import"): jen.Id("e.ImportConfig"),
 			}), jen.Nil()),
 		))
 	}

@@ -50,7 +50,10 @@ type leafPlan struct {
 	breaker   bool
 	threshold int
 	recovery  time.Duration
-	cache     bool
+	// ownThreshold and ownRecovery report a step override of the breaker
+	// settings, which ImportConfig keeps.
+	ownThreshold, ownRecovery bool
+	cache                     bool
 	// cacheTTL is the entries' time to live; hashFn the input's hash
 	// function, "" when keys are the input's JSON (without
 	// enable_algorithm_optimization); copyFn the output's deep copy (""
@@ -175,6 +178,9 @@ func (pg *pipelineGen) leafSettings(n *analysis.Node) *leafPlan {
 		recovery:  s.BreakerRecoveryTimeout,
 		cache:     s.Cache,
 		cacheTTL:  s.CacheTTL,
+		// A step override keeps its breaker settings through ImportConfig.
+		ownThreshold: ov != nil && ov.CircuitBreakerFailureThreshold != nil,
+		ownRecovery:  ov != nil && ov.CircuitBreakerRecoveryTimeoutSeconds != nil,
 	}
 }
 

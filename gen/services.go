@@ -64,7 +64,7 @@ func limitCeiling() int {
 // shrinks reports whether the executor gives memory back under pressure:
 // with the resource manager, when it has caches or pools.
 func (pg *pipelineGen) shrinks() bool {
-	return pg.resources() && (len(pg.caches) > 0 || len(pg.scratchPools()) > 0)
+	return pg.resources() && (len(pg.caches) > 0 || pg.pooled())
 }
 
 func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
@@ -107,8 +107,8 @@ func (pg *pipelineGen) fields() []jen.Code {
 	if pg.autotune() {
 		fields = append(fields, jen.Id("tuner").Op("*").Add(qr("AutoTuner")).Comment("enable_automatic_optimization"))
 	}
-	for _, n := range pg.scratchPools() {
-		fields = append(fields, jen.Id(poolName(n)).Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchName(n))).Comment(fmt.Sprintf("scratch space of parallel %q", n.Name)))
+	if pg.pooled() {
+		fields = append(fields, jen.Id("scratch").Op("*").Add(qr("Pool")).Types(jen.Id(pg.scratchUnion())).Comment("working space of Parallel runs (enable_object_pool)"))
 	}
 	if pg.resources() {
 		fields = append(fields, jen.Id("resources").Op("*").Add(qr("ResourceManager")))
@@ -120,7 +120,7 @@ func (pg *pipelineGen) fields() []jen.Code {
 		if pg.g.cfg.Optimization.EnableAlgorithmOptimization {
 			fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"))
 		}
-		fields = append(fields, jen.Id("coarse").Op("*").Id("flujogenCoarseClock").Comment("cache expiry against the system clock"))
+		fields = append(fields, jen.Id("coarse").Op("*").Add(qr("CoarseClock")).Comment("cache expiry against the system clock"))
 		if pg.g.cfg.Optimization.CacheCompression {
 			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
 		}
@@ -181,10 +181,9 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
-	for _, n := range pg.scratchPools() {
-		sn := pg.scratchName(n)
-		b = append(b, check(fmt.Sprintf("e.%s, err = {}(%d, %v, func() %s { return %s{done: make(chan int, %d)} }, func(sc *%s) { *sc = %s{done: sc.done} })",
-			poolName(n), cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, sn, sn, len(n.Children), sn, sn), qr("NewPool")))
+	if pg.pooled() {
+		u := pg.scratchUnion()
+		b = append(b, check(fmt.Sprintf("e.scratch, err = {}(%d, %v, new%s, reset%s)", cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, u, u), qr("NewPool")))
 	}
 	if pg.limiter() {
 		b = append(b, c("lo := {}()", qr("DefaultLimiterOptions")))
@@ -205,11 +204,9 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			b = append(b, c("e.seed = {}()", qr("NewHash")))
 		}
 		b = append(b,
-			c("// Expiry is checked on every hit: against the system clock, a coarse"),
-			c("// reading of it saves most of a hit's cost."),
-			c("var cacheClock {} = clock", qr("Clock")),
-			c("if _, system := clock.({}); system {\ne.coarse = flujogenStartCoarseClock(clock, {})\ncacheClock = e.coarse\n}",
-				qr("SystemClock"), durationLit(pg.coarseResolution())),
+			c("// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore."),
+			c("cacheClock, coarse := {}(clock)", qr("NewCacheClock")),
+			c("e.coarse = coarse"),
 		)
 		codec := ""
 		if cfg.CacheCompression {
@@ -224,6 +221,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
 			}
 			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
 	if pg.monitoring() {
@@ -292,7 +290,7 @@ func (pg *pipelineGen) closeComponents() []jen.Code {
 		b = append(b, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
 	}
 	if len(pg.caches) > 0 {
-		b = append(b, c("if e.coarse != nil { e.coarse.close() }"))
+		b = append(b, c("e.coarse.Close()"))
 		if pg.g.cfg.Optimization.CacheCompression {
 			b = append(b, c("if e.compressor != nil { e.compressor.Close() }"))
 		}
@@ -337,9 +335,9 @@ func (pg *pipelineGen) stats() []jen.Code {
 		b = append(b, c("e."+cntName(lp.n)+".add(s.Steps, "+name+")"))
 		if lp.cache {
 			// Each cached step has its own cache: its hits and misses
-			// are the step's.
-			b = append(b, jen.Block(
-				c("cs := e."+cacheName(lp.n)+".Stats()"),
+			// are the step's. A cache counts from its first lookup, as
+			// the ExecutorCore builds a step's cache then.
+			b = append(b, jen.If(c("cs := e."+cacheName(lp.n)+".Stats()"), jen.Id("cs.Hits+cs.Misses > 0")).Block(
 				c("st := s.Steps["+name+"]"),
 				c("st.Cache.Hits += cs.Hits"),
 				c("st.Cache.Misses += cs.Misses"),
@@ -391,17 +389,10 @@ func (pg *pipelineGen) stats() []jen.Code {
 	if pg.resources() && len(pg.caches) > 0 {
 		b = append(b, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
 	}
-	for _, n := range pg.scratchPools() {
+	if pg.pooled() {
 		b = append(b, jen.Block(
-			c("ps := e."+poolName(n)+".Stats()"),
-			c("p := &s.Memory.ObjectPool"),
-			c("p.Gets += ps.Gets"),
-			c("p.Hits += ps.Hits"),
-			c("p.Misses += ps.Misses"),
-			c("p.Puts += ps.Puts - ps.Drops"),
-			c("p.Drops += ps.Drops"),
-			c("p.Idle += ps.Idle"),
-			c("p.Capacity += ps.Capacity"),
+			c("ps := e.scratch.Stats()"),
+			c("s.Memory.ObjectPool = {}{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}", qr("StatsPool")),
 		))
 	}
 	return append(b, c("return s"))
@@ -434,6 +425,41 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		apply = append(apply, c("if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil { return err }"))
 	}
 	apply = append(apply, c("e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))"))
+	if pg.resources() {
+		// New thresholds apply from the next sample on, as the
+		// ExecutorCore's new resource manager does.
+		cases = append(cases, jen.Case(jen.Lit("memory_pressure_threshold_mb"), jen.Lit("cpu_usage_threshold_percent")).Block(c("return true")))
+		apply = append(apply, c("_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them"))
+	}
+	// New breaker settings renew every breaker, as the ExecutorCore builds
+	// new ones: closed, counters at zero. A step override keeps its value.
+	var renew []jen.Code
+	for _, lp := range pg.leaves {
+		if !lp.breaker {
+			continue
+		}
+		threshold, recovery := "cfg.CircuitBreakerFailureThreshold", "{}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}"
+		rargs := []jen.Code{jen.Qual("time", "Duration"), jen.Qual("time", "Second")}
+		if lp.ownThreshold {
+			threshold = fmt.Sprint(lp.threshold)
+		}
+		if lp.ownRecovery {
+			recovery, rargs = "{}", []jen.Code{durationLit(lp.recovery)}
+		}
+		renew = append(renew, c("_ = e."+brkName(lp.n)+".Renew({}{FailureThreshold: "+threshold+", RecoveryTimeout: "+recovery+"})", append([]jen.Code{qr("BreakerSettings")}, rargs...)...))
+	}
+	if len(renew) > 0 {
+		cases = append(cases, jen.Case(jen.Lit("circuit_breaker_failure_threshold"), jen.Lit("circuit_breaker_recovery_timeout_seconds")).Block(c("return true")))
+		// Checked first with the telemetry, so that nothing changes when
+		// either is refused.
+		apply = append([]jen.Code{
+			c("old := e.cfg.Load()"),
+			c("renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds"),
+			c("if err := {}(\"\", {}{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: {}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}}); renew && err != nil { return err }",
+				qr("CheckBreakerSettings"), qr("BreakerSettings"), jen.Qual("time", "Duration"), jen.Qual("time", "Second")),
+		}, apply...)
+		apply = append(apply, jen.If(jen.Id("renew")).Block(renew...))
+	}
 	// A new cap applies only when it changed: the limit may stand lower
 	// because the resource manager lowered it under pressure, and an import
 	// of other fields must not lift it.
@@ -452,6 +478,16 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 			c("return m != nil && *m <= e.limiter.Max()")))
 		apply = append(apply, c("if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) { e.limiter.SetLimit(*m) }"))
 	}
+	// A field of a component this executor was generated without applies
+	// to nothing: it is taken, as the ExecutorCore takes it with the
+	// component off, and only reported by OptimizationConfig.
+	if inert := pg.inertFields(); len(inert) > 0 {
+		var names []jen.Code
+		for _, n := range inert {
+			names = append(names, jen.Lit(n))
+		}
+		cases = append(cases, jen.Case(names...).Block(c("return true")))
+	}
 	f.Commentf("live reports whether %s applies a change of the run-time field name, to the value in next, while it runs.", X)
 	f.Add(recv()).Id("live").Params(jen.Id("name").String(), jen.Id("next").Add(qr("OptimizationConfig"))).Bool().Block(
 		jen.Switch(jen.Id("name")).Block(cases...), c("return false"))
@@ -469,8 +505,8 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
 			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
 		}
-		for _, n := range pg.scratchPools() {
-			shrink = append(shrink, c("e."+poolName(n)+".Shrink()"))
+		if pg.pooled() {
+			shrink = append(shrink, c("e.scratch.Shrink()"))
 		}
 		body := []jen.Code{}
 		if len(pg.caches) > 0 {
@@ -484,6 +520,31 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		f.Comment("shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.")
 		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
+}
+
+// inertFields returns the configuration fields of components the executor
+// was generated without, which a change cannot reach.
+func (pg *pipelineGen) inertFields() []string {
+	cfg := pg.g.cfg.Optimization
+	var out []string
+	add := func(off bool, names ...string) {
+		if off {
+			out = append(out, names...)
+		}
+	}
+	breakers := false
+	for _, lp := range pg.leaves {
+		breakers = breakers || lp.breaker
+	}
+	add(!breakers, "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds")
+	add(!pg.telemetry(), "telemetry_batch_size", "telemetry_flush_interval_seconds")
+	add(len(pg.caches) == 0, "cache_ttl_seconds", "cache_max_size")
+	add(!cfg.EnableOptimizedErrorHandling, "error_cache_size")
+	add(!pg.pooled(), "object_pool_max_size", "object_pool_cleanup_threshold")
+	add(!pg.resources(), "memory_pressure_threshold_mb", "cpu_usage_threshold_percent")
+	add(!pg.monitoring(), "performance_degradation_threshold")
+	add(!pg.monitoring() && !pg.autotune(), "optimization_analysis_interval_seconds")
+	return out
 }
 
 // emitTuning emits the auto-tuner's Apply and TuningHistory, which mirror

@@ -86,28 +86,16 @@ type branchState struct {
 	fields []string // the fields it may write (every field when whole)
 }
 
-// parallelState plans the state of a Parallel's branches and checks its
-// merge strategy.
+// parallelState plans the state of a Parallel's branches. Under
+// ErrorOnConflict, branches that may write one field are no error: the
+// generated code compares their copies at run time, as the ExecutorCore
+// does (conflictCode).
 func (pg *pipelineGen) parallelState(n *analysis.Node) []branchState {
 	g := pg.g
 	pi := n.Parallel
 	out := make([]branchState, len(n.Children))
 	if pg.stateKey == "" || len(pi.Branches) != len(n.Children) {
 		return out
-	}
-	if n.Options.Merge == analysis.ErrorOnConflict {
-		for _, cf := range pi.Conflicts {
-			var names []string
-			for _, i := range cf.Branches {
-				names = append(names, strq(n.Children[i].Name))
-			}
-			pos := n.Pos
-			if len(cf.Positions) > 1 && cf.Positions[1] != "" {
-				pos = cf.Positions[1]
-			}
-			g.errorf(pos, "parallel %q merges with ErrorOnConflict, but branches %s all write state field %s: the merge would always fail; let one branch write it, or choose another Merge strategy",
-				n.Name, strings.Join(names, " and "), cf.Field)
-		}
 	}
 	for i, bw := range pi.Branches {
 		writes := bw.All || len(bw.Fields) > 0
@@ -207,6 +195,82 @@ func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code 
 		out = append(out, c(strings.Join(chain, " else ")))
 	}
 	return out
+}
+
+// conflictCheck returns the statements that fail a Parallel merging with
+// ErrorOnConflict when two successful branches changed one state field,
+// and emits the method they call. The rule is the ExecutorCore's: branches
+// in order, each one's changed fields in the state type's order, the first
+// field changed by a second branch is the conflict, named with the first
+// branch that changed it. Only fields two branches may write are compared.
+// The state is not touched.
+func (pg *pipelineGen) conflictCheck(f *jen.File, n *analysis.Node, bs []branchState) []jen.Code {
+	if n.Options.Merge != analysis.ErrorOnConflict || pg.stateKey == "" {
+		return nil
+	}
+	var fields []string // fields at least two copied branches may write
+	for _, name := range pg.mergedFields(bs) {
+		k := 0
+		for _, b := range bs {
+			if b.copied && (name == "" || contains(b.fields, name)) {
+				k++
+			}
+		}
+		if k > 1 {
+			fields = append(fields, name)
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	names := make([]string, len(n.Children))
+	for i, ch := range n.Children {
+		names[i] = strq(ch.Name)
+	}
+	branchNames := fmt.Sprintf("[%d]string{%s}", len(names), strings.Join(names, ", "))
+	method := fmt.Sprintf("conflicts%d", n.ID)
+	body := []jen.Code{c(fmt.Sprintf("var first [%d]int // per field, the first branch that changed it, plus one", len(fields)))}
+	seen := make([]bool, len(fields))
+	for i, b := range bs {
+		if !b.copied {
+			continue
+		}
+		var checks []string
+		conflicts := 0
+		for k, name := range fields {
+			if name != "" && !contains(b.fields, name) {
+				continue
+			}
+			key, sel, suffix, orig := pg.stateKey, "", "", "*st"
+			if name != "" {
+				orig = "st." + name
+				fd, _ := pg.stateField(name)
+				key, sel, suffix = fd.Type, "."+name, " + "+strq("."+name)
+			}
+			w := fmt.Sprintf("sc.w%d%s", i, sel)
+			if !seen[k] {
+				// No branch before this one may have changed it.
+				seen[k] = true
+				checks = append(checks, fmt.Sprintf("if %s {\nfirst[%d] = %d\n}", pg.g.differExpr(key, w, orig, n.Pos), k, i+1))
+				continue
+			}
+			conflicts++
+			checks = append(checks, fmt.Sprintf("if %s {\nif first[%d] != 0 {\nreturn &{}{Parallel: %s, Field: {}[{}]().String()%s, Branches: [2]string{%s[first[%d]-1], %s}}\n}\nfirst[%d] = %d\n}",
+				pg.g.differExpr(key, w, orig, n.Pos), k, strq(n.Name), suffix, branchNames, k, names[i], k, i+1))
+		}
+		if len(checks) == 0 {
+			continue
+		}
+		var args []jen.Code
+		for range conflicts {
+			args = append(args, qf("MergeConflictError"), jen.Qual("reflect", "TypeFor"), pg.stateType())
+		}
+		body = append(body, c(fmt.Sprintf("if sc.results[%d].Success {\n%s\n}", i, strings.Join(checks, "\n")), args...))
+	}
+	body = append(body, c("return nil"))
+	f.Comment(method + " reports a *flujo.MergeConflictError when two successful branches of parallel " + strq(n.Name) + " changed one state field.")
+	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(method).Params(jen.Id("st").Op("*").Add(pg.stateType()), jen.Id("sc").Op("*").Id(pg.scratchName(n))).Error().Block(body...)
+	return []jen.Code{c("if err := e."+method+"(r.state, sc); err != nil {\nres.Err, res.Feedback = err, err.Error()\nreturn *new({}), nil\n}", pg.out(n))}
 }
 
 // equalExpr returns an expression reporting whether a and b, of type key,

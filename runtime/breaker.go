@@ -174,9 +174,11 @@ type Breaker struct {
 	// a state go through compare-and-swap on word without it.
 	mu sync.Mutex
 
-	step      string
-	threshold uint64
-	timeout   int64
+	step string
+	// threshold and timeout change only by Renew; they are read on the
+	// slow paths alone.
+	threshold atomic.Uint64
+	timeout   atomic.Int64
 	maxProbes uint64
 	clock     Clock
 	onChange  func(step string, from, to BreakerState)
@@ -184,11 +186,8 @@ type Breaker struct {
 
 // NewBreaker returns a closed breaker for step.
 func NewBreaker(step string, s BreakerSettings) (*Breaker, error) {
-	if s.FailureThreshold < 1 || s.FailureThreshold > breakerMaxCount {
-		return nil, fmt.Errorf("runtime: breaker of step %q: FailureThreshold = %d, want 1..%d", step, s.FailureThreshold, breakerMaxCount)
-	}
-	if s.RecoveryTimeout <= 0 {
-		return nil, fmt.Errorf("runtime: breaker of step %q: RecoveryTimeout = %v, want > 0", step, s.RecoveryTimeout)
+	if err := CheckBreakerSettings(step, s); err != nil {
+		return nil, err
 	}
 	probes := s.HalfOpenMaxProbes
 	if probes == 0 {
@@ -203,12 +202,12 @@ func NewBreaker(step string, s BreakerSettings) (*Breaker, error) {
 	}
 	b := &Breaker{
 		step:      step,
-		threshold: uint64(s.FailureThreshold),
-		timeout:   int64(s.RecoveryTimeout),
 		maxProbes: uint64(probes),
 		clock:     clock,
 		onChange:  s.OnStateChange,
 	}
+	b.threshold.Store(uint64(s.FailureThreshold))
+	b.timeout.Store(int64(s.RecoveryTimeout))
 	// Generation 1, so that no permit ever equals the zero permit.
 	atomic.StoreUint64(&b.word, 1)
 	return b, nil
@@ -280,6 +279,42 @@ func (b *Breaker) Reset() {
 	}
 }
 
+// Renew makes b what NewBreaker(b.Step(), s) would return, in place: the
+// new FailureThreshold and RecoveryTimeout, closed, every counter at zero
+// (the ExecutorCore builds new breakers when these settings change; a
+// generated executor, whose breakers are fields, renews them). Calls
+// admitted before are then reported to no effect. It checks s as
+// NewBreaker does and changes nothing when s is invalid; the clock, probes
+// and hook stay b's.
+func (b *Breaker) Renew(s BreakerSettings) error {
+	if err := CheckBreakerSettings(b.step, s); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.threshold.Store(uint64(s.FailureThreshold))
+	b.timeout.Store(int64(s.RecoveryTimeout))
+	for !b.moveLocked(atomic.LoadUint64(&b.word), BreakerClosed, 0) {
+	}
+	atomic.StoreUint64(&b.calls, 0)
+	b.failures.Store(0)
+	b.rejections.Store(0)
+	b.opens.Store(0)
+	return nil
+}
+
+// CheckBreakerSettings reports what NewBreaker(step, s) would refuse of
+// the threshold and the recovery timeout.
+func CheckBreakerSettings(step string, s BreakerSettings) error {
+	if s.FailureThreshold < 1 || s.FailureThreshold > breakerMaxCount {
+		return fmt.Errorf("runtime: breaker of step %q: FailureThreshold = %d, want 1..%d", step, s.FailureThreshold, breakerMaxCount)
+	}
+	if s.RecoveryTimeout <= 0 {
+		return fmt.Errorf("runtime: breaker of step %q: RecoveryTimeout = %v, want > 0", step, s.RecoveryTimeout)
+	}
+	return nil
+}
+
 // Counters returns a snapshot of the counters.
 func (b *Breaker) Counters() BreakerCounters {
 	w := atomic.LoadUint64(&b.word)
@@ -318,9 +353,9 @@ func (b *Breaker) allowSlow() BreakerPermit {
 			continue // since may belong to another period
 		}
 		now := b.clock.Nanotime()
-		if elapsed := now - since; elapsed < b.timeout {
+		if elapsed, timeout := now-since, b.timeout.Load(); elapsed < timeout {
 			b.rejections.Add(1)
-			return BreakerPermit(breakerRejected<<breakerStateShift | min(uint64(b.timeout-elapsed), breakerRetryMask))
+			return BreakerPermit(breakerRejected<<breakerStateShift | min(uint64(timeout-elapsed), breakerRetryMask))
 		}
 		// Open: time to probe. Half-open: the probes are presumed lost, so a
 		// new half-open period (a new generation) admits fresh ones.
@@ -357,7 +392,7 @@ func (b *Breaker) recordFailureSlow(p BreakerPermit) {
 			return
 		}
 		if BreakerState(w>>breakerStateShift) == BreakerHalfOpen ||
-			(w&breakerCountMask)>>breakerCountShift+1 >= b.threshold {
+			(w&breakerCountMask)>>breakerCountShift+1 >= b.threshold.Load() {
 			if b.move(w, BreakerOpen, b.clock.Nanotime()) {
 				return
 			}

@@ -652,3 +652,39 @@ func TestBreakerRetryClassifierInline(t *testing.T) {
 		}
 	}
 }
+
+// TestBreakerRenew: Renew makes the breaker a new one with the new
+// settings, in place, and refuses invalid settings without a change.
+func TestBreakerRenew(t *testing.T) {
+	clock := NewFakeClock(time.Hour)
+	b, err := NewBreaker("s", BreakerSettings{FailureThreshold: 1, RecoveryTimeout: time.Second, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.RecordFailure(b.Allow())
+	if b.State() != BreakerOpen {
+		t.Fatalf("state %v, want open", b.State())
+	}
+	if err := b.Renew(BreakerSettings{FailureThreshold: 0, RecoveryTimeout: time.Second}); err == nil || b.State() != BreakerOpen {
+		t.Fatalf("invalid settings: err %v, state %v", err, b.State())
+	}
+	if err := b.Renew(BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if c := b.Counters(); c != (BreakerCounters{State: BreakerClosed}) {
+		t.Fatalf("after Renew: %+v, want a new breaker's counters", c)
+	}
+	b.RecordFailure(b.Allow())
+	if b.State() != BreakerClosed {
+		t.Fatalf("one failure of two opened it")
+	}
+	b.RecordFailure(b.Allow())
+	clock.Advance(30 * time.Second)
+	if p := b.Allow(); p.Admitted() {
+		t.Fatalf("admitted before the new recovery timeout")
+	}
+	clock.Advance(31 * time.Second)
+	if p := b.Allow(); !p.Admitted() {
+		t.Fatalf("not admitted after the new recovery timeout")
+	}
+}

@@ -304,11 +304,8 @@ type ResourceManager struct {
 // NewResourceManager validates opts and returns a stopped manager; Start
 // begins background sampling, and Sample takes a reading on demand.
 func NewResourceManager(opts ResourceOptions) (*ResourceManager, error) {
-	if !(opts.MemoryThresholdMB > 0) || math.IsInf(opts.MemoryThresholdMB, 0) {
-		return nil, fmt.Errorf("runtime: ResourceOptions.MemoryThresholdMB (memory_pressure_threshold_mb) is %v; want a positive number", opts.MemoryThresholdMB)
-	}
-	if !(opts.CPUThresholdPercent > 0 && opts.CPUThresholdPercent <= 100) {
-		return nil, fmt.Errorf("runtime: ResourceOptions.CPUThresholdPercent (cpu_usage_threshold_percent) is %v; want a value in (0, 100]", opts.CPUThresholdPercent)
+	if err := checkResourceThresholds(opts.MemoryThresholdMB, opts.CPUThresholdPercent); err != nil {
+		return nil, err
 	}
 	if opts.Interval <= 0 {
 		return nil, fmt.Errorf("runtime: ResourceOptions.Interval is %v; want a positive duration", opts.Interval)
@@ -420,6 +417,31 @@ func (m *ResourceManager) Snapshot() ResourceSnapshot {
 	m.snapMu.Lock()
 	defer m.snapMu.Unlock()
 	return m.snap
+}
+
+func checkResourceThresholds(memoryMB, cpuPercent float64) error {
+	if !(memoryMB > 0) || math.IsInf(memoryMB, 0) {
+		return fmt.Errorf("runtime: ResourceOptions.MemoryThresholdMB (memory_pressure_threshold_mb) is %v; want a positive number", memoryMB)
+	}
+	if !(cpuPercent > 0 && cpuPercent <= 100) {
+		return fmt.Errorf("runtime: ResourceOptions.CPUThresholdPercent (cpu_usage_threshold_percent) is %v; want a value in (0, 100]", cpuPercent)
+	}
+	return nil
+}
+
+// SetThresholds changes the memory and CPU thresholds in place, from the
+// next sample on (memory_pressure_threshold_mb and
+// cpu_usage_threshold_percent imported into a generated executor; the
+// ExecutorCore builds a new manager). It checks them as NewResourceManager
+// does and changes nothing when either is invalid.
+func (m *ResourceManager) SetThresholds(memoryMB, cpuPercent float64) error {
+	if err := checkResourceThresholds(memoryMB, cpuPercent); err != nil {
+		return err
+	}
+	m.sampleMu.Lock()
+	defer m.sampleMu.Unlock()
+	m.threshold, m.cpuThreshold = uint64(memoryMB*resourceBytesPerMB), cpuPercent
+	return nil
 }
 
 // Sample takes a reading now, reacts to it and returns the new snapshot. If

@@ -570,3 +570,26 @@ func BenchmarkResourceSampleSystem(b *testing.B) {
 		m.Sample()
 	}
 }
+
+// TestResourceSetThresholds: new thresholds decide the next sample; invalid
+// ones change nothing.
+func TestResourceSetThresholds(t *testing.T) {
+	m, err := NewResourceManager(ResourceOptions{MemoryThresholdMB: 1000, CPUThresholdPercent: 80, Interval: time.Second,
+		Sampler: &resourceFakeSampler{sample: ResourceSample{TotalBytes: 600 * resourceBytesPerMB}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	if lv := m.Sample().MemoryPressureLevel; lv != PressureNone {
+		t.Fatalf("level %v at 60%%, want none", lv)
+	}
+	if err := m.SetThresholds(0, 80); err == nil {
+		t.Fatal("a zero memory threshold was accepted")
+	}
+	if err := m.SetThresholds(600, 80); err != nil {
+		t.Fatal(err)
+	}
+	if lv := m.Sample().MemoryPressureLevel; lv == PressureNone {
+		t.Errorf("level %v at 100%% of the new threshold, want pressure", lv)
+	}
+}

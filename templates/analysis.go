@@ -19,6 +19,9 @@ type ExplainPackage struct {
 	// Skipped are "position: reason" notes on package-level nodes that
 	// get no generated executor.
 	Skipped []string
+	// Notes are "position: message" remarks of the analysis that are not
+	// errors (analysis.Package.Notes).
+	Notes []string
 }
 
 // ExplainPipeline is one pipeline variable.

@@ -132,6 +132,9 @@ func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) t
 		for _, sk := range p.Skipped {
 			ep.Skipped = append(ep.Skipped, sk.Pos+": "+sk.Reason)
 		}
+		for _, n := range p.Notes {
+			ep.Notes = append(ep.Notes, n.Pos+": "+n.Message)
+		}
 		cfg := configFor(p.Dir)
 		for _, pl := range p.Pipelines {
 			xp := templates.ExplainPipeline{

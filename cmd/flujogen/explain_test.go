@@ -151,8 +151,9 @@ func TestReports(t *testing.T) {
 		{"explain json", []string{"explain", "-json", "./ok/triage"}, exitOK, "explain.json"},
 		{"graph mermaid", []string{"graph", "./ok/triage", "./ok/shapes"}, exitOK, "graph.mmd"},
 		{"graph dot", []string{"graph", "-format", "dot", "./ok/triage", "./ok/shapes"}, exitOK, "graph.dot"},
-		{"explain errors", []string{"explain", "./errors/mismatch", "./errors/conflict"}, exitInvalid, "explain_errors.txt"},
-		{"graph errors", []string{"graph", "-format", "dot", "./errors/mismatch", "./errors/conflict"}, exitInvalid, "explain_errors.txt"},
+		{"explain notes", []string{"explain", "./ok/conflict"}, exitOK, "explain_conflict.txt"},
+		{"explain errors", []string{"explain", "./errors/mismatch"}, exitInvalid, "explain_errors.txt"},
+		{"graph errors", []string{"graph", "-format", "dot", "./errors/mismatch"}, exitInvalid, "explain_errors.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,7 @@ type plan struct {
 	files   []genwrite.File
 	orphans []string
 	empty   []string // packages without pipelines
-	notes   []string // package-level nodes that get no executor
+	notes   []string // package-level nodes that get no executor, analysis notes
 }
 
 // makePlan loads, analyses and generates everything in memory.
@@ -74,6 +74,9 @@ func makePlan(wd string, patterns []string, load modelLoader) (*plan, error) {
 	for _, pkg := range m.Packages {
 		for _, sk := range pkg.Skipped {
 			p.notes = append(p.notes, sk.Pos+": "+sk.Reason)
+		}
+		for _, n := range pkg.Notes {
+			p.notes = append(p.notes, n.Pos+": "+n.Message)
 		}
 		cfg, err := configs.find(pkg.Dir)
 		if err != nil {

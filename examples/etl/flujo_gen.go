@@ -61,7 +61,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -133,47 +133,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
 	clock     runtime.Clock
@@ -192,11 +151,11 @@ type OrdersExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	pool8        *runtime.Pool[scratchOrdersExecutor8] // scratch space of parallel "complete"
+	scratch      *runtime.Pool[scratchOrdersExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "parse".
 	cnt1 flujogenStepCounters
@@ -238,6 +197,22 @@ type OrdersExecutor struct {
 	cnt13 flujogenStepCounters
 	brk13 *runtime.Breaker
 	mon13 *runtime.StepMonitor
+}
+
+// scratchOrdersExecutor is the pooled working space of the Parallel runs of OrdersExecutor, one field per Parallel.
+type scratchOrdersExecutor struct {
+	p8 scratchOrdersExecutor8
+}
+
+func newscratchOrdersExecutor() scratchOrdersExecutor {
+	return scratchOrdersExecutor{
+		p8: scratchOrdersExecutor8{done: make(chan int, 2)},
+	}
+}
+func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
+	*u = scratchOrdersExecutor{
+		p8: scratchOrdersExecutor8{done: u.p8.done},
+	}
 }
 
 // flujogenConfigOrdersExecutor is the configuration compiled into OrdersExecutor.
@@ -290,7 +265,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if e.brk13, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool8, err = runtime.NewPool(50, 0.9, func() scratchOrdersExecutor8 { return scratchOrdersExecutor8{done: make(chan int, 2)} }, func(sc *scratchOrdersExecutor8) { *sc = scratchOrdersExecutor8{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOrdersExecutor, resetscratchOrdersExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -299,16 +274,13 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache12, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -480,8 +452,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["country-code"] = st
 	}
 	e.cnt12.add(s.Steps, "lookup-country")
-	{
-		cs := e.cache12.Stats()
+	if cs := e.cache12.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup-country"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -543,15 +514,8 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	{
-		ps := e.pool8.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -599,16 +563,36 @@ func (e *OrdersExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -622,7 +606,7 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache12.Shrink(0.5)
-	e.pool8.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -652,9 +636,7 @@ func (e *OrdersExecutor) closeComponents(ctx context.Context) error {
 	if e.cache12 != nil {
 		e.cache12.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -1547,6 +1529,7 @@ type scratchOrdersExecutor8 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchOrdersExecutor // the pooled object holding this one
 	o0       Record
 	r0       flujogenRun[struct{}]
 	o1       Country
@@ -1555,7 +1538,9 @@ type scratchOrdersExecutor8 struct {
 
 // getscratchOrdersExecutor8 returns working space for parallel "complete".
 func (e *OrdersExecutor) getscratchOrdersExecutor8() *scratchOrdersExecutor8 {
-	return e.pool8.Get()
+	u := e.scratch.Get()
+	u.p8.owner = u
+	return &u.p8
 }
 
 // join8 calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
@@ -1639,7 +1624,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Record), cerr
 		}
 	}
-	defer e.pool8.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}

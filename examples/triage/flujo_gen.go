@@ -63,7 +63,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -153,7 +153,7 @@ type TriageExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool3      *runtime.Pool[scratchTriageExecutor3] // scratch space of parallel "enrich"
+	scratch    *runtime.Pool[scratchTriageExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "classify".
@@ -190,6 +190,22 @@ type TriageExecutor struct {
 	cnt9 flujogenStepCounters
 	brk9 *runtime.Breaker
 	mon9 *runtime.StepMonitor
+}
+
+// scratchTriageExecutor is the pooled working space of the Parallel runs of TriageExecutor, one field per Parallel.
+type scratchTriageExecutor struct {
+	p3 scratchTriageExecutor3
+}
+
+func newscratchTriageExecutor() scratchTriageExecutor {
+	return scratchTriageExecutor{
+		p3: scratchTriageExecutor3{done: make(chan int, 2)},
+	}
+}
+func resetscratchTriageExecutor(u *scratchTriageExecutor) {
+	*u = scratchTriageExecutor{
+		p3: scratchTriageExecutor3{done: u.p3.done},
+	}
 }
 
 // flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
@@ -238,7 +254,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if e.brk9, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool3, err = runtime.NewPool(50, 0.9, func() scratchTriageExecutor3 { return scratchTriageExecutor3{done: make(chan int, 2)} }, func(sc *scratchTriageExecutor3) { *sc = scratchTriageExecutor3{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTriageExecutor, resetscratchTriageExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -466,15 +482,8 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool3.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -522,16 +531,37 @@ func (e *TriageExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TriageExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk8.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -540,7 +570,7 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool3.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -985,6 +1015,7 @@ type scratchTriageExecutor3 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchTriageExecutor // the pooled object holding this one
 	o0       CustomerContext
 	r0       flujogenRun[TriageState]
 	o1       Sentiment
@@ -994,7 +1025,9 @@ type scratchTriageExecutor3 struct {
 
 // getscratchTriageExecutor3 returns working space for parallel "enrich".
 func (e *TriageExecutor) getscratchTriageExecutor3() *scratchTriageExecutor3 {
-	return e.pool3.Get()
+	u := e.scratch.Get()
+	u.p3.owner = u
+	return &u.p3
 }
 
 // join3 calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
@@ -1081,7 +1114,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 			return *new(Enriched), cerr
 		}
 	}
-	defer e.pool3.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}

@@ -21,7 +21,9 @@ type analyzer struct {
 	pkgs   []*pkgInfo // sorted by import path
 	byPath map[string]*pkgInfo
 	errs   errorSet
-	types  *typeTable
+	// notes are the current package's notes (Package.Notes).
+	notes []Note
+	types *typeTable
 	// Plans and write sets are kept by type key and function key: steps
 	// sharing a type or a function share the work.
 	hashes map[string]*HashPlan
@@ -166,6 +168,11 @@ func (a *analyzer) errorf(p position, format string, args ...any) {
 	a.errs.add(errorAt(p, format, args...))
 }
 
+// notef records a note on the package being analysed.
+func (a *analyzer) notef(p position, format string, args ...any) {
+	a.notes = append(a.notes, Note{Pos: p.String(), Message: fmt.Sprintf(format, args...)})
+}
+
 // run finds every pipeline declaration, checks it and builds the model.
 func (a *analyzer) run() *Model {
 	m := &Model{Packages: []*Package{}, Types: a.types.types, PackageNames: a.types.pkgNames}
@@ -186,6 +193,7 @@ func (a *analyzer) run() *Model {
 		slices.Sort(mp.Files)
 		var roots []*nodeBuild
 		var decls []*varDecl
+		a.notes = nil
 		for _, v := range p.order {
 			if !a.isNodeDecl(p, v.init) {
 				if a.isNodeVar(p, v) {
@@ -206,6 +214,7 @@ func (a *analyzer) run() *Model {
 		a.checkExecutorNames(p, decls)
 		a.checkOverrides(p, decls, roots)
 		a.usedBy(p, mp, roots)
+		mp.Notes = a.notes
 		m.Packages = append(m.Packages, mp)
 	}
 	return m

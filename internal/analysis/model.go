@@ -56,6 +56,17 @@ type Package struct {
 	// example): they get no generated executor and run on the
 	// ExecutorCore only.
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// Notes are remarks on the declarations that are not errors, such as
+	// ErrorOnConflict branches that may both write a field, in source
+	// order.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is a remark on a declaration: the generated executor is built all
+// the same.
+type Note struct {
+	Pos     string `json:"pos"`
+	Message string `json:"message"`
 }
 
 // Skipped is a package-level node the generator cannot follow.

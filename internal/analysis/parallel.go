@@ -60,26 +60,6 @@ func firstWriteOf(bw BranchWrites, field string) StateWrite {
 	return StateWrite{}
 }
 
-// cite describes writes for a message: their positions, and why those the
-// analysis assumed count.
-func cite(ws ...StateWrite) string {
-	var pos, why []string
-	for _, w := range ws {
-		if slices.Contains(pos, w.Pos) {
-			continue
-		}
-		pos = append(pos, w.Pos)
-		if w.Reason != "" {
-			why = append(why, "at "+w.Pos+": "+w.Reason)
-		}
-	}
-	s := strings.Join(pos, " and ")
-	if len(why) > 0 {
-		s += "; " + strings.Join(why, "; ")
-	}
-	return s
-}
-
 // mergeAnalysis finds the fields several branches write and says what the
 // merge strategy does with each written field.
 func mergeAnalysis(bws []BranchWrites, strategy string) ([]Conflict, []FieldMerge) {
@@ -126,8 +106,11 @@ func mergeAnalysis(bws []BranchWrites, strategy string) ([]Conflict, []FieldMerg
 	return conflicts, merges
 }
 
-// conflicts reports, under ErrorOnConflict, every pair of branches that may
-// write one state field, at the later branch.
+// conflicts notes, under ErrorOnConflict, every pair of branches that may
+// write one state field, at the later branch. It is not an error: both
+// engines compare each successful branch's copy with the original at run
+// time and fail the Parallel only when two branches did change the field.
+// The note quotes why each branch counts as writing it.
 func (c *checker) conflicts(n *nodeBuild) {
 	if mergeName(n.optN(optMerge, 0)) != ErrorOnConflict {
 		return
@@ -152,15 +135,31 @@ func (c *checker) conflicts(n *nodeBuild) {
 			if len(common) > 1 {
 				what = "fields " + strings.Join(common, ", ")
 			}
-			wi, wj := firstWriteOf(bws[i], common[0]), firstWriteOf(bws[j], common[0])
-			at := "writes at " + cite(wi, wj)
-			if wi.Pos == wj.Pos {
-				at = "both by the write at " + cite(wi)
-			}
-			c.errorf(bj.use, bj, "writes state %s, which %s (branch %d of %s) writes too, and %s merges with ErrorOnConflict (%s); let one branch write it, or choose another Merge strategy",
-				what, bi.describe(), i+1, n.describe(), n.describe(), at)
+			c.a.notef(bj.use, "%s: may write state %s, which %s (branch %d of %s) may write too (%s; %s); %s merges with ErrorOnConflict, so a run in which both change it fails with *flujo.MergeConflictError, in both engines",
+				bj.describe(), what, bi.describe(), i+1, n.describe(),
+				writeCause(bi.describe(), bws[i], common[0]), writeCause(bj.describe(), bws[j], common[0]), n.describe())
 		}
 	}
+}
+
+// writeCause says why a branch counts as writing field: the position of
+// its first write of it, and the analysis' reason when the write is
+// assumed (a WriteAll).
+func writeCause(who string, bw BranchWrites, field string) string {
+	for _, w := range bw.Writes {
+		if w.Field == field {
+			return who + " writes it at " + w.Pos
+		}
+	}
+	for _, w := range bw.Writes {
+		if w.Kind == WriteAll {
+			if w.Reason != "" {
+				return who + " may write every field at " + w.Pos + ": " + w.Reason
+			}
+			return who + " may write every field at " + w.Pos
+		}
+	}
+	return who + " may write it"
 }
 
 // optN returns the value of the node's last option of a kind, or def.

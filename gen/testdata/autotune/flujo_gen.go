@@ -51,7 +51,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -123,47 +123,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
 	clock     runtime.Clock
@@ -183,11 +142,12 @@ type TunedExecutor struct {
 	limitMax     atomic.Int64 // largest max_concurrent_executions set so far
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	tuner        *runtime.AutoTuner // enable_automatic_optimization
+	tuner        *runtime.AutoTuner                  // enable_automatic_optimization
+	scratch      *runtime.Pool[scratchTunedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "square".
 	cnt1   flujogenStepCounters
@@ -199,6 +159,16 @@ type TunedExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
+type scratchTunedExecutor struct{}
+
+func newscratchTunedExecutor() scratchTunedExecutor {
+	return scratchTunedExecutor{}
+}
+func resetscratchTunedExecutor(u *scratchTunedExecutor) {
+	*u = scratchTunedExecutor{}
 }
 
 // flujogenConfigTunedExecutor is the configuration compiled into TunedExecutor.
@@ -240,6 +210,9 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTunedExecutor, resetscratchTunedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 2
@@ -250,16 +223,13 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(3600000000000))}); err != nil {
 		return fail(err)
 	}
@@ -365,8 +335,7 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "square")
-	{
-		cs := e.cache1.Stats()
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["square"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -427,6 +396,10 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -473,6 +446,10 @@ func (e *TunedExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
 	}
@@ -481,10 +458,20 @@ func (e *TunedExecutor) live(name string, next runtime.OptimizationConfig) bool 
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TunedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -537,6 +524,7 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache1.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -572,9 +560,7 @@ func (e *TunedExecutor) closeComponents(ctx context.Context) error {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 

@@ -51,7 +51,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -141,6 +141,7 @@ type DoublerExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchDoublerExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "double".
@@ -152,6 +153,16 @@ type DoublerExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchDoublerExecutor is the pooled working space of the Parallel runs of DoublerExecutor, one field per Parallel.
+type scratchDoublerExecutor struct{}
+
+func newscratchDoublerExecutor() scratchDoublerExecutor {
+	return scratchDoublerExecutor{}
+}
+func resetscratchDoublerExecutor(u *scratchDoublerExecutor) {
+	*u = scratchDoublerExecutor{}
 }
 
 // flujogenConfigDoublerExecutor is the configuration compiled into DoublerExecutor.
@@ -185,6 +196,9 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchDoublerExecutor, resetscratchDoublerExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
@@ -199,6 +213,9 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -330,6 +347,10 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -376,17 +397,41 @@ func (e *DoublerExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *DoublerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *DoublerExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

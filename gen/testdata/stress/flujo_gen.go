@@ -63,7 +63,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -135,47 +135,6 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
 	clock     runtime.Clock
@@ -194,7 +153,7 @@ type LoudConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudConflictExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -216,6 +175,22 @@ type LoudConflictExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
+type scratchLoudConflictExecutor struct {
+	p0 scratchLoudConflictExecutor0
+}
+
+func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
+	return scratchLoudConflictExecutor{
+		p0: scratchLoudConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
+	*u = scratchLoudConflictExecutor{
+		p0: scratchLoudConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudConflictExecutor is the configuration compiled into LoudConflictExecutor.
@@ -257,7 +232,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudConflictExecutor0 { return scratchLoudConflictExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudConflictExecutor0) { *sc = scratchLoudConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -449,15 +424,8 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -505,16 +473,34 @@ func (e *LoudConflictExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -523,7 +509,7 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -582,6 +568,7 @@ type scratchLoudConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -594,7 +581,9 @@ type scratchLoudConflictExecutor0 struct {
 
 // getscratchLoudConflictExecutor0 returns working space for parallel "lfan".
 func (e *LoudConflictExecutor) getscratchLoudConflictExecutor0() *scratchLoudConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -698,7 +687,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1341,7 +1330,7 @@ type LoudIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudIgnoreExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -1363,6 +1352,22 @@ type LoudIgnoreExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
+type scratchLoudIgnoreExecutor struct {
+	p0 scratchLoudIgnoreExecutor0
+}
+
+func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
+	return scratchLoudIgnoreExecutor{
+		p0: scratchLoudIgnoreExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
+	*u = scratchLoudIgnoreExecutor{
+		p0: scratchLoudIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudIgnoreExecutor is the configuration compiled into LoudIgnoreExecutor.
@@ -1404,7 +1409,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudIgnoreExecutor0 { return scratchLoudIgnoreExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudIgnoreExecutor0) { *sc = scratchLoudIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -1596,15 +1601,8 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -1652,16 +1650,34 @@ func (e *LoudIgnoreExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -1670,7 +1686,7 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1729,6 +1745,7 @@ type scratchLoudIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -1741,7 +1758,9 @@ type scratchLoudIgnoreExecutor0 struct {
 
 // getscratchLoudIgnoreExecutor0 returns working space for parallel "lfan".
 func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutor0() *scratchLoudIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -1842,7 +1861,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -2479,7 +2498,7 @@ type LoudKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudKeepFirstExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -2501,6 +2520,22 @@ type LoudKeepFirstExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
+type scratchLoudKeepFirstExecutor struct {
+	p0 scratchLoudKeepFirstExecutor0
+}
+
+func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
+	return scratchLoudKeepFirstExecutor{
+		p0: scratchLoudKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
+	*u = scratchLoudKeepFirstExecutor{
+		p0: scratchLoudKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudKeepFirstExecutor is the configuration compiled into LoudKeepFirstExecutor.
@@ -2542,7 +2577,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudKeepFirstExecutor0 { return scratchLoudKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudKeepFirstExecutor0) { *sc = scratchLoudKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -2734,15 +2769,8 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -2790,16 +2818,34 @@ func (e *LoudKeepFirstExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -2808,7 +2854,7 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2867,6 +2913,7 @@ type scratchLoudKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -2879,7 +2926,9 @@ type scratchLoudKeepFirstExecutor0 struct {
 
 // getscratchLoudKeepFirstExecutor0 returns working space for parallel "lfan".
 func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutor0() *scratchLoudKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -2983,7 +3032,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -3626,16 +3675,27 @@ type LoudMapExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
+	scratch      *runtime.Pool[scratchLoudMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lm".
 	cnt1   flujogenStepCounters
 	brk1   *runtime.Breaker
 	cache1 *runtime.ResultCache[Item]
 	mon1   *runtime.StepMonitor
+}
+
+// scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
+type scratchLoudMapExecutor struct{}
+
+func newscratchLoudMapExecutor() scratchLoudMapExecutor {
+	return scratchLoudMapExecutor{}
+}
+func resetscratchLoudMapExecutor(u *scratchLoudMapExecutor) {
+	*u = scratchLoudMapExecutor{}
 }
 
 // flujogenConfigLoudMapExecutor is the configuration compiled into LoudMapExecutor.
@@ -3668,22 +3728,22 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudMapExecutor, resetscratchLoudMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache1, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -3784,8 +3844,7 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lm")
-	{
-		cs := e.cache1.Stats()
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lm"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -3835,6 +3894,10 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3881,16 +3944,29 @@ func (e *LoudMapExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -3904,6 +3980,7 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache1.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3933,9 +4010,7 @@ func (e *LoudMapExecutor) closeComponents(ctx context.Context) error {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -4224,7 +4299,7 @@ type LoudNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudNoMergeExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -4246,6 +4321,22 @@ type LoudNoMergeExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
+type scratchLoudNoMergeExecutor struct {
+	p0 scratchLoudNoMergeExecutor0
+}
+
+func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
+	return scratchLoudNoMergeExecutor{
+		p0: scratchLoudNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
+	*u = scratchLoudNoMergeExecutor{
+		p0: scratchLoudNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudNoMergeExecutor is the configuration compiled into LoudNoMergeExecutor.
@@ -4287,7 +4378,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudNoMergeExecutor0 { return scratchLoudNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudNoMergeExecutor0) { *sc = scratchLoudNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -4479,15 +4570,8 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -4535,16 +4619,34 @@ func (e *LoudNoMergeExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -4553,7 +4655,7 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4612,6 +4714,7 @@ type scratchLoudNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -4624,7 +4727,9 @@ type scratchLoudNoMergeExecutor0 struct {
 
 // getscratchLoudNoMergeExecutor0 returns working space for parallel "lfan".
 func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutor0() *scratchLoudNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -4728,7 +4833,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5365,11 +5470,11 @@ type LoudSeqExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	pool2        *runtime.Pool[scratchLoudSeqExecutor2] // scratch space of parallel "lfan"
+	scratch      *runtime.Pool[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
 	cnt1 flujogenStepCounters
@@ -5391,6 +5496,22 @@ type LoudSeqExecutor struct {
 	brk5   *runtime.Breaker
 	cache5 *runtime.ResultCache[Item]
 	mon5   *runtime.StepMonitor
+}
+
+// scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
+type scratchLoudSeqExecutor struct {
+	p2 scratchLoudSeqExecutor2
+}
+
+func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
+	return scratchLoudSeqExecutor{
+		p2: scratchLoudSeqExecutor2{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
+	*u = scratchLoudSeqExecutor{
+		p2: scratchLoudSeqExecutor2{done: u.p2.done},
+	}
 }
 
 // flujogenConfigLoudSeqExecutor is the configuration compiled into LoudSeqExecutor.
@@ -5432,7 +5553,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool2, err = runtime.NewPool(8, 0.9, func() scratchLoudSeqExecutor2 { return scratchLoudSeqExecutor2{done: make(chan int, 3)} }, func(sc *scratchLoudSeqExecutor2) { *sc = scratchLoudSeqExecutor2{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -5441,16 +5562,13 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -5601,8 +5719,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["lb"] = st
 	}
 	e.cnt5.add(s.Steps, "lc")
-	{
-		cs := e.cache5.Stats()
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -5653,15 +5770,8 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	{
-		ps := e.pool2.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -5709,16 +5819,32 @@ func (e *LoudSeqExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -5732,7 +5858,7 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache5.Shrink(0.5)
-	e.pool2.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5762,9 +5888,7 @@ func (e *LoudSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -5995,6 +6119,7 @@ type scratchLoudSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -6007,7 +6132,9 @@ type scratchLoudSeqExecutor2 struct {
 
 // getscratchLoudSeqExecutor2 returns working space for parallel "lfan".
 func (e *LoudSeqExecutor) getscratchLoudSeqExecutor2() *scratchLoudSeqExecutor2 {
-	return e.pool2.Get()
+	u := e.scratch.Get()
+	u.p2.owner = u
+	return &u.p2
 }
 
 // join2 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -6111,7 +6238,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool2.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6610,7 +6737,7 @@ type LoudUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchLoudUpdateExecutor0] // scratch space of parallel "lfan"
+	scratch    *runtime.Pool[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "la".
@@ -6632,6 +6759,22 @@ type LoudUpdateExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
+type scratchLoudUpdateExecutor struct {
+	p0 scratchLoudUpdateExecutor0
+}
+
+func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
+	return scratchLoudUpdateExecutor{
+		p0: scratchLoudUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
+	*u = scratchLoudUpdateExecutor{
+		p0: scratchLoudUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigLoudUpdateExecutor is the configuration compiled into LoudUpdateExecutor.
@@ -6673,7 +6816,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchLoudUpdateExecutor0 { return scratchLoudUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchLoudUpdateExecutor0) { *sc = scratchLoudUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -6865,15 +7008,8 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -6921,16 +7057,34 @@ func (e *LoudUpdateExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LoudUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -6939,7 +7093,7 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -6998,6 +7152,7 @@ type scratchLoudUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchLoudUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -7010,7 +7165,9 @@ type scratchLoudUpdateExecutor0 struct {
 
 // getscratchLoudUpdateExecutor0 returns working space for parallel "lfan".
 func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutor0() *scratchLoudUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
@@ -7114,7 +7271,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7757,7 +7914,7 @@ type MapFanExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchMapFanExecutor1] // scratch space of parallel "inner"
+	scratch    *runtime.Pool[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qc".
@@ -7771,6 +7928,22 @@ type MapFanExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMapFanExecutor is the pooled working space of the Parallel runs of MapFanExecutor, one field per Parallel.
+type scratchMapFanExecutor struct {
+	p1 scratchMapFanExecutor1
+}
+
+func newscratchMapFanExecutor() scratchMapFanExecutor {
+	return scratchMapFanExecutor{
+		p1: scratchMapFanExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
+	*u = scratchMapFanExecutor{
+		p1: scratchMapFanExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigMapFanExecutor is the configuration compiled into MapFanExecutor.
@@ -7806,7 +7979,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.brk3, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(8, 0.9, func() scratchMapFanExecutor1 { return scratchMapFanExecutor1{done: make(chan int, 2)} }, func(sc *scratchMapFanExecutor1) { *sc = scratchMapFanExecutor1{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchMapFanExecutor, resetscratchMapFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -7963,15 +8136,8 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -8019,16 +8185,32 @@ func (e *MapFanExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8037,7 +8219,7 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8213,6 +8395,7 @@ type scratchMapFanExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchMapFanExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[struct{}]
 	o1       Item
@@ -8221,7 +8404,9 @@ type scratchMapFanExecutor1 struct {
 
 // getscratchMapFanExecutor1 returns working space for parallel "inner".
 func (e *MapFanExecutor) getscratchMapFanExecutor1() *scratchMapFanExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
@@ -8307,7 +8492,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -8605,7 +8790,7 @@ type QuietConflictExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietConflictExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -8624,6 +8809,22 @@ type QuietConflictExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietConflictExecutor is the pooled working space of the Parallel runs of QuietConflictExecutor, one field per Parallel.
+type scratchQuietConflictExecutor struct {
+	p0 scratchQuietConflictExecutor0
+}
+
+func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
+	return scratchQuietConflictExecutor{
+		p0: scratchQuietConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
+	*u = scratchQuietConflictExecutor{
+		p0: scratchQuietConflictExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietConflictExecutor is the configuration compiled into QuietConflictExecutor.
@@ -8662,7 +8863,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietConflictExecutor0 { return scratchQuietConflictExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietConflictExecutor0) { *sc = scratchQuietConflictExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -8845,15 +9046,8 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -8901,16 +9095,33 @@ func (e *QuietConflictExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -8919,7 +9130,7 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8978,6 +9189,7 @@ type scratchQuietConflictExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -8990,7 +9202,9 @@ type scratchQuietConflictExecutor0 struct {
 
 // getscratchQuietConflictExecutor0 returns working space for parallel "qfan".
 func (e *QuietConflictExecutor) getscratchQuietConflictExecutor0() *scratchQuietConflictExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -9096,7 +9310,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -9535,7 +9749,7 @@ type QuietIgnoreExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietIgnoreExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -9554,6 +9768,22 @@ type QuietIgnoreExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietIgnoreExecutor is the pooled working space of the Parallel runs of QuietIgnoreExecutor, one field per Parallel.
+type scratchQuietIgnoreExecutor struct {
+	p0 scratchQuietIgnoreExecutor0
+}
+
+func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
+	return scratchQuietIgnoreExecutor{
+		p0: scratchQuietIgnoreExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
+	*u = scratchQuietIgnoreExecutor{
+		p0: scratchQuietIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietIgnoreExecutor is the configuration compiled into QuietIgnoreExecutor.
@@ -9592,7 +9822,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietIgnoreExecutor0 { return scratchQuietIgnoreExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietIgnoreExecutor0) { *sc = scratchQuietIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -9775,15 +10005,8 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -9831,16 +10054,33 @@ func (e *QuietIgnoreExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -9849,7 +10089,7 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9908,6 +10148,7 @@ type scratchQuietIgnoreExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -9920,7 +10161,9 @@ type scratchQuietIgnoreExecutor0 struct {
 
 // getscratchQuietIgnoreExecutor0 returns working space for parallel "qfan".
 func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutor0() *scratchQuietIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -10023,7 +10266,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -10456,7 +10699,7 @@ type QuietKeepFirstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietKeepFirstExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -10475,6 +10718,22 @@ type QuietKeepFirstExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietKeepFirstExecutor is the pooled working space of the Parallel runs of QuietKeepFirstExecutor, one field per Parallel.
+type scratchQuietKeepFirstExecutor struct {
+	p0 scratchQuietKeepFirstExecutor0
+}
+
+func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
+	return scratchQuietKeepFirstExecutor{
+		p0: scratchQuietKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
+	*u = scratchQuietKeepFirstExecutor{
+		p0: scratchQuietKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietKeepFirstExecutor is the configuration compiled into QuietKeepFirstExecutor.
@@ -10513,7 +10772,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietKeepFirstExecutor0 { return scratchQuietKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietKeepFirstExecutor0) { *sc = scratchQuietKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -10696,15 +10955,8 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -10752,16 +11004,33 @@ func (e *QuietKeepFirstExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -10770,7 +11039,7 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10829,6 +11098,7 @@ type scratchQuietKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -10841,7 +11111,9 @@ type scratchQuietKeepFirstExecutor0 struct {
 
 // getscratchQuietKeepFirstExecutor0 returns working space for parallel "qfan".
 func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutor0() *scratchQuietKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -10947,7 +11219,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -11386,6 +11658,7 @@ type QuietMapExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchQuietMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qm".
@@ -11394,6 +11667,16 @@ type QuietMapExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietMapExecutor is the pooled working space of the Parallel runs of QuietMapExecutor, one field per Parallel.
+type scratchQuietMapExecutor struct{}
+
+func newscratchQuietMapExecutor() scratchQuietMapExecutor {
+	return scratchQuietMapExecutor{}
+}
+func resetscratchQuietMapExecutor(u *scratchQuietMapExecutor) {
+	*u = scratchQuietMapExecutor{}
 }
 
 // flujogenConfigQuietMapExecutor is the configuration compiled into QuietMapExecutor.
@@ -11426,6 +11709,9 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietMapExecutor, resetscratchQuietMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
@@ -11439,6 +11725,9 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11564,6 +11853,10 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11610,17 +11903,40 @@ func (e *QuietMapExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11923,7 +12239,7 @@ type QuietNoMergeExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietNoMergeExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -11942,6 +12258,22 @@ type QuietNoMergeExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietNoMergeExecutor is the pooled working space of the Parallel runs of QuietNoMergeExecutor, one field per Parallel.
+type scratchQuietNoMergeExecutor struct {
+	p0 scratchQuietNoMergeExecutor0
+}
+
+func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
+	return scratchQuietNoMergeExecutor{
+		p0: scratchQuietNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
+	*u = scratchQuietNoMergeExecutor{
+		p0: scratchQuietNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietNoMergeExecutor is the configuration compiled into QuietNoMergeExecutor.
@@ -11980,7 +12312,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietNoMergeExecutor0 { return scratchQuietNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietNoMergeExecutor0) { *sc = scratchQuietNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -12163,15 +12495,8 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -12219,16 +12544,33 @@ func (e *QuietNoMergeExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -12237,7 +12579,7 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12296,6 +12638,7 @@ type scratchQuietNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -12308,7 +12651,9 @@ type scratchQuietNoMergeExecutor0 struct {
 
 // getscratchQuietNoMergeExecutor0 returns working space for parallel "qfan".
 func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutor0() *scratchQuietNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -12414,7 +12759,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -12847,11 +13192,11 @@ type QuietSeqExecutor struct {
 	limiter      *runtime.Limiter
 	monitor      *runtime.Monitor
 	telemetry    *runtime.Telemetry
-	pool2        *runtime.Pool[scratchQuietSeqExecutor2] // scratch space of parallel "qfan"
+	scratch      *runtime.Pool[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
 	cnt1 flujogenStepCounters
@@ -12875,6 +13220,22 @@ type QuietSeqExecutor struct {
 	mon5   *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietSeqExecutor is the pooled working space of the Parallel runs of QuietSeqExecutor, one field per Parallel.
+type scratchQuietSeqExecutor struct {
+	p2 scratchQuietSeqExecutor2
+}
+
+func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
+	return scratchQuietSeqExecutor{
+		p2: scratchQuietSeqExecutor2{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
+	*u = scratchQuietSeqExecutor{
+		p2: scratchQuietSeqExecutor2{done: u.p2.done},
+	}
 }
 
 // flujogenConfigQuietSeqExecutor is the configuration compiled into QuietSeqExecutor.
@@ -12916,7 +13277,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool2, err = runtime.NewPool(8, 0.9, func() scratchQuietSeqExecutor2 { return scratchQuietSeqExecutor2{done: make(chan int, 3)} }, func(sc *scratchQuietSeqExecutor2) { *sc = scratchQuietSeqExecutor2{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -12925,16 +13286,13 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
@@ -13088,8 +13446,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["qb"] = st
 	}
 	e.cnt5.add(s.Steps, "qc")
-	{
-		cs := e.cache5.Stats()
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["qc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -13140,15 +13497,8 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	{
-		ps := e.pool2.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -13196,16 +13546,32 @@ func (e *QuietSeqExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -13219,7 +13585,7 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache5.Shrink(0.5)
-	e.pool2.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13249,9 +13615,7 @@ func (e *QuietSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -13482,6 +13846,7 @@ type scratchQuietSeqExecutor2 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -13494,7 +13859,9 @@ type scratchQuietSeqExecutor2 struct {
 
 // getscratchQuietSeqExecutor2 returns working space for parallel "qfan".
 func (e *QuietSeqExecutor) getscratchQuietSeqExecutor2() *scratchQuietSeqExecutor2 {
-	return e.pool2.Get()
+	u := e.scratch.Get()
+	u.p2.owner = u
+	return &u.p2
 }
 
 // join2 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -13600,7 +13967,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool2.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14053,7 +14420,7 @@ type QuietTimeoutExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietTimeoutExecutor0] // scratch space of parallel "qtfan"
+	scratch    *runtime.Pool[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -14067,6 +14434,22 @@ type QuietTimeoutExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietTimeoutExecutor is the pooled working space of the Parallel runs of QuietTimeoutExecutor, one field per Parallel.
+type scratchQuietTimeoutExecutor struct {
+	p0 scratchQuietTimeoutExecutor0
+}
+
+func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
+	return scratchQuietTimeoutExecutor{
+		p0: scratchQuietTimeoutExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
+	*u = scratchQuietTimeoutExecutor{
+		p0: scratchQuietTimeoutExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietTimeoutExecutor is the configuration compiled into QuietTimeoutExecutor.
@@ -14102,7 +14485,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietTimeoutExecutor0 { return scratchQuietTimeoutExecutor0{done: make(chan int, 2)} }, func(sc *scratchQuietTimeoutExecutor0) { *sc = scratchQuietTimeoutExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -14273,15 +14656,8 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -14329,16 +14705,32 @@ func (e *QuietTimeoutExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietTimeoutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -14347,7 +14739,7 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -14406,6 +14798,7 @@ type scratchQuietTimeoutExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchQuietTimeoutExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -14415,7 +14808,9 @@ type scratchQuietTimeoutExecutor0 struct {
 
 // getscratchQuietTimeoutExecutor0 returns working space for parallel "qtfan".
 func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutor0() *scratchQuietTimeoutExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
@@ -14503,7 +14898,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14855,7 +15250,7 @@ type QuietUpdateExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchQuietUpdateExecutor0] // scratch space of parallel "qfan"
+	scratch    *runtime.Pool[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
@@ -14874,6 +15269,22 @@ type QuietUpdateExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchQuietUpdateExecutor is the pooled working space of the Parallel runs of QuietUpdateExecutor, one field per Parallel.
+type scratchQuietUpdateExecutor struct {
+	p0 scratchQuietUpdateExecutor0
+}
+
+func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
+	return scratchQuietUpdateExecutor{
+		p0: scratchQuietUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
+	*u = scratchQuietUpdateExecutor{
+		p0: scratchQuietUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigQuietUpdateExecutor is the configuration compiled into QuietUpdateExecutor.
@@ -14912,7 +15323,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(8, 0.9, func() scratchQuietUpdateExecutor0 { return scratchQuietUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchQuietUpdateExecutor0) { *sc = scratchQuietUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -15095,15 +15506,8 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -15151,16 +15555,33 @@ func (e *QuietUpdateExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *QuietUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -15169,7 +15590,7 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -15228,6 +15649,7 @@ type scratchQuietUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchQuietUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujogenRun[State]
 	w0       State
@@ -15240,7 +15662,9 @@ type scratchQuietUpdateExecutor0 struct {
 
 // getscratchQuietUpdateExecutor0 returns working space for parallel "qfan".
 func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutor0() *scratchQuietUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
@@ -15346,7 +15770,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}

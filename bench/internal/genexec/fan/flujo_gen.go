@@ -57,7 +57,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -147,7 +147,7 @@ type FanExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a".
@@ -171,6 +171,22 @@ type FanExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanExecutor is the pooled working space of the Parallel runs of FanExecutor, one field per Parallel.
+type scratchFanExecutor struct {
+	p0 scratchFanExecutor0
+}
+
+func newscratchFanExecutor() scratchFanExecutor {
+	return scratchFanExecutor{
+		p0: scratchFanExecutor0{done: make(chan int, 4)},
+	}
+}
+func resetscratchFanExecutor(u *scratchFanExecutor) {
+	*u = scratchFanExecutor{
+		p0: scratchFanExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
@@ -210,7 +226,7 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if e.brk4, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanExecutor0 { return scratchFanExecutor0{done: make(chan int, 4)} }, func(sc *scratchFanExecutor0) { *sc = scratchFanExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanExecutor, resetscratchFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -403,15 +419,8 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -459,16 +468,34 @@ func (e *FanExecutor) live(name string, next runtime.OptimizationConfig) bool {
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
 }
 
@@ -477,7 +504,7 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -536,6 +563,7 @@ type scratchFanExecutor0 struct {
 	aborts   [4]error
 	finished [4]bool
 	done     chan int
+	owner    *scratchFanExecutor // the pooled object holding this one
 	o0       int
 	r0       flujogenRun[State]
 	w0       State
@@ -552,7 +580,9 @@ type scratchFanExecutor0 struct {
 
 // getscratchFanExecutor0 returns working space for parallel "fan".
 func (e *FanExecutor) getscratchFanExecutor0() *scratchFanExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -678,7 +708,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}

@@ -53,7 +53,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -143,6 +143,7 @@ type BurstExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBurstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a".
@@ -159,6 +160,16 @@ type BurstExecutor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchBurstExecutor is the pooled working space of the Parallel runs of BurstExecutor, one field per Parallel.
+type scratchBurstExecutor struct{}
+
+func newscratchBurstExecutor() scratchBurstExecutor {
+	return scratchBurstExecutor{}
+}
+func resetscratchBurstExecutor(u *scratchBurstExecutor) {
+	*u = scratchBurstExecutor{}
 }
 
 // flujogenConfigBurstExecutor is the configuration compiled into BurstExecutor.
@@ -195,6 +206,9 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	if e.brk3, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBurstExecutor, resetscratchBurstExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
@@ -210,6 +224,9 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -352,6 +369,10 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -398,17 +419,42 @@ func (e *BurstExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -923,12 +969,23 @@ type OverloadExecutor struct {
 	limiter    *runtime.Limiter
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchOverloadExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "call".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchOverloadExecutor is the pooled working space of the Parallel runs of OverloadExecutor, one field per Parallel.
+type scratchOverloadExecutor struct{}
+
+func newscratchOverloadExecutor() scratchOverloadExecutor {
+	return scratchOverloadExecutor{}
+}
+func resetscratchOverloadExecutor(u *scratchOverloadExecutor) {
+	*u = scratchOverloadExecutor{}
 }
 
 // flujogenConfigOverloadExecutor is the configuration compiled into OverloadExecutor.
@@ -959,6 +1016,9 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOverloadExecutor, resetscratchOverloadExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Adaptive = true
 	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
@@ -972,6 +1032,9 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1092,6 +1155,10 @@ func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1138,17 +1205,40 @@ func (e *OverloadExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *OverloadExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *OverloadExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

@@ -52,7 +52,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -139,11 +139,22 @@ type OneExecutor struct {
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
+	scratch    *runtime.Pool[scratchOneExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "inc".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
+}
+
+// scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
+type scratchOneExecutor struct{}
+
+func newscratchOneExecutor() scratchOneExecutor {
+	return scratchOneExecutor{}
+}
+func resetscratchOneExecutor(u *scratchOneExecutor) {
+	*u = scratchOneExecutor{}
 }
 
 // flujogenConfigOneExecutor is the configuration compiled into OneExecutor.
@@ -176,6 +187,9 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOneExecutor, resetscratchOneExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
@@ -183,6 +197,9 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -285,6 +302,10 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -327,20 +348,43 @@ func (e *OneExecutor) live(name string, next runtime.OptimizationConfig) bool {
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "cache_ttl_seconds", "cache_max_size", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *OneExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.

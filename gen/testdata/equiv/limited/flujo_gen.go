@@ -42,6 +42,8 @@ var (
 	_ func(flujotest.Job, flujotest.Job) (flujotest.Job, error)                                     = flujotest.JoinTwoRefuses
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.LogThenFlake
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Lower
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.MaybeWriteX
+	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.MaybeWriteY
 	_ func(flujotest.Job) error                                                                     = flujotest.MustBeFinal
 	_ func(int) bool                                                                                = flujotest.Never
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Other
@@ -93,7 +95,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -184,12 +186,23 @@ type BackoffLongExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBackoffLongExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
+type scratchBackoffLongExecutor struct{}
+
+func newscratchBackoffLongExecutor() scratchBackoffLongExecutor {
+	return scratchBackoffLongExecutor{}
+}
+func resetscratchBackoffLongExecutor(u *scratchBackoffLongExecutor) {
+	*u = scratchBackoffLongExecutor{}
 }
 
 // flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
@@ -225,6 +238,9 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -242,6 +258,9 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -364,6 +383,10 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -410,18 +433,33 @@ func (e *BackoffLongExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -429,6 +467,14 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -622,12 +668,23 @@ type BadInputRetriedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBadInputRetriedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
+type scratchBadInputRetriedExecutor struct{}
+
+func newscratchBadInputRetriedExecutor() scratchBadInputRetriedExecutor {
+	return scratchBadInputRetriedExecutor{}
+}
+func resetscratchBadInputRetriedExecutor(u *scratchBadInputRetriedExecutor) {
+	*u = scratchBadInputRetriedExecutor{}
 }
 
 // flujogenConfigBadInputRetriedExecutor is the configuration compiled into BadInputRetriedExecutor.
@@ -663,6 +720,9 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -680,6 +740,9 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -802,6 +865,10 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -848,18 +915,33 @@ func (e *BadInputRetriedExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -867,6 +949,14 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1051,12 +1141,23 @@ type BreakerCancelsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerCancelsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
+type scratchBreakerCancelsExecutor struct{}
+
+func newscratchBreakerCancelsExecutor() scratchBreakerCancelsExecutor {
+	return scratchBreakerCancelsExecutor{}
+}
+func resetscratchBreakerCancelsExecutor(u *scratchBreakerCancelsExecutor) {
+	*u = scratchBreakerCancelsExecutor{}
 }
 
 // flujogenConfigBreakerCancelsExecutor is the configuration compiled into BreakerCancelsExecutor.
@@ -1092,6 +1193,9 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -1109,6 +1213,9 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1231,6 +1338,10 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1277,18 +1388,33 @@ func (e *BreakerCancelsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -1296,6 +1422,14 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1474,12 +1608,23 @@ type BreakerCustomExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerCustomExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
+type scratchBreakerCustomExecutor struct{}
+
+func newscratchBreakerCustomExecutor() scratchBreakerCustomExecutor {
+	return scratchBreakerCustomExecutor{}
+}
+func resetscratchBreakerCustomExecutor(u *scratchBreakerCustomExecutor) {
+	*u = scratchBreakerCustomExecutor{}
 }
 
 // flujogenConfigBreakerCustomExecutor is the configuration compiled into BreakerCustomExecutor.
@@ -1515,6 +1660,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -1532,6 +1680,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -1654,6 +1805,10 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1700,18 +1855,33 @@ func (e *BreakerCustomExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -1719,6 +1889,14 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1897,12 +2075,23 @@ type BreakerFailExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerFailExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
+type scratchBreakerFailExecutor struct{}
+
+func newscratchBreakerFailExecutor() scratchBreakerFailExecutor {
+	return scratchBreakerFailExecutor{}
+}
+func resetscratchBreakerFailExecutor(u *scratchBreakerFailExecutor) {
+	*u = scratchBreakerFailExecutor{}
 }
 
 // flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
@@ -1938,6 +2127,9 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -1955,6 +2147,9 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2077,6 +2272,10 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2123,18 +2322,33 @@ func (e *BreakerFailExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -2142,6 +2356,14 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2320,12 +2542,23 @@ type BreakerFlakyExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerFlakyExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
+type scratchBreakerFlakyExecutor struct{}
+
+func newscratchBreakerFlakyExecutor() scratchBreakerFlakyExecutor {
+	return scratchBreakerFlakyExecutor{}
+}
+func resetscratchBreakerFlakyExecutor(u *scratchBreakerFlakyExecutor) {
+	*u = scratchBreakerFlakyExecutor{}
 }
 
 // flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
@@ -2361,6 +2594,9 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -2378,6 +2614,9 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2500,6 +2739,10 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2546,18 +2789,33 @@ func (e *BreakerFlakyExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -2565,6 +2823,14 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -2743,12 +3009,23 @@ type BreakerPanicsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerPanicsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
+type scratchBreakerPanicsExecutor struct{}
+
+func newscratchBreakerPanicsExecutor() scratchBreakerPanicsExecutor {
+	return scratchBreakerPanicsExecutor{}
+}
+func resetscratchBreakerPanicsExecutor(u *scratchBreakerPanicsExecutor) {
+	*u = scratchBreakerPanicsExecutor{}
 }
 
 // flujogenConfigBreakerPanicsExecutor is the configuration compiled into BreakerPanicsExecutor.
@@ -2784,6 +3061,9 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -2801,6 +3081,9 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -2923,6 +3206,10 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -2969,18 +3256,33 @@ func (e *BreakerPanicsExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -2988,6 +3290,14 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3166,12 +3476,23 @@ type BreakerTimesOutExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerTimesOutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
+type scratchBreakerTimesOutExecutor struct{}
+
+func newscratchBreakerTimesOutExecutor() scratchBreakerTimesOutExecutor {
+	return scratchBreakerTimesOutExecutor{}
+}
+func resetscratchBreakerTimesOutExecutor(u *scratchBreakerTimesOutExecutor) {
+	*u = scratchBreakerTimesOutExecutor{}
 }
 
 // flujogenConfigBreakerTimesOutExecutor is the configuration compiled into BreakerTimesOutExecutor.
@@ -3207,6 +3528,9 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -3224,6 +3548,9 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -3346,6 +3673,10 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3392,18 +3723,33 @@ func (e *BreakerTimesOutExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -3411,6 +3757,14 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -3635,12 +3989,23 @@ type BreakerUpstreamExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerUpstreamExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
+type scratchBreakerUpstreamExecutor struct{}
+
+func newscratchBreakerUpstreamExecutor() scratchBreakerUpstreamExecutor {
+	return scratchBreakerUpstreamExecutor{}
+}
+func resetscratchBreakerUpstreamExecutor(u *scratchBreakerUpstreamExecutor) {
+	*u = scratchBreakerUpstreamExecutor{}
 }
 
 // flujogenConfigBreakerUpstreamExecutor is the configuration compiled into BreakerUpstreamExecutor.
@@ -3676,6 +4041,9 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -3693,6 +4061,9 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -3815,6 +4186,10 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -3861,18 +4236,33 @@ func (e *BreakerUpstreamExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -3880,6 +4270,14 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4058,12 +4456,23 @@ type BreakerValidatedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBreakerValidatedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
+type scratchBreakerValidatedExecutor struct{}
+
+func newscratchBreakerValidatedExecutor() scratchBreakerValidatedExecutor {
+	return scratchBreakerValidatedExecutor{}
+}
+func resetscratchBreakerValidatedExecutor(u *scratchBreakerValidatedExecutor) {
+	*u = scratchBreakerValidatedExecutor{}
 }
 
 // flujogenConfigBreakerValidatedExecutor is the configuration compiled into BreakerValidatedExecutor.
@@ -4099,6 +4508,9 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -4116,6 +4528,9 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -4238,6 +4653,10 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -4284,18 +4703,33 @@ func (e *BreakerValidatedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -4303,6 +4737,14 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -4484,6 +4926,7 @@ type BudgetFallbackExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
@@ -4495,6 +4938,16 @@ type BudgetFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
+type scratchBudgetFallbackExecutor struct{}
+
+func newscratchBudgetFallbackExecutor() scratchBudgetFallbackExecutor {
+	return scratchBudgetFallbackExecutor{}
+}
+func resetscratchBudgetFallbackExecutor(u *scratchBudgetFallbackExecutor) {
+	*u = scratchBudgetFallbackExecutor{}
 }
 
 // flujogenConfigBudgetFallbackExecutor is the configuration compiled into BudgetFallbackExecutor.
@@ -4533,6 +4986,9 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -4551,6 +5007,9 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -4684,6 +5143,10 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -4730,18 +5193,34 @@ func (e *BudgetFallbackExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -4749,6 +5228,14 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5074,7 +5561,7 @@ type BudgetFanExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetFanExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
@@ -5086,6 +5573,22 @@ type BudgetFanExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
+type scratchBudgetFanExecutor struct {
+	p0 scratchBudgetFanExecutor0
+}
+
+func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
+	return scratchBudgetFanExecutor{
+		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
+	*u = scratchBudgetFanExecutor{
+		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
@@ -5124,7 +5627,7 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFanExecutor0 { return scratchBudgetFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetFanExecutor0) { *sc = scratchBudgetFanExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -5282,15 +5785,8 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -5338,18 +5834,34 @@ func (e *BudgetFanExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -5364,7 +5876,7 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -5423,6 +5935,7 @@ type scratchBudgetFanExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -5431,7 +5944,9 @@ type scratchBudgetFanExecutor0 struct {
 
 // getscratchBudgetFanExecutor0 returns working space for parallel "fan".
 func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -5515,7 +6030,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5798,7 +6313,7 @@ type BudgetFan4Executor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetFan4Executor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetFan4Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
@@ -5820,6 +6335,22 @@ type BudgetFan4Executor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
+type scratchBudgetFan4Executor struct {
+	p0 scratchBudgetFan4Executor0
+}
+
+func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
+	return scratchBudgetFan4Executor{
+		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+	}
+}
+func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
+	*u = scratchBudgetFan4Executor{
+		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
@@ -5864,7 +6395,7 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetFan4Executor0 { return scratchBudgetFan4Executor0{done: make(chan int, 4)} }, func(sc *scratchBudgetFan4Executor0) { *sc = scratchBudgetFan4Executor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -6046,15 +6577,8 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -6102,18 +6626,36 @@ func (e *BudgetFan4Executor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -6128,7 +6670,7 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -6187,6 +6729,7 @@ type scratchBudgetFan4Executor0 struct {
 	aborts   [4]error
 	finished [4]bool
 	done     chan int
+	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -6199,7 +6742,9 @@ type scratchBudgetFan4Executor0 struct {
 
 // getscratchBudgetFan4Executor0 returns working space for parallel "fan".
 func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -6315,7 +6860,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6832,7 +7377,7 @@ type BudgetHoldFanExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchBudgetHoldFanExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchBudgetHoldFanExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
@@ -6844,6 +7389,22 @@ type BudgetHoldFanExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
+type scratchBudgetHoldFanExecutor struct {
+	p0 scratchBudgetHoldFanExecutor0
+}
+
+func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
+	return scratchBudgetHoldFanExecutor{
+		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
+	*u = scratchBudgetHoldFanExecutor{
+		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
@@ -6882,7 +7443,7 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchBudgetHoldFanExecutor0 { return scratchBudgetHoldFanExecutor0{done: make(chan int, 2)} }, func(sc *scratchBudgetHoldFanExecutor0) { *sc = scratchBudgetHoldFanExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -7040,15 +7601,8 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -7096,18 +7650,34 @@ func (e *BudgetHoldFanExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -7122,7 +7692,7 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -7181,6 +7751,7 @@ type scratchBudgetHoldFanExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Charge
@@ -7189,7 +7760,9 @@ type scratchBudgetHoldFanExecutor0 struct {
 
 // getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
 func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -7273,7 +7846,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 			return *new(flujotest.Charge), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7556,12 +8129,23 @@ type BudgetMapExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "item".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
+type scratchBudgetMapExecutor struct{}
+
+func newscratchBudgetMapExecutor() scratchBudgetMapExecutor {
+	return scratchBudgetMapExecutor{}
+}
+func resetscratchBudgetMapExecutor(u *scratchBudgetMapExecutor) {
+	*u = scratchBudgetMapExecutor{}
 }
 
 // flujogenConfigBudgetMapExecutor is the configuration compiled into BudgetMapExecutor.
@@ -7597,6 +8181,9 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -7614,6 +8201,9 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -7736,6 +8326,10 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -7782,18 +8376,33 @@ func (e *BudgetMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -7801,6 +8410,14 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8094,12 +8711,23 @@ type BudgetRejectedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetRejectedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
+type scratchBudgetRejectedExecutor struct{}
+
+func newscratchBudgetRejectedExecutor() scratchBudgetRejectedExecutor {
+	return scratchBudgetRejectedExecutor{}
+}
+func resetscratchBudgetRejectedExecutor(u *scratchBudgetRejectedExecutor) {
+	*u = scratchBudgetRejectedExecutor{}
 }
 
 // flujogenConfigBudgetRejectedExecutor is the configuration compiled into BudgetRejectedExecutor.
@@ -8135,6 +8763,9 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -8152,6 +8783,9 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -8274,6 +8908,10 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -8320,18 +8958,33 @@ func (e *BudgetRejectedExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -8339,6 +8992,14 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8520,12 +9181,23 @@ type BudgetRejectedRetriesExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchBudgetRejectedRetriesExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
+type scratchBudgetRejectedRetriesExecutor struct{}
+
+func newscratchBudgetRejectedRetriesExecutor() scratchBudgetRejectedRetriesExecutor {
+	return scratchBudgetRejectedRetriesExecutor{}
+}
+func resetscratchBudgetRejectedRetriesExecutor(u *scratchBudgetRejectedRetriesExecutor) {
+	*u = scratchBudgetRejectedRetriesExecutor{}
 }
 
 // flujogenConfigBudgetRejectedRetriesExecutor is the configuration compiled into BudgetRejectedRetriesExecutor.
@@ -8561,6 +9233,9 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -8578,6 +9253,9 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -8700,6 +9378,10 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -8746,18 +9428,33 @@ func (e *BudgetRejectedRetriesExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -8765,6 +9462,14 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -8952,12 +9657,23 @@ type CachedTagsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
+type scratchCachedTagsExecutor struct{}
+
+func newscratchCachedTagsExecutor() scratchCachedTagsExecutor {
+	return scratchCachedTagsExecutor{}
+}
+func resetscratchCachedTagsExecutor(u *scratchCachedTagsExecutor) {
+	*u = scratchCachedTagsExecutor{}
 }
 
 // flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
@@ -8993,6 +9709,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -9010,6 +9729,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9130,6 +9852,10 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -9176,18 +9902,33 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -9195,6 +9936,14 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9366,12 +10115,23 @@ type CachedTagsSharedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsSharedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
+type scratchCachedTagsSharedExecutor struct{}
+
+func newscratchCachedTagsSharedExecutor() scratchCachedTagsSharedExecutor {
+	return scratchCachedTagsSharedExecutor{}
+}
+func resetscratchCachedTagsSharedExecutor(u *scratchCachedTagsSharedExecutor) {
+	*u = scratchCachedTagsSharedExecutor{}
 }
 
 // flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
@@ -9407,6 +10167,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -9424,6 +10187,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9544,6 +10310,10 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -9590,18 +10360,33 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -9609,6 +10394,14 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -9786,12 +10579,23 @@ type CachedTagsTTLExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsTTLExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
+type scratchCachedTagsTTLExecutor struct{}
+
+func newscratchCachedTagsTTLExecutor() scratchCachedTagsTTLExecutor {
+	return scratchCachedTagsTTLExecutor{}
+}
+func resetscratchCachedTagsTTLExecutor(u *scratchCachedTagsTTLExecutor) {
+	*u = scratchCachedTagsTTLExecutor{}
 }
 
 // flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
@@ -9827,6 +10631,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -9844,6 +10651,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -9964,6 +10774,10 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -10010,18 +10824,33 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -10029,6 +10858,14 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10200,6 +11037,7 @@ type CachedTagsWithFallbackExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCachedTagsWithFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
@@ -10211,6 +11049,16 @@ type CachedTagsWithFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
+type scratchCachedTagsWithFallbackExecutor struct{}
+
+func newscratchCachedTagsWithFallbackExecutor() scratchCachedTagsWithFallbackExecutor {
+	return scratchCachedTagsWithFallbackExecutor{}
+}
+func resetscratchCachedTagsWithFallbackExecutor(u *scratchCachedTagsWithFallbackExecutor) {
+	*u = scratchCachedTagsWithFallbackExecutor{}
 }
 
 // flujogenConfigCachedTagsWithFallbackExecutor is the configuration compiled into CachedTagsWithFallbackExecutor.
@@ -10249,6 +11097,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -10267,6 +11118,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -10398,6 +11252,10 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -10444,18 +11302,34 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -10463,6 +11337,14 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -10777,12 +11659,23 @@ type CountForeverExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountForeverExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
+type scratchCountForeverExecutor struct{}
+
+func newscratchCountForeverExecutor() scratchCountForeverExecutor {
+	return scratchCountForeverExecutor{}
+}
+func resetscratchCountForeverExecutor(u *scratchCountForeverExecutor) {
+	*u = scratchCountForeverExecutor{}
 }
 
 // flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
@@ -10818,6 +11711,9 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -10835,6 +11731,9 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -10955,6 +11854,10 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11001,18 +11904,33 @@ func (e *CountForeverExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -11020,6 +11938,14 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11261,12 +12187,23 @@ type CountForever2Executor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountForever2Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
+type scratchCountForever2Executor struct{}
+
+func newscratchCountForever2Executor() scratchCountForever2Executor {
+	return scratchCountForever2Executor{}
+}
+func resetscratchCountForever2Executor(u *scratchCountForever2Executor) {
+	*u = scratchCountForever2Executor{}
 }
 
 // flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
@@ -11302,6 +12239,9 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -11319,6 +12259,9 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11439,6 +12382,10 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11485,18 +12432,33 @@ func (e *CountForever2Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -11504,6 +12466,14 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -11745,12 +12715,23 @@ type CountTo3Executor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchCountTo3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "add".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
+type scratchCountTo3Executor struct{}
+
+func newscratchCountTo3Executor() scratchCountTo3Executor {
+	return scratchCountTo3Executor{}
+}
+func resetscratchCountTo3Executor(u *scratchCountTo3Executor) {
+	*u = scratchCountTo3Executor{}
 }
 
 // flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
@@ -11786,6 +12767,9 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -11803,6 +12787,9 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -11923,6 +12910,10 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -11969,18 +12960,33 @@ func (e *CountTo3Executor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -11988,6 +12994,14 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12210,6 +13224,672 @@ func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[str
 	return out, err
 }
 
+// FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FailBeforeCachedExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFailBeforeCachedExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "fail".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "tags".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+}
+
+// scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
+type scratchFailBeforeCachedExecutor struct{}
+
+func newscratchFailBeforeCachedExecutor() scratchFailBeforeCachedExecutor {
+	return scratchFailBeforeCachedExecutor{}
+}
+func resetscratchFailBeforeCachedExecutor(u *scratchFailBeforeCachedExecutor) {
+	*u = scratchFailBeforeCachedExecutor{}
+}
+
+// flujogenConfigFailBeforeCachedExecutor is the configuration compiled into FailBeforeCachedExecutor.
+func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableConcurrencyOptimization = false
+	{
+		n := 1
+		c.MaxConcurrentExecutions = &n
+	}
+	return c
+}
+
+// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FailBeforeCachedExecutor{clock: clock}
+	cfg := flujogenConfigFailBeforeCachedExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*FailBeforeCachedExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Max = 1000000
+	lo.Initial = 1
+	e.limitMax.Store(1)
+	lo.MinQueue = runtime.FixedLimiterMinQueue
+	lo.Adaptive = false
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("fail")
+	e.mon2 = e.monitor.Step("tags")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FailBeforeCached on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job) ([]string, error) {
+	if !e.track.Enter() {
+		return *new([]string), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new([]string), abort
+	}
+	if !res.Success {
+		return *new([]string), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = res.Steps
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "fail")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["fail"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["fail"] = st
+	}
+	e.cnt2.add(s.Steps, "tags")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["tags"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["tags"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FailBeforeCachedExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FailBeforeCachedExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FailBeforeCachedExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FailBeforeCachedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *FailBeforeCachedExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FailBeforeCachedExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether FailBeforeCachedExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "max_concurrent_executions":
+		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
+		e.limiter.SetLimit(*m)
+		if int64(*m) > e.limitMax.Load() {
+			e.limitMax.Store(int64(*m))
+		}
+	}
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FailBeforeCachedExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FailBeforeCachedExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body0 is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "failfirst"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run1(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new([]string), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new([]string), nil
+		}
+		v0 = v0o
+	}
+	var v1 []string
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run2(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new([]string), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new([]string), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fail"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 1; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "fail".
+func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FailBeforeCachedExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Fail(ctx, in)
+}
+
+// call1 makes one attempt of "fail" holding a concurrency permit.
+func (e *FailBeforeCachedExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke1(ctx, in)
+	return out, err
+}
+
+// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	res.Name = "tags"
+	start := e.clock.Nanotime()
+	var out []string
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new([]string), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new([]string), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new([]string), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, nil
+}
+
+// finish2 reports a finished execution of "tags".
+func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FailBeforeCachedExecutor) invoke2(ctx context.Context, in flujotest.Job) (out []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Tags(ctx, in)
+}
+
+// call2 makes one attempt of "tags" holding a concurrency permit.
+func (e *FailBeforeCachedExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
 	clock     runtime.Clock
@@ -12229,12 +13909,23 @@ type FailOnceExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFailOnceExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
+type scratchFailOnceExecutor struct{}
+
+func newscratchFailOnceExecutor() scratchFailOnceExecutor {
+	return scratchFailOnceExecutor{}
+}
+func resetscratchFailOnceExecutor(u *scratchFailOnceExecutor) {
+	*u = scratchFailOnceExecutor{}
 }
 
 // flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
@@ -12270,6 +13961,9 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -12287,6 +13981,9 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -12409,6 +14106,10 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -12455,18 +14156,33 @@ func (e *FailOnceExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -12474,6 +14190,14 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -12652,7 +14376,7 @@ type FanBranchFailsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanBranchFailsExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanBranchFailsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -12671,6 +14395,22 @@ type FanBranchFailsExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
+type scratchFanBranchFailsExecutor struct {
+	p0 scratchFanBranchFailsExecutor0
+}
+
+func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
+	return scratchFanBranchFailsExecutor{
+		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
+	*u = scratchFanBranchFailsExecutor{
+		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanBranchFailsExecutor is the configuration compiled into FanBranchFailsExecutor.
@@ -12712,7 +14452,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanBranchFailsExecutor0 { return scratchFanBranchFailsExecutor0{done: make(chan int, 2)} }, func(sc *scratchFanBranchFailsExecutor0) { *sc = scratchFanBranchFailsExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -12899,15 +14639,8 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -12955,18 +14688,35 @@ func (e *FanBranchFailsExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -12981,7 +14731,7 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -13040,6 +14790,7 @@ type scratchFanBranchFailsExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -13049,7 +14800,9 @@ type scratchFanBranchFailsExecutor0 struct {
 
 // getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
 func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -13137,7 +14890,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -13608,6 +15361,1211 @@ func (e *FanBranchFailsExecutor) call4(ctx context.Context, in flujotest.Job, r 
 	return out, err
 }
 
+// FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type FanErrorOnConflictExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFanErrorOnConflictExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "a1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "b".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "a2".
+	cnt4 flujogenStepCounters
+	brk4 *runtime.Breaker
+	mon4 *runtime.StepMonitor
+
+	// Step "echo".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
+type scratchFanErrorOnConflictExecutor struct {
+	p0 scratchFanErrorOnConflictExecutor0
+}
+
+func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
+	return scratchFanErrorOnConflictExecutor{
+		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
+	*u = scratchFanErrorOnConflictExecutor{
+		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+	}
+}
+
+// flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
+func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableConcurrencyOptimization = false
+	{
+		n := 1
+		c.MaxConcurrentExecutions = &n
+	}
+	return c
+}
+
+// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &FanErrorOnConflictExecutor{clock: clock}
+	cfg := flujogenConfigFanErrorOnConflictExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*FanErrorOnConflictExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Max = 1000000
+	lo.Initial = 1
+	e.limitMax.Store(1)
+	lo.MinQueue = runtime.FixedLimiterMinQueue
+	lo.Adaptive = false
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("a1")
+	e.mon3 = e.monitor.Step("b")
+	e.mon4 = e.monitor.Step("a2")
+	e.mon5 = e.monitor.Step("echo")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs FanErrorOnConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "a1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["a1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["a1"] = st
+	}
+	e.cnt3.add(s.Steps, "b")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["b"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["b"] = st
+	}
+	e.cnt4.add(s.Steps, "a2")
+	{
+		bc := e.brk4.Counters()
+		st := s.Steps["a2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["a2"] = st
+	}
+	e.cnt5.add(s.Steps, "echo")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["echo"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["echo"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *FanErrorOnConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *FanErrorOnConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *FanErrorOnConflictExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that FanErrorOnConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *FanErrorOnConflictExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanErrorOnConflictExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether FanErrorOnConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *FanErrorOnConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "max_concurrent_executions":
+		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
+		e.limiter.SetLimit(*m)
+		if int64(*m) > e.limitMax.Load() {
+			e.limitMax.Store(int64(*m))
+		}
+	}
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *FanErrorOnConflictExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *FanErrorOnConflictExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutor0 struct {
+	results  [3]flujo.StepResult
+	aborts   [3]error
+	finished [3]bool
+	done     chan int
+	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+	o2       flujotest.Job
+	r2       flujogenRun[flujotest.State]
+}
+
+// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
+}
+
+// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinThree(a0, a1, a2), nil
+}
+
+// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+	var first [1]int // per field, the first branch that changed it, plus one
+	if sc.results[0].Success {
+		if sc.w0.A != st.A {
+			first[0] = 1
+		}
+	}
+	if sc.results[1].Success {
+		if sc.w1.A != st.A {
+			if first[0] != 0 {
+				return &flujo.MergeConflictError{Parallel: "fan", Field: reflect.TypeFor[flujotest.State]().String() + ".A", Branches: [2]string{[3]string{"p1", "a2", "echo"}[first[0]-1], "a2"}}
+			}
+			first[0] = 2
+		}
+	}
+	return nil
+}
+
+// body0 is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan"
+	res.Attempts = 1
+	sc := e.getscratchFanErrorOnConflictExecutor0()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "p1")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "a2")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	sc.r2 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[2], "echo")
+				sc.done <- 2
+			}
+		}()
+		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		exited = false
+		sc.done <- 2
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 3 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if err := e.conflicts0(r.state, sc); err != nil {
+		res.Err, res.Feedback = err, err.Error()
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
+	}
+	if sc.results[0].Success && sc.w0.B != r.state.B {
+		r.state.B = sc.w0.B
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "p1"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run2(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run3(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "a1".
+func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA(ctx, in, st)
+}
+
+// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "b"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "b".
+func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteB(ctx, in, st)
+}
+
+// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke3(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "a2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk4.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk4.Allow()
+		if !permit.Admitted() {
+			err = e.brk4.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk4.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call4(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk4.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk4.RecordFailure(permit)
+		} else {
+			e.brk4.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish4(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish4(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish4 reports a finished execution of "a2".
+func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt4.record(res, e.slowNs.Load())
+	e.mon4.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.WriteA2(ctx, in, st)
+}
+
+// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *FanErrorOnConflictExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke4(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "echo"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish5(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish5 reports a finished execution of "echo".
+func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "echo" holding a concurrency permit.
+func (e *FanErrorOnConflictExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
 	clock     runtime.Clock
@@ -13627,7 +16585,7 @@ type FanJoinFailsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanJoinFailsExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanJoinFailsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -13646,6 +16604,22 @@ type FanJoinFailsExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
+type scratchFanJoinFailsExecutor struct {
+	p0 scratchFanJoinFailsExecutor0
+}
+
+func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
+	return scratchFanJoinFailsExecutor{
+		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
+	*u = scratchFanJoinFailsExecutor{
+		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanJoinFailsExecutor is the configuration compiled into FanJoinFailsExecutor.
@@ -13687,7 +16661,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanJoinFailsExecutor0 { return scratchFanJoinFailsExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanJoinFailsExecutor0) { *sc = scratchFanJoinFailsExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -13874,15 +16848,8 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -13930,18 +16897,35 @@ func (e *FanJoinFailsExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -13956,7 +16940,7 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -14015,6 +16999,7 @@ type scratchFanJoinFailsExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -14027,7 +17012,9 @@ type scratchFanJoinFailsExecutor0 struct {
 
 // getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
 func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -14130,7 +17117,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -14555,7 +17542,7 @@ type FanKeepFirstExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanKeepFirstExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -14579,6 +17566,22 @@ type FanKeepFirstExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
+type scratchFanKeepFirstExecutor struct {
+	p0 scratchFanKeepFirstExecutor0
+}
+
+func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
+	return scratchFanKeepFirstExecutor{
+		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
+	*u = scratchFanKeepFirstExecutor{
+		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
@@ -14623,7 +17626,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanKeepFirstExecutor0 { return scratchFanKeepFirstExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanKeepFirstExecutor0) { *sc = scratchFanKeepFirstExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -14822,15 +17825,8 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -14878,18 +17874,36 @@ func (e *FanKeepFirstExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -14904,7 +17918,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -14963,6 +17977,7 @@ type scratchFanKeepFirstExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -14975,7 +17990,9 @@ type scratchFanKeepFirstExecutor0 struct {
 
 // getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
 func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -15081,7 +18098,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -15707,7 +18724,7 @@ type FanMergeUpdateExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanMergeUpdateExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanMergeUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -15731,6 +18748,22 @@ type FanMergeUpdateExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
+type scratchFanMergeUpdateExecutor struct {
+	p0 scratchFanMergeUpdateExecutor0
+}
+
+func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
+	return scratchFanMergeUpdateExecutor{
+		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
+	*u = scratchFanMergeUpdateExecutor{
+		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
@@ -15775,7 +18808,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanMergeUpdateExecutor0 { return scratchFanMergeUpdateExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanMergeUpdateExecutor0) { *sc = scratchFanMergeUpdateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -15974,15 +19007,8 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -16030,18 +19056,36 @@ func (e *FanMergeUpdateExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -16056,7 +19100,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -16115,6 +19159,7 @@ type scratchFanMergeUpdateExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -16127,7 +19172,9 @@ type scratchFanMergeUpdateExecutor0 struct {
 
 // getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
 func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -16233,7 +19280,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -16859,7 +19906,7 @@ type FanNoMergeExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchFanNoMergeExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchFanNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
@@ -16883,6 +19930,22 @@ type FanNoMergeExecutor struct {
 	mon5 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
+type scratchFanNoMergeExecutor struct {
+	p0 scratchFanNoMergeExecutor0
+}
+
+func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
+	return scratchFanNoMergeExecutor{
+		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+	}
+}
+func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
+	*u = scratchFanNoMergeExecutor{
+		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
@@ -16927,7 +19990,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchFanNoMergeExecutor0 { return scratchFanNoMergeExecutor0{done: make(chan int, 3)} }, func(sc *scratchFanNoMergeExecutor0) { *sc = scratchFanNoMergeExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -17126,15 +20189,8 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -17182,18 +20238,36 @@ func (e *FanNoMergeExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -17208,7 +20282,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -17267,6 +20341,7 @@ type scratchFanNoMergeExecutor0 struct {
 	aborts   [3]error
 	finished [3]bool
 	done     chan int
+	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[flujotest.State]
 	w0       flujotest.State
@@ -17279,7 +20354,9 @@ type scratchFanNoMergeExecutor0 struct {
 
 // getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
 func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -17385,7 +20462,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -18003,12 +21080,23 @@ type FlakyDefaultExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFlakyDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
+type scratchFlakyDefaultExecutor struct{}
+
+func newscratchFlakyDefaultExecutor() scratchFlakyDefaultExecutor {
+	return scratchFlakyDefaultExecutor{}
+}
+func resetscratchFlakyDefaultExecutor(u *scratchFlakyDefaultExecutor) {
+	*u = scratchFlakyDefaultExecutor{}
 }
 
 // flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
@@ -18044,6 +21132,9 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -18061,6 +21152,9 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -18183,6 +21277,10 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -18229,18 +21327,33 @@ func (e *FlakyDefaultExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -18248,6 +21361,14 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18432,12 +21553,23 @@ type FlakyRetries3Executor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchFlakyRetries3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
+type scratchFlakyRetries3Executor struct{}
+
+func newscratchFlakyRetries3Executor() scratchFlakyRetries3Executor {
+	return scratchFlakyRetries3Executor{}
+}
+func resetscratchFlakyRetries3Executor(u *scratchFlakyRetries3Executor) {
+	*u = scratchFlakyRetries3Executor{}
 }
 
 // flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
@@ -18473,6 +21605,9 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -18490,6 +21625,9 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -18612,6 +21750,10 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -18658,18 +21800,33 @@ func (e *FlakyRetries3Executor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -18677,6 +21834,14 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -18861,6 +22026,7 @@ type GoexitMapExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitMapExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
@@ -18869,6 +22035,16 @@ type GoexitMapExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchGoexitMapExecutor is the pooled working space of the Parallel runs of GoexitMapExecutor, one field per Parallel.
+type scratchGoexitMapExecutor struct{}
+
+func newscratchGoexitMapExecutor() scratchGoexitMapExecutor {
+	return scratchGoexitMapExecutor{}
+}
+func resetscratchGoexitMapExecutor(u *scratchGoexitMapExecutor) {
+	*u = scratchGoexitMapExecutor{}
 }
 
 // flujogenConfigGoexitMapExecutor is the configuration compiled into GoexitMapExecutor.
@@ -18904,6 +22080,9 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -18921,6 +22100,9 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -19046,6 +22228,10 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -19092,18 +22278,33 @@ func (e *GoexitMapExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -19111,6 +22312,14 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19406,7 +22615,7 @@ type GoexitParallelExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchGoexitParallelExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchGoexitParallelExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
@@ -19420,6 +22629,22 @@ type GoexitParallelExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
+type scratchGoexitParallelExecutor struct {
+	p0 scratchGoexitParallelExecutor0
+}
+
+func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
+	return scratchGoexitParallelExecutor{
+		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
+	*u = scratchGoexitParallelExecutor{
+		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
@@ -19458,7 +22683,7 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchGoexitParallelExecutor0 { return scratchGoexitParallelExecutor0{done: make(chan int, 2)} }, func(sc *scratchGoexitParallelExecutor0) { *sc = scratchGoexitParallelExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -19619,15 +22844,8 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -19675,18 +22893,34 @@ func (e *GoexitParallelExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -19701,7 +22935,7 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -19760,6 +22994,7 @@ type scratchGoexitParallelExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -19768,7 +23003,9 @@ type scratchGoexitParallelExecutor0 struct {
 
 // getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
 func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -19854,7 +23091,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -20143,12 +23380,23 @@ type GoexitStepExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitStepExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
+type scratchGoexitStepExecutor struct{}
+
+func newscratchGoexitStepExecutor() scratchGoexitStepExecutor {
+	return scratchGoexitStepExecutor{}
+}
+func resetscratchGoexitStepExecutor(u *scratchGoexitStepExecutor) {
+	*u = scratchGoexitStepExecutor{}
 }
 
 // flujogenConfigGoexitStepExecutor is the configuration compiled into GoexitStepExecutor.
@@ -20184,6 +23432,9 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -20201,6 +23452,9 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -20323,6 +23577,10 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -20369,18 +23627,33 @@ func (e *GoexitStepExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -20388,6 +23661,14 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -20566,12 +23847,23 @@ type GoexitTimedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchGoexitTimedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
+type scratchGoexitTimedExecutor struct{}
+
+func newscratchGoexitTimedExecutor() scratchGoexitTimedExecutor {
+	return scratchGoexitTimedExecutor{}
+}
+func resetscratchGoexitTimedExecutor(u *scratchGoexitTimedExecutor) {
+	*u = scratchGoexitTimedExecutor{}
 }
 
 // flujogenConfigGoexitTimedExecutor is the configuration compiled into GoexitTimedExecutor.
@@ -20607,6 +23899,9 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -20624,6 +23919,9 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -20746,6 +24044,10 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -20792,18 +24094,33 @@ func (e *GoexitTimedExecutor) live(name string, next runtime.OptimizationConfig)
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -20811,6 +24128,14 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -21035,12 +24360,23 @@ type HeldExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchHeldExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "held".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
+type scratchHeldExecutor struct{}
+
+func newscratchHeldExecutor() scratchHeldExecutor {
+	return scratchHeldExecutor{}
+}
+func resetscratchHeldExecutor(u *scratchHeldExecutor) {
+	*u = scratchHeldExecutor{}
 }
 
 // flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
@@ -21076,6 +24412,9 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHeldExecutor, resetscratchHeldExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -21093,6 +24432,9 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -21213,6 +24555,10 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -21259,18 +24605,33 @@ func (e *HeldExecutor) live(name string, next runtime.OptimizationConfig) bool {
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -21278,6 +24639,14 @@ func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -21449,6 +24818,7 @@ type HistoryExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchHistoryExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "first".
@@ -21465,6 +24835,16 @@ type HistoryExecutor struct {
 	cnt4 flujogenStepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
+}
+
+// scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
+type scratchHistoryExecutor struct{}
+
+func newscratchHistoryExecutor() scratchHistoryExecutor {
+	return scratchHistoryExecutor{}
+}
+func resetscratchHistoryExecutor(u *scratchHistoryExecutor) {
+	*u = scratchHistoryExecutor{}
 }
 
 // flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
@@ -21506,6 +24886,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -21525,6 +24908,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -21669,6 +25055,10 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -21715,18 +25105,35 @@ func (e *HistoryExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -21734,6 +25141,14 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -22288,12 +25703,23 @@ type IOBurstExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchIOBurstExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "io".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
+type scratchIOBurstExecutor struct{}
+
+func newscratchIOBurstExecutor() scratchIOBurstExecutor {
+	return scratchIOBurstExecutor{}
+}
+func resetscratchIOBurstExecutor(u *scratchIOBurstExecutor) {
+	*u = scratchIOBurstExecutor{}
 }
 
 // flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
@@ -22329,6 +25755,9 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchIOBurstExecutor, resetscratchIOBurstExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -22346,6 +25775,9 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -22466,6 +25898,10 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -22512,18 +25948,33 @@ func (e *IOBurstExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -22531,6 +25982,14 @@ func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -22702,7 +26161,7 @@ type JoinFailsAfterIgnoredExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor1] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -22716,6 +26175,22 @@ type JoinFailsAfterIgnoredExecutor struct {
 	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
+type scratchJoinFailsAfterIgnoredExecutor struct {
+	p1 scratchJoinFailsAfterIgnoredExecutor1
+}
+
+func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
+	return scratchJoinFailsAfterIgnoredExecutor{
+		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
+	*u = scratchJoinFailsAfterIgnoredExecutor{
+		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigJoinFailsAfterIgnoredExecutor is the configuration compiled into JoinFailsAfterIgnoredExecutor.
@@ -22754,11 +26229,7 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(50, 0.9, func() scratchJoinFailsAfterIgnoredExecutor1 {
-		return scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)}
-	}, func(sc *scratchJoinFailsAfterIgnoredExecutor1) {
-		*sc = scratchJoinFailsAfterIgnoredExecutor1{done: sc.done}
-	}); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -22919,15 +26390,8 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -22975,18 +26439,34 @@ func (e *JoinFailsAfterIgnoredExecutor) live(name string, next runtime.Optimizat
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -23001,7 +26481,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -23102,6 +26582,7 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -23110,7 +26591,9 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 
 // getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
 func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -23193,7 +26676,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -23479,6 +26962,7 @@ type MapEchoExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchMapEchoExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -23487,6 +26971,16 @@ type MapEchoExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMapEchoExecutor is the pooled working space of the Parallel runs of MapEchoExecutor, one field per Parallel.
+type scratchMapEchoExecutor struct{}
+
+func newscratchMapEchoExecutor() scratchMapEchoExecutor {
+	return scratchMapEchoExecutor{}
+}
+func resetscratchMapEchoExecutor(u *scratchMapEchoExecutor) {
+	*u = scratchMapEchoExecutor{}
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -23522,6 +27016,9 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -23539,6 +27036,9 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -23664,6 +27164,10 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -23710,18 +27214,33 @@ func (e *MapEchoExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -23729,6 +27248,14 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -24030,12 +27557,23 @@ type MapFlakyInOrderExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchMapFlakyInOrderExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
+type scratchMapFlakyInOrderExecutor struct{}
+
+func newscratchMapFlakyInOrderExecutor() scratchMapFlakyInOrderExecutor {
+	return scratchMapFlakyInOrderExecutor{}
+}
+func resetscratchMapFlakyInOrderExecutor(u *scratchMapFlakyInOrderExecutor) {
+	*u = scratchMapFlakyInOrderExecutor{}
 }
 
 // flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
@@ -24071,6 +27609,9 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -24088,6 +27629,9 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -24210,6 +27754,10 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -24256,18 +27804,33 @@ func (e *MapFlakyInOrderExecutor) live(name string, next runtime.OptimizationCon
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -24275,6 +27838,14 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -24490,6 +28061,835 @@ func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r
 	return out, err
 }
 
+// MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type MaybeConflictExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchMaybeConflictExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "x".
+	cnt1 flujogenStepCounters
+	brk1 *runtime.Breaker
+	mon1 *runtime.StepMonitor
+
+	// Step "y".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
+type scratchMaybeConflictExecutor struct {
+	p0 scratchMaybeConflictExecutor0
+}
+
+func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
+	return scratchMaybeConflictExecutor{
+		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
+	*u = scratchMaybeConflictExecutor{
+		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+	}
+}
+
+// flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
+func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableConcurrencyOptimization = false
+	{
+		n := 1
+		c.MaxConcurrentExecutions = &n
+	}
+	return c
+}
+
+// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &MaybeConflictExecutor{clock: clock}
+	cfg := flujogenConfigMaybeConflictExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*MaybeConflictExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Max = 1000000
+	lo.Initial = 1
+	e.limitMax.Store(1)
+	lo.MinQueue = runtime.FixedLimiterMinQueue
+	lo.Adaptive = false
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon1 = e.monitor.Step("x")
+	e.mon2 = e.monitor.Step("y")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs MaybeConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, st *flujotest.State) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[flujotest.State]
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	state, limits := flujo.ExecOptionsOf(opts)
+	if st == nil && state != nil {
+		s, ok := state.(*flujotest.State)
+		if !ok {
+			return nil, &flujo.StateTypeError{Node: "maybe", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
+		}
+		st = s
+	}
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[flujotest.State]{record: true}
+	r.state = st
+	if st == nil {
+		r.state = new(flujotest.State)
+	}
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = []flujo.StepResult{res}
+	pr.FinalState = r.state
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, st, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt1.add(s.Steps, "x")
+	{
+		bc := e.brk1.Counters()
+		st := s.Steps["x"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["x"] = st
+	}
+	e.cnt2.add(s.Steps, "y")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["y"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["y"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *MaybeConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *MaybeConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *MaybeConflictExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that MaybeConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *MaybeConflictExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MaybeConflictExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether MaybeConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *MaybeConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "max_concurrent_executions":
+		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
+		e.limiter.SetLimit(*m)
+		if int64(*m) > e.limitMax.Load() {
+			e.limitMax.Store(int64(*m))
+		}
+	}
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *MaybeConflictExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *MaybeConflictExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutor0 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[flujotest.State]
+	w0       flujotest.State
+	o1       flujotest.Job
+	r1       flujogenRun[flujotest.State]
+	w1       flujotest.State
+}
+
+// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
+}
+
+// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+	var first [1]int // per field, the first branch that changed it, plus one
+	if sc.results[0].Success {
+		if sc.w0.A != st.A {
+			first[0] = 1
+		}
+	}
+	if sc.results[1].Success {
+		if sc.w1.A != st.A {
+			if first[0] != 0 {
+				return &flujo.MergeConflictError{Parallel: "maybe", Field: reflect.TypeFor[flujotest.State]().String() + ".A", Branches: [2]string{[2]string{"x", "y"}[first[0]-1], "y"}}
+			}
+			first[0] = 2
+		}
+	}
+	return nil
+}
+
+// body0 is the composition of "maybe".
+func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "maybe"
+	res.Attempts = 1
+	sc := e.getscratchMaybeConflictExecutor0()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.w0 = *r.state
+	sc.r0.state = &sc.w0
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "x")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	sc.w1 = *r.state
+	sc.r1.state = &sc.w1
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "y")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	if err := e.conflicts0(r.state, sc); err != nil {
+		res.Err, res.Feedback = err, err.Error()
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join0(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	if sc.results[1].Success && sc.w1.A != r.state.A {
+		r.state.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.state.A {
+		r.state.A = sc.w0.A
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "x"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk1.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk1.Allow()
+		if !permit.Admitted() {
+			err = e.brk1.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk1.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "x", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call1(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk1.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk1.RecordFailure(permit)
+		} else {
+			e.brk1.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish1(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish1(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish1 reports a finished execution of "x".
+func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt1.record(res, e.slowNs.Load())
+	e.mon1.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "x", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "x", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.MaybeWriteX(ctx, in, st)
+}
+
+// call1 makes one attempt of "x" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *MaybeConflictExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke1(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
+// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "y"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "y", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "y".
+func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "y", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "y", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.MaybeWriteY(ctx, in, st)
+}
+
+// call2 makes one attempt of "y" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
+func (e *MaybeConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	w := *r.state
+	st := &w
+	out, err := e.invoke2(ctx, in, st)
+	if err == nil {
+		*r.state = w
+	}
+	return out, err
+}
+
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
 	clock     runtime.Clock
@@ -24509,6 +28909,7 @@ type PanicAtTwoDepthsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchPanicAtTwoDepthsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
@@ -24520,6 +28921,16 @@ type PanicAtTwoDepthsExecutor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
+type scratchPanicAtTwoDepthsExecutor struct{}
+
+func newscratchPanicAtTwoDepthsExecutor() scratchPanicAtTwoDepthsExecutor {
+	return scratchPanicAtTwoDepthsExecutor{}
+}
+func resetscratchPanicAtTwoDepthsExecutor(u *scratchPanicAtTwoDepthsExecutor) {
+	*u = scratchPanicAtTwoDepthsExecutor{}
 }
 
 // flujogenConfigPanicAtTwoDepthsExecutor is the configuration compiled into PanicAtTwoDepthsExecutor.
@@ -24558,6 +28969,9 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -24576,6 +28990,9 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -24709,6 +29126,10 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -24755,18 +29176,34 @@ func (e *PanicAtTwoDepthsExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -24774,6 +29211,14 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25173,12 +29618,23 @@ type PanicsExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchPanicsExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
+type scratchPanicsExecutor struct{}
+
+func newscratchPanicsExecutor() scratchPanicsExecutor {
+	return scratchPanicsExecutor{}
+}
+func resetscratchPanicsExecutor(u *scratchPanicsExecutor) {
+	*u = scratchPanicsExecutor{}
 }
 
 // flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
@@ -25214,6 +29670,9 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -25231,6 +29690,9 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -25353,6 +29815,10 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -25399,18 +29865,33 @@ func (e *PanicsExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -25418,6 +29899,14 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25596,7 +30085,7 @@ type ParallelBlocksExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelBlocksExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelBlocksExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
@@ -25608,6 +30097,22 @@ type ParallelBlocksExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
+type scratchParallelBlocksExecutor struct {
+	p0 scratchParallelBlocksExecutor0
+}
+
+func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
+	return scratchParallelBlocksExecutor{
+		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
+	*u = scratchParallelBlocksExecutor{
+		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -25646,7 +30151,7 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelBlocksExecutor0 { return scratchParallelBlocksExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelBlocksExecutor0) { *sc = scratchParallelBlocksExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -25804,15 +30309,8 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -25860,18 +30358,34 @@ func (e *ParallelBlocksExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -25886,7 +30400,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -25945,6 +30459,7 @@ type scratchParallelBlocksExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -25953,7 +30468,9 @@ type scratchParallelBlocksExecutor0 struct {
 
 // getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
 func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -26037,7 +30554,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 			return *new(flujotest.Job), cerr
 		}
 	}
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -26332,7 +30849,7 @@ type ParallelIgnoreExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelIgnoreExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -26346,6 +30863,22 @@ type ParallelIgnoreExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
+type scratchParallelIgnoreExecutor struct {
+	p0 scratchParallelIgnoreExecutor0
+}
+
+func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
+	return scratchParallelIgnoreExecutor{
+		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
+	*u = scratchParallelIgnoreExecutor{
+		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -26384,7 +30917,7 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelIgnoreExecutor0 { return scratchParallelIgnoreExecutor0{done: make(chan int, 2)} }, func(sc *scratchParallelIgnoreExecutor0) { *sc = scratchParallelIgnoreExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -26545,15 +31078,8 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -26601,18 +31127,34 @@ func (e *ParallelIgnoreExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -26627,7 +31169,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -26686,6 +31228,7 @@ type scratchParallelIgnoreExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -26694,7 +31237,9 @@ type scratchParallelIgnoreExecutor0 struct {
 
 // getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
 func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -26777,7 +31322,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -27060,7 +31605,7 @@ type ParallelPropagateExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool0      *runtime.Pool[scratchParallelPropagateExecutor0] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelPropagateExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
@@ -27074,6 +31619,22 @@ type ParallelPropagateExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
+type scratchParallelPropagateExecutor struct {
+	p0 scratchParallelPropagateExecutor0
+}
+
+func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
+	return scratchParallelPropagateExecutor{
+		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
+	*u = scratchParallelPropagateExecutor{
+		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+	}
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -27112,9 +31673,7 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool0, err = runtime.NewPool(50, 0.9, func() scratchParallelPropagateExecutor0 {
-		return scratchParallelPropagateExecutor0{done: make(chan int, 2)}
-	}, func(sc *scratchParallelPropagateExecutor0) { *sc = scratchParallelPropagateExecutor0{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -27275,15 +31834,8 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool0.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -27331,18 +31883,34 @@ func (e *ParallelPropagateExecutor) live(name string, next runtime.OptimizationC
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -27357,7 +31925,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool0.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -27416,6 +31984,7 @@ type scratchParallelPropagateExecutor0 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -27424,7 +31993,9 @@ type scratchParallelPropagateExecutor0 struct {
 
 // getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
 func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
-	return e.pool0.Get()
+	u := e.scratch.Get()
+	u.p0.owner = u
+	return &u.p0
 }
 
 // join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -27510,7 +32081,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool0.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -27799,7 +32370,7 @@ type ParallelSpendExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
-	pool1      *runtime.Pool[scratchParallelSpendExecutor1] // scratch space of parallel "fan"
+	scratch    *runtime.Pool[scratchParallelSpendExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "left".
@@ -27818,6 +32389,22 @@ type ParallelSpendExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
+type scratchParallelSpendExecutor struct {
+	p1 scratchParallelSpendExecutor1
+}
+
+func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
+	return scratchParallelSpendExecutor{
+		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+	}
+}
+func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
+	*u = scratchParallelSpendExecutor{
+		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+	}
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -27859,7 +32446,7 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.pool1, err = runtime.NewPool(50, 0.9, func() scratchParallelSpendExecutor1 { return scratchParallelSpendExecutor1{done: make(chan int, 2)} }, func(sc *scratchParallelSpendExecutor1) { *sc = scratchParallelSpendExecutor1{done: sc.done} }); err != nil {
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
 		return fail(err)
 	}
 	lo := runtime.DefaultLimiterOptions()
@@ -28032,15 +32619,8 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	{
-		ps := e.pool1.Stats()
-		p := &s.Memory.ObjectPool
-		p.Gets += ps.Gets
-		p.Hits += ps.Hits
-		p.Misses += ps.Misses
-		p.Puts += ps.Puts - ps.Drops
-		p.Drops += ps.Drops
-		p.Idle += ps.Idle
-		p.Capacity += ps.Capacity
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
 	}
 	return s
 }
@@ -28088,18 +32668,35 @@ func (e *ParallelSpendExecutor) live(name string, next runtime.OptimizationConfi
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -28114,7 +32711,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		return
 	}
-	e.pool1.Shrink()
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -28235,6 +32832,7 @@ type scratchParallelSpendExecutor1 struct {
 	aborts   [2]error
 	finished [2]bool
 	done     chan int
+	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujogenRun[struct{}]
 	o1       flujotest.Job
@@ -28243,7 +32841,9 @@ type scratchParallelSpendExecutor1 struct {
 
 // getscratchParallelSpendExecutor1 returns working space for parallel "fan".
 func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
-	return e.pool1.Get()
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
 }
 
 // join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
@@ -28329,7 +32929,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.pool1.Put(sc)
+	defer e.scratch.Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -28747,6 +33347,7 @@ type RouteNoDefaultExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchRouteNoDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
@@ -28758,6 +33359,16 @@ type RouteNoDefaultExecutor struct {
 	cnt2 flujogenStepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
+}
+
+// scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
+type scratchRouteNoDefaultExecutor struct{}
+
+func newscratchRouteNoDefaultExecutor() scratchRouteNoDefaultExecutor {
+	return scratchRouteNoDefaultExecutor{}
+}
+func resetscratchRouteNoDefaultExecutor(u *scratchRouteNoDefaultExecutor) {
+	*u = scratchRouteNoDefaultExecutor{}
 }
 
 // flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
@@ -28796,6 +33407,9 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -28814,6 +33428,9 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -28947,6 +33564,10 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -28993,18 +33614,34 @@ func (e *RouteNoDefaultExecutor) live(name string, next runtime.OptimizationConf
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -29012,6 +33649,14 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -29381,6 +34026,7 @@ type RouteWithDefaultExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchRouteWithDefaultExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
@@ -29397,6 +34043,16 @@ type RouteWithDefaultExecutor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
+type scratchRouteWithDefaultExecutor struct{}
+
+func newscratchRouteWithDefaultExecutor() scratchRouteWithDefaultExecutor {
+	return scratchRouteWithDefaultExecutor{}
+}
+func resetscratchRouteWithDefaultExecutor(u *scratchRouteWithDefaultExecutor) {
+	*u = scratchRouteWithDefaultExecutor{}
 }
 
 // flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
@@ -29438,6 +34094,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -29457,6 +34116,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -29601,6 +34263,10 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -29647,18 +34313,35 @@ func (e *RouteWithDefaultExecutor) live(name string, next runtime.OptimizationCo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -29666,6 +34349,14 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -30156,6 +34847,7 @@ type Spend3Executor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchSpend3Executor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
@@ -30172,6 +34864,16 @@ type Spend3Executor struct {
 	cnt3 flujogenStepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
+}
+
+// scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
+type scratchSpend3Executor struct{}
+
+func newscratchSpend3Executor() scratchSpend3Executor {
+	return scratchSpend3Executor{}
+}
+func resetscratchSpend3Executor(u *scratchSpend3Executor) {
+	*u = scratchSpend3Executor{}
 }
 
 // flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
@@ -30213,6 +34915,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -30232,6 +34937,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -30376,6 +35084,10 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -30422,18 +35134,35 @@ func (e *Spend3Executor) live(name string, next runtime.OptimizationConfig) bool
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -30441,6 +35170,14 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -30953,12 +35690,23 @@ type StateRetryExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchStateRetryExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
+type scratchStateRetryExecutor struct{}
+
+func newscratchStateRetryExecutor() scratchStateRetryExecutor {
+	return scratchStateRetryExecutor{}
+}
+func resetscratchStateRetryExecutor(u *scratchStateRetryExecutor) {
+	*u = scratchStateRetryExecutor{}
 }
 
 // flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
@@ -30994,6 +35742,9 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -31011,6 +35762,9 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -31147,6 +35901,10 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -31193,18 +35951,33 @@ func (e *StateRetryExecutor) live(name string, next runtime.OptimizationConfig) 
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -31212,6 +35985,14 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -31402,12 +36183,23 @@ type TimesOutExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchTimesOutExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "block".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
+type scratchTimesOutExecutor struct{}
+
+func newscratchTimesOutExecutor() scratchTimesOutExecutor {
+	return scratchTimesOutExecutor{}
+}
+func resetscratchTimesOutExecutor(u *scratchTimesOutExecutor) {
+	*u = scratchTimesOutExecutor{}
 }
 
 // flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
@@ -31443,6 +36235,9 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -31460,6 +36255,9 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -31582,6 +36380,10 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -31628,18 +36430,33 @@ func (e *TimesOutExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -31647,6 +36464,14 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -31858,6 +36683,1273 @@ func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujo
 	return out, err
 }
 
+// TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type TwoFansExecutor struct {
+	clock     runtime.Clock
+	mu        sync.Mutex // serialises ImportConfig
+	cfg       atomic.Pointer[runtime.OptimizationConfig]
+	track     runtime.RunGate // admits runs until Close and counts them
+	closeOnce sync.Once
+	closeErr  error
+
+	// Run counters.
+	failures, slow atomic.Uint64
+	slowNs         atomic.Int64      // slow_execution_threshold_ms
+	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
+
+	classifier *runtime.ErrorClassifier
+	limiter    *runtime.Limiter
+	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
+	monitor    *runtime.Monitor
+	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchTwoFansExecutor] // working space of Parallel runs (enable_object_pool)
+	resources  *runtime.ResourceManager
+
+	// Step "l1".
+	cnt2 flujogenStepCounters
+	brk2 *runtime.Breaker
+	mon2 *runtime.StepMonitor
+
+	// Step "r1".
+	cnt3 flujogenStepCounters
+	brk3 *runtime.Breaker
+	mon3 *runtime.StepMonitor
+
+	// Step "l2".
+	cnt5 flujogenStepCounters
+	brk5 *runtime.Breaker
+	mon5 *runtime.StepMonitor
+
+	// Step "r2".
+	cnt6 flujogenStepCounters
+	brk6 *runtime.Breaker
+	mon6 *runtime.StepMonitor
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
+type scratchTwoFansExecutor struct {
+	p1 scratchTwoFansExecutor1
+	p4 scratchTwoFansExecutor4
+}
+
+func newscratchTwoFansExecutor() scratchTwoFansExecutor {
+	return scratchTwoFansExecutor{
+		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
+		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+	}
+}
+func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
+	*u = scratchTwoFansExecutor{
+		p1: scratchTwoFansExecutor1{done: u.p1.done},
+		p4: scratchTwoFansExecutor4{done: u.p4.done},
+	}
+}
+
+// flujogenConfigTwoFansExecutor is the configuration compiled into TwoFansExecutor.
+func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableConcurrencyOptimization = false
+	{
+		n := 1
+		c.MaxConcurrentExecutions = &n
+	}
+	return c
+}
+
+// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
+	set := flujo.CoreOptionsOf(opts)
+	clock := set.Clock
+	if clock == nil {
+		return nil, errors.New("flujo: WithClock(nil)")
+	}
+	e := &TwoFansExecutor{clock: clock}
+	cfg := flujogenConfigTwoFansExecutor()
+	e.cfg.Store(&cfg)
+	e.slowNs.Store(1000000000)
+	fail := func(err error) (*TwoFansExecutor, error) {
+		e.closeComponents(context.Background())
+		return nil, err
+	}
+	var err error
+	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
+		return fail(err)
+	}
+	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+		return fail(err)
+	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
+		return fail(err)
+	}
+	lo := runtime.DefaultLimiterOptions()
+	lo.Max = 1000000
+	lo.Initial = 1
+	e.limitMax.Store(1)
+	lo.MinQueue = runtime.FixedLimiterMinQueue
+	lo.Adaptive = false
+	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
+		return fail(err)
+	}
+	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+		return fail(err)
+	}
+	e.mon2 = e.monitor.Step("l1")
+	e.mon3 = e.monitor.Step("r1")
+	e.mon5 = e.monitor.Step("l2")
+	e.mon6 = e.monitor.Step("r2")
+	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.Start(); err != nil {
+		return fail(err)
+	}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// Execute runs TwoFans on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	var r flujogenRun[struct{}]
+	r.state = nil
+	var res flujo.StepResult
+	out, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return *new(flujotest.Job), abort
+	}
+	if !res.Success {
+		return *new(flujotest.Job), flujo.FailedRunError(res)
+	}
+	return out, nil
+}
+
+// ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	_, limits := flujo.ExecOptionsOf(opts)
+	if !e.track.Enter() {
+		return nil, flujo.ErrClosed
+	}
+	defer e.track.Exit()
+	r := flujogenRun[struct{}]{record: true}
+	r.state = nil
+	var err error
+	if r.budget, err = flujo.RunBudget(limits); err != nil {
+		return nil, err
+	}
+	var res flujo.StepResult
+	_, abort := e.run0(ctx, in, &r, &res)
+	e.record(int64(res.Latency), abort == nil && res.Success)
+	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
+	pr.Steps = res.Steps
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = flujo.FailedRunError(res)
+	}
+	return pr, pr.Err
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	res, err := e.ExecuteResult(ctx, in, opts...)
+	if res == nil {
+		var m flujo.Metrics
+		return nil, m, err
+	}
+	return res, flujo.RunMetrics(res), err
+}
+
+// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
+func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
+	cfg := *e.cfg.Load()
+	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
+	s.Memory.UsageMB = flujo.HeapMB()
+	{
+		hs := e.runLatency.Snapshot()
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+	}
+	l := e.limiter
+	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	{
+		snap := e.resources.Snapshot()
+		if snap.Samples > 0 {
+			s.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		s.CPU.UsagePercent = snap.CPUPercent
+	}
+	tc := e.telemetry.Counters()
+	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
+	e.cnt2.add(s.Steps, "l1")
+	{
+		bc := e.brk2.Counters()
+		st := s.Steps["l1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["l1"] = st
+	}
+	e.cnt3.add(s.Steps, "r1")
+	{
+		bc := e.brk3.Counters()
+		st := s.Steps["r1"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["r1"] = st
+	}
+	e.cnt5.add(s.Steps, "l2")
+	{
+		bc := e.brk5.Counters()
+		st := s.Steps["l2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["l2"] = st
+	}
+	e.cnt6.add(s.Steps, "r2")
+	{
+		bc := e.brk6.Counters()
+		st := s.Steps["r2"]
+		st.CircuitBreaker.Calls += bc.Calls
+		st.CircuitBreaker.Failures += bc.Failures
+		st.CircuitBreaker.Rejections += bc.Rejections
+		st.CircuitBreaker.Opens += bc.Opens
+		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+		s.Steps["r2"] = st
+	}
+	{
+		snap := e.monitor.Snapshot()
+		for _, ms := range snap.Steps {
+			if st, ok := s.Steps[ms.Step]; ok {
+				flujogenHistogramCounts(&st, ms)
+				flujogenPercentiles(&st.Execution, ms)
+				s.Steps[ms.Step] = st
+			}
+		}
+		hs := e.runLatency.Snapshot()
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.Regression = snap.Total.Regressed
+	}
+	for _, st := range s.Steps {
+		s.Errors.Executions += st.Errors.Executions
+		s.Errors.Failures += st.Errors.Failures
+		s.Errors.Retries += st.Errors.Retries
+		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
+		s.Errors.Recoveries += st.Errors.Recoveries
+	}
+	cc := e.classifier.Counters()
+	s.Errors.SkippedRetries = cc.SkippedRetries
+	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
+	return s
+}
+
+// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
+func (e *TwoFansExecutor) PerformanceRecommendations() []runtime.Recommendation {
+	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+}
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (e *TwoFansExecutor) OptimizationConfig() runtime.OptimizationConfig {
+	return e.cfg.Load().Clone()
+}
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (e *TwoFansExecutor) ExportConfig(format string) ([]byte, error) {
+	return e.cfg.Load().Export(format)
+}
+
+// ImportConfig lays data over the configuration in force and applies the run-time fields that TwoFansExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+func (e *TwoFansExecutor) ImportConfig(data []byte, format string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.track.Closed() {
+		return flujo.ErrClosed
+	}
+	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TwoFansExecutor", e.live)
+	if cfg == nil {
+		return err
+	}
+	// applyLive checks every change before it makes any: an error leaves the executor as it was.
+	if aerr := e.applyLive(*cfg); aerr != nil {
+		return aerr
+	}
+	e.cfg.Store(cfg)
+	return err
+}
+
+// live reports whether TwoFansExecutor applies a change of the run-time field name, to the value in next, while it runs.
+func (e *TwoFansExecutor) live(name string, next runtime.OptimizationConfig) bool {
+	switch name {
+	case "slow_execution_threshold_ms":
+		return true
+	case "telemetry_batch_size":
+		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
+	case "telemetry_flush_interval_seconds":
+		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
+	case "max_concurrent_executions":
+		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
+	}
+	return false
+}
+
+// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
+func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
+	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
+		return err
+	}
+	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
+		e.limiter.SetLimit(*m)
+		if int64(*m) > e.limitMax.Load() {
+			e.limitMax.Store(int64(*m))
+		}
+	}
+	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
+}
+
+// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
+func (e *TwoFansExecutor) Close(ctx context.Context) error {
+	idle := e.track.Close()
+	select {
+	case <-idle:
+		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
+	}
+}
+
+// closeComponents stops the components the executor built, those built so far when its constructor fails.
+func (e *TwoFansExecutor) closeComponents(ctx context.Context) error {
+	var errs []error
+	if e.resources != nil {
+		errs = append(errs, e.resources.Close(ctx))
+	}
+	if e.telemetry != nil {
+		errs = append(errs, e.telemetry.Close(ctx))
+	}
+	if e.monitor != nil {
+		errs = append(errs, e.monitor.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
+func (e *TwoFansExecutor) record(ns int64, ok bool) {
+	if ns != 0 {
+		e.runLatency.Record(ns)
+		if ns > e.slowNs.Load() {
+			e.slow.Add(1)
+		}
+	}
+	if !ok {
+		e.failures.Add(1)
+	}
+}
+
+// run0 runs the Pipeline "two".
+func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	cctx := ctx
+	out, abort := e.body0(cctx, in, r, res)
+	_ = cctx
+	return out, abort
+}
+
+// body0 is the composition of "two".
+func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "two"
+	res.Attempts = 1
+	if r.record {
+		res.Steps = make([]flujo.StepResult, 0, 2)
+	}
+	var v0 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v0o, abort := e.run1(ctx, in, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v0 = v0o
+	}
+	var v1 flujotest.Job
+	{
+		var cr flujo.StepResult
+		v1o, abort := e.run4(ctx, v0, r, &cr)
+		if r.record || !cr.Success {
+			res.Steps = append(res.Steps, cr)
+		}
+		res.Cost += cr.Cost
+		res.Tokens += cr.Tokens
+		res.Latency += cr.Latency
+		if abort != nil {
+			res.Err = abort
+			return *new(flujotest.Job), abort
+		}
+		if !cr.Success {
+			res.Err, res.Feedback = cr.Err, cr.Feedback
+			return *new(flujotest.Job), nil
+		}
+		v1 = v1o
+	}
+	res.Success = true
+	if r.record {
+		res.Output = v1
+	}
+	return v1, nil
+}
+
+// run1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body1(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutor1 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	owner    *scratchTwoFansExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+	u := e.scratch.Get()
+	u.p1.owner = u
+	return &u.p1
+}
+
+// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// body1 is the composition of "fan1".
+func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan1"
+	res.Attempts = 1
+	sc := e.getscratchTwoFansExecutor1()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "l1")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "r1")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join1(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "l1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk2.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk2.Allow()
+		if !permit.Admitted() {
+			err = e.brk2.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk2.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "l1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call2(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk2.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk2.RecordFailure(permit)
+		} else {
+			e.brk2.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish2(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish2(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish2 reports a finished execution of "l1".
+func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt2.record(res, e.slowNs.Load())
+	e.mon2.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "l1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call2 makes one attempt of "l1" holding a concurrency permit.
+func (e *TwoFansExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke2(ctx, in)
+	return out, err
+}
+
+// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "r1"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk3.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk3.Allow()
+		if !permit.Admitted() {
+			err = e.brk3.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk3.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "r1", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call3(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk3.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk3.RecordFailure(permit)
+		} else {
+			e.brk3.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish3(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish3(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish3 reports a finished execution of "r1".
+func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt3.record(res, e.slowNs.Load())
+	e.mon3.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "r1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r1", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call3 makes one attempt of "r1" holding a concurrency permit.
+func (e *TwoFansExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke3(ctx, in)
+	return out, err
+}
+
+// run4 runs the Parallel "fan2".
+func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := e.clock.Nanotime()
+	cctx := ctx
+	out, abort := e.body4(cctx, in, r, res)
+	_ = cctx
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	return out, abort
+}
+
+// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutor4 struct {
+	results  [2]flujo.StepResult
+	aborts   [2]error
+	finished [2]bool
+	done     chan int
+	owner    *scratchTwoFansExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujogenRun[struct{}]
+	o1       flujotest.Job
+	r1       flujogenRun[struct{}]
+}
+
+// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+	u := e.scratch.Get()
+	u.p4.owner = u
+	return &u.p4
+}
+
+// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.JoinTwo(a0, a1), nil
+}
+
+// body4 is the composition of "fan2".
+func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "fan2"
+	res.Attempts = 1
+	sc := e.getscratchTwoFansExecutor4()
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[0], "l2")
+				sc.done <- 0
+			}
+		}()
+		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		exited = false
+		sc.done <- 0
+	}()
+	sc.r1 = *r
+	e.track.EnterChild()
+	go func() {
+		defer e.track.ExitChild()
+		exited := true
+		defer func() {
+			if exited {
+				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
+				flujo.GoexitResult(&sc.results[1], "r2")
+				sc.done <- 1
+			}
+		}()
+		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		exited = false
+		sc.done <- 1
+	}()
+	var abort error
+	failed := -1
+	_ = failed
+	for range 2 {
+		select {
+		case i := <-sc.done:
+			sc.finished[i] = true
+			switch ab := sc.aborts[i]; {
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+				if abort == nil {
+					abort = ab
+					bctx.Cancel()
+				}
+			case ab != nil:
+			case !sc.results[i].Success && (failed < 0 || i < failed):
+				failed = i
+				bctx.Cancel()
+			}
+		case <-runtime.ContextDone(ctx):
+			// The branches still running see the cancellation and end in
+			// goroutines the executor counts; they may still write the scratch
+			// space, which is therefore not reused.
+			// They hold the scope too: it is cancelled, never reused.
+			bctx.Abandon()
+			for i := range sc.results {
+				if sc.finished[i] {
+					res.Steps = append(res.Steps, sc.results[i])
+				}
+			}
+			cerr := runtime.ContextErr(ctx)
+			res.Err = cerr
+			return *new(flujotest.Job), cerr
+		}
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Put(sc.owner)
+	if r.record || abort != nil || failed >= 0 {
+		res.Steps = append(res.Steps, sc.results[:]...)
+	}
+	for i := range sc.results {
+		res.Cost += sc.results[i].Cost
+		res.Tokens += sc.results[i].Tokens
+	}
+	if abort != nil {
+		res.Err = abort
+		return *new(flujotest.Job), abort
+	}
+	if failed >= 0 {
+		fr := &sc.results[failed]
+		res.Err = fr.Err
+		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
+		return *new(flujotest.Job), nil
+	}
+	out, jerr := e.join4(sc.o0, sc.o1)
+	if jerr != nil {
+		res.Err, res.Feedback = jerr, jerr.Error()
+		return *new(flujotest.Job), nil
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	return out, nil
+}
+
+// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "l2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk5.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk5.Allow()
+		if !permit.Admitted() {
+			err = e.brk5.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk5.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "l2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call5(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk5.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk5.RecordFailure(permit)
+		} else {
+			e.brk5.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish5(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish5(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish5 reports a finished execution of "l2".
+func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt5.record(res, e.slowNs.Load())
+	e.mon5.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "l2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call5 makes one attempt of "l2" holding a concurrency permit.
+func (e *TwoFansExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke5(ctx, in)
+	return out, err
+}
+
+// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	res.Name = "r2"
+	start := e.clock.Nanotime()
+	var out flujotest.Job
+	var err error
+	brFrom := uint8(e.brk6.State())
+	var prev error
+	var breach error
+	for attempt := 1; attempt <= 2; attempt++ {
+		if attempt > 1 {
+			if !e.classifier.RetryableIn(ctx, err) {
+				break
+			}
+			prev = err
+		}
+		if cerr := runtime.ContextErr(ctx); cerr != nil {
+			res.Latency = time.Duration(e.clock.Nanotime() - start)
+			res.Err = cerr
+			res.Feedback = flujo.FailureFeedback(cerr)
+			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+			return *new(flujotest.Job), cerr
+		}
+		permit := e.brk6.Allow()
+		if !permit.Admitted() {
+			err = e.brk6.Rejection(permit)
+			break
+		}
+		if lerr := e.limiter.Acquire(ctx); lerr != nil {
+			if lerr == runtime.ErrLimiterRejected {
+				e.brk6.RecordNeutral(permit)
+				err = &runtime.ConcurrencyLimitError{Step: "r2", Limit: e.limiter.Limit()}
+				break
+			}
+			{
+				cerr := lerr
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		res.Attempts = attempt
+		out, err = e.call6(ctx, in, r)
+		if err == nil {
+			u := out.Usage()
+			res.Cost += u.Cost
+			res.Tokens += u.Tokens()
+			breach = flujo.ChargeUsage(r.budget, u)
+		}
+		if err != nil {
+			if cerr := runtime.ContextErr(ctx); cerr != nil {
+				res.Latency = time.Duration(e.clock.Nanotime() - start)
+				res.Err = cerr
+				res.Feedback = flujo.FailureFeedback(cerr)
+				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
+				return *new(flujotest.Job), cerr
+			}
+		}
+		if err == nil {
+			e.brk6.RecordSuccess(permit)
+		} else if flujo.CountsAsBreakerFailure(err) {
+			e.brk6.RecordFailure(permit)
+		} else {
+			e.brk6.RecordNeutral(permit)
+		}
+		e.classifier.Observe(err)
+		if prev != nil {
+			e.classifier.ObserveRecovery(prev, err == nil)
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	if err != nil {
+		res.Err = err
+		res.Feedback = flujo.FailureFeedback(err)
+		e.finish6(res, start, err, brFrom)
+		return *new(flujotest.Job), breach
+	}
+	res.Success = true
+	if r.record {
+		res.Output = out
+	}
+	e.finish6(res, start, nil, brFrom)
+	return out, breach
+}
+
+// finish6 reports a finished execution of "r2".
+func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error, brFrom uint8) {
+	lat := int64(res.Latency)
+	e.cnt6.record(res, e.slowNs.Load())
+	e.mon6.Record(lat, res.Success)
+	outcome := runtime.OutcomeSuccess
+	if err != nil {
+		outcome = flujo.OutcomeOf(err)
+	}
+	ev := runtime.Event{Step: "r2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+	if !res.CacheHit {
+		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
+	}
+	e.telemetry.Record(ev)
+}
+
+// invoke6 calls the step function once, turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) invoke6(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r2", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return flujotest.Echo(ctx, in)
+}
+
+// call6 makes one attempt of "r2" holding a concurrency permit.
+func (e *TwoFansExecutor) call6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
+	defer e.limiter.Release()
+	out, err := e.invoke6(ctx, in)
+	return out, err
+}
+
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
 	clock     runtime.Clock
@@ -31877,12 +37969,23 @@ type ValidatedExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchValidatedExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
+}
+
+// scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
+type scratchValidatedExecutor struct{}
+
+func newscratchValidatedExecutor() scratchValidatedExecutor {
+	return scratchValidatedExecutor{}
+}
+func resetscratchValidatedExecutor(u *scratchValidatedExecutor) {
+	*u = scratchValidatedExecutor{}
 }
 
 // flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
@@ -31918,6 +38021,9 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -31935,6 +38041,9 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -32057,6 +38166,10 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -32103,18 +38216,33 @@ func (e *ValidatedExecutor) live(name string, next runtime.OptimizationConfig) b
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -32122,6 +38250,14 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -32309,6 +38445,7 @@ type WithFailedFallbackExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchWithFailedFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
@@ -32320,6 +38457,16 @@ type WithFailedFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
+type scratchWithFailedFallbackExecutor struct{}
+
+func newscratchWithFailedFallbackExecutor() scratchWithFailedFallbackExecutor {
+	return scratchWithFailedFallbackExecutor{}
+}
+func resetscratchWithFailedFallbackExecutor(u *scratchWithFailedFallbackExecutor) {
+	*u = scratchWithFailedFallbackExecutor{}
 }
 
 // flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
@@ -32358,6 +38505,9 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -32376,6 +38526,9 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -32509,6 +38662,10 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -32555,18 +38712,34 @@ func (e *WithFailedFallbackExecutor) live(name string, next runtime.Optimization
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -32574,6 +38747,14 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -32908,6 +39089,7 @@ type WithFallbackExecutor struct {
 	limitMax   atomic.Int64 // largest max_concurrent_executions set so far
 	monitor    *runtime.Monitor
 	telemetry  *runtime.Telemetry
+	scratch    *runtime.Pool[scratchWithFallbackExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
@@ -32919,6 +39101,16 @@ type WithFallbackExecutor struct {
 	cnt1 flujogenStepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
+}
+
+// scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
+type scratchWithFallbackExecutor struct{}
+
+func newscratchWithFallbackExecutor() scratchWithFallbackExecutor {
+	return scratchWithFallbackExecutor{}
+}
+func resetscratchWithFallbackExecutor(u *scratchWithFallbackExecutor) {
+	*u = scratchWithFallbackExecutor{}
 }
 
 // flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
@@ -32957,6 +39149,9 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.Max = 1000000
 	lo.Initial = 1
@@ -32975,6 +39170,9 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -33108,6 +39306,10 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -33154,18 +39356,34 @@ func (e *WithFallbackExecutor) live(name string, next runtime.OptimizationConfig
 		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
 	case "telemetry_flush_interval_seconds":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
 		return err
 	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 		if int64(*m) > e.limitMax.Load() {
@@ -33173,6 +39391,14 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		}
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -33494,6 +39720,7 @@ type FlujogenRunner struct {
 	Stats  func() runtime.Stats
 	Close  func(context.Context) error
 	Config func() runtime.OptimizationConfig
+	Import func([]byte, string) error
 }
 
 // FlujogenRunners returns the constructors of the executors of this file, keyed by pipeline variable.
@@ -33507,6 +39734,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33525,6 +39753,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33543,6 +39772,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33561,6 +39791,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33579,6 +39810,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33597,6 +39829,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33615,6 +39848,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33633,6 +39867,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33651,6 +39886,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33669,6 +39905,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33687,6 +39924,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33705,6 +39943,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33723,6 +39962,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33741,6 +39981,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33759,6 +40000,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Bill)
 				if in != nil && !ok {
@@ -33777,6 +40019,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33795,6 +40038,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
@@ -33813,6 +40057,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33831,6 +40076,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33849,6 +40095,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33867,6 +40114,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33885,6 +40133,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -33903,6 +40152,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
@@ -33921,10 +40171,30 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(int)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "count", Expected: reflect.TypeFor[int](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["FailBeforeCached"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewFailBeforeCachedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "failfirst", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},
@@ -33939,6 +40209,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33957,6 +40228,26 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, nil, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["FanErrorOnConflict"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewFanErrorOnConflictExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33975,6 +40266,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -33993,6 +40285,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34011,6 +40304,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34029,6 +40323,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34047,6 +40342,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34065,6 +40361,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34083,6 +40380,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -34101,6 +40399,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34119,6 +40418,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34137,6 +40437,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34155,6 +40456,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Arrival)
 				if in != nil && !ok {
@@ -34173,6 +40475,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34191,6 +40494,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Arrival)
 				if in != nil && !ok {
@@ -34209,6 +40513,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34227,6 +40532,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
@@ -34245,12 +40551,32 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.([]flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "each", Expected: reflect.TypeFor[[]flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["MaybeConflict"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewMaybeConflictExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "maybe", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, nil, opts...)
 			},
 			Stats: e.OptimizationStats,
 		}, nil
@@ -34263,6 +40589,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34281,6 +40608,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34299,6 +40627,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34317,6 +40646,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34335,6 +40665,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34353,6 +40684,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34371,6 +40703,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34389,6 +40722,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34407,6 +40741,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34425,6 +40760,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34443,10 +40779,30 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "block", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["TwoFans"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewTwoFansExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "two", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},
@@ -34461,6 +40817,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34479,6 +40836,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
@@ -34497,6 +40855,7 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		return FlujogenRunner{
 			Close:  e.Close,
 			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
 			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {

@@ -52,7 +52,7 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
 			continue
 		}
-		if f.Runtime && live(f.Name, next) {
+		if live(f.Name, next) {
 			apply[f.Name] = now[f.Name]
 		} else {
 			fixed = append(fixed, f.Name)
@@ -123,47 +123,6 @@ func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name stri
 // flujogenMs converts nanoseconds to milliseconds.
 func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 
-// flujogenCoarseClock is a clock read every resolution by its own
-// goroutine: a cache hit checks expiry with one atomic load instead of a
-// clock read, and an entry may live up to the resolution longer or shorter
-// than its time to live.
-type flujogenCoarseClock struct {
-	now        atomic.Int64
-	clock      runtime.Clock
-	resolution time.Duration
-	stop, done chan bool
-}
-
-func flujogenStartCoarseClock(clock runtime.Clock, resolution time.Duration) *flujogenCoarseClock {
-	c := &flujogenCoarseClock{clock: clock, resolution: resolution, stop: make(chan bool), done: make(chan bool)}
-	c.now.Store(clock.Nanotime())
-	go c.run()
-	return c
-}
-
-// Nanotime returns the last reading.
-func (c *flujogenCoarseClock) Nanotime() int64 { return c.now.Load() }
-
-func (c *flujogenCoarseClock) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.resolution)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.now.Store(c.clock.Nanotime())
-		case <-c.stop:
-			return
-		}
-	}
-}
-
-// close stops the clock's goroutine and waits until it has ended.
-func (c *flujogenCoarseClock) close() {
-	close(c.stop)
-	<-c.done
-}
-
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
 	clock     runtime.Clock
@@ -180,15 +139,26 @@ type LookerExecutor struct {
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
+	scratch      *runtime.Pool[scratchLookerExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
 	cnt0   flujogenStepCounters
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCacheK[hashing.Key, int]
+}
+
+// scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
+type scratchLookerExecutor struct{}
+
+func newscratchLookerExecutor() scratchLookerExecutor {
+	return scratchLookerExecutor{}
+}
+func resetscratchLookerExecutor(u *scratchLookerExecutor) {
+	*u = scratchLookerExecutor{}
 }
 
 // flujogenConfigLookerExecutor is the configuration compiled into LookerExecutor.
@@ -222,6 +192,9 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
@@ -229,16 +202,13 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -325,8 +295,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "lookup")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -363,6 +332,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -405,16 +378,31 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
@@ -431,6 +419,7 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -454,9 +443,7 @@ func (e *LookerExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
@@ -621,11 +608,22 @@ type PlainExecutor struct {
 
 	classifier *runtime.ErrorClassifier
 	limiter    *runtime.Limiter
+	scratch    *runtime.Pool[scratchPlainExecutor] // working space of Parallel runs (enable_object_pool)
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
 	cnt0 flujogenStepCounters
 	brk0 *runtime.Breaker
+}
+
+// scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
+type scratchPlainExecutor struct{}
+
+func newscratchPlainExecutor() scratchPlainExecutor {
+	return scratchPlainExecutor{}
+}
+func resetscratchPlainExecutor(u *scratchPlainExecutor) {
+	*u = scratchPlainExecutor{}
 }
 
 // flujogenConfigPlainExecutor is the configuration compiled into PlainExecutor.
@@ -659,6 +657,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
@@ -666,6 +667,9 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return fail(err)
 	}
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+		return fail(err)
+	}
+	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
 		return fail(err)
 	}
 	if err = e.resources.Start(); err != nil {
@@ -768,6 +772,10 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cc := e.classifier.Counters()
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -810,20 +818,43 @@ func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool 
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "cache_ttl_seconds", "cache_max_size", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
 	return nil
+}
+
+// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
+func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -994,15 +1025,26 @@ type SearcherExecutor struct {
 
 	classifier   *runtime.ErrorClassifier
 	limiter      *runtime.Limiter
+	scratch      *runtime.Pool[scratchSearcherExecutor] // working space of Parallel runs (enable_object_pool)
 	resources    *runtime.ResourceManager
 	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
 	seed         runtime.Hash         // cache keys
-	coarse       *flujogenCoarseClock // cache expiry against the system clock
+	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
 	cnt0   flujogenStepCounters
 	brk0   *runtime.Breaker
 	cache0 *runtime.ResultCache[hashing.Result]
+}
+
+// scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
+type scratchSearcherExecutor struct{}
+
+func newscratchSearcherExecutor() scratchSearcherExecutor {
+	return scratchSearcherExecutor{}
+}
+func resetscratchSearcherExecutor(u *scratchSearcherExecutor) {
+	*u = scratchSearcherExecutor{}
 }
 
 // flujogenConfigSearcherExecutor is the configuration compiled into SearcherExecutor.
@@ -1036,6 +1078,9 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
+	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
+		return fail(err)
+	}
 	lo := runtime.DefaultLimiterOptions()
 	lo.MinQueue = runtime.FixedLimiterMinQueue
 	lo.Adaptive = false
@@ -1043,16 +1088,13 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
-	// Expiry is checked on every hit: against the system clock, a coarse
-	// reading of it saves most of a hit's cost.
-	var cacheClock runtime.Clock = clock
-	if _, system := clock.(runtime.SystemClock); system {
-		e.coarse = flujogenStartCoarseClock(clock, time.Duration(int64(10000000)))
-		cacheClock = e.coarse
-	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(clock)
+	e.coarse = coarse
 	if e.cache0, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1139,8 +1181,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "search")
-	{
-		cs := e.cache0.Stats()
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -1177,6 +1218,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	s.Errors.SkippedRetries = cc.SkippedRetries
 	s.Errors.CachedPatterns = cc.Patterns
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	{
+		ps := e.scratch.Stats()
+		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+	}
 	return s
 }
 
@@ -1219,16 +1264,31 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 	switch name {
 	case "slow_execution_threshold_ms":
 		return true
+	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
+		return true
+	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
+	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
+		return true
 	}
 	return false
 }
 
 // applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
 func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
+	old := e.cfg.Load()
+	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
+		return err
+	}
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
+	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
+	if renew {
+		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
 	}
@@ -1245,6 +1305,7 @@ func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cache0.Shrink(0.5)
+	e.scratch.Shrink()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
@@ -1268,9 +1329,7 @@ func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	if e.coarse != nil {
-		e.coarse.close()
-	}
+	e.coarse.Close()
 	return errors.Join(errs...)
 }
 
