@@ -183,7 +183,7 @@ func (c StatsCache) MarshalJSON() ([]byte, error) {
 type StatsConcurrency struct {
 	Level    int    `json:"level"`    // executions in flight now (the guide's concurrency_level)
 	Limit    int    `json:"limit"`    // current limit; adaptive mode moves it up to Max
-	Max      int    `json:"max"`      // the cap: max_concurrent_executions, or the value derived from GOMAXPROCS when unset
+	Max      int    `json:"max"`      // the cap: max_concurrent_executions, or runtime.DefaultConcurrencyCeiling when unset
 	Waiting  int    `json:"waiting"`  // callers waiting for a permit now
 	Rejected uint64 `json:"rejected"` // acquisitions that gave up (context done)
 }

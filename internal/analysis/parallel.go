@@ -148,6 +148,10 @@ func (c *checker) conflicts(n *nodeBuild) {
 func writeCause(who string, bw BranchWrites, field string) string {
 	for _, w := range bw.Writes {
 		if w.Field == field {
+			if w.Reason != "" {
+				// An assumed write, or one in another function: say why.
+				return who + " may write it at " + w.Pos + ": " + w.Reason
+			}
 			return who + " writes it at " + w.Pos
 		}
 	}
