@@ -28,14 +28,14 @@ func (d Doc) MarshalJSON() ([]byte, error) { *d.Seen++; return []byte(`{}`), nil
 type MyInt int
 
 type State struct {
-	Count    int
-	Other    int
-	Reserved []string
-	Names    []string
-	Loud     Loud
-	Doc      Doc
-	Buf      bytes.Buffer
-	Plain    []int
+	Count     int
+	Other     int
+	Reserved  []string
+	Names     []string
+	Loud      Loud
+	Doc       Doc
+	Buf       bytes.Buffer
+	Plain     []int
 	Untouched string
 }
 
