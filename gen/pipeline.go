@@ -61,9 +61,12 @@ type leafPlan struct {
 	// stored encoded); keyed selects runtime.ResultCacheK, whose collision
 	// check needs == to compare content.
 	cacheTTL time.Duration
-	hashFn   string
-	copyFn   string
-	keyed    bool
+	// ownTTL: cacheTTL comes from the CacheTTL option or a step override,
+	// not from cache_ttl_seconds, and keeps its value through ImportConfig.
+	ownTTL bool
+	hashFn string
+	copyFn string
+	keyed  bool
 }
 
 func (g *generator) newPipeline(p *analysis.Pipeline) *pipelineGen {
@@ -178,6 +181,7 @@ func (pg *pipelineGen) leafSettings(n *analysis.Node) *leafPlan {
 		recovery:  s.BreakerRecoveryTimeout,
 		cache:     s.Cache,
 		cacheTTL:  s.CacheTTL,
+		ownTTL:    o.CacheTTL > 0 || (ov != nil && ov.CacheTTLSeconds != nil),
 		// A step override keeps its breaker settings through ImportConfig.
 		ownThreshold: ov != nil && ov.CircuitBreakerFailureThreshold != nil,
 		ownRecovery:  ov != nil && ov.CircuitBreakerRecoveryTimeoutSeconds != nil,

@@ -133,6 +133,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 		}
 		if lp.cache {
 			fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)))
+			// The step's hits and misses before its cache was rebuilt:
+			// they stay the step's, as the ExecutorCore's step counters.
+			fields = append(fields, jen.Id(cacheName(lp.n)+"Hits").Qual("sync/atomic", "Uint64"), jen.Id(cacheName(lp.n)+"Misses").Qual("sync/atomic", "Uint64"))
 		}
 		if pg.monitoring() {
 			fields = append(fields, jen.Id(monName(lp)).Op("*").Add(qr("StepMonitor")))
@@ -337,7 +340,13 @@ func (pg *pipelineGen) stats() []jen.Code {
 			// Each cached step has its own cache: its hits and misses
 			// are the step's. A cache counts from its first lookup, as
 			// the ExecutorCore builds a step's cache then.
-			b = append(b, jen.If(c("cs := e."+cacheName(lp.n)+".Stats()"), jen.Id("cs.Hits+cs.Misses > 0")).Block(
+			cn := cacheName(lp.n)
+			b = append(b, c("cs := e."+cn+".Stats()"), jen.If(jen.Id("h, m := e."+cn+"Hits.Load(), e."+cn+"Misses.Load(); h+m > 0")).Block(
+				c("st := s.Steps["+name+"]"),
+				c("st.Cache.Hits += h"),
+				c("st.Cache.Misses += m"),
+				c("s.Steps["+name+"] = st"),
+			), jen.If(jen.Id("cs.Hits+cs.Misses > 0")).Block(
 				c("st := s.Steps["+name+"]"),
 				c("st.Cache.Hits += cs.Hits"),
 				c("st.Cache.Misses += cs.Misses"),
@@ -459,6 +468,25 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 				qr("CheckBreakerSettings"), qr("BreakerSettings"), jen.Qual("time", "Duration"), jen.Qual("time", "Second")),
 		}, apply...)
 		apply = append(apply, jen.If(jen.Id("renew")).Block(renew...))
+	}
+	// New cache settings rebuild every cache, empty, with counters at
+	// zero, as the ExecutorCore builds a new cache set. A TTL of the
+	// CacheTTL option or a step override keeps its value.
+	if len(pg.caches) > 0 {
+		cases = append(cases, jen.Case(jen.Lit("cache_ttl_seconds"), jen.Lit("cache_max_size")).Block(c("return true")))
+		var rebuild []jen.Code
+		for _, lp := range pg.caches {
+			cn := cacheName(lp.n)
+			rebuild = append(rebuild, jen.Block(c("cs := e."+cn+".Stats()"), c("e."+cn+"Hits.Add(cs.Hits)"), c("e."+cn+"Misses.Add(cs.Misses)")))
+			if lp.ownTTL {
+				rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", durationLit(lp.cacheTTL)))
+			} else {
+				rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them"))
+			}
+		}
+		rebuild = append(rebuild, c("e.coarse.Need(ttl)"))
+		apply = append(apply, jen.If(c("prev := e.cfg.Load()"), jen.Id("cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds")).Block(
+			append([]jen.Code{c("ttl := {}(cfg.CacheTTLSeconds) * {}", jen.Qual("time", "Duration"), jen.Qual("time", "Second"))}, rebuild...)...))
 	}
 	// A new cap applies only when it changed: the limit may stand lower
 	// because the resource manager lowered it under pressure, and an import

@@ -122,13 +122,13 @@ func TestImportConfig(t *testing.T) {
 	if s := e.OptimizationStats(); s.Telemetry.BatchSize != 20 || s.Config.SlowExecutionThresholdMs != 5 {
 		t.Errorf("batch size %d, slow threshold %v", s.Telemetry.BatchSize, s.Config.SlowExecutionThresholdMs)
 	}
-	err = e.ImportConfig([]byte(`{"cache_max_size": 7, "memory_pressure_threshold_mb": 64, "telemetry_batch_size": 30}`), "json")
-	if err == nil || !strings.Contains(err.Error(), "cache_max_size") || strings.Contains(err.Error(), "memory_pressure_threshold_mb") ||
-		strings.Contains(err.Error(), "telemetry_batch_size") {
-		t.Fatalf("err %v, want cache_max_size named, and only it", err)
+	err = e.ImportConfig([]byte(`{"enable_cache_optimization": false, "cache_max_size": 7, "memory_pressure_threshold_mb": 64, "telemetry_batch_size": 30}`), "json")
+	if err == nil || !strings.Contains(err.Error(), "enable_cache_optimization") || strings.Contains(err.Error(), "memory_pressure_threshold_mb") ||
+		strings.Contains(err.Error(), "telemetry_batch_size") || strings.Contains(err.Error(), "cache_max_size") {
+		t.Fatalf("err %v, want enable_cache_optimization named, and only it", err)
 	}
 	cfg := e.OptimizationConfig()
-	if cfg.CacheMaxSize != 500 || cfg.MemoryPressureThresholdMb != 64 || cfg.TelemetryBatchSize != 30 {
+	if cfg.CacheMaxSize != 7 || !cfg.EnableCacheOptimization || cfg.MemoryPressureThresholdMb != 64 || cfg.TelemetryBatchSize != 30 {
 		t.Errorf("config after a partial import: %+v", cfg)
 	}
 	if err := e.ImportConfig([]byte(`{"telemetry_batch_size": 0}`), "json"); err == nil {
@@ -211,38 +211,56 @@ func TestGeneratedImportConfigRulesAgree(t *testing.T) {
 // report the same configuration, and then run alike (results and stats).
 func TestImportConfigSameInBothEngines(t *testing.T) {
 	ctx := context.Background()
-	var v runnerSet
-	for _, x := range variants() {
-		if x.cfg == equivVariants()["breaker"] {
-			v = x
+	variant := func(name string) runnerSet {
+		for _, x := range variants() {
+			if x.cfg == equivVariants()[name] {
+				return x
+			}
 		}
+		t.Fatalf("no variant %s", name)
+		return runnerSet{}
 	}
 	for _, tc := range []struct {
 		doc string
 		ins []flujotest.Job
+		// variant and node, when set, replace "breaker" and BreakerFail.
+		variant string
+		node    flujo.Node
 	}{
-		{`{"circuit_breaker_failure_threshold": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
-		{`{"circuit_breaker_failure_threshold": 5}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
-		{`{"circuit_breaker_recovery_timeout_seconds": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}},
-		{`{"slow_execution_threshold_ms": 5}`, []flujotest.Job{{Name: "a"}}},
-		{`{"memory_pressure_threshold_mb": 64, "cpu_usage_threshold_percent": 50}`, []flujotest.Job{{Name: "a"}}},
+		{`{"circuit_breaker_failure_threshold": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}, "", nil},
+		{`{"circuit_breaker_failure_threshold": 5}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}}, "", nil},
+		{`{"circuit_breaker_recovery_timeout_seconds": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}, "", nil},
+		{`{"slow_execution_threshold_ms": 5}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"memory_pressure_threshold_mb": 64, "cpu_usage_threshold_percent": 50}`, []flujotest.Job{{Name: "a"}}, "", nil},
 		// Fields of components the step does not use.
-		{`{"cache_ttl_seconds": 60, "cache_max_size": 10}`, []flujotest.Job{{Name: "a"}}},
+		{`{"cache_ttl_seconds": 60, "cache_max_size": 10}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		// A cached step: new cache settings start an empty cache, and
+		// entries then live the new TTL (the clocks advance 1s a run).
+		{`{"cache_ttl_seconds": 1}`, []flujotest.Job{{Name: "x"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
+		{`{"cache_ttl_seconds": 5}`, []flujotest.Job{{Name: "x"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
+		{`{"cache_max_size": 50}`, []flujotest.Job{{Name: "x"}, {Name: "y"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
+		{`{"cache_ttl_seconds": 7200}`, []flujotest.Job{{Name: "x"}, {Name: "x"}}, "cached", flujotest.CachedTags},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
+			vname, node := "breaker", flujo.Node(flujotest.BreakerFail)
+			if tc.variant != "" {
+				vname, node = tc.variant, tc.node
+			}
+			v := variant(vname)
 			coreClock, genClock := runtime.NewFakeClock(time.Hour), runtime.NewFakeClock(time.Hour)
 			core, err := flujo.NewExecutorCore(v.cfg, flujo.WithClock(coreClock))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer core.Close(ctx)
-			gen, ok, err := v.build("BreakerFail", genClock)
+			gen, ok, err := v.build(suiteVars[node], genClock)
 			if err != nil || !ok {
-				t.Fatalf("no generated executor of BreakerFail (%v)", err)
+				t.Fatalf("no generated executor of %s (%v)", suiteVars[node], err)
 			}
 			defer gen.close(ctx)
-			// One failure before the import: renewed breakers forget it.
-			core.Execute(ctx, flujotest.BreakerFail, flujotest.Job{Name: "x", Calls: flujotest.NewCalls()})
+			// One run before the import: renewed breakers forget its
+			// failure, rebuilt caches its result.
+			core.Execute(ctx, node, flujotest.Job{Name: "x", Calls: flujotest.NewCalls()})
 			gen.run(ctx, flujotest.Job{Name: "x", Calls: flujotest.NewCalls()})
 			cerr, gerr := core.ImportConfig([]byte(tc.doc), "json"), gen.imp([]byte(tc.doc), "json")
 			if cerr != nil || gerr != nil {
@@ -254,7 +272,7 @@ func TestImportConfigSameInBothEngines(t *testing.T) {
 			for i, in := range tc.ins {
 				cin, gin := in, in
 				cin.Calls, gin.Calls = flujotest.NewCalls(), flujotest.NewCalls()
-				want, werr := core.Execute(ctx, flujotest.BreakerFail, cin)
+				want, werr := core.Execute(ctx, node, cin)
 				got, gerr := gen.run(ctx, gin)
 				if d := diffResults(want, got); d != "" || (werr == nil) != (gerr == nil) {
 					t.Errorf("run %d: errors %v / %v; results differ: %s", i, werr, gerr, d)

@@ -68,9 +68,10 @@ type ResultCacheStats struct {
 // allocating. The precise clock read that the TTL check needs is about a
 // third of a hit; a coarse Clock saves most of it.
 type ResultCache[V any] struct {
-	plain  *cacheCore[any] // holds V
-	packed *cacheCore[any] // holds []byte
-	pack   cachePacker
+	core    atomic.Pointer[cacheCore[any]] // holds V, or []byte when encoded
+	encoded bool
+	opts    ResultCacheOptions
+	pack    cachePacker
 }
 
 // ResultCacheK is a ResultCache for comparable inputs: it stores the input
@@ -78,9 +79,10 @@ type ResultCache[V any] struct {
 // never a wrong result. Inputs compare with ==: one holding a NaN never
 // equals itself and always misses.
 type ResultCacheK[K comparable, V any] struct {
-	plain  *cacheCore[any] // holds cacheWithInput[K, V]
-	packed *cacheCore[any] // holds cacheWithInput[K, []byte]
-	pack   cachePacker
+	core    atomic.Pointer[cacheCore[any]] // holds cacheWithInput[K, V], or cacheWithInput[K, []byte] when encoded
+	encoded bool
+	opts    ResultCacheOptions
+	pack    cachePacker
 }
 
 type cacheWithInput[K comparable, V any] struct {
@@ -95,16 +97,13 @@ func NewResultCache[V any](opts ResultCacheOptions) (*ResultCache[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ResultCache[V]{pack: pk}
-	if opts.Codec == nil {
-		c.plain, err = newCacheCore[any](opts)
-	} else {
-		c.packed, err = newCacheCore[any](opts)
-	}
+	c := &ResultCache[V]{pack: pk, encoded: opts.Codec != nil, opts: opts}
+	cc, err := newCacheCore[any](opts)
 	if err != nil {
 		pk.close()
 		return nil, err
 	}
+	c.core.Store(cc)
 	return c, nil
 }
 
@@ -115,41 +114,39 @@ func NewResultCacheK[K comparable, V any](opts ResultCacheOptions) (*ResultCache
 	if err != nil {
 		return nil, err
 	}
-	c := &ResultCacheK[K, V]{pack: pk}
-	if opts.Codec == nil {
-		c.plain, err = newCacheCore[any](opts)
-	} else {
-		c.packed, err = newCacheCore[any](opts)
-	}
+	c := &ResultCacheK[K, V]{pack: pk, encoded: opts.Codec != nil, opts: opts}
+	cc, err := newCacheCore[any](opts)
 	if err != nil {
 		pk.close()
 		return nil, err
 	}
+	c.core.Store(cc)
 	return c, nil
 }
 
 // Get returns the value stored under key, if it is there and has not
 // expired.
 func (c *ResultCache[V]) Get(key uint64) (V, bool) {
-	if c.plain != nil {
-		e, ok := c.plain.get(key)
+	cc := c.core.Load()
+	if !c.encoded {
+		e, ok := cc.get(key)
 		v, _ := e.(V)
 		return v, ok
 	}
-	return c.getPacked(key)
+	return c.getPacked(cc, key)
 }
 
 // getPacked is apart from Get so that its decoding target, which escapes,
 // costs the plain path no allocation.
-func (c *ResultCache[V]) getPacked(key uint64) (V, bool) {
+func (c *ResultCache[V]) getPacked(cc *cacheCore[any], key uint64) (V, bool) {
 	var v V
-	e, ok := c.packed.get(key)
+	e, ok := cc.get(key)
 	if !ok {
 		return v, false
 	}
 	b, _ := e.([]byte)
 	if err := c.pack.unpack(b, &v); err != nil {
-		c.packed.damaged(key)
+		cc.damaged(key)
 		return v, false
 	}
 	return v, true
@@ -158,31 +155,33 @@ func (c *ResultCache[V]) getPacked(key uint64) (V, bool) {
 // Set stores v under key, replacing what was there. With a Codec, it
 // returns the encoding error, if any, and stores nothing then.
 func (c *ResultCache[V]) Set(key uint64, v V) error {
-	if c.plain != nil {
-		c.plain.set(key, v)
+	cc := c.core.Load()
+	if !c.encoded {
+		cc.set(key, v)
 		return nil
 	}
-	b, err := c.pack.packValue(&c.packed.cacheCounters, v)
+	b, err := c.pack.packValue(&cc.cacheCounters, v)
 	if err != nil {
 		return err
 	}
-	c.packed.set(key, b)
+	cc.set(key, b)
 	return nil
 }
 
 // Get returns the value stored under key for input in, if it is there, was
 // stored for an input equal to in, and has not expired.
 func (c *ResultCacheK[K, V]) Get(key uint64, in K) (V, bool) {
-	if c.plain == nil {
-		return c.getPacked(key, in)
+	cc := c.core.Load()
+	if c.encoded {
+		return c.getPacked(cc, key, in)
 	}
-	a, ok := c.plain.get(key)
+	a, ok := cc.get(key)
 	e, _ := a.(cacheWithInput[K, V])
 	if !ok {
 		return e.v, false
 	}
 	if e.in != in {
-		c.plain.collided(key)
+		cc.collided(key)
 		var zero V
 		return zero, false
 	}
@@ -191,19 +190,19 @@ func (c *ResultCacheK[K, V]) Get(key uint64, in K) (V, bool) {
 
 // getPacked is apart from Get so that its decoding target, which escapes,
 // costs the plain path no allocation.
-func (c *ResultCacheK[K, V]) getPacked(key uint64, in K) (V, bool) {
+func (c *ResultCacheK[K, V]) getPacked(cc *cacheCore[any], key uint64, in K) (V, bool) {
 	var v V
-	a, ok := c.packed.get(key)
+	a, ok := cc.get(key)
 	if !ok {
 		return v, false
 	}
 	e, _ := a.(cacheWithInput[K, []byte])
 	if e.in != in {
-		c.packed.collided(key)
+		cc.collided(key)
 		return v, false
 	}
 	if err := c.pack.unpack(e.v, &v); err != nil {
-		c.packed.damaged(key)
+		cc.damaged(key)
 		return v, false
 	}
 	return v, true
@@ -212,15 +211,16 @@ func (c *ResultCacheK[K, V]) getPacked(key uint64, in K) (V, bool) {
 // Set stores v under key for input in, replacing what was there. With a
 // Codec, it returns the encoding error, if any, and stores nothing then.
 func (c *ResultCacheK[K, V]) Set(key uint64, in K, v V) error {
-	if c.plain != nil {
-		c.plain.set(key, cacheWithInput[K, V]{in: in, v: v})
+	cc := c.core.Load()
+	if !c.encoded {
+		cc.set(key, cacheWithInput[K, V]{in: in, v: v})
 		return nil
 	}
-	b, err := c.pack.packValue(&c.packed.cacheCounters, v)
+	b, err := c.pack.packValue(&cc.cacheCounters, v)
 	if err != nil {
 		return err
 	}
-	c.packed.set(key, cacheWithInput[K, []byte]{in: in, v: b})
+	cc.set(key, cacheWithInput[K, []byte]{in: in, v: b})
 	return nil
 }
 
@@ -252,11 +252,31 @@ func (c *ResultCache[V]) Close() {
 	c.pack.close()
 }
 
-func (c *ResultCache[V]) either() cacheAdmin {
-	if c.plain != nil {
-		return c.plain
+func (c *ResultCache[V]) either() cacheAdmin { return c.core.Load() }
+
+// Rebuild replaces the cache with an empty one of capacity maxSize whose
+// entries live ttl, as the ExecutorCore builds a new cache when
+// cache_max_size or cache_ttl_seconds change: entries and counters start
+// over. It checks the options first and changes nothing when they are
+// invalid. Lookups and stores running meanwhile reach the old cache or the
+// new one; calls of Rebuild must not overlap.
+func (c *ResultCache[V]) Rebuild(maxSize int, ttl time.Duration) error {
+	opts := c.opts
+	opts.MaxSize, opts.TTL = maxSize, ttl
+	switch {
+	case maxSize < 1:
+		return fmt.Errorf("runtime: Rebuild: cache_max_size is %d; want at least 1", maxSize)
+	case ttl <= 0:
+		return fmt.Errorf("runtime: Rebuild: cache_ttl_seconds is %v; want a positive duration", ttl.Seconds())
 	}
-	return c.packed
+	cc, err := newCacheCore[any](opts)
+	if err != nil {
+		return err
+	}
+	old := c.core.Swap(cc)
+	c.opts = opts
+	old.close()
+	return nil
 }
 
 // Invalidate removes the entry under key, if any.
@@ -284,11 +304,31 @@ func (c *ResultCacheK[K, V]) Close() {
 	c.pack.close()
 }
 
-func (c *ResultCacheK[K, V]) either() cacheAdmin {
-	if c.plain != nil {
-		return c.plain
+func (c *ResultCacheK[K, V]) either() cacheAdmin { return c.core.Load() }
+
+// Rebuild replaces the cache with an empty one of capacity maxSize whose
+// entries live ttl, as the ExecutorCore builds a new cache when
+// cache_max_size or cache_ttl_seconds change: entries and counters start
+// over. It checks the options first and changes nothing when they are
+// invalid. Lookups and stores running meanwhile reach the old cache or the
+// new one; calls of Rebuild must not overlap.
+func (c *ResultCacheK[K, V]) Rebuild(maxSize int, ttl time.Duration) error {
+	opts := c.opts
+	opts.MaxSize, opts.TTL = maxSize, ttl
+	switch {
+	case maxSize < 1:
+		return fmt.Errorf("runtime: Rebuild: cache_max_size is %d; want at least 1", maxSize)
+	case ttl <= 0:
+		return fmt.Errorf("runtime: Rebuild: cache_ttl_seconds is %v; want a positive duration", ttl.Seconds())
 	}
-	return c.packed
+	cc, err := newCacheCore[any](opts)
+	if err != nil {
+		return err
+	}
+	old := c.core.Swap(cc)
+	c.opts = opts
+	old.close()
+	return nil
 }
 
 // cacheAdmin is the part of cacheCore that does not depend on the entry

@@ -340,7 +340,7 @@ func TestResultCacheCodecErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ci.Close()
-	ci.packed.set(5, codecPack(nil, []byte(`"text"`), 0))
+	ci.core.Load().set(5, codecPack(nil, []byte(`"text"`), 0))
 	if _, ok := ci.Get(5); ok {
 		t.Fatal("undecodable entry returned as a hit")
 	}

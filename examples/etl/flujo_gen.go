@@ -188,10 +188,12 @@ type OrdersExecutor struct {
 	mon11 *runtime.StepMonitor
 
 	// Step "lookup-country".
-	cnt12   flujogenStepCounters
-	brk12   *runtime.Breaker
-	cache12 *runtime.ResultCacheK[string, Country]
-	mon12   *runtime.StepMonitor
+	cnt12         flujogenStepCounters
+	brk12         *runtime.Breaker
+	cache12       *runtime.ResultCacheK[string, Country]
+	cache12Hits   atomic.Uint64
+	cache12Misses atomic.Uint64
+	mon12         *runtime.StepMonitor
 
 	// Step "summarise".
 	cnt13 flujogenStepCounters
@@ -452,7 +454,14 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["country-code"] = st
 	}
 	e.cnt12.add(s.Steps, "lookup-country")
-	if cs := e.cache12.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache12.Stats()
+	if h, m := e.cache12Hits.Load(), e.cache12Misses.Load(); h+m > 0 {
+		st := s.Steps["lookup-country"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["lookup-country"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup-country"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -567,6 +576,8 @@ func (e *OrdersExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -592,6 +603,16 @@ func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache12.Stats()
+			e.cache12Hits.Add(cs.Hits)
+			e.cache12Misses.Add(cs.Misses)
+		}
+		_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }

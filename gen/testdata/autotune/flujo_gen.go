@@ -150,10 +150,12 @@ type TunedExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "square".
-	cnt1   flujogenStepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCacheK[int, int]
-	mon1   *runtime.StepMonitor
+	cnt1         flujogenStepCounters
+	brk1         *runtime.Breaker
+	cache1       *runtime.ResultCacheK[int, int]
+	cache1Hits   atomic.Uint64
+	cache1Misses atomic.Uint64
+	mon1         *runtime.StepMonitor
 
 	// Step "inc".
 	cnt2 flujogenStepCounters
@@ -335,7 +337,14 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "square")
-	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache1.Stats()
+	if h, m := e.cache1Hits.Load(), e.cache1Misses.Load(); h+m > 0 {
+		st := s.Steps["square"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["square"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["square"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -450,6 +459,8 @@ func (e *TunedExecutor) live(name string, next runtime.OptimizationConfig) bool 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	case "max_concurrent_executions":
 		return next.MaxConcurrentExecutions != nil
 	}
@@ -471,6 +482,16 @@ func (e *TunedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	if renew {
 		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache1.Stats()
+			e.cache1Hits.Add(cs.Hits)
+			e.cache1Misses.Add(cs.Misses)
+		}
+		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)

@@ -149,10 +149,12 @@ type GreeterExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "greet".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Private, string]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCacheK[Private, string]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
@@ -308,7 +310,14 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "greet")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["greet"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["greet"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["greet"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -412,6 +421,8 @@ func (e *GreeterExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -430,6 +441,16 @@ func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -654,10 +675,12 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Key, int]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCacheK[Key, int]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -813,7 +836,14 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "lookup")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["lookup"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["lookup"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -917,6 +947,8 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -935,6 +967,16 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -1614,10 +1656,12 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[Result]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[Result]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -1773,7 +1817,14 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "search")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["search"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["search"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -1877,6 +1928,8 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -1895,6 +1948,16 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }

@@ -161,10 +161,12 @@ type FulfilExecutor struct {
 	mon2 *runtime.StepMonitor
 
 	// Step "ship".
-	cnt3   flujogenStepCounters
-	brk3   *runtime.Breaker
-	cache3 *runtime.ResultCacheK[Order, Order]
-	mon3   *runtime.StepMonitor
+	cnt3         flujogenStepCounters
+	brk3         *runtime.Breaker
+	cache3       *runtime.ResultCacheK[Order, Order]
+	cache3Hits   atomic.Uint64
+	cache3Misses atomic.Uint64
+	mon3         *runtime.StepMonitor
 
 	// Step "pack".
 	cnt4 flujogenStepCounters
@@ -370,7 +372,14 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["quote"] = st
 	}
 	e.cnt3.add(s.Steps, "ship")
-	if cs := e.cache3.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache3.Stats()
+	if h, m := e.cache3Hits.Load(), e.cache3Misses.Load(); h+m > 0 {
+		st := s.Steps["ship"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["ship"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["ship"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -496,6 +505,8 @@ func (e *FulfilExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -518,6 +529,16 @@ func (e *FulfilExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache3.Stats()
+			e.cache3Hits.Add(cs.Hits)
+			e.cache3Misses.Add(cs.Misses)
+		}
+		_ = e.cache3.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+		e.coarse.Need(ttl)
 	}
 	return nil
 }

@@ -3682,10 +3682,12 @@ type LoudMapExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lm".
-	cnt1   flujogenStepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCache[Item]
-	mon1   *runtime.StepMonitor
+	cnt1         flujogenStepCounters
+	brk1         *runtime.Breaker
+	cache1       *runtime.ResultCache[Item]
+	cache1Hits   atomic.Uint64
+	cache1Misses atomic.Uint64
+	mon1         *runtime.StepMonitor
 }
 
 // scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
@@ -3844,7 +3846,14 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt1.add(s.Steps, "lm")
-	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache1.Stats()
+	if h, m := e.cache1Hits.Load(), e.cache1Misses.Load(); h+m > 0 {
+		st := s.Steps["lm"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["lm"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lm"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -3948,6 +3957,8 @@ func (e *LoudMapExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -3966,6 +3977,16 @@ func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache1.Stats()
+			e.cache1Hits.Add(cs.Hits)
+			e.cache1Misses.Add(cs.Misses)
+		}
+		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -5492,10 +5513,12 @@ type LoudSeqExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt5   flujogenStepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
+	cnt5         flujogenStepCounters
+	brk5         *runtime.Breaker
+	cache5       *runtime.ResultCache[Item]
+	cache5Hits   atomic.Uint64
+	cache5Misses atomic.Uint64
+	mon5         *runtime.StepMonitor
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
@@ -5719,7 +5742,14 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["lb"] = st
 	}
 	e.cnt5.add(s.Steps, "lc")
-	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache5.Stats()
+	if h, m := e.cache5Hits.Load(), e.cache5Misses.Load(); h+m > 0 {
+		st := s.Steps["lc"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["lc"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -5823,6 +5853,8 @@ func (e *LoudSeqExecutor) live(name string, next runtime.OptimizationConfig) boo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -5844,6 +5876,16 @@ func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache5.Stats()
+			e.cache5Hits.Add(cs.Hits)
+			e.cache5Misses.Add(cs.Misses)
+		}
+		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -13214,10 +13256,12 @@ type QuietSeqExecutor struct {
 	mon4 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt5   flujogenStepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
+	cnt5         flujogenStepCounters
+	brk5         *runtime.Breaker
+	cache5       *runtime.ResultCache[Item]
+	cache5Hits   atomic.Uint64
+	cache5Misses atomic.Uint64
+	mon5         *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -13446,7 +13490,14 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["qb"] = st
 	}
 	e.cnt5.add(s.Steps, "qc")
-	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache5.Stats()
+	if h, m := e.cache5Hits.Load(), e.cache5Misses.Load(); h+m > 0 {
+		st := s.Steps["qc"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["qc"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["qc"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -13550,6 +13601,8 @@ func (e *QuietSeqExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -13571,6 +13624,16 @@ func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache5.Stats()
+			e.cache5Hits.Add(cs.Hits)
+			e.cache5Misses.Add(cs.Misses)
+		}
+		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }

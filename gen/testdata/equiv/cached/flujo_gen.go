@@ -9558,10 +9558,12 @@ type CachedTagsExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[[]string]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -9717,7 +9719,14 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["tags"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["tags"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -9821,6 +9830,8 @@ func (e *CachedTagsExecutor) live(name string, next runtime.OptimizationConfig) 
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -9839,6 +9850,16 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -10057,10 +10078,12 @@ type CachedTagsSharedExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[[]string]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -10216,7 +10239,14 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["tags"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["tags"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -10320,6 +10350,8 @@ func (e *CachedTagsSharedExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -10338,6 +10370,16 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -10562,10 +10604,12 @@ type CachedTagsTTLExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[[]string]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -10721,7 +10765,14 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["tags"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["tags"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -10825,6 +10876,8 @@ func (e *CachedTagsTTLExecutor) live(name string, next runtime.OptimizationConfi
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -10843,6 +10896,16 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -11061,10 +11124,12 @@ type CachedTagsWithFallbackExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[[]string]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
+	mon0         *runtime.StepMonitor
 
 	// Step "spare".
 	cnt1 flujogenStepCounters
@@ -11229,7 +11294,14 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
 	e.cnt0.add(s.Steps, "tags")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["tags"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["tags"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -11344,6 +11416,8 @@ func (e *CachedTagsWithFallbackExecutor) live(name string, next runtime.Optimiza
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -11363,6 +11437,16 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }
@@ -13299,10 +13383,12 @@ type FailBeforeCachedExecutor struct {
 	mon1 *runtime.StepMonitor
 
 	// Step "tags".
-	cnt2   flujogenStepCounters
-	brk2   *runtime.Breaker
-	cache2 *runtime.ResultCache[[]string]
-	mon2   *runtime.StepMonitor
+	cnt2         flujogenStepCounters
+	brk2         *runtime.Breaker
+	cache2       *runtime.ResultCache[[]string]
+	cache2Hits   atomic.Uint64
+	cache2Misses atomic.Uint64
+	mon2         *runtime.StepMonitor
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -13475,7 +13561,14 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		s.Steps["fail"] = st
 	}
 	e.cnt2.add(s.Steps, "tags")
-	if cs := e.cache2.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache2.Stats()
+	if h, m := e.cache2Hits.Load(), e.cache2Misses.Load(); h+m > 0 {
+		st := s.Steps["tags"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["tags"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -13579,6 +13672,8 @@ func (e *FailBeforeCachedExecutor) live(name string, next runtime.OptimizationCo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	}
 	return false
 }
@@ -13598,6 +13693,16 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	if renew {
 		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache2.Stats()
+			e.cache2Hits.Add(cs.Hits)
+			e.cache2Misses.Add(cs.Misses)
+		}
+		_ = e.cache2.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	return nil
 }

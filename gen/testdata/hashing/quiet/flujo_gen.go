@@ -146,9 +146,11 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[hashing.Key, int]
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCacheK[hashing.Key, int]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -295,7 +297,14 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "lookup")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["lookup"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["lookup"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -382,6 +391,8 @@ func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
@@ -402,6 +413,16 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -1032,9 +1053,11 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	cnt0   flujogenStepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[hashing.Result]
+	cnt0         flujogenStepCounters
+	brk0         *runtime.Breaker
+	cache0       *runtime.ResultCache[hashing.Result]
+	cache0Hits   atomic.Uint64
+	cache0Misses atomic.Uint64
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -1181,7 +1204,14 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
 	e.cnt0.add(s.Steps, "search")
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	cs := e.cache0.Stats()
+	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
+		st := s.Steps["search"]
+		st.Cache.Hits += h
+		st.Cache.Misses += m
+		s.Steps["search"] = st
+	}
+	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Hits += cs.Hits
 		st.Cache.Misses += cs.Misses
@@ -1268,6 +1298,8 @@ func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bo
 		return true
 	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
 		return true
+	case "cache_ttl_seconds", "cache_max_size":
+		return true
 	case "max_concurrent_executions":
 		m := next.MaxConcurrentExecutions
 		return m != nil && *m <= e.limiter.Max()
@@ -1288,6 +1320,16 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
 		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+	}
+	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
+		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+		{
+			cs := e.cache0.Stats()
+			e.cache0Hits.Add(cs.Hits)
+			e.cache0Misses.Add(cs.Misses)
+		}
+		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
