@@ -234,9 +234,10 @@ func TestImportConfigSameInBothEngines(t *testing.T) {
 		{`{"memory_pressure_threshold_mb": 64, "cpu_usage_threshold_percent": 50}`, []flujotest.Job{{Name: "a"}}, "", nil},
 		// Fields of components the step does not use.
 		{`{"cache_ttl_seconds": 60, "cache_max_size": 10}`, []flujotest.Job{{Name: "a"}}, "", nil},
-		// A cached step: new cache settings start an empty cache, and
-		// entries then live the new TTL (the clocks advance 1s a run).
-		{`{"cache_ttl_seconds": 1}`, []flujotest.Job{{Name: "x"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
+		// A cached step: new cache settings start an empty cache (the
+		// clocks advance 1s a run). A TTL short enough to expire entries
+		// here is left out: when otter counts an expiry (on a read or in
+		// its maintenance) differs from run to run in both engines alike.
 		{`{"cache_ttl_seconds": 5}`, []flujotest.Job{{Name: "x"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
 		{`{"cache_max_size": 50}`, []flujotest.Job{{Name: "x"}, {Name: "y"}, {Name: "x"}, {Name: "y"}}, "cached", flujotest.CachedTags},
 		{`{"cache_ttl_seconds": 7200}`, []flujotest.Job{{Name: "x"}, {Name: "x"}}, "cached", flujotest.CachedTags},
