@@ -298,7 +298,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 			return nil, &StateTypeError{Node: b.name, Expected: reflect.PointerTo(st), Got: t}
 		}
 	}
-	budget, err := RunBudget(o.limits)
+	budget, err := runtime.RunBudget(o.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		CompleteUsageLimitError(abort, pr, fr.budget)
+		runtime.CompleteUsageLimitError(abort, pr, fr.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = FailedRunError(res)

@@ -1,13 +1,10 @@
 package flujo
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"reflect"
-	"strconv"
+	"github.com/flujo/flujo/runtime"
 	"strings"
-	"time"
 )
 
 // ErrClosed is returned by Execute after Close.
@@ -28,80 +25,6 @@ func (e *StepError) Error() string {
 
 // Unwrap returns the failed node's error.
 func (e *StepError) Unwrap() error { return e.Err }
-
-// PanicError is the error of an attempt whose step function panicked.
-type PanicError struct {
-	Step  string
-	Value any
-	// Stack is the goroutine's stack at the panic.
-	Stack []byte
-}
-
-// Error describes the problem.
-func (e *PanicError) Error() string {
-	return fmt.Sprintf("step %q panicked: %v\n%s", e.Step, e.Value, e.Stack)
-}
-
-// GoexitError is the error of a node in which a step called runtime.Goexit
-// (as t.Fatal and t.SkipNow do) on a goroutine the executor started for it:
-// an attempt under a Timeout, a Parallel branch, an element of a concurrent
-// Map. That goroutine ends, as Goexit demands, and the node fails. A step
-// that calls Goexit on the caller's own goroutine ends the caller's
-// goroutine, and the run returns nothing; its concurrency permit is released
-// either way.
-type GoexitError struct {
-	// Node names the attempt's step, or the branch or Map body that ran it.
-	Node string
-}
-
-// Error describes the problem.
-func (e *GoexitError) Error() string {
-	return fmt.Sprintf("%q: a step called runtime.Goexit", e.Node)
-}
-
-// StepTimeoutError is the error of an attempt or a composite node that
-// overran its Timeout.
-type StepTimeoutError struct {
-	Step    string
-	Timeout time.Duration
-}
-
-// Error describes the problem.
-func (e *StepTimeoutError) Error() string {
-	return fmt.Sprintf("step %q timed out after %v", e.Step, e.Timeout)
-}
-
-// Is makes errors.Is(err, context.DeadlineExceeded) hold.
-func (e *StepTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
-
-// ValidationFailedError is the error of an attempt whose output a Validate
-// function rejected.
-type ValidationFailedError struct {
-	Step string
-	Err  error
-}
-
-// Error describes the problem.
-func (e *ValidationFailedError) Error() string {
-	return fmt.Sprintf("step %q: validation failed: %v", e.Step, e.Err)
-}
-
-// Unwrap returns the validator's error.
-func (e *ValidationFailedError) Unwrap() error { return e.Err }
-
-// FallbackError is the error of a node whose fallback failed too.
-type FallbackError struct {
-	Original error
-	Fallback error
-}
-
-// Error describes the problem.
-func (e *FallbackError) Error() string {
-	return fmt.Sprintf("original error: %v; fallback error: %v", e.Original, e.Fallback)
-}
-
-// Unwrap returns both errors, for errors.Is and errors.As.
-func (e *FallbackError) Unwrap() []error { return []error{e.Original, e.Fallback} }
 
 // MaxLoopsError is the error of a Loop whose exit condition did not hold
 // after MaxLoops iterations.
@@ -152,58 +75,30 @@ func (e *JoinError) Error() string { return fmt.Sprintf("parallel %q: join: %v",
 // Unwrap returns the join function's error.
 func (e *JoinError) Unwrap() error { return e.Err }
 
-// UsageLimitExceededError aborts a run whose usage went above a limit. The
-// partial result holds every step that ran, the one that went over
-// included.
-type UsageLimitExceededError struct {
-	// Limit names the limit: "total_cost_limit" or "total_tokens_limit".
-	Limit  string
-	Limits UsageLimits
-	// Cost and Tokens are the run's real totals: every charge made before
-	// the run ended, the one that went over and those of concurrent
-	// branches that were in flight included.
-	Cost    float64
-	Tokens  int
-	Partial *PipelineResult
-}
+// PanicError is the error of an attempt whose step function panicked.
+type PanicError = runtime.PanicError
 
-// Error describes the problem.
-func (e *UsageLimitExceededError) Error() string {
-	if e.Limit == "total_tokens_limit" {
-		return fmt.Sprintf("flujo: token limit of %d exceeded (used %d)", e.Limits.TotalTokensLimit, e.Tokens)
-	}
-	// Costs are sums of float64s; round away the representation noise
-	// (0.03423999999999999) that would otherwise show.
-	return fmt.Sprintf("flujo: cost limit of %s exceeded (used %s)", formatCost(e.Limits.TotalCostLimit), formatCost(e.Cost))
-}
+// GoexitError is the error of a node in which a step called runtime.Goexit
+// on a goroutine the executor started for it.
+type GoexitError = runtime.GoexitError
 
-// errorTypeName is the error's dynamic type as feedback shows it: the Go
-// type with the pointer star dropped, e.g. "errors.errorString" or
-// "flujo.StepTimeoutError".
-func errorTypeName(err error) string {
-	return strings.TrimPrefix(reflect.TypeOf(err).String(), "*")
-}
+// StepTimeoutError is the error of an attempt or a composite node that
+// overran its Timeout.
+type StepTimeoutError = runtime.StepTimeoutError
 
-// failureFeedback is the feedback of a step whose last attempt failed.
-func failureFeedback(err error) string {
-	var v *ValidationFailedError
-	if errors.As(err, &v) {
-		return "Validation failed: " + v.Err.Error()
-	}
-	var p *PanicError
-	if errors.As(err, &p) {
-		// The stack stays in the error; feedback keeps to one line.
-		return fmt.Sprintf("Agent execution failed with flujo.PanicError: step %q panicked: %v", p.Step, p.Value)
-	}
-	return "Agent execution failed with " + errorTypeName(err) + ": " + err.Error()
-}
+// ValidationFailedError is the error of an attempt whose output a Validate
+// function rejected.
+type ValidationFailedError = runtime.ValidationFailedError
+
+// FallbackError is the error of a node whose fallback failed too.
+type FallbackError = runtime.FallbackError
+
+// UsageLimitExceededError aborts a run whose usage went above a limit; its
+// Partial result holds every step that ran.
+type UsageLimitExceededError = runtime.UsageLimitExceededError
+
+func failureFeedback(err error) string { return runtime.FailureFeedback(err) }
 
 func fallbackFeedback(original, fallback string) string {
-	return "Original error: " + original + "; Fallback error: " + fallback
-}
-
-// formatCost prints a cost with at most 10 significant digits and no
-// trailing zeros.
-func formatCost(c float64) string {
-	return strconv.FormatFloat(c, 'g', 10, 64)
+	return runtime.FallbackFeedback(original, fallback)
 }

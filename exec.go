@@ -237,7 +237,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, info *nodeInfo, set *run
 				usage := u.Usage()
 				res.Cost += usage.Cost
 				res.Tokens += usage.Tokens()
-				breach = ChargeUsage(fr.budget, usage)
+				breach = runtime.ChargeUsage(fr.budget, usage)
 			}
 			for _, v := range n.set.validators {
 				if verr := v(out); verr != nil {

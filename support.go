@@ -13,13 +13,6 @@ import (
 // rules, RunBudget, ChargeUsage and CompleteUsageLimitError, are in
 // budget.go.
 
-// FailureFeedback returns the feedback of a step whose last attempt failed
-// with err: "Validation failed: <message>" for a validator's rejection, a
-// one-line panic description for a *PanicError, else "Agent execution
-// failed with <type>: <message>", <type> being err's Go type without the
-// pointer star.
-func FailureFeedback(err error) string { return failureFeedback(err) }
-
 // FailedRunError returns the error of a run whose root result res failed: a
 // *StepError naming the path to the innermost failed node, with that run's
 // feedback and error.

@@ -36,7 +36,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	res.Success, res.Output = false, nil
 	res.Err = &{}{Step: `+strq(n.Name)+`, Timeout: {}}
 	res.Feedback = {}(res.Err)
-}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qf("FailureFeedback")))
+}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qr("FailureFeedback")))
 	}
 	for _, v := range o.Validate {
 		body = append(body, c(`if abort == nil && res.Success {
@@ -46,7 +46,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 		res.Err = &{}{Step: `+strq(n.Name)+`, Err: verr}
 		res.Feedback = {}(res.Err)
 	}
-}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError"), qf("FailureFeedback")))
+}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError"), qr("FailureFeedback")))
 	}
 	body = append(body, c("_ = cctx"))
 	if !summed {

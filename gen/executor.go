@@ -207,9 +207,9 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	// Limits are checked before any step runs, even by a pipeline whose
 	// outputs report no usage.
 	if pg.usage {
-		er = append(er, c("var err error"), c("if r.budget, err = {}(limits); err != nil { return nil, err }", qf("RunBudget")))
+		er = append(er, c("var err error"), c("if r.budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")))
 	} else {
-		er = append(er, c("if _, err := {}(limits); err != nil { return nil, err }", qf("RunBudget")))
+		er = append(er, c("if _, err := {}(limits); err != nil { return nil, err }", qr("RunBudget")))
 	}
 	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	er = append(er,
@@ -229,7 +229,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = {}(res)\n}"
 	if pg.usage {
-		er = append(er, c(sw, qf("CompleteUsageLimitError"), qf("FailedRunError")))
+		er = append(er, c(sw, qr("CompleteUsageLimitError"), qf("FailedRunError")))
 	} else {
 		er = append(er, c(sw, qf("FailedRunError")))
 	}

@@ -281,7 +281,7 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 		c("if abort != nil { return *new({}), abort }", pg.out(n)),
 		pg.fallbackSuccess(n),
 		c("res.Err = &{}{Original: res.OriginalError, Fallback: fb.Err}", qf("FallbackError")),
-		c("res.Feedback = \"Original error: \" + res.Feedback + \"; Fallback error: \" + fb.Feedback"),
+		c("res.Feedback = {}(res.Feedback, fb.Feedback)", qr("FallbackFeedback")),
 		c("return *new({}), nil", pg.out(n)),
 	}
 	pg.method(f, n, runName(n), fmt.Sprintf("%s runs %q and, when it fails, its fallback %q.", runName(n), n.Name, fb.Name), body)
@@ -350,10 +350,10 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 			// alone hears of it.
 			canceled = "e.telemetry.Record({}{Step: " + strq(n.Name) + ", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: {}})\n"
 			return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = {}(cerr)\n"+canceled+
-				"return *new({}), cerr\n}", pg.clockStopCode(), qf("FailureFeedback"), qr("Event"), qr("OutcomeCanceled"), out.Clone())
+				"return *new({}), cerr\n}", pg.clockStopCode(), qr("FailureFeedback"), qr("Event"), qr("OutcomeCanceled"), out.Clone())
 		}
 		return c("{\n"+errExpr+"{}\nres.Err = cerr\nres.Feedback = {}(cerr)\n"+
-			"return *new({}), cerr\n}", pg.clockStopCode(), qf("FailureFeedback"), out.Clone())
+			"return *new({}), cerr\n}", pg.clockStopCode(), qr("FailureFeedback"), out.Clone())
 	}
 	body := []jen.Code{c("res.Name = " + strq(n.Name))}
 	if lp.cache {
@@ -425,7 +425,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	// opens the block of the first validator.
 	charge, chargeArgs := "", []jen.Code{}
 	if usage {
-		charge, chargeArgs = "u := out.Usage()\nres.Cost += u.Cost\nres.Tokens += u.Tokens()\nbreach = {}(r.budget, u)\n", []jen.Code{qf("ChargeUsage")}
+		charge, chargeArgs = "u := out.Usage()\nres.Cost += u.Cost\nres.Tokens += u.Tokens()\nbreach = {}(r.budget, u)\n", []jen.Code{qr("ChargeUsage")}
 	}
 	for _, v := range o.Validate {
 		loop = append(loop, c("if err == nil {\n"+charge+"if verr := {}(out); verr != nil { err = &{}{Step: "+strq(n.Name)+", Err: verr} }\n}",
@@ -458,7 +458,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	body = append(body,
 		jen.For(jen.Id("attempt").Op(":=").Lit(1), jen.Id("attempt").Op("<=").Lit(lp.attempts), jen.Id("attempt").Op("++")).Block(loop...),
 		pg.clockStopCode(),
-		c("if err != nil {\nres.Err = err\nres.Feedback = {}(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), "+abort+"\n}", qf("FailureFeedback"), out.Clone()),
+		c("if err != nil {\nres.Err = err\nres.Feedback = {}(err)\n"+pg.finishCall(lp, "err")+"\nreturn *new({}), "+abort+"\n}", qr("FailureFeedback"), out.Clone()),
 		c("res.Success = true"),
 		c("if r.record { res.Output = out }"),
 	)

@@ -338,7 +338,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -769,7 +769,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]Row), cerr
 		}
@@ -789,7 +789,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]Row), cerr
 			}
@@ -803,7 +803,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]Row), cerr
 			}
@@ -826,7 +826,7 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new([]Row), nil
 	}
@@ -1090,7 +1090,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1110,7 +1110,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1124,7 +1124,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1147,7 +1147,7 @@ func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
@@ -1218,7 +1218,7 @@ func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[stru
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Draft), nil
 }
 
@@ -1305,7 +1305,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1325,7 +1325,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1339,7 +1339,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1362,7 +1362,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish6(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
@@ -1429,7 +1429,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Draft), cerr
 		}
@@ -1449,7 +1449,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1463,7 +1463,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Draft), cerr
 			}
@@ -1486,7 +1486,7 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish7(res, start, err, served, brFrom)
 		return *new(Draft), nil
 	}
@@ -1694,7 +1694,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Record), cerr
 		}
@@ -1714,7 +1714,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Record), cerr
 			}
@@ -1728,7 +1728,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Record), cerr
 			}
@@ -1751,7 +1751,7 @@ func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish9(res, start, err, served, brFrom)
 		return *new(Record), nil
 	}
@@ -1880,7 +1880,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(string), cerr
 		}
@@ -1900,7 +1900,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(string), cerr
 			}
@@ -1914,7 +1914,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(string), cerr
 			}
@@ -1937,7 +1937,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish11(res, start, err, served, brFrom)
 		return *new(string), nil
 	}
@@ -2015,7 +2015,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Country), cerr
 		}
@@ -2035,7 +2035,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Country), cerr
 			}
@@ -2049,7 +2049,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Country), cerr
 			}
@@ -2072,7 +2072,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish12(res, start, err, served, brFrom)
 		return *new(Country), nil
 	}
@@ -2142,7 +2142,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Report), cerr
 		}
@@ -2162,7 +2162,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Report), cerr
 			}
@@ -2176,7 +2176,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Report), cerr
 			}
@@ -2199,7 +2199,7 @@ func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish13(res, start, err, served, brFrom)
 		return *new(Report), nil
 	}

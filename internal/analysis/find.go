@@ -732,3 +732,10 @@ func isFlujoNamed(t types.Type, name string) bool {
 	n, ok := types.Unalias(t).(*types.Named)
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == FlujoPath && n.Obj().Name() == name
 }
+
+// isRuntimeNamed reports whether t is the runtime package's type name, the
+// root package's aliases of it included.
+func isRuntimeNamed(t types.Type, name string) bool {
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == RuntimePath && n.Obj().Name() == name
+}

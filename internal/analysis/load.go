@@ -24,6 +24,9 @@ import (
 // their callee's object in this package.
 const FlujoPath = "github.com/flujo/flujo"
 
+// RuntimePath is the import path of the runtime package.
+const RuntimePath = "github.com/flujo/flujo/runtime"
+
 // BuildTag is the build tag packages are loaded with. Generated files are
 // constrained by !flujogen, so the analysis never reads its own output.
 const BuildTag = "flujogen"

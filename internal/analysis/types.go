@@ -162,7 +162,7 @@ func hasHashMethod(t types.Type) bool {
 // flujo.Usage, the DSL's UsageReporter.
 func reportsUsage(t types.Type) bool {
 	sig := method(t, "Usage")
-	return sig != nil && sig.Params().Len() == 0 && sig.Results().Len() == 1 && isFlujoNamed(sig.Results().At(0).Type(), "Usage")
+	return sig != nil && sig.Params().Len() == 0 && sig.Results().Len() == 1 && isRuntimeNamed(sig.Results().At(0).Type(), "Usage")
 }
 
 // isTime reports whether t is time.Time.

@@ -300,7 +300,7 @@ func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...fl
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -741,7 +741,7 @@ func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Order), cerr
 		}
@@ -761,7 +761,7 @@ func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -775,7 +775,7 @@ func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -798,7 +798,7 @@ func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Order), nil
 	}
@@ -865,7 +865,7 @@ func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Order), cerr
 		}
@@ -885,7 +885,7 @@ func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -899,7 +899,7 @@ func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -922,7 +922,7 @@ func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Order), nil
 	}
@@ -1000,7 +1000,7 @@ func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Order), cerr
 		}
@@ -1020,7 +1020,7 @@ func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1034,7 +1034,7 @@ func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1057,7 +1057,7 @@ func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Order), nil
 	}
@@ -1121,7 +1121,7 @@ func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Order), cerr
 		}
@@ -1141,7 +1141,7 @@ func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1155,7 +1155,7 @@ func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1178,7 +1178,7 @@ func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Order), nil
 	}
@@ -1285,7 +1285,7 @@ func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Order), cerr
 		}
@@ -1305,7 +1305,7 @@ func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1319,7 +1319,7 @@ func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Order), cerr
 			}
@@ -1342,7 +1342,7 @@ func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(Order), nil
 	}

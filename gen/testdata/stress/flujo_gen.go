@@ -305,7 +305,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -317,7 +317,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -737,7 +737,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -757,7 +757,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -771,13 +771,13 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -800,7 +800,7 @@ func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -876,7 +876,7 @@ func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Item), nil
 }
 
@@ -894,7 +894,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -914,7 +914,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -928,13 +928,13 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -957,7 +957,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -1030,7 +1030,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -1050,7 +1050,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1064,13 +1064,13 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1093,7 +1093,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -1155,7 +1155,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -1175,7 +1175,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1189,13 +1189,13 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1218,7 +1218,7 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -1482,7 +1482,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1494,7 +1494,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1905,7 +1905,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -1925,7 +1925,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1939,13 +1939,13 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -1968,7 +1968,7 @@ func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -2044,7 +2044,7 @@ func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Item), nil
 }
 
@@ -2062,7 +2062,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -2082,7 +2082,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2096,13 +2096,13 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2125,7 +2125,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -2198,7 +2198,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -2218,7 +2218,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2232,13 +2232,13 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2261,7 +2261,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -2323,7 +2323,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -2343,7 +2343,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2357,13 +2357,13 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -2386,7 +2386,7 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -2650,7 +2650,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -2662,7 +2662,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3082,7 +3082,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -3102,7 +3102,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3116,13 +3116,13 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3145,7 +3145,7 @@ func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -3221,7 +3221,7 @@ func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Item), nil
 }
 
@@ -3239,7 +3239,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -3259,7 +3259,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3273,13 +3273,13 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3302,7 +3302,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -3375,7 +3375,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -3395,7 +3395,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3409,13 +3409,13 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3438,7 +3438,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -3500,7 +3500,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -3520,7 +3520,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3534,13 +3534,13 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -3563,7 +3563,7 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -3795,7 +3795,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -3806,7 +3806,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4188,7 +4188,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -4208,7 +4208,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -4222,13 +4222,13 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -4251,7 +4251,7 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -4472,7 +4472,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4484,7 +4484,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4898,7 +4898,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -4918,7 +4918,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -4932,13 +4932,13 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -4961,7 +4961,7 @@ func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -5037,7 +5037,7 @@ func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Item), nil
 }
 
@@ -5055,7 +5055,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -5075,7 +5075,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5089,13 +5089,13 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5118,7 +5118,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -5191,7 +5191,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -5211,7 +5211,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5225,13 +5225,13 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5254,7 +5254,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -5316,7 +5316,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -5336,7 +5336,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5350,13 +5350,13 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -5379,7 +5379,7 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -5657,7 +5657,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -5669,7 +5669,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6029,7 +6029,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -6049,7 +6049,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6063,13 +6063,13 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6092,7 +6092,7 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -6330,7 +6330,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -6350,7 +6350,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6364,13 +6364,13 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6393,7 +6393,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -6460,7 +6460,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -6480,7 +6480,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6494,13 +6494,13 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6523,7 +6523,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -6601,7 +6601,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -6621,7 +6621,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6635,13 +6635,13 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -6664,7 +6664,7 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -6931,7 +6931,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -6943,7 +6943,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7363,7 +7363,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -7383,7 +7383,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7397,13 +7397,13 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7426,7 +7426,7 @@ func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -7502,7 +7502,7 @@ func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(Item), nil
 }
 
@@ -7520,7 +7520,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -7540,7 +7540,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7554,13 +7554,13 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7583,7 +7583,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -7656,7 +7656,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -7676,7 +7676,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7690,13 +7690,13 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7719,7 +7719,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -7781,7 +7781,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -7801,7 +7801,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7815,13 +7815,13 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -7844,7 +7844,7 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -8082,7 +8082,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8093,7 +8093,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8578,7 +8578,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -8598,7 +8598,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -8612,13 +8612,13 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -8641,7 +8641,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -8703,7 +8703,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -8723,7 +8723,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -8737,13 +8737,13 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -8766,7 +8766,7 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -8980,7 +8980,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8992,7 +8992,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9402,7 +9402,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -9422,7 +9422,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9436,13 +9436,13 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9465,7 +9465,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -9532,7 +9532,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -9552,7 +9552,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9566,13 +9566,13 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9595,7 +9595,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -9662,7 +9662,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -9682,7 +9682,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9696,13 +9696,13 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -9725,7 +9725,7 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -9939,7 +9939,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -9951,7 +9951,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -10352,7 +10352,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -10372,7 +10372,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10386,13 +10386,13 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10415,7 +10415,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -10482,7 +10482,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -10502,7 +10502,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10516,13 +10516,13 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10545,7 +10545,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -10612,7 +10612,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -10632,7 +10632,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10646,13 +10646,13 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -10675,7 +10675,7 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -10889,7 +10889,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -10901,7 +10901,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -11311,7 +11311,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -11331,7 +11331,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11345,13 +11345,13 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11374,7 +11374,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -11441,7 +11441,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -11461,7 +11461,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11475,13 +11475,13 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11504,7 +11504,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -11571,7 +11571,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -11591,7 +11591,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11605,13 +11605,13 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -11634,7 +11634,7 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -11811,7 +11811,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -11822,7 +11822,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -12152,7 +12152,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -12172,7 +12172,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -12186,13 +12186,13 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -12215,7 +12215,7 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -12429,7 +12429,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -12441,7 +12441,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -12845,7 +12845,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -12865,7 +12865,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -12879,13 +12879,13 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -12908,7 +12908,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -12975,7 +12975,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -12995,7 +12995,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13009,13 +13009,13 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13038,7 +13038,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -13105,7 +13105,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -13125,7 +13125,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13139,13 +13139,13 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13168,7 +13168,7 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -13405,7 +13405,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -13417,7 +13417,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13777,7 +13777,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -13797,7 +13797,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13811,13 +13811,13 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -13840,7 +13840,7 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -14080,7 +14080,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -14100,7 +14100,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14114,13 +14114,13 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14143,7 +14143,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -14210,7 +14210,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -14230,7 +14230,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14244,13 +14244,13 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14273,7 +14273,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -14351,7 +14351,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -14371,7 +14371,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14385,13 +14385,13 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -14414,7 +14414,7 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -14622,7 +14622,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -14634,7 +14634,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15008,7 +15008,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -15028,7 +15028,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15042,13 +15042,13 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15071,7 +15071,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -15138,7 +15138,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -15158,7 +15158,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15172,13 +15172,13 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15201,7 +15201,7 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -15461,7 +15461,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		r.state = new(State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -15473,7 +15473,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15883,7 +15883,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -15903,7 +15903,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15917,13 +15917,13 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -15946,7 +15946,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -16013,7 +16013,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -16033,7 +16033,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -16047,13 +16047,13 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -16076,7 +16076,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}
@@ -16143,7 +16143,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(Item), cerr
 		}
@@ -16163,7 +16163,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -16177,13 +16177,13 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(Item), cerr
 			}
@@ -16206,7 +16206,7 @@ func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(Item), breach
 	}

@@ -301,7 +301,7 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 	if st == nil {
 		r.state = new(State)
 	}
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -769,7 +769,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -789,7 +789,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -803,7 +803,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -826,7 +826,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -898,7 +898,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -918,7 +918,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -932,7 +932,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -955,7 +955,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -1027,7 +1027,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -1047,7 +1047,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -1061,7 +1061,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -1084,7 +1084,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -1156,7 +1156,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -1176,7 +1176,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -1190,7 +1190,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -1213,7 +1213,7 @@ func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(int), nil
 	}

@@ -237,7 +237,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -488,7 +488,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		permit := e.brk1.Allow()
@@ -508,7 +508,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -520,7 +520,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -544,7 +544,7 @@ func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}]
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start)
 		return *new(int), nil
 	}

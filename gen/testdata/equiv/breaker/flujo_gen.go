@@ -291,7 +291,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -302,7 +302,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -520,7 +520,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
-					res.Feedback = flujo.FailureFeedback(cerr)
+					res.Feedback = runtime.FailureFeedback(cerr)
 					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
@@ -530,7 +530,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -550,7 +550,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -564,13 +564,13 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -593,7 +593,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -765,7 +765,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -776,7 +776,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -995,7 +995,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1015,7 +1015,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1029,13 +1029,13 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1058,7 +1058,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -1230,7 +1230,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1241,7 +1241,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1454,7 +1454,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1474,7 +1474,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1488,13 +1488,13 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1517,7 +1517,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -1689,7 +1689,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1700,7 +1700,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1913,7 +1913,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1933,7 +1933,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1947,13 +1947,13 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1976,7 +1976,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -2148,7 +2148,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -2159,7 +2159,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -2372,7 +2372,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -2392,7 +2392,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2406,13 +2406,13 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2435,7 +2435,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -2607,7 +2607,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -2618,7 +2618,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -2831,7 +2831,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -2851,7 +2851,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2865,13 +2865,13 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2894,7 +2894,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -3066,7 +3066,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -3077,7 +3077,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3290,7 +3290,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -3310,7 +3310,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3324,13 +3324,13 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3353,7 +3353,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -3525,7 +3525,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -3536,7 +3536,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3749,7 +3749,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -3769,7 +3769,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3783,13 +3783,13 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3812,7 +3812,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4030,7 +4030,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4041,7 +4041,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4254,7 +4254,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4274,7 +4274,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4288,13 +4288,13 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4317,7 +4317,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4489,7 +4489,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4500,7 +4500,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4713,7 +4713,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4733,7 +4733,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4747,7 +4747,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -4756,7 +4756,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4779,7 +4779,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4960,7 +4960,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4971,7 +4971,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5205,7 +5205,7 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Charge), nil
 }
 
@@ -5223,7 +5223,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5243,7 +5243,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5257,7 +5257,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
 			}
@@ -5266,7 +5266,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5289,7 +5289,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -5351,7 +5351,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5371,7 +5371,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5385,13 +5385,13 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5414,7 +5414,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -5601,7 +5601,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -5612,7 +5612,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5978,7 +5978,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5998,7 +5998,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6012,13 +6012,13 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6041,7 +6041,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6103,7 +6103,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6123,7 +6123,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6137,13 +6137,13 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6166,7 +6166,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6371,7 +6371,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -6382,7 +6382,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6808,7 +6808,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6828,7 +6828,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6842,13 +6842,13 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6871,7 +6871,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6933,7 +6933,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6953,7 +6953,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6967,13 +6967,13 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6996,7 +6996,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7058,7 +7058,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7078,7 +7078,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7092,13 +7092,13 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7121,7 +7121,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7183,7 +7183,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7203,7 +7203,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7217,13 +7217,13 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7246,7 +7246,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7433,7 +7433,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -7444,7 +7444,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7810,7 +7810,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7830,7 +7830,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7844,13 +7844,13 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7873,7 +7873,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7935,7 +7935,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7955,7 +7955,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7969,13 +7969,13 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7998,7 +7998,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -8170,7 +8170,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8181,7 +8181,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8509,7 +8509,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -8529,7 +8529,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -8543,13 +8543,13 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -8572,7 +8572,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -8744,7 +8744,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8755,7 +8755,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8968,7 +8968,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -8988,7 +8988,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9002,7 +9002,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -9011,7 +9011,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9034,7 +9034,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -9206,7 +9206,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -9217,7 +9217,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9436,7 +9436,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -9456,7 +9456,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9470,7 +9470,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -9479,7 +9479,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9502,7 +9502,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -9673,7 +9673,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -9895,7 +9895,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -9915,7 +9915,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -9929,7 +9929,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -9952,7 +9952,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -10123,7 +10123,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -10351,7 +10351,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -10371,7 +10371,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10385,7 +10385,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10408,7 +10408,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -10579,7 +10579,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -10801,7 +10801,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -10821,7 +10821,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10835,7 +10835,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10858,7 +10858,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -11038,7 +11038,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -11282,7 +11282,7 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new([]string), nil
 }
 
@@ -11299,7 +11299,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -11319,7 +11319,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11333,7 +11333,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11356,7 +11356,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -11423,7 +11423,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -11443,7 +11443,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11457,7 +11457,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11480,7 +11480,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -11651,7 +11651,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -11943,7 +11943,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -11963,7 +11963,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -11977,7 +11977,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12000,7 +12000,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -12171,7 +12171,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -12463,7 +12463,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -12483,7 +12483,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12497,7 +12497,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12520,7 +12520,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -12691,7 +12691,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -12983,7 +12983,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -13003,7 +13003,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -13017,7 +13017,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -13040,7 +13040,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -13221,7 +13221,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -13232,7 +13232,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13519,7 +13519,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13539,7 +13539,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13553,13 +13553,13 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13582,7 +13582,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -13649,7 +13649,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -13669,7 +13669,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -13683,7 +13683,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -13706,7 +13706,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -13878,7 +13878,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -13889,7 +13889,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14102,7 +14102,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14122,7 +14122,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14136,13 +14136,13 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14165,7 +14165,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -14379,7 +14379,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -14391,7 +14391,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14848,7 +14848,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14868,7 +14868,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14882,13 +14882,13 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14911,7 +14911,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -14984,7 +14984,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15004,7 +15004,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15018,13 +15018,13 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15047,7 +15047,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -15114,7 +15114,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15134,7 +15134,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15148,13 +15148,13 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15177,7 +15177,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -15400,7 +15400,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -15412,7 +15412,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15927,7 +15927,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15947,7 +15947,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15961,13 +15961,13 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15990,7 +15990,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16063,7 +16063,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16083,7 +16083,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16097,13 +16097,13 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16126,7 +16126,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16199,7 +16199,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16219,7 +16219,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16233,13 +16233,13 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16262,7 +16262,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16335,7 +16335,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16355,7 +16355,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16369,13 +16369,13 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16398,7 +16398,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16612,7 +16612,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -16624,7 +16624,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -17034,7 +17034,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17054,7 +17054,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17068,13 +17068,13 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17097,7 +17097,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17170,7 +17170,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17190,7 +17190,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17204,13 +17204,13 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17233,7 +17233,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17300,7 +17300,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17320,7 +17320,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17334,13 +17334,13 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17363,7 +17363,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17586,7 +17586,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -17598,7 +17598,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -18090,7 +18090,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18110,7 +18110,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18124,13 +18124,13 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18153,7 +18153,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18226,7 +18226,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18246,7 +18246,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18260,13 +18260,13 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18289,7 +18289,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18362,7 +18362,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18382,7 +18382,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18396,13 +18396,13 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18425,7 +18425,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18498,7 +18498,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18518,7 +18518,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18532,13 +18532,13 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18561,7 +18561,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18784,7 +18784,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -18796,7 +18796,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -19288,7 +19288,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19308,7 +19308,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19322,13 +19322,13 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19351,7 +19351,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19424,7 +19424,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19444,7 +19444,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19458,13 +19458,13 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19487,7 +19487,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19560,7 +19560,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19580,7 +19580,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19594,13 +19594,13 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19623,7 +19623,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19696,7 +19696,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19716,7 +19716,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19730,13 +19730,13 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19759,7 +19759,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19982,7 +19982,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -19994,7 +19994,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -20478,7 +20478,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20498,7 +20498,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20512,13 +20512,13 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20541,7 +20541,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20614,7 +20614,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20634,7 +20634,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20648,13 +20648,13 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20677,7 +20677,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20750,7 +20750,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20770,7 +20770,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20784,13 +20784,13 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20813,7 +20813,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20886,7 +20886,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20906,7 +20906,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20920,13 +20920,13 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20949,7 +20949,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -21121,7 +21121,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -21132,7 +21132,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -21351,7 +21351,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -21371,7 +21371,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21385,13 +21385,13 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21414,7 +21414,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -21586,7 +21586,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -21597,7 +21597,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -21816,7 +21816,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -21836,7 +21836,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21850,13 +21850,13 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21879,7 +21879,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -22056,7 +22056,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -22067,7 +22067,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -22397,7 +22397,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -22417,7 +22417,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -22431,13 +22431,13 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -22460,7 +22460,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -22652,7 +22652,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -22663,7 +22663,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -23031,7 +23031,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -23051,7 +23051,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23065,13 +23065,13 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23094,7 +23094,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23162,7 +23162,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -23182,7 +23182,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23196,13 +23196,13 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23225,7 +23225,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23397,7 +23397,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -23408,7 +23408,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -23621,7 +23621,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -23641,7 +23641,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23655,13 +23655,13 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23684,7 +23684,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23856,7 +23856,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -23867,7 +23867,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -24080,7 +24080,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -24100,7 +24100,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -24114,13 +24114,13 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -24143,7 +24143,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -24360,7 +24360,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -24582,7 +24582,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Arrival), cerr
 		}
@@ -24602,7 +24602,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -24616,7 +24616,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -24639,7 +24639,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Arrival), nil
 	}
@@ -24829,7 +24829,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -24840,7 +24840,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -25145,7 +25145,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25165,7 +25165,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25179,13 +25179,13 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25208,7 +25208,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25338,7 +25338,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25358,7 +25358,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25372,13 +25372,13 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25401,7 +25401,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25469,7 +25469,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25489,7 +25489,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25503,13 +25503,13 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25532,7 +25532,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25703,7 +25703,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -25925,7 +25925,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Arrival), cerr
 		}
@@ -25945,7 +25945,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -25959,7 +25959,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -25982,7 +25982,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Arrival), nil
 	}
@@ -26174,7 +26174,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -26185,7 +26185,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -26595,7 +26595,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -26615,7 +26615,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26629,13 +26629,13 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26658,7 +26658,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -26720,7 +26720,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -26740,7 +26740,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26754,13 +26754,13 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26783,7 +26783,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -26960,7 +26960,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -26971,7 +26971,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -27307,7 +27307,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -27327,7 +27327,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27341,13 +27341,13 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27370,7 +27370,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -27542,7 +27542,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -27553,7 +27553,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -27822,7 +27822,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -27842,7 +27842,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27856,13 +27856,13 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27885,7 +27885,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28090,7 +28090,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -28102,7 +28102,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -28510,7 +28510,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -28530,7 +28530,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28544,13 +28544,13 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28573,7 +28573,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28646,7 +28646,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -28666,7 +28666,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28680,13 +28680,13 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28709,7 +28709,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28895,7 +28895,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -28906,7 +28906,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -29235,7 +29235,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29255,7 +29255,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29269,13 +29269,13 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29298,7 +29298,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -29360,7 +29360,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29380,7 +29380,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29394,13 +29394,13 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29423,7 +29423,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -29595,7 +29595,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -29606,7 +29606,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -29819,7 +29819,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29839,7 +29839,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29853,13 +29853,13 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29882,7 +29882,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -30069,7 +30069,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -30080,7 +30080,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -30452,7 +30452,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -30472,7 +30472,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30486,13 +30486,13 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30515,7 +30515,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -30583,7 +30583,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -30603,7 +30603,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30617,13 +30617,13 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30646,7 +30646,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -30838,7 +30838,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -30849,7 +30849,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -31214,7 +31214,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31234,7 +31234,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31248,13 +31248,13 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31277,7 +31277,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -31339,7 +31339,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31359,7 +31359,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31373,13 +31373,13 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31402,7 +31402,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -31594,7 +31594,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -31605,7 +31605,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -31979,7 +31979,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31999,7 +31999,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32013,13 +32013,13 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32042,7 +32042,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32104,7 +32104,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32124,7 +32124,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32138,13 +32138,13 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32167,7 +32167,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32368,7 +32368,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -32379,7 +32379,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -32827,7 +32827,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32847,7 +32847,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32861,13 +32861,13 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32890,7 +32890,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32958,7 +32958,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32978,7 +32978,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32992,13 +32992,13 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33021,7 +33021,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33089,7 +33089,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33109,7 +33109,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33123,13 +33123,13 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33152,7 +33152,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33333,7 +33333,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -33344,7 +33344,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -33637,7 +33637,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33657,7 +33657,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33671,13 +33671,13 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33700,7 +33700,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33768,7 +33768,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33788,7 +33788,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33802,13 +33802,13 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33831,7 +33831,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34021,7 +34021,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -34032,7 +34032,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -34335,7 +34335,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34355,7 +34355,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34369,13 +34369,13 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34398,7 +34398,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34466,7 +34466,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34486,7 +34486,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34500,13 +34500,13 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34529,7 +34529,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34597,7 +34597,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34617,7 +34617,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34631,13 +34631,13 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34660,7 +34660,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34850,7 +34850,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -34861,7 +34861,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -35186,7 +35186,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35206,7 +35206,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35220,13 +35220,13 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35249,7 +35249,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35317,7 +35317,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35337,7 +35337,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35351,13 +35351,13 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35380,7 +35380,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35448,7 +35448,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35468,7 +35468,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35482,13 +35482,13 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35511,7 +35511,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35696,7 +35696,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -35708,7 +35708,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -35927,7 +35927,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35947,7 +35947,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35961,13 +35961,13 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35990,7 +35990,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -36168,7 +36168,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -36179,7 +36179,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -36398,7 +36398,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -36418,7 +36418,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -36432,13 +36432,13 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -36461,7 +36461,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -36720,7 +36720,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -36731,7 +36731,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -37191,7 +37191,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37211,7 +37211,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37225,13 +37225,13 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37254,7 +37254,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37322,7 +37322,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37342,7 +37342,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37356,13 +37356,13 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37385,7 +37385,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37596,7 +37596,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37616,7 +37616,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37630,13 +37630,13 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37659,7 +37659,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37727,7 +37727,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37747,7 +37747,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37761,13 +37761,13 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37790,7 +37790,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish6(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37962,7 +37962,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -37973,7 +37973,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -38192,7 +38192,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38212,7 +38212,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38226,7 +38226,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -38235,7 +38235,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38258,7 +38258,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -38439,7 +38439,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -38450,7 +38450,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -38684,7 +38684,7 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Job), nil
 }
 
@@ -38708,7 +38708,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38728,7 +38728,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38742,13 +38742,13 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38771,7 +38771,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -38839,7 +38839,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38859,7 +38859,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38873,13 +38873,13 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38902,7 +38902,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -39083,7 +39083,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -39094,7 +39094,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -39328,7 +39328,7 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Job), nil
 }
 
@@ -39352,7 +39352,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -39372,7 +39372,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39386,13 +39386,13 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39415,7 +39415,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -39483,7 +39483,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -39503,7 +39503,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39517,13 +39517,13 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39546,7 +39546,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}

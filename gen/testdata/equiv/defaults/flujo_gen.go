@@ -289,7 +289,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -300,7 +300,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -518,7 +518,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				if cerr := runtime.Sleep(ctx, d); cerr != nil {
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 					res.Err = cerr
-					res.Feedback = flujo.FailureFeedback(cerr)
+					res.Feedback = runtime.FailureFeedback(cerr)
 					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 					return *new(flujotest.Job), cerr
 				}
@@ -528,7 +528,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -548,7 +548,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -562,13 +562,13 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -591,7 +591,7 @@ func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -761,7 +761,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -772,7 +772,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -991,7 +991,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1011,7 +1011,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1025,13 +1025,13 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1054,7 +1054,7 @@ func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -1224,7 +1224,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1235,7 +1235,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1448,7 +1448,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1468,7 +1468,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1482,13 +1482,13 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1511,7 +1511,7 @@ func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -1681,7 +1681,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1692,7 +1692,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -1905,7 +1905,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -1925,7 +1925,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1939,13 +1939,13 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -1968,7 +1968,7 @@ func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -2138,7 +2138,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -2149,7 +2149,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -2362,7 +2362,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -2382,7 +2382,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2396,13 +2396,13 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2425,7 +2425,7 @@ func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -2595,7 +2595,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -2606,7 +2606,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -2819,7 +2819,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -2839,7 +2839,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2853,13 +2853,13 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -2882,7 +2882,7 @@ func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -3052,7 +3052,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -3063,7 +3063,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3276,7 +3276,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -3296,7 +3296,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3310,13 +3310,13 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3339,7 +3339,7 @@ func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -3509,7 +3509,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -3520,7 +3520,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -3733,7 +3733,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -3753,7 +3753,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3767,13 +3767,13 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -3796,7 +3796,7 @@ func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4012,7 +4012,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4023,7 +4023,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4236,7 +4236,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4256,7 +4256,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4270,13 +4270,13 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4299,7 +4299,7 @@ func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4469,7 +4469,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4480,7 +4480,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -4693,7 +4693,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -4713,7 +4713,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4727,7 +4727,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -4736,7 +4736,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -4759,7 +4759,7 @@ func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -4938,7 +4938,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -4949,7 +4949,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5183,7 +5183,7 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Charge), nil
 }
 
@@ -5201,7 +5201,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5221,7 +5221,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5235,7 +5235,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
 			}
@@ -5244,7 +5244,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5267,7 +5267,7 @@ func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -5329,7 +5329,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5349,7 +5349,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5363,13 +5363,13 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5392,7 +5392,7 @@ func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -5577,7 +5577,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -5588,7 +5588,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -5954,7 +5954,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -5974,7 +5974,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -5988,13 +5988,13 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6017,7 +6017,7 @@ func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6079,7 +6079,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6099,7 +6099,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6113,13 +6113,13 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6142,7 +6142,7 @@ func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6345,7 +6345,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -6356,7 +6356,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -6782,7 +6782,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6802,7 +6802,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6816,13 +6816,13 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6845,7 +6845,7 @@ func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -6907,7 +6907,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -6927,7 +6927,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6941,13 +6941,13 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -6970,7 +6970,7 @@ func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7032,7 +7032,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7052,7 +7052,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7066,13 +7066,13 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7095,7 +7095,7 @@ func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7157,7 +7157,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7177,7 +7177,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7191,13 +7191,13 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7220,7 +7220,7 @@ func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7405,7 +7405,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -7416,7 +7416,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -7782,7 +7782,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7802,7 +7802,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7816,13 +7816,13 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7845,7 +7845,7 @@ func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -7907,7 +7907,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -7927,7 +7927,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7941,13 +7941,13 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -7970,7 +7970,7 @@ func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -8140,7 +8140,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8151,7 +8151,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8479,7 +8479,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -8499,7 +8499,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -8513,13 +8513,13 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -8542,7 +8542,7 @@ func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -8712,7 +8712,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -8723,7 +8723,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -8936,7 +8936,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -8956,7 +8956,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -8970,7 +8970,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -8979,7 +8979,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9002,7 +9002,7 @@ func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -9172,7 +9172,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -9183,7 +9183,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -9402,7 +9402,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Charge), cerr
 		}
@@ -9422,7 +9422,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9436,7 +9436,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.RejectAll(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
 			}
@@ -9445,7 +9445,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Charge), cerr
 			}
@@ -9468,7 +9468,7 @@ func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.B
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Charge), breach
 	}
@@ -9637,7 +9637,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -9859,7 +9859,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -9879,7 +9879,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -9893,7 +9893,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -9916,7 +9916,7 @@ func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -10085,7 +10085,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -10313,7 +10313,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -10333,7 +10333,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10347,7 +10347,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10370,7 +10370,7 @@ func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -10539,7 +10539,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -10761,7 +10761,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -10781,7 +10781,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10795,7 +10795,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -10818,7 +10818,7 @@ func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -10996,7 +10996,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -11240,7 +11240,7 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new([]string), nil
 }
 
@@ -11257,7 +11257,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -11277,7 +11277,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11291,7 +11291,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11314,7 +11314,7 @@ func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -11381,7 +11381,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -11401,7 +11401,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11415,7 +11415,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -11438,7 +11438,7 @@ func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -11607,7 +11607,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -11899,7 +11899,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -11919,7 +11919,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -11933,7 +11933,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -11956,7 +11956,7 @@ func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -12125,7 +12125,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -12417,7 +12417,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -12437,7 +12437,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12451,7 +12451,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12474,7 +12474,7 @@ func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -12643,7 +12643,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -12935,7 +12935,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(int), cerr
 		}
@@ -12955,7 +12955,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12969,7 +12969,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(int), cerr
 			}
@@ -12992,7 +12992,7 @@ func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[stru
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(int), nil
 	}
@@ -13171,7 +13171,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -13182,7 +13182,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -13469,7 +13469,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -13489,7 +13489,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13503,13 +13503,13 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -13532,7 +13532,7 @@ func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -13599,7 +13599,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new([]string), cerr
 		}
@@ -13619,7 +13619,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -13633,7 +13633,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new([]string), cerr
 			}
@@ -13656,7 +13656,7 @@ func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new([]string), nil
 	}
@@ -13826,7 +13826,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -13837,7 +13837,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14050,7 +14050,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14070,7 +14070,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14084,13 +14084,13 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14113,7 +14113,7 @@ func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -14325,7 +14325,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -14337,7 +14337,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -14794,7 +14794,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14814,7 +14814,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14828,13 +14828,13 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14857,7 +14857,7 @@ func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -14930,7 +14930,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -14950,7 +14950,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14964,13 +14964,13 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -14993,7 +14993,7 @@ func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -15060,7 +15060,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15080,7 +15080,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15094,13 +15094,13 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15123,7 +15123,7 @@ func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -15344,7 +15344,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -15356,7 +15356,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -15871,7 +15871,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -15891,7 +15891,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15905,13 +15905,13 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -15934,7 +15934,7 @@ func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16007,7 +16007,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16027,7 +16027,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16041,13 +16041,13 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16070,7 +16070,7 @@ func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16143,7 +16143,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16163,7 +16163,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16177,13 +16177,13 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16206,7 +16206,7 @@ func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16279,7 +16279,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16299,7 +16299,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16313,13 +16313,13 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -16342,7 +16342,7 @@ func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -16554,7 +16554,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -16566,7 +16566,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -16976,7 +16976,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -16996,7 +16996,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17010,13 +17010,13 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17039,7 +17039,7 @@ func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17112,7 +17112,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17132,7 +17132,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17146,13 +17146,13 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17175,7 +17175,7 @@ func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17242,7 +17242,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -17262,7 +17262,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17276,13 +17276,13 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -17305,7 +17305,7 @@ func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -17526,7 +17526,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -17538,7 +17538,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -18030,7 +18030,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18050,7 +18050,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18064,13 +18064,13 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18093,7 +18093,7 @@ func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18166,7 +18166,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18186,7 +18186,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18200,13 +18200,13 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18229,7 +18229,7 @@ func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18302,7 +18302,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18322,7 +18322,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18336,13 +18336,13 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18365,7 +18365,7 @@ func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18438,7 +18438,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -18458,7 +18458,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18472,13 +18472,13 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -18501,7 +18501,7 @@ func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -18722,7 +18722,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -18734,7 +18734,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -19226,7 +19226,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19246,7 +19246,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19260,13 +19260,13 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19289,7 +19289,7 @@ func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19362,7 +19362,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19382,7 +19382,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19396,13 +19396,13 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19425,7 +19425,7 @@ func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19498,7 +19498,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19518,7 +19518,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19532,13 +19532,13 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19561,7 +19561,7 @@ func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19634,7 +19634,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -19654,7 +19654,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19668,13 +19668,13 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -19697,7 +19697,7 @@ func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -19918,7 +19918,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -19930,7 +19930,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -20414,7 +20414,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20434,7 +20434,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20448,13 +20448,13 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20477,7 +20477,7 @@ func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20550,7 +20550,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20570,7 +20570,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20584,13 +20584,13 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20613,7 +20613,7 @@ func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20686,7 +20686,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20706,7 +20706,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20720,13 +20720,13 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20749,7 +20749,7 @@ func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -20822,7 +20822,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -20842,7 +20842,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20856,13 +20856,13 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -20885,7 +20885,7 @@ func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -21055,7 +21055,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -21066,7 +21066,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -21285,7 +21285,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -21305,7 +21305,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21319,13 +21319,13 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21348,7 +21348,7 @@ func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -21518,7 +21518,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -21529,7 +21529,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -21748,7 +21748,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -21768,7 +21768,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21782,13 +21782,13 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -21811,7 +21811,7 @@ func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -21986,7 +21986,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -21997,7 +21997,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -22327,7 +22327,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -22347,7 +22347,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -22361,13 +22361,13 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -22390,7 +22390,7 @@ func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -22580,7 +22580,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -22591,7 +22591,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -22959,7 +22959,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -22979,7 +22979,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -22993,13 +22993,13 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23022,7 +23022,7 @@ func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23090,7 +23090,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -23110,7 +23110,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23124,13 +23124,13 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23153,7 +23153,7 @@ func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23323,7 +23323,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -23334,7 +23334,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -23547,7 +23547,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -23567,7 +23567,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23581,13 +23581,13 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -23610,7 +23610,7 @@ func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -23780,7 +23780,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -23791,7 +23791,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -24004,7 +24004,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -24024,7 +24024,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -24038,13 +24038,13 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -24067,7 +24067,7 @@ func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -24282,7 +24282,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -24504,7 +24504,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Arrival), cerr
 		}
@@ -24524,7 +24524,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -24538,7 +24538,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -24561,7 +24561,7 @@ func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Arrival), nil
 	}
@@ -24749,7 +24749,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -24760,7 +24760,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -25065,7 +25065,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25085,7 +25085,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25099,13 +25099,13 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25128,7 +25128,7 @@ func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25258,7 +25258,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25278,7 +25278,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25292,13 +25292,13 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25321,7 +25321,7 @@ func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25389,7 +25389,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -25409,7 +25409,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25423,13 +25423,13 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -25452,7 +25452,7 @@ func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -25621,7 +25621,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -25843,7 +25843,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Arrival), cerr
 		}
@@ -25863,7 +25863,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -25877,7 +25877,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Arrival), cerr
 			}
@@ -25900,7 +25900,7 @@ func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flu
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Arrival), nil
 	}
@@ -26090,7 +26090,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -26101,7 +26101,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -26511,7 +26511,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -26531,7 +26531,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26545,13 +26545,13 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26574,7 +26574,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.J
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -26636,7 +26636,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -26656,7 +26656,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26670,13 +26670,13 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -26699,7 +26699,7 @@ func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.J
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -26874,7 +26874,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -26885,7 +26885,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -27221,7 +27221,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -27241,7 +27241,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27255,13 +27255,13 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27284,7 +27284,7 @@ func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -27454,7 +27454,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -27465,7 +27465,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -27734,7 +27734,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -27754,7 +27754,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27768,13 +27768,13 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -27797,7 +27797,7 @@ func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28000,7 +28000,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -28012,7 +28012,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -28420,7 +28420,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -28440,7 +28440,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28454,13 +28454,13 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28483,7 +28483,7 @@ func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28556,7 +28556,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -28576,7 +28576,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28590,13 +28590,13 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -28619,7 +28619,7 @@ func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -28803,7 +28803,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -28814,7 +28814,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -29143,7 +29143,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29163,7 +29163,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29177,13 +29177,13 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29206,7 +29206,7 @@ func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -29268,7 +29268,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29288,7 +29288,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29302,13 +29302,13 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29331,7 +29331,7 @@ func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -29501,7 +29501,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -29512,7 +29512,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -29725,7 +29725,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -29745,7 +29745,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29759,13 +29759,13 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -29788,7 +29788,7 @@ func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -29973,7 +29973,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -29984,7 +29984,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -30356,7 +30356,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -30376,7 +30376,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30390,13 +30390,13 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30419,7 +30419,7 @@ func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -30487,7 +30487,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -30507,7 +30507,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30521,13 +30521,13 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -30550,7 +30550,7 @@ func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -30740,7 +30740,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -30751,7 +30751,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -31116,7 +31116,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31136,7 +31136,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31150,13 +31150,13 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31179,7 +31179,7 @@ func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -31241,7 +31241,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31261,7 +31261,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31275,13 +31275,13 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31304,7 +31304,7 @@ func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -31494,7 +31494,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -31505,7 +31505,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -31879,7 +31879,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -31899,7 +31899,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31913,13 +31913,13 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -31942,7 +31942,7 @@ func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32004,7 +32004,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32024,7 +32024,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32038,13 +32038,13 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32067,7 +32067,7 @@ func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, 
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32266,7 +32266,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -32277,7 +32277,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -32725,7 +32725,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32745,7 +32745,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32759,13 +32759,13 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32788,7 +32788,7 @@ func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32856,7 +32856,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -32876,7 +32876,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32890,13 +32890,13 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -32919,7 +32919,7 @@ func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -32987,7 +32987,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33007,7 +33007,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33021,13 +33021,13 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33050,7 +33050,7 @@ func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish4(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33229,7 +33229,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -33240,7 +33240,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -33533,7 +33533,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33553,7 +33553,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33567,13 +33567,13 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33596,7 +33596,7 @@ func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33664,7 +33664,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -33684,7 +33684,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33698,13 +33698,13 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -33727,7 +33727,7 @@ func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -33915,7 +33915,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -33926,7 +33926,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -34229,7 +34229,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34249,7 +34249,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34263,13 +34263,13 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34292,7 +34292,7 @@ func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34360,7 +34360,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34380,7 +34380,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34394,13 +34394,13 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34423,7 +34423,7 @@ func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34491,7 +34491,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -34511,7 +34511,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34525,13 +34525,13 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -34554,7 +34554,7 @@ func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -34742,7 +34742,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -34753,7 +34753,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -35078,7 +35078,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35098,7 +35098,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35112,13 +35112,13 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35141,7 +35141,7 @@ func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35209,7 +35209,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35229,7 +35229,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35243,13 +35243,13 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35272,7 +35272,7 @@ func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35340,7 +35340,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35360,7 +35360,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35374,13 +35374,13 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35403,7 +35403,7 @@ func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogen
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -35586,7 +35586,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		r.state = new(flujotest.State)
 	}
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -35598,7 +35598,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -35817,7 +35817,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -35837,7 +35837,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35851,13 +35851,13 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -35880,7 +35880,7 @@ func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *fluj
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -36056,7 +36056,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -36067,7 +36067,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -36286,7 +36286,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -36306,7 +36306,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -36320,13 +36320,13 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -36349,7 +36349,7 @@ func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujog
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -36606,7 +36606,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -36617,7 +36617,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -37077,7 +37077,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37097,7 +37097,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37111,13 +37111,13 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37140,7 +37140,7 @@ func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish2(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37208,7 +37208,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37228,7 +37228,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37242,13 +37242,13 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37271,7 +37271,7 @@ func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish3(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37482,7 +37482,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37502,7 +37502,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37516,13 +37516,13 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37545,7 +37545,7 @@ func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish5(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37613,7 +37613,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 		if cerr := runtime.ContextErr(ctx); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -37633,7 +37633,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37647,13 +37647,13 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := runtime.ContextErr(ctx); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -37676,7 +37676,7 @@ func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujoge
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish6(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -37846,7 +37846,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -37857,7 +37857,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -38076,7 +38076,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38096,7 +38096,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38110,7 +38110,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 			if verr := flujotest.MustBeFinal(out); verr != nil {
 				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
 			}
@@ -38119,7 +38119,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38142,7 +38142,7 @@ func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujo
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -38321,7 +38321,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -38332,7 +38332,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -38566,7 +38566,7 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Job), nil
 }
 
@@ -38590,7 +38590,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38610,7 +38610,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38624,13 +38624,13 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38653,7 +38653,7 @@ func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -38721,7 +38721,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -38741,7 +38741,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38755,13 +38755,13 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -38784,7 +38784,7 @@ func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job,
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -38963,7 +38963,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
 	var err error
-	if r.budget, err = flujo.RunBudget(limits); err != nil {
+	if r.budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -38974,7 +38974,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 	switch {
 	case abort != nil:
 		pr.Output = nil
-		flujo.CompleteUsageLimitError(abort, pr, r.budget)
+		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
 		pr.Err = flujo.FailedRunError(res)
@@ -39208,7 +39208,7 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 		return fout, nil
 	}
 	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = "Original error: " + res.Feedback + "; Fallback error: " + fb.Feedback
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
 	return *new(flujotest.Job), nil
 }
 
@@ -39232,7 +39232,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -39252,7 +39252,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39266,13 +39266,13 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39295,7 +39295,7 @@ func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *f
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}
@@ -39363,7 +39363,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 		if cerr := ctx.Err(); cerr != nil {
 			res.Latency = time.Duration(e.clock.Nanotime() - start)
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 			return *new(flujotest.Job), cerr
 		}
@@ -39383,7 +39383,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 				cerr := lerr
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39397,13 +39397,13 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 			u := out.Usage()
 			res.Cost += u.Cost
 			res.Tokens += u.Tokens()
-			breach = flujo.ChargeUsage(r.budget, u)
+			breach = runtime.ChargeUsage(r.budget, u)
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
 				return *new(flujotest.Job), cerr
 			}
@@ -39426,7 +39426,7 @@ func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *fl
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish1(res, start, err, served, brFrom)
 		return *new(flujotest.Job), breach
 	}

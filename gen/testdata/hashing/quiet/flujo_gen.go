@@ -252,7 +252,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -517,7 +517,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -537,7 +537,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -549,7 +549,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -573,7 +573,7 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(int), nil
 	}
@@ -728,7 +728,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -937,7 +937,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			return *new(int), cerr
 		}
 		permit := e.brk0.Allow()
@@ -957,7 +957,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -969,7 +969,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(int), cerr
 			}
 		}
@@ -993,7 +993,7 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(int), nil
 	}
@@ -1159,7 +1159,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 	defer e.track.Exit()
 	r := flujogenRun[struct{}]{record: true}
 	r.state = nil
-	if _, err := flujo.RunBudget(limits); err != nil {
+	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
@@ -1424,7 +1424,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 				res.Latency = time.Duration(e.clock.Nanotime() - start)
 			}
 			res.Err = cerr
-			res.Feedback = flujo.FailureFeedback(cerr)
+			res.Feedback = runtime.FailureFeedback(cerr)
 			return *new(hashing.Result), cerr
 		}
 		permit := e.brk0.Allow()
@@ -1444,7 +1444,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(hashing.Result), cerr
 			}
 		}
@@ -1456,7 +1456,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 					res.Latency = time.Duration(e.clock.Nanotime() - start)
 				}
 				res.Err = cerr
-				res.Feedback = flujo.FailureFeedback(cerr)
+				res.Feedback = runtime.FailureFeedback(cerr)
 				return *new(hashing.Result), cerr
 			}
 		}
@@ -1480,7 +1480,7 @@ func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujog
 	}
 	if err != nil {
 		res.Err = err
-		res.Feedback = flujo.FailureFeedback(err)
+		res.Feedback = runtime.FailureFeedback(err)
 		e.finish0(res, start)
 		return *new(hashing.Result), nil
 	}

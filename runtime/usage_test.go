@@ -1,4 +1,4 @@
-package flujo
+package runtime
 
 import (
 	"errors"

@@ -1,14 +1,12 @@
-package flujo
+package runtime
 
 import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/flujo/flujo/runtime"
 )
 
-// A run's usage limits are one budget, a *runtime.Budget, shared by every
+// A run's usage limits are one budget, a *Budget, shared by every
 // step of the run. The functions below are the rules both engines apply:
 // generated executors call RunBudget and ChargeUsage as the ExecutorCore
 // does.
@@ -33,7 +31,7 @@ func (l UsageLimits) Validate() error {
 
 // RunBudget validates a run's limits (WithUsageLimits; nil when not given)
 // and returns the budget the run charges: nil when nothing is limited.
-func RunBudget(l *UsageLimits) (*runtime.Budget, error) {
+func RunBudget(l *UsageLimits) (*Budget, error) {
 	if l == nil {
 		return nil, nil
 	}
@@ -43,36 +41,36 @@ func RunBudget(l *UsageLimits) (*runtime.Budget, error) {
 	if l.TotalCostLimit == 0 && l.TotalTokensLimit == 0 {
 		return nil, nil
 	}
-	return runtime.NewBudget(l.TotalCostLimit, int64(l.TotalTokensLimit)), nil
+	return NewBudget(l.TotalCostLimit, int64(l.TotalTokensLimit)), nil
 }
 
 // ChargeUsage charges u, the usage of an output a step function returned,
 // to the run's budget b (nil without limits). It returns a
 // *UsageLimitExceededError when the run's total, this charge included, is
 // above a limit: the run must then abort.
-func ChargeUsage(b *runtime.Budget, u Usage) error {
+func ChargeUsage(b *Budget, u Usage) error {
 	if b == nil {
 		return nil // inlined: a run without limits pays one comparison
 	}
 	return charge(b, u)
 }
 
-func charge(b *runtime.Budget, u Usage) error {
+func charge(b *Budget, u Usage) error {
 	breach := b.Charge(u.Cost, int64(u.Tokens()))
-	if breach == runtime.BudgetWithin {
+	if breach == BudgetWithin {
 		return nil
 	}
 	cl, tl := b.Limits()
 	cost, tokens := b.Totals()
 	e := &UsageLimitExceededError{Limit: "total_cost_limit", Limits: UsageLimits{TotalCostLimit: cl, TotalTokensLimit: int(tl)}, Cost: cost, Tokens: int(tokens)}
-	if breach == runtime.BudgetTokensExceeded {
+	if breach == BudgetTokensExceeded {
 		e.Limit = "total_tokens_limit"
 	}
 	return e
 }
 
 // budgetTotals returns b's totals; zero for a nil budget.
-func budgetTotals(b *runtime.Budget) (float64, int) {
+func budgetTotals(b *Budget) (float64, int) {
 	if b == nil {
 		return 0, 0
 	}
@@ -84,7 +82,7 @@ func budgetTotals(b *runtime.Budget) (float64, int) {
 // when it is a *UsageLimitExceededError, it gets the run's partial result
 // and the run's real totals, read from b once every branch has returned.
 // Other errors are left as they are.
-func CompleteUsageLimitError(abort error, partial *PipelineResult, b *runtime.Budget) {
+func CompleteUsageLimitError(abort error, partial *PipelineResult, b *Budget) {
 	var ule *UsageLimitExceededError
 	if errors.As(abort, &ule) {
 		ule.Partial = partial
