@@ -423,5 +423,8 @@ func (c *ExecutorCore) goTracked(f func()) {
 	}()
 }
 
+// sleepFor waits d or until ctx is done, with the executor's sleep.
+func (c *ExecutorCore) sleepFor(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
+
 // sleepCtx waits d or until ctx is done.
 func sleepCtx(ctx context.Context, d time.Duration) error { return runtime.Sleep(ctx, d) }

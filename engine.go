@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flujo/flujo/internal/kernel"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -43,6 +44,9 @@ type engine struct {
 	// resources samples memory and CPU in the background and sheds load
 	// under pressure; nil when enable_memory_optimization is off.
 	resources *runtime.ResourceManager
+
+	// env is what the engine's step executions share.
+	env kernel.Env
 }
 
 // classifierPermanentAfter is how many failed retries of an error pattern,
@@ -210,6 +214,19 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 	}
 	for _, f := range inPlace {
 		f()
+	}
+	e.env = kernel.Env{
+		Clock:      c.clock,
+		Limiter:    e.limiter,
+		Classifier: e.classifier,
+		Telemetry:  e.telemetry,
+		SlowNs:     e.slowNs,
+		Untimed:    e.monitor == nil && e.telemetry == nil && !e.limiter.Adaptive(),
+		Sleep:      c.sleepFor,
+		Track:      &c.track,
+	}
+	if e.cache != nil {
+		e.env.CachePaused = &e.cache.paused
 	}
 	return e, retired, nil
 }

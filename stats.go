@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flujo/flujo/internal/kernel"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -15,11 +16,10 @@ type stepRuntime struct {
 	brk  atomic.Pointer[stepBreaker]
 	mon  atomic.Pointer[stepMonitor]
 
-	execs, failures, retries    atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-	cacheHits, cacheMisses      atomic.Uint64
-	slow                        atomic.Uint64
-	totalNs, maxNs              atomic.Int64
+	// kstep is the step as the latest engine to run it runs it.
+	kstep atomic.Pointer[engineStep]
+
+	counters kernel.StepCounters
 }
 
 // stepBreaker is a step's breaker with the settings it was built from.
@@ -80,29 +80,6 @@ func (s *stepRuntime) monitor(m *runtime.Monitor) *runtime.StepMonitor {
 	h := m.Step(s.name)
 	s.mon.Store(&stepMonitor{m: m, s: h})
 	return h
-}
-
-// record counts one finished execution of the step.
-func (s *stepRuntime) record(res *StepResult, slowNs int64) {
-	s.execs.Add(1)
-	lat := int64(res.Latency)
-	s.totalNs.Add(lat)
-	if lat > s.maxNs.Load() {
-		s.maxNs.Store(lat) // racy maximum: a concurrent larger value may be lost for one snapshot
-	}
-	if lat > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
 }
 
 // runCounters count whole runs (Execute calls).
@@ -170,18 +147,8 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	}
 	c.steps.Range(func(_, v any) bool {
 		sr := v.(*stepRuntime)
+		sr.counters.AddTo(s.Steps, sr.name)
 		st := s.Steps[sr.name]
-		st.Execution.Count += sr.execs.Load()
-		st.Execution.TotalMs += nsToMs(sr.totalNs.Load())
-		st.Execution.MaxMs = max(st.Execution.MaxMs, nsToMs(sr.maxNs.Load()))
-		st.Execution.Slow += sr.slow.Load()
-		st.Errors.Executions += sr.execs.Load()
-		st.Errors.Failures += sr.failures.Load()
-		st.Errors.Retries += sr.retries.Load()
-		st.Errors.RecoveryAttempts += sr.recoveryAttempts.Load()
-		st.Errors.Recoveries += sr.recovered.Load()
-		st.Cache.Hits += sr.cacheHits.Load()
-		st.Cache.Misses += sr.cacheMisses.Load()
 		if sb := sr.brk.Load(); sb != nil && sb.set == eng.breakers {
 			bc := sb.b.Counters()
 			st.CircuitBreaker.Calls += bc.Calls

@@ -1,0 +1,456 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// Env is what the executions of one configuration share: the clock and the
+// executor-wide components. An executor builds one per configuration in
+// force and never changes it; a run reads it once.
+type Env struct {
+	// Clock measures latencies.
+	Clock runtime.Clock
+	// Limiter bounds concurrent attempts; nil means no bound.
+	Limiter *runtime.Limiter
+	// Classifier learns which errors never recover; nil means every
+	// failure but a cancellation is retried.
+	Classifier *runtime.ErrorClassifier
+	// Telemetry records one event per execution; nil when off.
+	Telemetry *runtime.Telemetry
+	// SlowNs is slow_execution_threshold_ms in nanoseconds.
+	SlowNs int64
+	// Untimed skips the clock when nothing needs a step's latency: no
+	// monitor, no telemetry, no adaptive limiter. Latencies are then 0,
+	// except in recorded runs, whose results report them.
+	Untimed bool
+	// Sleep waits between attempts; nil means runtime.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Track counts the goroutines of attempts under a Timeout, so that
+	// Close can wait for them.
+	Track *runtime.RunGate
+	// CachePaused, when set and true, stops the caches' admission of new
+	// results (memory pressure).
+	CachePaused *atomic.Bool
+}
+
+// Frame is what a run gives each execution besides its input.
+type Frame struct {
+	// State is the run's *S, or nil.
+	State any
+	// Budget is the run's usage budget; nil without limits.
+	Budget *runtime.Budget
+	// Record asks for outputs in results: ExecuteResult records them,
+	// Execute does not.
+	Record bool
+}
+
+// Cache is a step's result cache as an execution uses it.
+type Cache[In, Out any] interface {
+	// Get returns the output stored for in under key.
+	Get(key uint64, in In) (Out, bool)
+	// Set stores out for in under key; it fails when the value cannot be
+	// encoded, and the output is then simply not cached.
+	Set(key uint64, in In, out Out) error
+}
+
+// Leaf is a leaf step's behaviour, fixed by its declaration: the function
+// it calls and what is done with the outputs.
+type Leaf[In, Out any] struct {
+	// Name is the step's declared name.
+	Name string
+	// Call calls the step function once. work is the private copy of the
+	// state that Fork made, or nil for a step that takes none.
+	Call func(ctx context.Context, in In, work any) (Out, error)
+	// Fork and Join give a StepS its private copy of the run's state and
+	// write it back when the attempt succeeds; nil for other steps.
+	Fork func(state any) any
+	Join func(state, work any)
+	// Backoff spaces the attempts.
+	Backoff runtime.Backoff
+	// Validators check every output; the first error fails the attempt.
+	Validators []func(Out) error
+	// Usage returns what an output cost; nil when outputs report none.
+	Usage func(Out) runtime.Usage
+	// BreakerCounts reports whether an error counts against the circuit
+	// breaker.
+	BreakerCounts func(error) bool
+	// Key returns the cache key of an input; false when it has none. Nil
+	// when the step is not cached.
+	Key func(In) (uint64, bool)
+	// CopyOut returns a copy of an output that shares nothing mutable with
+	// it, for outputs stored in and served from the cache; nil when the
+	// outputs are immutable or stored encoded.
+	CopyOut func(Out) Out
+}
+
+// Step is a leaf step as the configuration in force runs it: its behaviour,
+// its effective settings and its components.
+type Step[In, Out any] struct {
+	*Leaf[In, Out]
+	// Attempts is 1 + retries.
+	Attempts int
+	// Timeout bounds each attempt; 0 means none.
+	Timeout time.Duration
+	// Breaker guards the step; nil when breakers are off.
+	Breaker *runtime.Breaker
+	// Monitor records the step's latencies; nil when monitoring is off.
+	Monitor *runtime.StepMonitor
+	// Cache holds the step's results; nil when it is not cached.
+	Cache Cache[In, Out]
+	// Counters count the step's executions; they outlive configurations.
+	Counters *StepCounters
+}
+
+// Run executes the step on in and writes how it went to *res. A non-nil
+// error aborts the whole run (the context is done, or a usage limit was
+// exceeded by this step's output); the step's own failure is in res.
+func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult) (Out, error) {
+	var zero Out
+	timed := !env.Untimed || fr.Record
+	var start int64
+	if timed {
+		start = env.Clock.Nanotime()
+	}
+	*res = runtime.StepResult{Name: s.Name}
+
+	var key uint64
+	cached := false
+	if s.Cache != nil && s.Key != nil {
+		if key, cached = s.Key(in); cached {
+			if v, ok := s.Cache.Get(key, in); ok {
+				out := v
+				if s.CopyOut != nil {
+					out = s.CopyOut(v)
+				}
+				res.Success, res.CacheHit = true, true
+				if fr.Record {
+					res.Output = out
+				}
+				s.Counters.CacheHits.Add(1)
+				s.finishAt(env, res, start, start, start, 0, runtime.OutcomeSuccess)
+				return out, nil
+			}
+			s.Counters.CacheMisses.Add(1)
+		}
+	}
+
+	br := s.Breaker
+	lim := env.Limiter
+	var brFrom uint8
+	if br != nil {
+		brFrom = uint8(br.State())
+	}
+	var served int64 // when the last attempt's permit was granted
+	var out Out
+	var err, prev, breach error
+	for attempt := 1; attempt <= s.Attempts; attempt++ {
+		if attempt > 1 {
+			if cl := env.Classifier; cl != nil && !cl.RetryableIn(ctx, err) {
+				break // declared or learned permanent
+			}
+			if d := s.Backoff.Delay(attempt-1, 0); d > 0 {
+				if e := env.sleep(ctx, d); e != nil {
+					return zero, s.aborted(env, res, start, timed, e)
+				}
+			}
+			prev = err
+		}
+		if e := ctx.Err(); e != nil {
+			return zero, s.aborted(env, res, start, timed, e)
+		}
+		var permit runtime.BreakerPermit
+		if br != nil {
+			if permit = br.Allow(); !permit.Admitted() {
+				err = br.Rejection(permit)
+				break
+			}
+		}
+		served = start
+		if lim != nil {
+			waited, e := lim.AcquireWaited(ctx)
+			if e != nil {
+				if e != runtime.ErrLimiterRejected {
+					return zero, s.aborted(env, res, start, timed, e)
+				}
+				// The queue is full: a rejected attempt, not an upstream
+				// failure, so a half-open probe's slot goes back.
+				if br != nil {
+					br.RecordNeutral(permit)
+				}
+				err = &runtime.ConcurrencyLimitError{Step: s.Name, Limit: lim.Limit()}
+				break
+			}
+			if lim.Adaptive() && (waited || attempt > 1) {
+				served = env.Clock.Nanotime()
+			}
+		}
+		res.Attempts = attempt
+		out, err = s.attemptHeld(ctx, env, in, fr.State)
+		if err == nil {
+			// Every output is charged, one a validator rejects too.
+			if s.Usage != nil {
+				u := s.Usage(out)
+				res.Cost += u.Cost
+				res.Tokens += u.Tokens()
+				breach = runtime.ChargeUsage(fr.Budget, u)
+			}
+			for _, v := range s.Validators {
+				if verr := v(out); verr != nil {
+					err = &runtime.ValidationFailedError{Step: s.Name, Err: verr}
+					break
+				}
+			}
+		}
+		if err != nil && ctx.Err() != nil {
+			// The caller gave up; the failure says nothing about the step,
+			// so neither the breaker nor the classifier hears of it.
+			return zero, s.aborted(env, res, start, timed, ctx.Err())
+		}
+		if br != nil {
+			switch {
+			case err == nil:
+				br.RecordSuccess(permit)
+			case s.BreakerCounts(err):
+				br.RecordFailure(permit)
+			default:
+				br.RecordNeutral(permit)
+			}
+		}
+		if cl := env.Classifier; cl != nil {
+			cl.Observe(err)
+			if prev != nil {
+				cl.ObserveRecovery(prev, err == nil)
+			}
+		}
+		if err == nil || breach != nil {
+			break
+		}
+	}
+	if err != nil {
+		res.Err = err
+		res.Feedback = runtime.FailureFeedback(err)
+		s.finishAt(env, res, start, s.now(env, timed), served, brFrom, OutcomeOf(err))
+		return zero, breach
+	}
+	res.Success = true
+	if fr.Record {
+		res.Output = out
+	}
+	if cached && (env.CachePaused == nil || !env.CachePaused.Load()) {
+		s.store(key, in, out)
+	}
+	s.finishAt(env, res, start, s.now(env, timed), served, brFrom, runtime.OutcomeSuccess)
+	return out, breach
+}
+
+// CacheFallback stores out, the output of the fallback that rescued the
+// step, under the step's key for in: the next execution on an equal input
+// is a hit, and neither the step nor its fallback runs again.
+func (s *Step[In, Out]) CacheFallback(env *Env, in In, out Out) {
+	if s.Cache == nil || s.Key == nil || (env.CachePaused != nil && env.CachePaused.Load()) {
+		return
+	}
+	if key, ok := s.Key(in); ok {
+		s.store(key, in, out)
+	}
+}
+
+// store caches out; an output the codec cannot encode is simply not cached.
+func (s *Step[In, Out]) store(key uint64, in In, out Out) {
+	if s.CopyOut != nil {
+		out = s.CopyOut(out)
+	}
+	_ = s.Cache.Set(key, in, out)
+}
+
+// finishAt sets the latency of the result and reports the execution to the
+// step's counters, the monitor, the adaptive limiter and telemetry. A cache
+// hit ends where it starts, since the lookup is not timed. served is when
+// the last attempt's permit was granted: the adaptive limiter's sample is
+// the service time from there, without the wait for the permit.
+func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, served int64, brFrom uint8, outcome runtime.Outcome) {
+	res.Latency = time.Duration(end - start)
+	// A cancelled execution says nothing about the step: only telemetry
+	// hears of it.
+	if outcome != runtime.OutcomeCanceled {
+		s.Counters.Record(res, env.SlowNs)
+		if s.Monitor != nil {
+			s.Monitor.Record(end-start, res.Success)
+		}
+		// Only an execution that held a permit is a sample: a cache hit, a
+		// breaker or limiter rejection took no service time.
+		if env.Limiter != nil && res.Attempts > 0 && !res.CacheHit {
+			env.Limiter.Observe(end-served, runtime.LimiterDrop(outcome))
+		}
+	}
+	if t := env.Telemetry; t != nil {
+		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
+		if s.Breaker != nil && !res.CacheHit {
+			ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(s.Breaker.State())
+		}
+		t.Record(ev)
+	}
+}
+
+// aborted finishes the result of an execution whose run was aborted.
+func (s *Step[In, Out]) aborted(env *Env, res *runtime.StepResult, start int64, timed bool, err error) error {
+	res.Err = err
+	res.Feedback = runtime.FailureFeedback(err)
+	s.finishAt(env, res, start, s.now(env, timed), start, 0, runtime.OutcomeCanceled)
+	return err
+}
+
+// now reads the clock when the execution is timed; else 0.
+func (s *Step[In, Out]) now(env *Env, timed bool) int64 {
+	if !timed {
+		return 0
+	}
+	return env.Clock.Nanotime()
+}
+
+// attemptHeld is attempt holding a permit of the limiter, released however
+// the attempt ends: a step that calls runtime.Goexit must not take it along.
+func (s *Step[In, Out]) attemptHeld(ctx context.Context, env *Env, in In, state any) (Out, error) {
+	if env.Limiter != nil {
+		defer env.Limiter.Release()
+	}
+	return s.attempt(ctx, env, in, state)
+}
+
+// attempt calls the step function once. A StepS works on a private copy of
+// the state, written back only when the call succeeds. With a Timeout, the
+// call runs in its own goroutine and is abandoned when it overruns.
+func (s *Step[In, Out]) attempt(ctx context.Context, env *Env, in In, state any) (Out, error) {
+	var work any
+	if s.Fork != nil {
+		work = s.Fork(state)
+	}
+	var out Out
+	var err error
+	if s.Timeout <= 0 {
+		out, err = s.call(ctx, in, work)
+	} else {
+		out, err = s.attemptTimeout(ctx, env, in, work)
+	}
+	if err == nil && s.Join != nil {
+		s.Join(state, work)
+	}
+	return out, err
+}
+
+type attemptResult[Out any] struct {
+	out Out
+	err error
+}
+
+func (s *Step[In, Out]) attemptTimeout(ctx context.Context, env *Env, in In, work any) (Out, error) {
+	var zero Out
+	actx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	done := make(chan attemptResult[Out], 1)
+	if env.Track != nil {
+		env.Track.EnterChild()
+	}
+	go func() {
+		if env.Track != nil {
+			defer env.Track.ExitChild()
+		}
+		exited := true
+		defer func() {
+			if exited {
+				done <- attemptResult[Out]{err: &runtime.GoexitError{Node: s.Name}}
+			}
+		}()
+		out, err := s.call(actx, in, work)
+		exited = false
+		done <- attemptResult[Out]{out, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil && actx.Err() != nil && ctx.Err() == nil {
+			return zero, &runtime.StepTimeoutError{Step: s.Name, Timeout: s.Timeout}
+		}
+		return a.out, a.err
+	case <-actx.Done():
+		select {
+		case a := <-done:
+			if a.err == nil {
+				return a.out, nil
+			}
+		default:
+		}
+		if ctx.Err() != nil {
+			return zero, ctx.Err()
+		}
+		return zero, &runtime.StepTimeoutError{Step: s.Name, Timeout: s.Timeout}
+	}
+}
+
+// call runs the step function, turning a panic into a *runtime.PanicError.
+func (s *Step[In, Out]) call(ctx context.Context, in In, work any) (out Out, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero Out
+			out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return s.Call(ctx, in, work)
+}
+
+func (env *Env) sleep(ctx context.Context, d time.Duration) error {
+	if env.Sleep != nil {
+		return env.Sleep(ctx, d)
+	}
+	return runtime.Sleep(ctx, d)
+}
+
+// OutcomeOf classifies how an execution that ended with err went, for
+// telemetry and the adaptive limiter: success for nil, rejected for a
+// *runtime.CircuitOpenError or a *runtime.ConcurrencyLimitError, timeout for
+// a *runtime.StepTimeoutError, else failure.
+func OutcomeOf(err error) runtime.Outcome {
+	if err == nil {
+		return runtime.OutcomeSuccess
+	}
+	var co *runtime.CircuitOpenError
+	var te *runtime.StepTimeoutError
+	var ce *runtime.ConcurrencyLimitError
+	switch {
+	case errors.As(err, &co), errors.As(err, &ce):
+		return runtime.OutcomeRejected
+	case errors.As(err, &te):
+		return runtime.OutcomeTimeout
+	}
+	return runtime.OutcomeFailure
+}
+
+// Fallback folds fb, the result of a node's fallback, into *res, the
+// result of the failed primary: the attempts, usage and latency add up, fb
+// becomes the last of res.Steps, and when fb succeeded its output is the
+// node's. aborted says the fallback's run was aborted: res is then only
+// marked as having run its fallback.
+func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
+	primary := res.Err
+	res.FallbackTriggered = true
+	res.OriginalError = primary
+	res.Attempts += fb.Attempts
+	res.Cost += fb.Cost
+	res.Tokens += fb.Tokens
+	res.Latency += fb.Latency
+	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
+	if aborted {
+		return
+	}
+	if fb.Success {
+		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
+		return
+	}
+	res.Err = &runtime.FallbackError{Original: primary, Fallback: fb.Err}
+	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
+}
